@@ -1,0 +1,66 @@
+// One build for everything: the extension host and CLI (node, cjs, `vscode` external), the webview (browser),
+// and, with --tests, the mocha suites. sql.js's wasm is copied next to the bundles and loaded from there.
+import * as esbuild from 'esbuild';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import path from 'node:path';
+
+const args = new Set(process.argv.slice(2));
+const watch = args.has('--watch');
+const production = args.has('--production');
+const withTests = args.has('--tests');
+
+const common = {
+  bundle: true,
+  // polyglot-sql's ESM build uses top-level await, which a cjs bundle cannot hold; its cjs build loads the same wasm.
+  // jsonc-parser's `main` is a UMD build whose dynamic requires a bundle cannot follow; its `module` build is plain.
+  mainFields: ['module', 'main'],
+  alias: { '@polyglot-sql/sdk': './node_modules/@polyglot-sql/sdk/dist/index.cjs' },
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+};
+
+async function listTests(dir) {
+  const found = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith('.test.ts')) found.push(path.join(entry.parentPath, entry.name));
+  }
+  return found;
+}
+
+const builds = [
+  {
+    ...common,
+    entryPoints: { cli: 'src/cli/main.ts' },
+    outdir: 'dist',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+];
+
+if (withTests) {
+  builds.push({
+    ...common,
+    sourcemap: true,
+    entryPoints: await listTests('test/unit'),
+    outbase: 'test',
+    outdir: 'out/test',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // Native and heavyweight test-only modules stay outside the bundle.
+    external: ['better-sqlite3', 'mocha'],
+  });
+}
+
+await mkdir('dist', { recursive: true });
+await copyFile('node_modules/sql.js/dist/sql-wasm.wasm', 'dist/sql-wasm.wasm');
+await copyFile('node_modules/@polyglot-sql/sdk/dist/polyglot_sql.wasm', 'dist/polyglot_sql.wasm');
+
+if (watch) {
+  for (const options of builds) await (await esbuild.context(options)).watch();
+} else {
+  await Promise.all(builds.map((options) => esbuild.build(options)));
+}

@@ -1,0 +1,88 @@
+// segment-lens: the headless CLI, on the same engine as the extension.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { describeError, LensError } from '../engine/errors';
+import { readWorkspaceSettings } from '../engine/settings';
+import { runModel } from '../engine/runModel';
+import { toCsv, toJson, toTable } from '../engine/format';
+
+const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--format table|json|csv]
+
+  --workspace DIR   the workspace folder (default: the current folder); its .vscode/settings.json is read
+  --model FILE      the model's SQL file (overrides segmentLens.model)
+  --format FORMAT   table (default), json or csv`;
+
+/** Exit codes: 0 success, 2 a problem with the user's input (one line on stderr), 1 an internal error. */
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        workspace: { type: 'string' },
+        model: { type: 'string' },
+        format: { type: 'string', default: 'table' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`segment-lens: ${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const [command] = positionals;
+  if (command !== 'run' || positionals.length > 1) {
+    process.stderr.write(`segment-lens: ${command ? `unknown command "${positionals.join(' ')}"` : 'missing command'}\n${USAGE}\n`);
+    return 2;
+  }
+  const format = values.format;
+  if (format !== 'table' && format !== 'json' && format !== 'csv') {
+    process.stderr.write(`segment-lens: --format must be table, json or csv, not "${format}"\n`);
+    return 2;
+  }
+  const workspaceDir = path.resolve(values.workspace ?? '.');
+  const root = path.dirname(__dirname);
+  const assets = { wasmPath: path.join(__dirname, 'sql-wasm.wasm'), sampleDir: path.join(root, 'sample') };
+  let settings;
+  try {
+    settings = await readWorkspaceSettings(workspaceDir);
+  } catch (error) {
+    if (!(error instanceof LensError)) throw error;
+    process.stderr.write(`segment-lens: ${describeError(error.value)}\n`);
+    return 2;
+  }
+  // --model is taken relative to the workspace, as the setting is, or else to the current folder.
+  if (values.model !== undefined) {
+    settings.model = path.isAbsolute(values.model) || existsSync(path.join(workspaceDir, values.model)) ? values.model : path.resolve(values.model);
+  }
+  const outcome = await runModel({ workspaceDir, settings }, assets);
+  if (!outcome.ok) {
+    process.stderr.write(`segment-lens: ${describeError(outcome.error)}\n`);
+    return 2;
+  }
+  const { result } = outcome;
+  if (format === 'json') process.stdout.write(toJson(result));
+  else if (format === 'csv') process.stdout.write(toCsv(result.columns, result.rows));
+  else {
+    process.stdout.write(toTable(result.columns, result.rows));
+    const counts = Object.entries(result.cteRowCounts).map(([name, rows]) => `${name} ${rows}`).join(', ');
+    process.stdout.write(`\n${result.model.file}\n${result.source.description} · rows: ${counts} · load ${result.timings.loadMs} ms · query ${result.timings.queryMs} ms\n`);
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`segment-lens: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

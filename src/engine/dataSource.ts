@@ -1,0 +1,172 @@
+// Opens the user's data into sql.js. Everything is an in-memory copy: source files are only ever read.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Database, SqlJsStatic } from 'sql.js';
+import { LensError } from './errors';
+import { loadCsvTable } from './csvLoader';
+import { quoteIdentifier, quoteString } from './sqlNames';
+
+/** What was opened, as reported to the user. */
+export interface SourceInfo {
+  type: 'sample' | 'sqlite' | 'dbt' | 'csv';
+  /** One line for a status bar, e.g. "SQLite warehouse.db + staging". */
+  description: string;
+  /** Files read, absolute. */
+  files: string[];
+  /** Each schema and the file or folder behind it. */
+  schemas: Record<string, string>;
+  profile?: string;
+  target?: string;
+}
+
+/** A database file to open as a schema. */
+export interface SchemaFile {
+  schema: string;
+  file: string;
+}
+
+const SQLITE_HEADER = 'SQLite format 3\0';
+
+/** sql.js keeps each database in its in-memory file system under this name. */
+function memfsPath(db: Database): string {
+  return `/${(db as unknown as { filename: string }).filename}`;
+}
+
+async function readDataFile(file: string, what: string, hint: string): Promise<Buffer> {
+  const info = await stat(file).catch(() => undefined);
+  if (!info) throw new LensError({ code: 'file-not-found', message: `${what} ${file} does not exist.`, hint });
+  if (!info.isFile()) throw new LensError({ code: 'not-a-file', message: `${what} ${file} is a folder, not a file.`, hint });
+  return readFile(file);
+}
+
+export class LoadedData {
+  private readonly databases: Database[] = [];
+  constructor(readonly main: Database, readonly source: SourceInfo) {
+    this.databases.push(main);
+  }
+
+  /** Attaches a database held by another sql.js connection (the file lives in sql.js's memory) as `schema`. */
+  attach(schema: string, db: Database): void {
+    this.databases.push(db);
+    this.main.run(`ATTACH ${quoteString(memfsPath(db))} AS ${quoteIdentifier(schema)}`);
+  }
+
+  schemaNames(): string[] {
+    const rows = this.main.exec('PRAGMA database_list')[0]?.values ?? [];
+    return rows.map((row) => String(row[1])).filter((name) => name !== 'temp');
+  }
+
+  tablesOf(schema: string): string[] {
+    const rows = this.main.exec(`SELECT name FROM ${quoteIdentifier(schema)}.sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`)[0]?.values ?? [];
+    return rows.map((row) => String(row[0]));
+  }
+
+  /** Every table as `schema.table`. */
+  allTables(): string[] {
+    return this.schemaNames().flatMap((schema) => this.tablesOf(schema).map((table) => `${schema}.${table}`));
+  }
+
+  columnsOf(schema: string, table: string): string[] {
+    const rows = this.main.exec(`SELECT name FROM pragma_table_info(${quoteString(table)}, ${quoteString(schema)})`)[0]?.values ?? [];
+    return rows.map((row) => String(row[0]));
+  }
+
+  /**
+   * The model names `schema.table` but no such schema was opened: let `schema` stand for the database that has
+   * `table` (the main database first), so one SQLite file works with a model that qualifies its names.
+   */
+  aliasSchema(schema: string, table: string): boolean {
+    if (this.schemaNames().some((name) => name.toLowerCase() === schema.toLowerCase())) return false;
+    const rows = this.main.exec('PRAGMA database_list')[0]?.values ?? [];
+    for (const [, name, file] of rows) {
+      if (name === 'temp' || !file) continue;
+      if (this.tablesOf(String(name)).some((found) => found.toLowerCase() === table.toLowerCase())) {
+        this.main.run(`ATTACH ${quoteString(String(file))} AS ${quoteIdentifier(schema)}`);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  close(): void {
+    for (const db of this.databases.reverse()) db.close();
+    this.databases.length = 0;
+  }
+}
+
+/** Opens a SQLite file as an in-memory copy, checking that it is one. */
+async function openSqliteCopy(sql: SqlJsStatic, file: string, what: string, hint: string): Promise<Database> {
+  const bytes = await readDataFile(file, what, hint);
+  if (bytes.length === 0) {
+    throw new LensError({ code: 'not-sqlite', message: `${what} ${file} is empty (0 bytes), not a SQLite database.`, hint });
+  }
+  if (bytes.length < 100 || bytes.subarray(0, 16).toString('latin1') !== SQLITE_HEADER) {
+    throw new LensError({ code: 'not-sqlite', message: `${what} ${file} is not a SQLite database (it does not start with the SQLite header).`, hint });
+  }
+  const db = new sql.Database(bytes);
+  try {
+    db.exec('SELECT count(*) FROM sqlite_master');
+  } catch (error) {
+    db.close();
+    throw new LensError({ code: 'corrupt-database', message: `${what} ${file} cannot be read: ${(error as Error).message}.`, hint: 'The file may be corrupt or truncated; restore it or rebuild it with dbt.' });
+  }
+  return db;
+}
+
+export async function openSqliteFiles(sql: SqlJsStatic, main: SchemaFile, attached: SchemaFile[], source: Omit<SourceInfo, 'files' | 'schemas'>, hint: string): Promise<LoadedData> {
+  const mainDb = await openSqliteCopy(sql, main.file, 'The SQLite file', hint);
+  const data = new LoadedData(mainDb, { ...source, files: [main.file], schemas: { main: main.file } });
+  try {
+    for (const { schema, file } of attached) {
+      data.attach(schema, await openSqliteCopy(sql, file, `The SQLite file for schema "${schema}",`, hint));
+      data.source.files.push(file);
+      data.source.schemas[schema] = file;
+    }
+  } catch (error) {
+    data.close();
+    throw error;
+  }
+  return data;
+}
+
+/** Every `*.csv` in `directory` is a table named after the file; a subfolder's name is the schema of its files. */
+export async function openCsvDirectory(sql: SqlJsStatic, directory: string, source: Omit<SourceInfo, 'files' | 'schemas'>, setting: string): Promise<LoadedData> {
+  const info = await stat(directory).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new LensError({
+      code: info ? 'not-a-file' : 'file-not-found',
+      setting,
+      message: info ? `${directory} (${setting}) is a file, not a folder of CSV files.` : `The CSV folder ${directory} (${setting}) does not exist.`,
+      hint: 'Set it to the folder that holds your CSV seeds, relative to the workspace.',
+    });
+  }
+  const data = new LoadedData(new sql.Database(), { ...source, files: [], schemas: { main: directory } });
+  try {
+    const entries = (await readdir(directory, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    const csvFiles = (dir: string) => readdir(dir).then((names) => names.filter((name) => name.toLowerCase().endsWith('.csv')).sort());
+    for (const name of await csvFiles(directory)) {
+      await loadCsvTable(data.main, path.basename(name, path.extname(name)), path.join(directory, name));
+      data.source.files.push(path.join(directory, name));
+    }
+    for (const entry of entries.filter((item) => item.isDirectory())) {
+      const folder = path.join(directory, entry.name);
+      const names = await csvFiles(folder);
+      if (names.length === 0) continue;
+      const schemaDb = new sql.Database();
+      data.attach(entry.name, schemaDb);
+      for (const name of names) {
+        await loadCsvTable(schemaDb, path.basename(name, path.extname(name)), path.join(folder, name));
+        data.source.files.push(path.join(folder, name));
+      }
+      data.source.schemas[entry.name] = folder;
+    }
+  } catch (error) {
+    data.close();
+    throw error;
+  }
+  if (data.source.files.length === 0) {
+    data.close();
+    throw new LensError({ code: 'file-not-found', setting, message: `The CSV folder ${directory} (${setting}) has no .csv files.`, hint: 'Put one CSV file per table in it; a subfolder\'s name becomes the schema of its files.' });
+  }
+  return data;
+}

@@ -1,0 +1,143 @@
+// Reads a dbt profiles.yml target the way dbt does, for the dbt-sqlite adapter.
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import nunjucks from 'nunjucks';
+import { LensError } from './errors';
+import type { SchemaFile } from './dataSource';
+import { readYamlFile } from './yamlFile';
+
+export interface DbtConnectionSetting {
+  profilesDir?: string;
+  profile?: string;
+  target?: string;
+}
+
+export interface SqliteTarget {
+  profile: string;
+  target: string;
+  /** The target's `schema:` (dbt's target.schema). */
+  schema: string;
+  main: SchemaFile;
+  attached: SchemaFile[];
+  profilesFile: string;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const SETTING = 'segmentLens.connection';
+
+async function isFile(file: string): Promise<boolean> {
+  return stat(file).then((info) => info.isFile(), () => false);
+}
+
+/** profiles.yml values may use {{ env_var('X', 'default') }}, as dbt allows. */
+function renderProfileValue(value: unknown, env: Record<string, string | undefined>, file: string): unknown {
+  if (typeof value === 'string' && value.includes('{{')) {
+    const environment = new nunjucks.Environment(null, { autoescape: false });
+    environment.addGlobal('env_var', (name: string, fallback?: unknown) => {
+      const found = env[name] ?? fallback;
+      if (found === undefined) {
+        throw new LensError({ code: 'dbt-profile', message: `${file} uses env_var('${name}'), which is not set.`, hint: `Set the environment variable ${name}, or give env_var() a default.` });
+      }
+      return found;
+    });
+    try {
+      return environment.renderString(value, {});
+    } catch (error) {
+      const cause = (error as { cause?: unknown }).cause;
+      if (cause instanceof LensError) throw cause;
+      throw new LensError({ code: 'dbt-profile', message: `${file}: cannot render ${JSON.stringify(value)}: ${(error as Error).message.split('\n').pop()?.trim()}`, hint: 'Fix the Jinja in profiles.yml.' });
+    }
+  }
+  if (Array.isArray(value)) return value.map((item) => renderProfileValue(item, env, file));
+  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderProfileValue(item, env, file)]));
+  return value;
+}
+
+/**
+ * Finds profiles.yml as dbt does: the setting's folder, else DBT_PROFILES_DIR, else the dbt project's folder,
+ * else the workspace folder, else ~/.dbt.
+ */
+async function findProfiles(workspaceDir: string, projectDir: string | undefined, setting: DbtConnectionSetting, env: Record<string, string | undefined>, homeDir: string): Promise<string> {
+  if (setting.profilesDir) {
+    const file = path.join(path.resolve(workspaceDir, setting.profilesDir), 'profiles.yml');
+    if (await isFile(file)) return file;
+    throw new LensError({ code: 'file-not-found', setting: `${SETTING}.profilesDir`, message: `There is no profiles.yml in ${path.dirname(file)} (${SETTING}.profilesDir).`, hint: 'Point profilesDir at the folder that holds profiles.yml, relative to the workspace.' });
+  }
+  const candidates = [env.DBT_PROFILES_DIR, projectDir, workspaceDir, path.join(homeDir, '.dbt')].filter((dir): dir is string => !!dir);
+  for (const dir of candidates) {
+    const file = path.join(dir, 'profiles.yml');
+    if (await isFile(file)) return file;
+  }
+  throw new LensError({ code: 'file-not-found', setting: SETTING, message: `No profiles.yml found (looked in ${candidates.join(', ')}).`, hint: `Set ${SETTING}.profilesDir to the folder that holds profiles.yml.` });
+}
+
+export async function resolveDbtTarget(options: {
+  workspaceDir: string;
+  projectDir?: string;
+  projectProfile?: string;
+  setting: DbtConnectionSetting;
+  env: Record<string, string | undefined>;
+  homeDir: string;
+}): Promise<SqliteTarget> {
+  const { workspaceDir, projectDir, setting, env } = options;
+  const file = await findProfiles(workspaceDir, projectDir, setting, env, options.homeDir);
+  const profiles = await readYamlFile(file);
+  const profileName = setting.profile ?? options.projectProfile;
+  if (!profileName) {
+    throw new LensError({ code: 'dbt-profile', setting: `${SETTING}.profile`, message: 'No dbt profile is named: dbt_project.yml has no profile: and the setting gives none.', hint: `Set ${SETTING}.profile to a profile in ${file}.` });
+  }
+  const profile = isRecord(profiles) ? profiles[profileName] : undefined;
+  if (!isRecord(profile)) {
+    const known = isRecord(profiles) ? Object.keys(profiles).filter((key) => key !== 'config') : [];
+    throw new LensError({ code: 'dbt-profile', setting: `${SETTING}.profile`, message: `Profile "${profileName}" is not in ${file}${known.length ? ` (it has ${known.join(', ')})` : ''}.`, hint: `Add the profile, or set ${SETTING}.profile to one that exists.` });
+  }
+  const targetName = setting.target ?? (typeof profile.target === 'string' ? profile.target : undefined);
+  const outputs = isRecord(profile.outputs) ? profile.outputs : {};
+  if (!targetName) {
+    throw new LensError({ code: 'dbt-profile', setting: `${SETTING}.target`, message: `Profile "${profileName}" in ${file} has no target: and the setting gives none.`, hint: `Add target: to the profile, or set ${SETTING}.target to one of ${Object.keys(outputs).join(', ') || 'its outputs'}.` });
+  }
+  const rawTarget = outputs[targetName];
+  if (!isRecord(rawTarget)) {
+    throw new LensError({ code: 'dbt-profile', setting: `${SETTING}.target`, message: `Profile "${profileName}" in ${file} has no target "${targetName}"${Object.keys(outputs).length ? ` (it has ${Object.keys(outputs).join(', ')})` : ''}.`, hint: `Set ${SETTING}.target to one of its outputs.` });
+  }
+  const target = renderProfileValue(rawTarget, env, file) as Record<string, unknown>;
+  if (target.type !== 'sqlite') {
+    throw new LensError({
+      code: 'dbt-profile',
+      message: `Profile "${profileName}" target "${targetName}" in ${file} uses the "${String(target.type)}" adapter; Segment Lens reads SQLite databases (the dbt-sqlite adapter) only.`,
+      hint: `Pick a sqlite target with ${SETTING}.target, or point ${SETTING} at a SQLite file or a folder of CSV files.`,
+    });
+  }
+  // dbt resolves the adapter's relative paths from the folder it runs in: the dbt project's.
+  const base = projectDir ?? workspaceDir;
+  const schemasAndPaths = isRecord(target.schemas_and_paths) ? target.schemas_and_paths : {};
+  const files = new Map<string, string>();
+  for (const [schema, file_] of Object.entries(schemasAndPaths)) {
+    if (typeof file_ === 'string') files.set(schema, path.resolve(base, file_));
+  }
+  if (typeof target.schema_directory === 'string') {
+    // dbt-sqlite attaches every *.db file in schema_directory as the schema named after the file.
+    const dir = path.resolve(base, target.schema_directory);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names.filter((entry) => entry.endsWith('.db')).sort()) {
+      const schema = path.basename(name, '.db');
+      if (!files.has(schema)) files.set(schema, path.join(dir, name));
+    }
+  }
+  const mainFile = files.get('main');
+  if (!mainFile) {
+    throw new LensError({ code: 'dbt-profile', message: `Profile "${profileName}" target "${targetName}" in ${file} has no schemas_and_paths: main: entry.`, hint: 'dbt-sqlite needs the path of the main database under schemas_and_paths: main:.' });
+  }
+  const mainPath = path.resolve(mainFile);
+  return {
+    profile: profileName,
+    target: targetName,
+    schema: typeof target.schema === 'string' ? target.schema : 'main',
+    main: { schema: 'main', file: mainFile },
+    attached: [...files].filter(([schema, file_]) => schema !== 'main' && path.resolve(file_) !== mainPath).map(([schema, file_]) => ({ schema, file: file_ })),
+    profilesFile: file,
+  };
+}

@@ -1,0 +1,121 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { readYamlFile } from './yamlFile';
+
+export interface DbtSource {
+  schema: string;
+  /** Table name in the source → identifier in the database. */
+  identifiers: Map<string, string>;
+}
+
+/** What the dbt project says about where models and sources live, as far as rendering a model needs. */
+export interface DbtProject {
+  dir: string;
+  name?: string;
+  profile?: string;
+  vars: Record<string, unknown>;
+  /** Custom schema of each model (dbt_project.yml `+schema` by folder, overridden by properties `config: {schema}`). */
+  modelSchemas: Map<string, string>;
+  /** Model and seed names that exist in the project. */
+  nodes: Set<string>;
+  sources: Map<string, DbtSource>;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(() => true, () => false);
+}
+
+/** The nearest folder at or above `start` (but not above `workspaceDir`) holding dbt_project.yml. */
+export async function findDbtProjectDir(start: string, workspaceDir: string): Promise<string | undefined> {
+  let dir = path.resolve(start);
+  const root = path.resolve(workspaceDir);
+  for (;;) {
+    if (await exists(path.join(dir, 'dbt_project.yml'))) return dir;
+    if (dir === root || !dir.startsWith(root)) return undefined;
+    dir = path.dirname(dir);
+  }
+}
+
+async function listFiles(dir: string, extensions: string[]): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  return entries
+    .filter((entry) => entry.isFile() && extensions.includes(path.extname(entry.name).toLowerCase()))
+    .map((entry) => path.join(entry.parentPath, entry.name));
+}
+
+function stringList(value: unknown, fallback: string[]): string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : fallback;
+}
+
+/** The `schema` config in a dbt_project.yml `models:` level (`+schema`, or `schema` as older projects write it). */
+function schemaConfig(level: Record<string, unknown>): string | undefined {
+  const value = level['+schema'] ?? level.schema;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Walks the `models: <project>:` tree down a model's folders; the deepest `+schema` wins. */
+function folderSchema(modelsConfig: unknown, projectName: string | undefined, folders: string[], model: string): string | undefined {
+  if (!isRecord(modelsConfig)) return undefined;
+  let level: unknown = projectName ? modelsConfig[projectName] : undefined;
+  let schema: string | undefined;
+  for (const part of [...folders, model]) {
+    if (!isRecord(level)) break;
+    schema = schemaConfig(level) ?? schema;
+    level = level[part];
+  }
+  if (isRecord(level)) schema = schemaConfig(level) ?? schema;
+  return schema;
+}
+
+export async function loadDbtProject(dir: string): Promise<DbtProject> {
+  const config = await readYamlFile(path.join(dir, 'dbt_project.yml'));
+  const project = isRecord(config) ? config : {};
+  const name = typeof project.name === 'string' ? project.name : undefined;
+  const result: DbtProject = {
+    dir,
+    name,
+    profile: typeof project.profile === 'string' ? project.profile : undefined,
+    vars: isRecord(project.vars) ? project.vars : {},
+    modelSchemas: new Map(),
+    nodes: new Set(),
+    sources: new Map(),
+  };
+  for (const modelPath of stringList(project['model-paths'] ?? project['source-paths'], ['models'])) {
+    const root = path.join(dir, modelPath);
+    for (const file of await listFiles(root, ['.sql'])) {
+      const model = path.basename(file, path.extname(file));
+      result.nodes.add(model);
+      const folders = path.relative(root, path.dirname(file)).split(path.sep).filter(Boolean);
+      const schema = folderSchema(project.models, name, folders, model);
+      if (schema) result.modelSchemas.set(model, schema);
+    }
+    for (const file of await listFiles(root, ['.yml', '.yaml'])) readProperties(await readYamlFile(file), result);
+  }
+  for (const seedPath of stringList(project['seed-paths'] ?? project['data-paths'], ['seeds'])) {
+    for (const file of await listFiles(path.join(dir, seedPath), ['.csv'])) result.nodes.add(path.basename(file, '.csv'));
+  }
+  return result;
+}
+
+/** Reads `models:` schema configs and `sources:` from a properties (schema.yml) file. */
+function readProperties(properties: unknown, project: DbtProject): void {
+  if (!isRecord(properties)) return;
+  for (const model of Array.isArray(properties.models) ? properties.models : []) {
+    if (!isRecord(model) || typeof model.name !== 'string') continue;
+    const schema = isRecord(model.config) ? model.config.schema : undefined;
+    if (typeof schema === 'string') project.modelSchemas.set(model.name, schema);
+  }
+  for (const source of Array.isArray(properties.sources) ? properties.sources : []) {
+    if (!isRecord(source) || typeof source.name !== 'string') continue;
+    const identifiers = new Map<string, string>();
+    for (const table of Array.isArray(source.tables) ? source.tables : []) {
+      if (!isRecord(table) || typeof table.name !== 'string') continue;
+      identifiers.set(table.name, typeof table.identifier === 'string' ? table.identifier : table.name);
+    }
+    project.sources.set(source.name, { schema: typeof source.schema === 'string' ? source.schema : source.name, identifiers });
+  }
+}

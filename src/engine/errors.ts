@@ -1,0 +1,49 @@
+/** Where in a user's file something went wrong; 1-based, as editors show it. */
+export interface FileLocation {
+  file: string;
+  line: number;
+  column: number;
+  endLine?: number;
+  endColumn?: number;
+}
+
+export type LensErrorCode =
+  | 'settings'
+  | 'file-not-found'
+  | 'not-a-file'
+  | 'not-sqlite'
+  | 'corrupt-database'
+  | 'csv'
+  | 'yaml'
+  | 'dbt-profile'
+  | 'jinja'
+  | 'sql-syntax'
+  | 'missing-table'
+  | 'missing-column'
+  | 'sql';
+
+/** A problem with the user's input: shown to the user, never a crash. */
+export interface LensErrorValue {
+  code: LensErrorCode;
+  /** One line saying what is wrong, naming the file, table, column or setting at fault. */
+  message: string;
+  /** What the user can do about it. */
+  hint?: string;
+  location?: FileLocation;
+  /** The `segmentLens.*` setting at fault, when a setting is. */
+  setting?: string;
+}
+
+export class LensError extends Error {
+  readonly value: LensErrorValue;
+  constructor(value: LensErrorValue) {
+    super(value.message);
+    this.name = 'LensError';
+    this.value = value;
+  }
+}
+
+export function describeError(error: LensErrorValue): string {
+  const where = error.location ? `${error.location.file}:${error.location.line}:${error.location.column}: ` : '';
+  return `${where}${error.message}${error.hint ? ` ${error.hint}` : ''}`;
+}

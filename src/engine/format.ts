@@ -1,0 +1,39 @@
+// Plain-text renderings of a result: an aligned table for people, RFC 4180 CSV and JSON for programs.
+import type { SqlValue } from 'sql.js';
+import type { ModelResult } from './runModel';
+
+export function rowObjects(columns: readonly string[], rows: readonly SqlValue[][]): Record<string, SqlValue>[] {
+  return rows.map((row) => Object.fromEntries(columns.map((column, index) => [column, row[index]])));
+}
+
+function cellText(value: SqlValue): string {
+  if (value === null) return '';
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  return String(value);
+}
+
+/** RFC 4180: CRLF line ends; fields with commas, quotes or line breaks are quoted, quotes doubled; NULL is empty. */
+export function toCsv(columns: readonly string[], rows: readonly SqlValue[][]): string {
+  const field = (text: string) => (/[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text);
+  return [columns, ...rows.map((row) => row.map(cellText))].map((line) => line.map(field).join(',')).join('\r\n') + '\r\n';
+}
+
+/** An aligned grid: numbers to the right, NULL shown as NULL. */
+export function toTable(columns: readonly string[], rows: readonly SqlValue[][]): string {
+  const cells = rows.map((row) => row.map((value) => (value === null ? 'NULL' : cellText(value))));
+  const widths = columns.map((column, index) => Math.max(column.length, ...cells.map((row) => row[index].length)));
+  const numeric = columns.map((_, index) => rows.length > 0 && rows.every((row) => row[index] === null || typeof row[index] === 'number'));
+  const line = (values: string[]) => values.map((value, index) => (numeric[index] ? value.padStart(widths[index]) : value.padEnd(widths[index]))).join('  ').trimEnd();
+  return [line([...columns]), widths.map((width) => '-'.repeat(width)).join('  '), ...cells.map(line)].join('\n') + '\n';
+}
+
+export function toJson(result: ModelResult): string {
+  return JSON.stringify({
+    columns: result.columns,
+    rows: rowObjects(result.columns, result.rows),
+    cteRowCounts: result.cteRowCounts,
+    source: result.source,
+    model: { file: result.model.file, sample: result.model.sample },
+    timings: result.timings,
+  }, null, 2) + '\n';
+}
