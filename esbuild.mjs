@@ -50,8 +50,9 @@ if (withTests) {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    // Native and heavyweight test-only modules stay outside the bundle.
-    external: ['better-sqlite3', 'mocha'],
+    // Native test-only modules stay outside the bundle, and polyglot-sql loads its wasm from its own folder.
+    external: ['better-sqlite3', 'mocha', '@polyglot-sql/sdk'],
+    alias: {},
   });
 }
 

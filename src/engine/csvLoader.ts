@@ -14,8 +14,10 @@ const REAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const MAX_PARAMETERS = 32766;
 const ROWS_PER_INSERT = 500;
 
-function records(file: string) {
-  return createReadStream(file).pipe(parse({ bom: true, skip_empty_lines: true }));
+function records(file: string): AsyncIterable<string[]> {
+  const parser = parse({ bom: true, skip_empty_lines: true });
+  // pipe() does not forward read errors; without this an unreadable file would be an uncaught error.
+  return createReadStream(file).on('error', (error) => parser.destroy(error)).pipe(parser);
 }
 
 function csvError(file: string, error: unknown): LensError {
@@ -36,7 +38,7 @@ async function inferColumns(file: string): Promise<{ header: string[]; types: Co
   let header: string[] | undefined;
   let types: ColumnType[] = [];
   try {
-    for await (const record of records(file) as AsyncIterable<string[]>) {
+    for await (const record of records(file)) {
       if (!header) {
         header = record;
         types = record.map(() => 'INTEGER');
@@ -98,7 +100,7 @@ export async function loadCsvTable(db: Database, table: string, file: string): P
   db.run('BEGIN');
   try {
     let first = true;
-    for await (const record of records(file) as AsyncIterable<string[]>) {
+    for await (const record of records(file)) {
       if (first) {
         first = false;
         continue;

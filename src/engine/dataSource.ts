@@ -97,9 +97,8 @@ export class LoadedData {
 /** Opens a SQLite file as an in-memory copy, checking that it is one. */
 async function openSqliteCopy(sql: SqlJsStatic, file: string, what: string, hint: string): Promise<Database> {
   const bytes = await readDataFile(file, what, hint);
-  if (bytes.length === 0) {
-    throw new LensError({ code: 'not-sqlite', message: `${what} ${file} is empty (0 bytes), not a SQLite database.`, hint });
-  }
+  // SQLite itself opens a 0-byte file as an empty database (dbt-sqlite leaves such files behind).
+  if (bytes.length === 0) return new sql.Database();
   if (bytes.length < 100 || bytes.subarray(0, 16).toString('latin1') !== SQLITE_HEADER) {
     throw new LensError({ code: 'not-sqlite', message: `${what} ${file} is not a SQLite database (it does not start with the SQLite header).`, hint });
   }

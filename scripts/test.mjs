@@ -1,0 +1,39 @@
+// `npm test`: build, type-check, then every test suite; the last line is the total, "N passed, N failed".
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'segment-lens-results-'));
+let passed = 0;
+let failed = 0;
+
+function step(name, command, args, env = {}) {
+  console.log(`\n== ${name}`);
+  const result = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+  return result.status === 0;
+}
+
+function suite(name, command, args) {
+  const results = path.join(scratch, `${name}.json`);
+  const succeeded = step(name, command, args, { SEGMENT_LENS_RESULTS: results });
+  let counts;
+  try {
+    counts = JSON.parse(readFileSync(results, 'utf8'));
+  } catch {
+    // A suite that could not start counts as one failure, so it can never pass silently.
+    counts = { passed: 0, failed: 1 };
+  }
+  if (!succeeded && counts.failed === 0) counts.failed = 1;
+  console.log(`${name}: ${counts.passed} passed, ${counts.failed} failed`);
+  passed += counts.passed;
+  failed += counts.failed;
+}
+
+if (!step('build', process.execPath, ['esbuild.mjs', '--tests'])) failed++;
+if (!step('typecheck', process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'])) failed++;
+suite('unit', process.execPath, ['node_modules/mocha/bin/mocha.js']);
+
+rmSync(scratch, { recursive: true, force: true });
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exitCode = failed === 0 ? 0 : 1;
