@@ -203,7 +203,7 @@ export function renderModel(source: string, file: string, context: RenderContext
   const globals: Record<string, unknown> = {
     __lensMark(id: number, value: unknown) {
       if (value === undefined || value === null) {
-        fail(`${instrumented.expressions[id].text} is undefined.`, 'Define it, or use a dbt function Segment Lens knows: ref, source, var, config, env_var, is_incremental.');
+        fail(`${instrumented.expressions[id].text.replace(/^\{\{-?\s*|\s*-?\}\}$/g, '')} is undefined in ${file}.`, 'Define it, or use a dbt function Segment Lens knows: ref, source, var, config, env_var, is_incremental.');
       }
       return `${EXPR_OPEN}${id}${ID_END}${String(value)}${EXPR_CLOSE}`;
     },

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import nunjucks from 'nunjucks';
+import { renderModel, type RenderContext } from '../../src/engine/jinja';
+import { LensError } from '../../src/engine/errors';
+import type { DbtProject } from '../../src/engine/dbtProject';
+
+const project: DbtProject = {
+  dir: '/project',
+  name: 'shop',
+  profile: 'shop',
+  vars: { platinum_floor: 12000, regions: ['North', 'South'] },
+  modelSchemas: new Map([['stg_customers', 'staging'], ['int_customer_metrics', 'intermediate']]),
+  nodes: new Set(['stg_customers', 'int_customer_metrics', 'plain_model']),
+  sources: new Map([['shop_raw', { schema: 'raw', identifiers: new Map([['customers', 'raw_customers']]) }]]),
+};
+const context: RenderContext = { project, target: { name: 'dev', schema: 'main', type: 'sqlite' }, env: { SEGMENT_FLOOR: '900' } };
+
+function render(template: string) {
+  return renderModel(template, 'model.sql', context);
+}
+
+function renderError(template: string): LensError {
+  try {
+    render(template);
+  } catch (error) {
+    if (error instanceof LensError) return error;
+    throw error;
+  }
+  return assert.fail('expected a Jinja error');
+}
+
+/** Line and column (1-based) of `needle` in `text`, found by hand. */
+function where(text: string, needle: string, occurrence = 0) {
+  let offset = -1;
+  for (let i = 0; i <= occurrence; i++) offset = text.indexOf(needle, offset + 1);
+  const before = text.slice(0, offset).split('\n');
+  return { line: before.length, column: before[before.length - 1].length + 1 };
+}
+
+describe('jinja: dbt functions', () => {
+  it('ref() with and without a package resolves to the schema the project gives, else the bare name', () => {
+    const { sql } = render("select * from {{ ref('stg_customers') }} join {{ ref('shop', 'int_customer_metrics') }} join {{ ref('plain_model') }}");
+    assert.equal(sql, 'select * from staging.stg_customers join intermediate.int_customer_metrics join plain_model');
+  });
+
+  it('source(), var() with and without default, env_var(), config(), comments, target and is_incremental()', () => {
+    const { sql } = render([
+      "{{ config(materialized='table', schema='marts') }}",
+      '{# a comment that renders to nothing #}',
+      "select * from {{ source('shop_raw', 'customers') }}, {{ source('other', 'orders') }}",
+      "where spent >= {{ var('platinum_floor') }} and x = {{ var('missing', 7) }} and y = {{ env_var('SEGMENT_FLOOR') }}",
+      "and t = '{{ target.name }}'{% if is_incremental() %} and never{% endif %}",
+    ].join('\n'));
+    assert.equal(sql, "\n\nselect * from raw.raw_customers, other.orders\nwhere spent >= 12000 and x = 7 and y = 900\nand t = 'dev'");
+  });
+
+  it('loops, macros and whitespace control render exactly as nunjucks renders them', () => {
+    const template = [
+      '{% macro seg(col, floor) -%}',
+      "  CASE WHEN {{ col }} >= {{ floor }} THEN 'hi' ELSE 'lo' END",
+      '{%- endmacro %}',
+      'select',
+      "{%- for region in var('regions') %}",
+      "  {{ seg('spent', 10) }} as s_{{ region | lower }}{% if not loop.last %},{% endif %}",
+      '{%- endfor %}',
+      'from t',
+    ].join('\n');
+    const plain = new nunjucks.Environment(null, { autoescape: false });
+    plain.addGlobal('var', (name: string) => project.vars[name]);
+    assert.equal(render(template).sql, plain.renderString(template, {}));
+  });
+});
+
+describe('jinja: positions in the rendered SQL map back to the file', () => {
+  const template = [
+    "{{ config(materialized='view') }}",
+    'with base as (',
+    "    select i.customer_id from {{ ref('int_customer_metrics') }} as i",
+    "    join {{ ref('stg_customers') }} as c on i.customer_id = c.customer_id",
+    ')',
+    'select * from base',
+  ].join('\n');
+
+  it('literal text maps offset by offset', () => {
+    const { sql, sourceMap } = render(template);
+    for (const needle of ['with base', 'as i', 'join', 'on i.customer_id', 'select * from base']) {
+      const location = sourceMap.location(sql.indexOf(needle));
+      assert.deepEqual({ line: location.line, column: location.column }, where(template, needle), needle);
+    }
+  });
+
+  it('text a {{ }} produced maps to the whole tag', () => {
+    const { sql, sourceMap } = render(template);
+    const start = sql.indexOf('staging.stg_customers');
+    const location = sourceMap.location(start, start + 'staging.stg_customers'.length);
+    const tag = "{{ ref('stg_customers') }}";
+    const tagStart = where(template, tag);
+    assert.deepEqual([location.line, location.column, location.endLine, location.endColumn], [tagStart.line, tagStart.column, tagStart.line, tagStart.column + tag.length]);
+  });
+
+  it('positions after whitespace control and loops stay exact', () => {
+    const looped = "select{%- for n in [1, 2] %}\n  {{ n }} as c{{ n }},{%- endfor %}\n  last_column\nfrom t";
+    const { sql, sourceMap } = render(looped);
+    assert.equal(sql, 'select\n  1 as c1,\n  2 as c2,\n  last_column\nfrom t');
+    assert.deepEqual({ line: sourceMap.location(sql.indexOf('last_column')).line, column: sourceMap.location(sql.indexOf('last_column')).column }, where(looped, 'last_column'));
+    assert.deepEqual({ line: sourceMap.location(sql.indexOf('from t')).line, column: sourceMap.location(sql.indexOf('from t')).column }, where(looped, 'from t'));
+    // Both loop iterations' " as c" come from the same place in the file.
+    const second = sql.indexOf(' as c', sql.indexOf(' as c') + 1);
+    assert.deepEqual({ line: sourceMap.location(second).line, column: sourceMap.location(second).column }, where(looped, ' as c'));
+  });
+});
+
+describe('jinja: errors name the line in the file', () => {
+  it('a syntax error', () => {
+    const error = renderError('select 1\nfrom t\n{% if %}\n');
+    assert.equal(error.value.code, 'jinja');
+    assert.equal(error.value.location?.line, 3);
+    assert.equal(error.value.location?.file, 'model.sql');
+  });
+
+  it('an unknown macro', () => {
+    const error = renderError("select\n  a,\n  {{ dbt_utils.star(ref('x')) }}\nfrom t");
+    assert.equal(error.value.location?.line, 3);
+    assert.match(error.value.message, /dbt_utils/);
+  });
+
+  it('an undefined variable', () => {
+    const error = renderError('select\n  {{ not_defined_anywhere }}\nfrom t');
+    assert.equal(error.value.location?.line, 2);
+    assert.match(error.value.message, /not_defined_anywhere is undefined/);
+  });
+
+  it('a var() that is not set and has no default', () => {
+    const error = renderError("select 1\nwhere x > {{ var('gold_floor') }}");
+    assert.equal(error.value.location?.line, 2);
+    assert.match(error.value.message, /gold_floor/);
+    assert.match(error.value.hint ?? '', /vars:/);
+  });
+
+  it('ref() with a wrong argument', () => {
+    const error = renderError('select 1\n\nfrom {{ ref(42) }}');
+    assert.equal(error.value.location?.line, 3);
+    assert.match(error.value.message, /ref\(\) takes a model name/);
+  });
+});
