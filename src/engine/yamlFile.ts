@@ -5,7 +5,7 @@ import { LensError } from './errors';
 /** Reads a YAML file; a syntax error names the file, line and column. */
 export async function readYamlFile(file: string): Promise<unknown> {
   const text = await readFile(file, 'utf8');
-  const document = parseDocument(text, { prettyErrors: false });
+  const document = parseDocument(text);
   const [first] = document.errors;
   if (first) {
     const position = first.linePos?.[0];

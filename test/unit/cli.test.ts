@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { cliPath, customerColumns, hashTree, makeShop, metricColumns, nativeQuery, seedModel, tempWorkspace, toCsvText, write, writeSqlite } from './helpers';
+
+function cli(args: string[], cwd: string) {
+  const result = spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: 'utf8', env: { ...process.env, HOME: cwd } });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function jsonRun(workspace: string, extra: string[] = []) {
+  const result = cli(['run', '--workspace', workspace, '--format', 'json', ...extra], path.dirname(workspace));
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout) as { columns: string[]; rows: Record<string, unknown>[]; cteRowCounts: Record<string, number>; source: { type: string }; timings: Record<string, number> };
+}
+
+const shop = makeShop(300, 11);
+
+/** A dbt project as dbt-sqlite lays it out: one file per schema, models using ref(). */
+function dbtWorkspace(): string {
+  const dir = tempWorkspace();
+  writeSqlite(path.join(dir, 'data/main.db'), { placeholder: { columns: ['x'], rows: [{ x: 1 }] } });
+  writeSqlite(path.join(dir, 'data/staging.db'), { stg_customers: { columns: customerColumns, rows: shop.customers as never } });
+  writeSqlite(path.join(dir, 'data/intermediate.db'), { int_customer_metrics: { columns: metricColumns, rows: shop.metrics as never } });
+  write(dir, 'dbt_project.yml', 'name: jaffle\nprofile: jaffle\nmodels:\n  jaffle:\n    staging:\n      +schema: staging\n    intermediate:\n      +schema: intermediate\n');
+  write(dir, 'profiles.yml', 'jaffle:\n  target: dev\n  outputs:\n    dev:\n      type: sqlite\n      threads: 1\n      database: x\n      schema: main\n      schemas_and_paths:\n        main: data/main.db\n        staging: data/staging.db\n        intermediate: data/intermediate.db\n');
+  write(dir, 'models/staging/stg_customers.sql', 'select 1');
+  write(dir, 'models/intermediate/int_customer_metrics.sql', 'select 1');
+  write(dir, 'models/marts/customer_segments.sql', seedModel("{{ ref('int_customer_metrics') }}", "{{ ref('stg_customers') }}"));
+  write(dir, '.vscode/settings.json', '{\n  // dbt-sqlite project\n  "segmentLens.model": "models/marts/customer_segments.sql",\n  "segmentLens.connection": { "type": "dbt" },\n}\n');
+  return dir;
+}
+
+describe('cli', () => {
+  it('a dbt-sqlite project: JSON equals native SQLite on the same files', () => {
+    const dir = dbtWorkspace();
+    const before = hashTree(dir);
+    const output = jsonRun(dir);
+    const expected = nativeQuery(path.join(dir, 'data/main.db'), { staging: path.join(dir, 'data/staging.db'), intermediate: path.join(dir, 'data/intermediate.db') }, seedModel('intermediate.int_customer_metrics', 'staging.stg_customers'));
+    assert.deepEqual(output.rows, expected);
+    assert.deepEqual(output.columns, ['region', 'customer_segment', 'customer_count', 'avg_ltv', 'avg_orders']);
+    assert.equal(output.source.type, 'dbt');
+    assert.equal(output.cteRowCounts['(final select)'], expected.length);
+    assert.equal(output.cteRowCounts.base, nativeQuery(path.join(dir, 'data/staging.db'), { i: path.join(dir, 'data/intermediate.db') }, 'SELECT count(*) AS n FROM i.int_customer_metrics m JOIN stg_customers c USING (customer_id)')[0].n);
+    for (const key of ['loadMs', 'queryMs', 'totalMs']) assert.equal(typeof output.timings[key], 'number');
+    assert.deepEqual(hashTree(dir), before);
+  });
+
+  it('CSV seeds with awkward content equal native SQLite on the same rows', () => {
+    const dir = tempWorkspace();
+    write(dir, 'seeds/int_customer_metrics.csv', toCsvText(shop.metrics as never, metricColumns, '\r\n'));
+    write(dir, 'seeds/stg_customers.csv', `\uFEFF${toCsvText(shop.customers as never, customerColumns)}`);
+    write(dir, 'models/customer_segments.sql', seedModel('intermediate.int_customer_metrics', 'staging.stg_customers'));
+    write(dir, '.vscode/settings.json', '{ "segmentLens.connection": { "type": "csv", "directory": "seeds" } }');
+    const output = jsonRun(dir, ['--model', 'models/customer_segments.sql']);
+    const native = writeSqlite(path.join(tempWorkspace(), 'n.db'), {
+      int_customer_metrics: { columns: metricColumns, rows: shop.metrics as never },
+      stg_customers: { columns: customerColumns, rows: shop.customers as never },
+    });
+    assert.deepEqual(output.rows, nativeQuery(native, {}, seedModel('int_customer_metrics', 'stg_customers')));
+  });
+
+  it('csv output is RFC 4180 and table output is aligned', () => {
+    const dir = dbtWorkspace();
+    const csv = cli(['run', '--workspace', dir, '--format', 'csv'], dir);
+    assert.equal(csv.code, 0, csv.stderr);
+    assert.match(csv.stdout, /\r\n$/);
+    const records = parse(csv.stdout) as string[][];
+    const json = jsonRun(dir);
+    assert.deepEqual(records[0], json.columns);
+    assert.deepEqual(records.slice(1), json.rows.map((row) => json.columns.map((column) => (row[column] === null ? '' : String(row[column])))));
+    const table = cli(['run'], dir);
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.split('\n');
+    assert.match(lines[0], /^region\s+customer_segment\s+customer_count\s+avg_ltv\s+avg_orders$/);
+    assert.equal(lines[2 + json.rows.length], '', 'one line per row, then a blank line');
+  });
+
+  it('no settings at all runs the bundled sample', () => {
+    const output = jsonRun(tempWorkspace());
+    assert.equal(output.source.type, 'sample');
+    assert.ok(output.rows.length >= 20);
+  });
+
+  it('a user error exits 2 with one line on stderr; bad usage exits 2', () => {
+    const dir = dbtWorkspace();
+    const missing = cli(['run', '--model', 'models/absent.sql'], dir);
+    assert.equal(missing.code, 2);
+    assert.equal(missing.stdout, '');
+    assert.equal(missing.stderr.trim().split('\n').length, 1);
+    assert.match(missing.stderr, /absent\.sql/);
+    assert.equal(cli(['run', '--format', 'xml'], dir).code, 2);
+    assert.equal(cli(['explode'], dir).code, 2);
+    assert.equal(cli(['--help'], dir).code, 0);
+  });
+});

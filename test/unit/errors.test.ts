@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runModel } from '../../src/engine/runModel';
+import type { LensErrorValue } from '../../src/engine/errors';
+import type { RawSettings } from '../../src/engine/settings';
+import { assets, customerColumns, hashTree, makeShop, metricColumns, seedModel, tempWorkspace, write, writeSqlite } from './helpers';
+
+const shop = makeShop(200, 3);
+
+/** A workspace with one SQLite file holding both tables and the seed model using them. */
+function warehouse(model = seedModel('int_customer_metrics', 'stg_customers')): string {
+  const dir = tempWorkspace();
+  writeSqlite(path.join(dir, 'warehouse.db'), {
+    int_customer_metrics: { columns: metricColumns, rows: shop.metrics as never },
+    stg_customers: { columns: customerColumns, rows: shop.customers as never },
+  });
+  write(dir, 'models/segments.sql', model);
+  return dir;
+}
+
+/** Runs and expects an error; also proves the user's files are byte-identical afterwards. */
+async function failure(dir: string, settings: RawSettings): Promise<LensErrorValue> {
+  const before = hashTree(dir);
+  const outcome = await runModel({ workspaceDir: dir, settings, env: {}, homeDir: dir }, assets);
+  assert.deepEqual(hashTree(dir), before, 'the user\'s files are unchanged');
+  if (outcome.ok) return assert.fail('expected an error');
+  assert.ok(outcome.error.hint, `says what to do: ${outcome.error.message}`);
+  return outcome.error;
+}
+
+const sqliteSettings = (file = 'warehouse.db'): RawSettings => ({ model: 'models/segments.sql', connection: { type: 'sqlite', path: file } });
+
+/** 1-based line and column of `needle` in `text`. */
+function where(text: string, needle: string) {
+  const before = text.slice(0, text.indexOf(needle)).split('\n');
+  return { line: before.length, column: before[before.length - 1].length + 1 };
+}
+
+describe('errors: data', () => {
+  it('a SQLite file that does not exist', async () => {
+    const error = await failure(warehouse(), sqliteSettings('nope.db'));
+    assert.equal(error.code, 'file-not-found');
+    assert.match(error.message, /nope\.db does not exist/);
+  });
+
+  it('a folder where the SQLite file should be', async () => {
+    const dir = warehouse();
+    write(dir, 'folder.db/x', '');
+    assert.equal((await failure(dir, sqliteSettings('folder.db'))).code, 'not-a-file');
+  });
+
+  it('a CSV renamed .db, and random bytes', async () => {
+    const dir = warehouse();
+    write(dir, 'renamed.db', 'customer_id,region\n1,North\n'.repeat(20));
+    const renamed = await failure(dir, sqliteSettings('renamed.db'));
+    assert.equal(renamed.code, 'not-sqlite');
+    assert.match(renamed.message, /renamed\.db is not a SQLite database/);
+    write(dir, 'random.db', Buffer.from(Array.from({ length: 4096 }, (_, index) => (index * 7919) % 256)));
+    assert.equal((await failure(dir, sqliteSettings('random.db'))).code, 'not-sqlite');
+  });
+
+  it('a corrupt SQLite file (valid header, garbage pages)', async () => {
+    const dir = warehouse();
+    const bytes = readFileSync(path.join(dir, 'warehouse.db'));
+    for (let offset = 100; offset < bytes.length; offset += 1) bytes[offset] = (offset * 31) % 251;
+    write(dir, 'corrupt.db', bytes);
+    const error = await failure(dir, sqliteSettings('corrupt.db'));
+    assert.equal(error.code, 'corrupt-database');
+    assert.match(error.message, /corrupt\.db|SQLite/);
+  });
+
+  it('a truncated SQLite file', async () => {
+    const dir = warehouse();
+    const bytes = readFileSync(path.join(dir, 'warehouse.db'));
+    write(dir, 'truncated.db', bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const error = await failure(dir, sqliteSettings('truncated.db'));
+    assert.equal(error.code, 'corrupt-database');
+  });
+
+  it('a missing table names it and lists the tables that exist', async () => {
+    const model = seedModel('int_customer_metrics', 'staging.stg_customer');
+    const error = await failure(warehouse(model), sqliteSettings());
+    assert.equal(error.code, 'missing-table');
+    assert.match(error.message, /staging\.stg_customer does not exist/);
+    assert.match(error.hint ?? '', /main\.int_customer_metrics, main\.stg_customers/);
+    assert.deepEqual({ line: error.location?.line, column: error.location?.column }, where(model, 'staging.stg_customer'));
+  });
+
+  it('a missing column names it, points at it and lists the columns there are', async () => {
+    const model = seedModel('int_customer_metrics', 'stg_customers').replace('i.total_orders,', 'i.total_orderz,');
+    const error = await failure(warehouse(model), sqliteSettings());
+    assert.equal(error.code, 'missing-column');
+    assert.match(error.message, /i\.total_orderz/);
+    assert.match(error.hint ?? '', /total_orders/);
+    assert.deepEqual({ line: error.location?.line, column: error.location?.column }, where(model, 'i.total_orderz'));
+  });
+});
+
+describe('errors: model', () => {
+  it('a SQL syntax error points at the line and column in the user\'s file, past Jinja that changed lengths', async () => {
+    const model = "{{ config(materialized='table') }}\n{# the seed model #}\n" + seedModel("{{ ref('int_customer_metrics') }}", "{{ ref('stg_customers') }}").replace('GROUP BY region, customer_segment', 'GROUP BY region customer_segment');
+    const error = await failure(warehouse(model), sqliteSettings());
+    assert.equal(error.code, 'sql-syntax');
+    assert.match(error.message, /near "customer_segment"/);
+    assert.deepEqual({ line: error.location?.line, column: error.location?.column }, where(model, 'customer_segment\nORDER'));
+  });
+
+  it('SQL that ends too early', async () => {
+    const error = await failure(warehouse('SELECT region FROM (SELECT region FROM stg_customers'), sqliteSettings());
+    assert.equal(error.code, 'sql-syntax');
+    assert.equal(error.location?.line, 1);
+  });
+
+  it('a Jinja error names the line in the file', async () => {
+    const model = 'SELECT region\nFROM stg_customers\nWHERE {% if %}\n';
+    const error = await failure(warehouse(model), sqliteSettings());
+    assert.equal(error.code, 'jinja');
+    assert.equal(error.location?.line, 3);
+    assert.match(error.location?.file ?? '', /segments\.sql$/);
+  });
+
+  it('an empty model and a model with two statements', async () => {
+    assert.match((await failure(warehouse('  \n-- nothing here\n'), sqliteSettings())).message, /has no SQL to run/);
+    const two = await failure(warehouse('SELECT 1;\nSELECT 2;'), sqliteSettings());
+    assert.match(two.message, /more than one SQL statement/);
+    assert.equal(two.location?.line, 2);
+  });
+
+  it('a model file that does not exist names the setting', async () => {
+    const error = await failure(warehouse(), { model: 'models/absent.sql' });
+    assert.equal(error.setting, 'segmentLens.model');
+    assert.match(error.message, /absent\.sql/);
+  });
+});
+
+describe('errors: settings and profiles', () => {
+  it('a connection of the wrong shape names the setting', async () => {
+    const error = await failure(warehouse(), { connection: { type: 'sqlite', path: 5 } });
+    assert.equal(error.setting, 'segmentLens.connection.path');
+  });
+
+  it('profiles.yml that is not YAML, a missing profile and a missing target', async () => {
+    const dir = warehouse();
+    write(dir, 'dbt_project.yml', 'name: shop\nprofile: shop\n');
+    write(dir, 'profiles.yml', 'shop:\n  target: dev\n  outputs:\n    dev: [unclosed\n');
+    const yaml = await failure(dir, { model: 'models/segments.sql', connection: { type: 'dbt' } });
+    assert.equal(yaml.code, 'yaml');
+    assert.match(yaml.message, /profiles\.yml/);
+    assert.ok(yaml.location?.line);
+    writeFileSync(path.join(dir, 'profiles.yml'), 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: sqlite\n      schemas_and_paths:\n        main: warehouse.db\n');
+    const profile = await failure(dir, { model: 'models/segments.sql', connection: { type: 'dbt', profile: 'other' } });
+    assert.match(profile.message, /Profile "other" is not in .*profiles\.yml \(it has shop\)/);
+    const target = await failure(dir, { model: 'models/segments.sql', connection: { type: 'dbt', target: 'prod' } });
+    assert.match(target.message, /no target "prod" \(it has dev\)/);
+  });
+});
