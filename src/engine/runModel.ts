@@ -67,23 +67,30 @@ async function findModel(workspaceDir: string, model: string | undefined, assets
   return { file, sample: false };
 }
 
-async function openData(connection: ConnectionSetting, request: RunRequest, project: DbtProject | undefined, assets: EngineAssets): Promise<{ data: LoadedData; targetSchema: string; targetName: string }> {
-  const sql = await loadSqlJs(assets.wasmPath);
+interface DataPlan {
+  /** dbt's target name and schema, for Jinja's `target`. */
+  target: { name: string; schema: string };
+  open(): Promise<LoadedData>;
+}
+
+/** Resolves where the data is (cheap: settings and profiles.yml), so the model renders before any data loads. */
+async function planData(connection: ConnectionSetting, request: RunRequest, project: DbtProject | undefined, assets: EngineAssets): Promise<DataPlan> {
   const workspace = request.workspaceDir;
+  const plain = { name: 'dev', schema: 'main' };
+  const sqlJs = () => loadSqlJs(assets.wasmPath);
   switch (connection.type) {
     case 'sample':
-      return { data: await openCsvDirectory(sql, path.join(assets.sampleDir, 'seeds'), { type: 'sample', description: 'Bundled sample data' }, 'the bundled sample'), targetSchema: 'main', targetName: 'dev' };
+      return { target: plain, open: async () => openCsvDirectory(await sqlJs(), path.join(assets.sampleDir, 'seeds'), { type: 'sample', description: 'Bundled sample data' }, 'the bundled sample') };
     case 'csv': {
       const directory = path.resolve(workspace, connection.directory);
-      const data = await openCsvDirectory(sql, directory, { type: 'csv', description: `CSV ${path.relative(workspace, directory) || '.'}` }, 'segmentLens.connection.directory');
-      return { data, targetSchema: 'main', targetName: 'dev' };
+      return { target: plain, open: async () => openCsvDirectory(await sqlJs(), directory, { type: 'csv', description: `CSV ${path.relative(workspace, directory) || '.'}` }, 'segmentLens.connection.directory') };
     }
     case 'sqlite': {
       const hint = 'Check segmentLens.connection: paths are relative to the workspace folder.';
       const main = { schema: 'main', file: path.resolve(workspace, connection.path) };
       const attached = Object.entries(connection.attach).map(([schema, file]) => ({ schema, file: path.resolve(workspace, file) }));
       const description = `SQLite ${path.relative(workspace, main.file)}${attached.length ? ` + ${attached.map((item) => item.schema).join(', ')}` : ''}`;
-      return { data: await openSqliteFiles(sql, main, attached, { type: 'sqlite', description }, hint), targetSchema: 'main', targetName: 'dev' };
+      return { target: plain, open: async () => openSqliteFiles(await sqlJs(), main, attached, { type: 'sqlite', description }, hint) };
     }
     case 'dbt': {
       const target = await resolveDbtTarget({
@@ -95,10 +102,15 @@ async function openData(connection: ConnectionSetting, request: RunRequest, proj
         homeDir: request.homeDir ?? process.env.HOME ?? workspace,
       });
       const hint = `Check schemas_and_paths in ${target.profilesFile}: relative paths are resolved from the dbt project folder.`;
-      const description = `dbt ${target.profile}.${target.target}`;
-      const data = await openSqliteFiles(sql, target.main, target.attached, { type: 'dbt', description, profile: target.profile, target: target.target }, hint);
-      data.source.files.push(target.profilesFile);
-      return { data, targetSchema: target.schema, targetName: target.target };
+      const source = { type: 'dbt' as const, description: `dbt ${target.profile}.${target.target}`, profile: target.profile, target: target.target };
+      return {
+        target: { name: target.target, schema: target.schema },
+        open: async () => {
+          const data = await openSqliteFiles(await sqlJs(), target.main, target.attached, source, hint);
+          data.source.files.push(target.profilesFile);
+          return data;
+        },
+      };
     }
   }
 }
@@ -184,23 +196,27 @@ async function run(request: RunRequest, assets: EngineAssets): Promise<ModelResu
   const projectDir = model.sample ? await findDbtProjectDir(request.workspaceDir, request.workspaceDir) : await findDbtProjectDir(path.dirname(model.file), request.workspaceDir);
   const project = projectDir ? await loadDbtProject(projectDir) : undefined;
 
+  const plan = await planData(settings.connection, request, project, assets);
+
+  const renderStarted = performance.now();
+  const rendered = renderModel(template, model.file, { project, target: { ...plan.target, type: 'sqlite' }, env: request.env ?? process.env });
+  const renderMs = elapsed(renderStarted);
+  const sql = rendered.sql;
+  await loadSqlTokenizer();
+  const tokens = tokenizeSql(sql);
+  if (tokens?.length === 0 || sql.trim() === '') {
+    throw new LensError({ code: 'sql', message: `The model ${model.file} has no SQL to run.`, hint: 'Write the model\'s SELECT statement in the file.', location: { file: model.file, line: 1, column: 1 } });
+  }
+  const extra = tokens ? extraStatementStarts(tokens) : [];
+  if (extra.length > 0) {
+    throw new LensError({ code: 'sql', message: `The model ${model.file} holds more than one SQL statement.`, hint: 'A model is one SELECT; remove everything after the first statement\'s semicolon.', location: rendered.sourceMap.location(extra[0]) });
+  }
+
   const loadStarted = performance.now();
-  const [{ data, targetSchema, targetName }] = await Promise.all([openData(settings.connection, request, project, assets), loadSqlTokenizer()]);
+  const data = await plan.open();
   const loadMs = elapsed(loadStarted);
   try {
-    const renderStarted = performance.now();
-    const rendered = renderModel(template, model.file, { project, target: { name: targetName, schema: targetSchema, type: 'sqlite' }, env: request.env ?? process.env });
-    const renderMs = elapsed(renderStarted);
-    const sql = rendered.sql;
-    const tokens = tokenizeSql(sql);
     const context = { tokens, sql, sourceMap: rendered.sourceMap, data, file: model.file };
-    if (tokens?.length === 0 || sql.trim() === '') {
-      throw new LensError({ code: 'sql', message: `The model ${model.file} has no SQL to run.`, hint: 'Write the model\'s SELECT statement in the file.', location: { file: model.file, line: 1, column: 1 } });
-    }
-    const extra = tokens ? extraStatementStarts(tokens) : [];
-    if (extra.length > 0) {
-      throw new LensError({ code: 'sql', message: `The model ${model.file} holds more than one SQL statement.`, hint: 'A model is one SELECT; remove everything after the first statement\'s semicolon.', location: rendered.sourceMap.location(extra[0]) });
-    }
     data.main.run('PRAGMA query_only = ON');
 
     const queryStarted = performance.now();

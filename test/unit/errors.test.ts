@@ -118,6 +118,8 @@ describe('errors: model', () => {
     assert.equal(error.code, 'jinja');
     assert.equal(error.location?.line, 3);
     assert.match(error.location?.file ?? '', /segments\.sql$/);
+    // The model renders before any data loads: its error wins over a data file that is not there.
+    assert.equal((await failure(warehouse(model), sqliteSettings('absent.db'))).code, 'jinja');
   });
 
   it('an empty model and a model with two statements', async () => {
