@@ -4,14 +4,19 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError, LensError } from '../engine/errors';
 import { readWorkspaceSettings } from '../engine/settings';
-import { runModel } from '../engine/runModel';
-import { toCsv, toJson, toTable } from '../engine/format';
+import { modelLineage, runModel } from '../engine/runModel';
+import { lineageJson, lineageTable, toCsv, toJson, toTable } from '../engine/format';
 
 const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--format table|json|csv]
+       segment-lens lineage [--workspace DIR] [--model FILE] [--format json|table]
 
+  run               run the model on the data and print its result
+  lineage           print the model's column lineage
   --workspace DIR   the workspace folder (default: the current folder); its .vscode/settings.json is read
   --model FILE      the model's SQL file (overrides segmentLens.model)
-  --format FORMAT   table (default), json or csv`;
+  --format FORMAT   table (default), json or csv for run; json (default) or table for lineage`;
+
+const FORMATS: Record<string, string[]> = { run: ['table', 'json', 'csv'], lineage: ['json', 'table'] };
 
 /** Exit codes: 0 success, 2 a problem with the user's input (one line on stderr), 1 an internal error. */
 async function main(argv: string[]): Promise<number> {
@@ -23,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         workspace: { type: 'string' },
         model: { type: 'string' },
-        format: { type: 'string', default: 'table' },
+        format: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -37,13 +42,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command] = positionals;
-  if (command !== 'run' || positionals.length > 1) {
+  if (!(command in FORMATS) || positionals.length > 1) {
     process.stderr.write(`segment-lens: ${command ? `unknown command "${positionals.join(' ')}"` : 'missing command'}\n${USAGE}\n`);
     return 2;
   }
-  const format = values.format;
-  if (format !== 'table' && format !== 'json' && format !== 'csv') {
-    process.stderr.write(`segment-lens: --format must be table, json or csv, not "${format}"\n`);
+  const format = values.format ?? FORMATS[command][0];
+  if (!FORMATS[command].includes(format)) {
+    process.stderr.write(`segment-lens: --format for ${command} must be ${FORMATS[command].join(', ')}, not "${format}"\n`);
     return 2;
   }
   const workspaceDir = path.resolve(values.workspace ?? '.');
@@ -60,6 +65,15 @@ async function main(argv: string[]): Promise<number> {
   // --model is taken relative to the workspace, as the setting is, or else to the current folder.
   if (values.model !== undefined) {
     settings.model = path.isAbsolute(values.model) || existsSync(path.join(workspaceDir, values.model)) ? values.model : path.resolve(values.model);
+  }
+  if (command === 'lineage') {
+    const outcome = await modelLineage({ workspaceDir, settings }, assets);
+    if (!outcome.ok) {
+      process.stderr.write(`segment-lens: ${describeError(outcome.error)}\n`);
+      return 2;
+    }
+    process.stdout.write(format === 'json' ? lineageJson(outcome.result) : lineageTable(outcome.result.lineage));
+    return 0;
   }
   const outcome = await runModel({ workspaceDir, settings }, assets);
   if (!outcome.ok) {

@@ -72,6 +72,23 @@ export class LoadedData {
   }
 
   /**
+   * Columns of a table as a model writes it: `schema.table` is that schema's table, or else (as `aliasSchema` does)
+   * the table in whichever database has it; `table` is found as SQLite finds it (main first). Undefined if none has it.
+   */
+  columnsOfWritten(written: string): string[] | undefined {
+    const dot = written.indexOf('.');
+    const schema = dot === -1 ? undefined : written.slice(0, dot);
+    const table = dot === -1 ? written : written.slice(dot + 1);
+    const schemas = this.schemaNames();
+    const attached = schema && schemas.find((name) => name.toLowerCase() === schema.toLowerCase());
+    for (const candidate of attached ? [attached] : schemas) {
+      const columns = this.columnsOf(candidate, table);
+      if (columns.length > 0) return columns;
+    }
+    return undefined;
+  }
+
+  /**
    * The model names `schema.table` but no such schema was opened: let `schema` stand for the database that has
    * `table` (the main database first), so one SQLite file works with a model that qualifies its names.
    */

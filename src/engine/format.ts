@@ -1,6 +1,7 @@
 // Plain-text renderings of a result: an aligned table for people, RFC 4180 CSV and JSON for programs.
 import type { SqlValue } from 'sql.js';
-import type { ModelResult } from './runModel';
+import type { Lineage } from './lineage';
+import type { LineageOfModel, ModelResult } from './runModel';
 
 export function rowObjects(columns: readonly string[], rows: readonly SqlValue[][]): Record<string, SqlValue>[] {
   return rows.map((row) => Object.fromEntries(columns.map((column, index) => [column, row[index]])));
@@ -36,4 +37,19 @@ export function toJson(result: ModelResult): string {
     model: { file: result.model.file, sample: result.model.sample },
     timings: result.timings,
   }, null, 2) + '\n';
+}
+
+export function lineageJson(result: LineageOfModel): string {
+  return JSON.stringify({ model: result.model, source: result.source, ...result.lineage }, null, 2) + '\n';
+}
+
+/** Lineage for people: each output column with its sources and step kinds, then unused and unresolved columns. */
+export function lineageTable(lineage: Lineage): string {
+  const rows = lineage.columns.map((column) => [column.name, column.sources.join(', ') || '(none)', column.kinds.join(' → ')]);
+  const lines = [toTable(['column', 'sources', 'steps'], rows).trimEnd()];
+  const rowShaping = lineage.edges.filter((edge) => edge.kind === 'join_key' || edge.kind === 'group_key' || edge.kind === 'filter' || edge.kind === 'order_key');
+  if (rowShaping.length) lines.push('', 'Shapes rows:', ...rowShaping.map((edge) => `  ${edge.kind.padEnd(9)}  ${edge.from} → ${edge.to}`));
+  if (lineage.unused.length) lines.push('', 'Unused:', ...lineage.unused.map((column) => `  ${column.column}${column.span ? ` (line ${column.span.line})` : ''}${column.sources.length ? ` from ${column.sources.join(', ')}` : ''}`));
+  if (lineage.unresolved.length) lines.push('', 'Unresolved:', ...lineage.unresolved.map((item) => `  ${item.name}: ${item.reason}${item.span ? ` (line ${item.span.line})` : ''}`));
+  return lines.join('\n') + '\n';
 }

@@ -7,7 +7,8 @@ import { LensError, type LensErrorValue } from './errors';
 import { resolveSettings, type ConnectionSetting, type RawSettings } from './settings';
 import { findDbtProjectDir, loadDbtProject, type DbtProject } from './dbtProject';
 import { resolveDbtTarget } from './dbtProfile';
-import { renderModel, type SourceMap } from './jinja';
+import { renderModel, type RenderedModel, type SourceMap } from './jinja';
+import { buildLineage, type Lineage } from './lineage';
 import { openCsvDirectory, openSqliteFiles, type LoadedData, type SourceInfo } from './dataSource';
 import { loadSqlJs } from './sqljs';
 import { extraStatementStarts, findName, loadSqlTokenizer, tokenizeSql, topLevelWith, type SqlToken } from './sqlTokens';
@@ -43,7 +44,7 @@ export interface ModelResult {
   timings: { renderMs: number; loadMs: number; queryMs: number; countMs: number; totalMs: number };
 }
 
-export type RunResult = { ok: true; result: ModelResult } | { ok: false; error: LensErrorValue };
+export type RunResult = Outcome<ModelResult>;
 
 /** The key of the final select in `cteRowCounts`. */
 export const FINAL_SELECT = '(final select)';
@@ -188,14 +189,21 @@ function elapsed(since: number): number {
   return Math.round((performance.now() - since) * 10) / 10;
 }
 
-async function run(request: RunRequest, assets: EngineAssets): Promise<ModelResult> {
-  const started = performance.now();
+interface PreparedModel {
+  model: { file: string; sample: boolean };
+  rendered: RenderedModel;
+  tokens: SqlToken[] | undefined;
+  plan: DataPlan;
+  renderMs: number;
+}
+
+/** Settings → model file → dbt project → where the data is → rendered SQL, checked to be one statement. */
+async function prepareModel(request: RunRequest, assets: EngineAssets): Promise<PreparedModel> {
   const settings = resolveSettings(request.settings);
   const model = await findModel(request.workspaceDir, settings.model, assets);
   const template = await readFile(model.file, 'utf8');
   const projectDir = model.sample ? await findDbtProjectDir(request.workspaceDir, request.workspaceDir) : await findDbtProjectDir(path.dirname(model.file), request.workspaceDir);
   const project = projectDir ? await loadDbtProject(projectDir) : undefined;
-
   const plan = await planData(settings.connection, request, project, assets);
 
   const renderStarted = performance.now();
@@ -211,6 +219,13 @@ async function run(request: RunRequest, assets: EngineAssets): Promise<ModelResu
   if (extra.length > 0) {
     throw new LensError({ code: 'sql', message: `The model ${model.file} holds more than one SQL statement.`, hint: 'A model is one SELECT; remove everything after the first statement\'s semicolon.', location: rendered.sourceMap.location(extra[0]) });
   }
+  return { model, rendered, tokens, plan, renderMs };
+}
+
+async function run(request: RunRequest, assets: EngineAssets): Promise<ModelResult> {
+  const started = performance.now();
+  const { model, rendered, tokens, plan, renderMs } = await prepareModel(request, assets);
+  const sql = rendered.sql;
 
   const loadStarted = performance.now();
   const data = await plan.open();
@@ -258,12 +273,41 @@ async function run(request: RunRequest, assets: EngineAssets): Promise<ModelResu
   }
 }
 
-/** Runs the model; problems with the user's input come back as values, never as exceptions. */
-export async function runModel(request: RunRequest, assets: EngineAssets): Promise<RunResult> {
+export interface LineageOfModel {
+  model: { file: string; sample: boolean };
+  source: SourceInfo;
+  lineage: Lineage;
+}
+
+async function lineageOf(request: RunRequest, assets: EngineAssets): Promise<LineageOfModel> {
+  const { model, rendered, tokens, plan } = await prepareModel(request, assets);
+  const data = await plan.open();
   try {
-    return { ok: true, result: await run(request, assets) };
+    const lineage = buildLineage({ sql: rendered.sql, sourceMap: rendered.sourceMap, tokens: tokens ?? [], catalog: (table) => data.columnsOfWritten(table) });
+    return { model, source: data.source, lineage };
+  } finally {
+    data.close();
+  }
+}
+
+export type Outcome<T> = { ok: true; result: T } | { ok: false; error: LensErrorValue };
+
+/** Problems with the user's input come back as values, never as exceptions. */
+async function asOutcome<T>(work: Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, result: await work };
   } catch (error) {
     if (error instanceof LensError) return { ok: false, error: error.value };
     throw error;
   }
+}
+
+/** Runs the model on the data. */
+export function runModel(request: RunRequest, assets: EngineAssets): Promise<RunResult> {
+  return asOutcome(run(request, assets));
+}
+
+/** The model's column lineage, with `*` and unqualified columns resolved against the data's schemas. */
+export function modelLineage(request: RunRequest, assets: EngineAssets): Promise<Outcome<LineageOfModel>> {
+  return asOutcome(lineageOf(request, assets));
 }

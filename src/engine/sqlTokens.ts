@@ -22,7 +22,7 @@ export function loadSqlTokenizer(): Promise<void> {
 }
 
 /** polyglot counts Unicode code points; JavaScript strings count UTF-16 units. */
-function codePointToUtf16(sql: string): (offset: number) => number {
+export function codePointToUtf16(sql: string): (offset: number) => number {
   if (!/[\uD800-\uDFFF]/.test(sql)) return (offset) => offset;
   const units: number[] = [];
   let unit = 0;
