@@ -16,6 +16,8 @@ const VALUE_KINDS: ReadonlySet<EdgeKind> = new Set<EdgeKind>(['passthrough', 're
 export const FINAL_RELATION = '(final select)';
 
 export interface CaseDetail {
+  /** `CASE operand WHEN …`: the value each `when` is compared with. */
+  operand?: string;
   whens: { when: string; then: string }[];
   else?: string;
 }
@@ -345,7 +347,8 @@ class LineageBuilder {
         return { when: this.text(when), then: this.text(then) };
       });
       const detail: CaseDetail = { whens };
-      if (fields.else) detail.else = this.text(fields.else);
+      if (fields.operand) detail.operand = this.text(fields.operand);
+      if (fields.else_) detail.else = this.text(fields.else_);
       return { kind: 'case', detail: this.text(expression), case: detail };
     }
     if (this.hasAggregate(expression)) return { kind: 'aggregate', detail: this.text(expression) };
@@ -505,7 +508,7 @@ class LineageBuilder {
       }
     });
 
-    const rowEdges = (node: unknown, edgeKind: RowKind, resolveOutputs: boolean) => {
+    const rowEdges = (node: unknown, edgeKind: RowKind, resolveOutputs: boolean, detail?: string) => {
       const items = Array.isArray(node) ? node : [node];
       for (const item of items) {
         // ORDER BY / GROUP BY 2 name the second output column.
@@ -527,12 +530,13 @@ class LineageBuilder {
           if (!id) continue;
           const relation = id.slice(0, id.length - ref.column.length - 1);
           this.addNode({ id, kind: this.kindOfRelation(relation, scope), relation, column: id.slice(relation.length + 1), span: this.astLocation(ref.span) });
-          this.addEdge({ from: id, to: label, kind: edgeKind, span: this.astLocation(ref.span), refSpan: this.astLocation(ref.span) });
+          this.addEdge({ from: id, to: label, kind: edgeKind, detail, span: this.astLocation(ref.span), refSpan: this.astLocation(ref.span) });
         }
       }
     };
     for (const join of joins) {
-      if (join.on) rowEdges(join.on, 'join_key', false);
+      const joinKind = `${typeof join.kind === 'string' ? join.kind.toUpperCase() : 'INNER'} JOIN`;
+      if (join.on) rowEdges(join.on, 'join_key', false, joinKind);
       if (Array.isArray(join.using)) {
         for (const key of join.using) {
           const name = identifier(key);
@@ -542,7 +546,7 @@ class LineageBuilder {
             if (!column) continue;
             const id = `${relation.name}.${column}`;
             this.addNode({ id, kind: relation.kind, relation: relation.name, column, span: this.astLocation(name.span) });
-            this.addEdge({ from: id, to: label, kind: 'join_key', span: this.astLocation(name.span) });
+            this.addEdge({ from: id, to: label, kind: 'join_key', detail: `${joinKind} USING`, span: this.astLocation(name.span) });
           }
         }
       }
@@ -607,7 +611,8 @@ export function buildLineage(input: { sql: string; sourceMap: SourceMap; tokens:
       }
       frontier = next;
     }
-    const kinds = [...new Set(kindsByDistance.reverse().flat())];
+    // Upstream first; the same kind twice in a row (passthrough after passthrough) reads as one step.
+    const kinds = kindsByDistance.reverse().flatMap((atDistance) => [...new Set(atDistance)]).filter((kind, index, all) => kind !== all[index - 1]);
     return { sources, kinds, seen };
   };
 

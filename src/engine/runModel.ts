@@ -11,7 +11,7 @@ import { renderModel, type RenderedModel, type SourceMap } from './jinja';
 import { buildLineage, type Lineage } from './lineage';
 import { openCsvDirectory, openSqliteFiles, type LoadedData, type SourceInfo } from './dataSource';
 import { loadSqlJs } from './sqljs';
-import { extraStatementStarts, findName, loadSqlTokenizer, tokenizeSql, topLevelWith, type SqlToken } from './sqlTokens';
+import { extraStatementStarts, findName, loadSqlParser, tokenizeSql, topLevelWith, type SqlToken } from './sqlTokens';
 import { quoteIdentifier } from './sqlNames';
 
 export interface EngineAssets {
@@ -210,7 +210,7 @@ async function prepareModel(request: RunRequest, assets: EngineAssets): Promise<
   const rendered = renderModel(template, model.file, { project, target: { ...plan.target, type: 'sqlite' }, env: request.env ?? process.env });
   const renderMs = elapsed(renderStarted);
   const sql = rendered.sql;
-  await loadSqlTokenizer();
+  await loadSqlParser();
   const tokens = tokenizeSql(sql);
   if (tokens?.length === 0 || sql.trim() === '') {
     throw new LensError({ code: 'sql', message: `The model ${model.file} has no SQL to run.`, hint: 'Write the model\'s SELECT statement in the file.', location: { file: model.file, line: 1, column: 1 } });

@@ -15,8 +15,8 @@ export interface SqlToken {
 
 let ready: Promise<void> | undefined;
 
-/** Loads the tokenizer's wasm once per process. */
-export function loadSqlTokenizer(): Promise<void> {
+/** Loads polyglot-sql's wasm (tokenizer and parser) once per process. */
+export function loadSqlParser(): Promise<void> {
   ready ??= polyglot.init();
   return ready;
 }
