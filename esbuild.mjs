@@ -44,9 +44,9 @@ if (withTests) {
   builds.push({
     ...common,
     sourcemap: true,
-    entryPoints: await listTests('test/unit'),
-    outbase: 'test',
-    outdir: 'out/test',
+    entryPoints: [...(await listTests('test/unit')), 'scripts/bench-lineage.ts'],
+    outbase: '.',
+    outdir: 'out',
     platform: 'node',
     format: 'cjs',
     target: 'node20',

@@ -256,9 +256,9 @@ class LineageBuilder {
     return ranges.length === (select.expressions as unknown[]).length ? ranges : undefined;
   }
 
-  itemSpan(range: [number, number] | undefined, fallback: AstSpan | undefined): FileLocation | undefined {
+  itemSpan(range: [number, number] | undefined, fallback: () => AstSpan | undefined): FileLocation | undefined {
     if (range) return this.location(this.tokens[range[0]].start, this.tokens[range[1]].end);
-    return this.astLocation(fallback);
+    return this.astLocation(fallback());
   }
 
   /** The expression part of a select item (without `AS alias`). */
@@ -322,8 +322,9 @@ class LineageBuilder {
         }
       }
       if (QUERY_TYPES.has(type)) {
+        // A nested query's columns feed the expression through its outputs (e.g. `x IN (SELECT y …)`).
         const nested = this.walkQuery(node as AstNode, ctes, `(subquery ${++this.subqueries})`, 'subquery', scope);
-        for (const input of nested.inputs) out.push(input);
+        for (const output of nested.outputs) out.push({ ref: { column: output.name }, id: output.id });
         return out;
       }
     }
@@ -405,16 +406,16 @@ class LineageBuilder {
 
   /**
    * Walks a query; `relationName` names its columns (`cte.column`); undefined means the final select (bare names).
-   * Returns its output columns, and every column its values come from (for nested queries inside expressions).
+   * Returns its output columns.
    */
-  walkQuery(node: AstNode, ctes: Map<string, Relation>, relationName: string | undefined, kind: 'cte' | 'subquery' | 'final', outer?: Scope, names?: string[]): { outputs: OutputColumn[]; inputs: { ref: ColumnRef; id?: string }[] } {
+  walkQuery(node: AstNode, ctes: Map<string, Relation>, relationName: string | undefined, kind: 'cte' | 'subquery' | 'final', outer?: Scope, names?: string[]): { outputs: OutputColumn[] } {
     const typed = nodeType(node);
-    if (!typed) return { outputs: [], inputs: [] };
+    if (!typed) return { outputs: [] };
     const [type, fields] = typed;
     if (type !== 'select') {
       const left = this.walkQuery(fields.left as AstNode, ctes, relationName, kind, outer, names);
-      const right = this.walkQuery(fields.right as AstNode, ctes, relationName, kind, outer, left.outputs.map((output) => output.name));
-      return { outputs: left.outputs, inputs: [...left.inputs, ...right.inputs] };
+      this.walkQuery(fields.right as AstNode, ctes, relationName, kind, outer, left.outputs.map((output) => output.name));
+      return { outputs: left.outputs };
     }
     const visible = new Map(ctes);
     const withClause = isObject(fields.with) ? fields.with : undefined;
@@ -440,7 +441,6 @@ class LineageBuilder {
     const nodeKind: LineageNode['kind'] = kind === 'final' ? 'output' : kind;
     const idOf = (name: string) => (relationName ? `${relationName}.${name}` : name);
     const outputs: OutputColumn[] = [];
-    const inputs: { ref: ColumnRef; id?: string }[] = [];
     const expressions = (Array.isArray(select.expressions) ? select.expressions : []) as unknown[];
     const ranges = this.selectItemRanges(select);
 
@@ -458,7 +458,7 @@ class LineageBuilder {
       if (typed?.[0] === 'star') {
         const table = identifier(typed[1].table);
         const relations = table ? [scope.aliases.get(lower(table.name))] : scope.relations;
-        const span = this.itemSpan(range, table?.span);
+        const span = this.itemSpan(range, () => table?.span);
         for (const relation of relations) {
           if (!relation) {
             this.unresolved.push({ name: `${table?.name}.*`, reason: `no table or alias ${table?.name} in scope`, span });
@@ -472,7 +472,6 @@ class LineageBuilder {
             const from = `${relation.name}.${column}`;
             const to = addOutput(column, span);
             const renamed = lower(outputs[outputs.length - 1].name) !== lower(column);
-            inputs.push({ ref: { column }, id: from });
             this.addNode({ id: from, kind: relation.kind, relation: relation.name, column, span });
             this.addEdge({ from, to, kind: renamed ? 'rename' : 'passthrough', span, refSpan: span });
           }
@@ -490,7 +489,7 @@ class LineageBuilder {
       }
       const expressionType = nodeType(expression);
       if (!name && expressionType?.[0] === 'column') name = identifier(expressionType[1].name)?.name;
-      const span = this.itemSpan(range, aliasSpan ?? this.firstSpan(expression));
+      const span = this.itemSpan(range, () => aliasSpan ?? this.firstSpan(expression));
       if (!name) {
         // SQLite names an unaliased expression by its text.
         name = range ? this.sql.slice(this.tokens[range[0]].start, this.tokens[range[1]].end) : this.text(expression);
@@ -500,7 +499,6 @@ class LineageBuilder {
       const refs = this.columnRefs(expression, scope, ctes);
       const expressionLocation = this.expressionSpan(range, aliasSpan) ?? span;
       for (const { ref, id } of refs) {
-        inputs.push({ ref, id });
         if (!id) continue;
         const relation = id.slice(0, id.length - ref.column.length - 1);
         this.addNode({ id, kind: this.kindOfRelation(relation, scope), relation, column: id.slice(relation.length + 1), span: this.astLocation(ref.span) });
@@ -555,7 +553,7 @@ class LineageBuilder {
     if (isObject(select.group_by)) rowEdges(select.group_by.expressions, 'group_key', false);
     if (isObject(select.having)) rowEdges(select.having.this, 'filter', true);
     if (isObject(select.order_by)) rowEdges((select.order_by.expressions as Fields[]).map((order) => order.this), 'order_key', true);
-    return { outputs, inputs };
+    return { outputs };
   }
 
   private kindOfRelation(relation: string, scope: Scope): LineageNode['kind'] {

@@ -94,4 +94,35 @@ describe('cli', () => {
     assert.equal(cli(['explode'], dir).code, 2);
     assert.equal(cli(['--help'], dir).code, 0);
   });
+
+  it('lineage: JSON names sources as the model names them after ref() resolution', () => {
+    const dir = dbtWorkspace();
+    const result = cli(['lineage', '--workspace', dir], dir);
+    assert.equal(result.code, 0, result.stderr);
+    const lineage = JSON.parse(result.stdout) as { columns: { name: string; sources: string[]; kinds: string[] }[]; edges: { from: string; to: string; kind: string; span?: { line: number } }[]; unused: { name: string }[]; unresolved: unknown[] };
+    assert.deepEqual(lineage.columns.map((column) => [column.name, column.sources, column.kinds]), [
+      ['region', ['staging.stg_customers.region'], ['passthrough']],
+      ['customer_segment', ['intermediate.int_customer_metrics.total_spent'], ['case', 'passthrough']],
+      ['customer_count', ['intermediate.int_customer_metrics.customer_id'], ['passthrough', 'aggregate']],
+      ['avg_ltv', ['intermediate.int_customer_metrics.total_spent'], ['passthrough', 'aggregate']],
+      ['avg_orders', ['intermediate.int_customer_metrics.total_orders'], ['passthrough', 'aggregate']],
+    ]);
+    assert.deepEqual(lineage.unused.map((column) => column.name), ['first_name', 'last_name', 'avg_order_value']);
+    assert.deepEqual(lineage.unresolved, []);
+    assert.ok(lineage.edges.every((edge) => edge.span && edge.span.line > 0), 'every edge has a span');
+    assert.ok(lineage.edges.some((edge) => edge.kind === 'join_key' && edge.from === 'staging.stg_customers.customer_id'));
+  });
+
+  it('lineage: table format, and errors exit 2', () => {
+    const dir = dbtWorkspace();
+    const table = cli(['lineage', '--format', 'table'], dir);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^customer_segment\s+intermediate\.int_customer_metrics\.total_spent\s+case → passthrough$/m);
+    assert.match(table.stdout, /Unused:\n {2}base\.first_name/);
+    assert.equal(cli(['lineage', '--format', 'csv'], dir).code, 2);
+    write(dir, 'models/broken.sql', 'SELECT a,\nFROM');
+    const broken = cli(['lineage', '--model', 'models/broken.sql'], dir);
+    assert.equal(broken.code, 2);
+    assert.match(broken.stderr, /broken\.sql:2:/);
+  });
 });
