@@ -31,6 +31,24 @@ async function listTests(dir) {
 const builds = [
   {
     ...common,
+    entryPoints: { extension: 'src/extension.ts' },
+    outdir: 'dist',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node18',
+    external: ['vscode'],
+  },
+  {
+    ...common,
+    entryPoints: { main: 'webview/main.ts' },
+    outdir: 'dist/webview',
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome114',
+    loader: { '.css': 'copy' },
+  },
+  {
+    ...common,
     entryPoints: { cli: 'src/cli/main.ts' },
     outdir: 'dist',
     platform: 'node',
@@ -56,7 +74,8 @@ if (withTests) {
   });
 }
 
-await mkdir('dist', { recursive: true });
+await mkdir('dist/webview', { recursive: true });
+await copyFile('webview/main.css', 'dist/webview/main.css');
 await copyFile('node_modules/sql.js/dist/sql-wasm.wasm', 'dist/sql-wasm.wasm');
 await copyFile('node_modules/@polyglot-sql/sdk/dist/polyglot_sql.wasm', 'dist/polyglot_sql.wasm');
 

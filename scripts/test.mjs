@@ -32,6 +32,7 @@ function suite(name, command, args) {
 
 if (!step('build', process.execPath, ['esbuild.mjs', '--tests'])) failed++;
 if (!step('typecheck', process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'])) failed++;
+if (!step('typecheck webview', process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', 'webview'])) failed++;
 suite('unit', process.execPath, ['node_modules/mocha/bin/mocha.js']);
 
 rmSync(scratch, { recursive: true, force: true });

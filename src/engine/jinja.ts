@@ -18,6 +18,8 @@ export interface RenderContext {
   /** dbt's `target`: name and schema of the profile target in use. */
   target: { name: string; schema: string; type: string };
   env: Record<string, string | undefined>;
+  /** For outlining a model being edited: missing vars and env vars render as nothing instead of failing. */
+  lenient?: boolean;
 }
 
 interface Segment {
@@ -199,11 +201,12 @@ export function renderModel(source: string, file: string, context: RenderContext
     raised = new LensError({ code: 'jinja', message, hint });
     throw raised;
   };
+  const missing = (message: string, hint: string): string => (context.lenient ? '' : fail(message, hint));
   const relation = (schema: string | undefined, name: string) => (schema ? `${schema}.${name}` : name);
   const globals: Record<string, unknown> = {
     __lensMark(id: number, value: unknown) {
       if (value === undefined || value === null) {
-        fail(`${instrumented.expressions[id].text.replace(/^\{\{-?\s*|\s*-?\}\}$/g, '')} is undefined in ${file}.`, 'Define it, or use a dbt function Segment Lens knows: ref, source, var, config, env_var, is_incremental.');
+        return missing(`${instrumented.expressions[id].text.replace(/^\{\{-?\s*|\s*-?\}\}$/g, '')} is undefined in ${file}.`, 'Define it, or use a dbt function Segment Lens knows: ref, source, var, config, env_var, is_incremental.');
       }
       return `${EXPR_OPEN}${id}${ID_END}${String(value)}${EXPR_CLOSE}`;
     },
@@ -229,7 +232,7 @@ export function renderModel(source: string, file: string, context: RenderContext
       if (typeof name !== 'string') return fail('var() takes the name of a variable.', "Write {{ var('name') }} or {{ var('name', default) }}.");
       if (project && Object.hasOwn(project.vars, name)) return project.vars[name];
       if (fallback.length > 0) return fallback[0];
-      return fail(`Required var '${name}' is not set.`, project ? `Add it under vars: in ${project.dir}/dbt_project.yml, or give var() a default.` : 'Give var() a default, or add a dbt_project.yml with vars:.');
+      return missing(`Required var '${name}' is not set.`, project ? `Add it under vars: in ${project.dir}/dbt_project.yml, or give var() a default.` : 'Give var() a default, or add a dbt_project.yml with vars:.');
     },
     env_var(...args: unknown[]) {
       const [name, ...fallback] = positional(args);
@@ -237,7 +240,7 @@ export function renderModel(source: string, file: string, context: RenderContext
       const value = context.env[name];
       if (value !== undefined) return value;
       if (fallback.length > 0) return fallback[0];
-      return fail(`Environment variable ${name} is not set.`, 'Set it, or give env_var() a default.');
+      return missing(`Environment variable ${name} is not set.`, 'Set it, or give env_var() a default.');
     },
     is_incremental: () => false,
     target: context.target,

@@ -4,6 +4,7 @@
 import * as polyglot from '@polyglot-sql/sdk';
 import { LensError, type FileLocation } from './errors';
 import type { SourceMap } from './jinja';
+import { FINAL_SELECT } from './constants';
 import { codePointToUtf16, type SqlToken } from './sqlTokens';
 
 export type ValueKind = 'passthrough' | 'rename' | 'case' | 'aggregate' | 'expression';
@@ -12,8 +13,6 @@ export type EdgeKind = ValueKind | RowKind;
 
 const VALUE_KINDS: ReadonlySet<EdgeKind> = new Set<EdgeKind>(['passthrough', 'rename', 'case', 'aggregate', 'expression']);
 
-/** The relation the final select's row-shaping edges point at (the same name `cteRowCounts` uses). */
-export const FINAL_RELATION = '(final select)';
 
 export interface CaseDetail {
   /** `CASE operand WHEN …`: the value each `when` is compared with. */
@@ -437,7 +436,7 @@ class LineageBuilder {
     const joins = (Array.isArray(select.joins) ? select.joins : []) as Fields[];
     for (const join of joins) this.fromItem(join.this, scope, ctes);
 
-    const label = relationName ?? FINAL_RELATION;
+    const label = relationName ?? FINAL_SELECT;
     const nodeKind: LineageNode['kind'] = kind === 'final' ? 'output' : kind;
     const idOf = (name: string) => (relationName ? `${relationName}.${name}` : name);
     const outputs: OutputColumn[] = [];
@@ -580,7 +579,7 @@ export function buildLineage(input: { sql: string; sourceMap: SourceMap; tokens:
   }
   const builder = new LineageBuilder(input.sql, input.sourceMap, input.tokens, input.catalog);
   const { outputs } = builder.walkQuery(parsed.ast[0] as AstNode, new Map(), undefined, 'final');
-  builder.relations.push({ name: FINAL_RELATION, kind: 'final' });
+  builder.relations.push({ name: FINAL_SELECT, kind: 'final' });
 
   const valueEdgesInto = new Map<string, LineageEdge[]>();
   for (const edge of builder.edges) {

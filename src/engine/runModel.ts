@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SqlValue } from 'sql.js';
-import { LensError, type LensErrorValue } from './errors';
+import { LensError, type FileLocation, type LensErrorValue } from './errors';
 import { resolveSettings, type ConnectionSetting, type RawSettings } from './settings';
 import { findDbtProjectDir, loadDbtProject, type DbtProject } from './dbtProject';
 import { resolveDbtTarget } from './dbtProfile';
@@ -11,8 +11,9 @@ import { renderModel, type RenderedModel, type SourceMap } from './jinja';
 import { buildLineage, type Lineage } from './lineage';
 import { openCsvDirectory, openSqliteFiles, type LoadedData, type SourceInfo } from './dataSource';
 import { loadSqlJs } from './sqljs';
-import { extraStatementStarts, findName, loadSqlParser, tokenizeSql, topLevelWith, type SqlToken } from './sqlTokens';
+import { extraStatementStarts, findName, loadSqlParser, tokenizeSql, topLevelWith, type SqlToken, type TopLevelWith } from './sqlTokens';
 import { quoteIdentifier } from './sqlNames';
+import { FINAL_SELECT } from './constants';
 
 export interface EngineAssets {
   /** sql.js's wasm, shipped in the extension's own folder. */
@@ -46,8 +47,6 @@ export interface ModelResult {
 
 export type RunResult = Outcome<ModelResult>;
 
-/** The key of the final select in `cteRowCounts`. */
-export const FINAL_SELECT = '(final select)';
 
 export function sampleModelFile(assets: EngineAssets): string {
   return path.join(assets.sampleDir, 'models', 'customer_segments.sql');
@@ -222,54 +221,126 @@ async function prepareModel(request: RunRequest, assets: EngineAssets): Promise<
   return { model, rendered, tokens, plan, renderMs };
 }
 
-async function run(request: RunRequest, assets: EngineAssets): Promise<ModelResult> {
-  const started = performance.now();
-  const { model, rendered, tokens, plan, renderMs } = await prepareModel(request, assets);
-  const sql = rendered.sql;
+export interface RowPage {
+  columns: string[];
+  rows: SqlValue[][];
+  /** Rows in all, past this page. */
+  total: number;
+}
 
-  const loadStarted = performance.now();
-  const data = await plan.open();
-  const loadMs = elapsed(loadStarted);
-  try {
-    const context = { tokens, sql, sourceMap: rendered.sourceMap, data, file: model.file };
+/**
+ * A model rendered and its data loaded, kept for the questions that follow a run: the lineage, a CTE's rows, the
+ * customers behind a cell. Close it to free the in-memory copy of the data.
+ */
+export class ModelSession {
+  private readonly withClause: TopLevelWith | undefined;
+
+  private constructor(
+    private readonly prepared: PreparedModel,
+    readonly data: LoadedData,
+    private readonly loadMs: number,
+    private readonly started: number,
+  ) {
+    this.withClause = prepared.tokens && topLevelWith(prepared.tokens);
+  }
+
+  static async open(request: RunRequest, assets: EngineAssets): Promise<ModelSession> {
+    const started = performance.now();
+    const prepared = await prepareModel(request, assets);
+    const loadStarted = performance.now();
+    const data = await prepared.plan.open();
     data.main.run('PRAGMA query_only = ON');
+    return new ModelSession(prepared, data, elapsed(loadStarted), started);
+  }
 
-    const queryStarted = performance.now();
+  get model(): { file: string; sample: boolean } {
+    return this.prepared.model;
+  }
+
+  get sql(): string {
+    return this.prepared.rendered.sql;
+  }
+
+  /** Top-level CTEs of the model, in order, with where their names are in the file. */
+  get ctes(): { name: string; location: FileLocation }[] {
+    return (this.withClause?.ctes ?? []).map((cte) => ({ name: cte.name, location: this.prepared.rendered.sourceMap.location(cte.nameStart, cte.nameEnd) }));
+  }
+
+  private query(sql: string, params: SqlValue[] = []): { columns: string[]; rows: SqlValue[][] } {
+    const { tokens, rendered, model } = this.prepared;
     const rows: SqlValue[][] = [];
-    let columns: string[];
     try {
-      const statement = prepareWithSchemaAliases(data, sql);
+      const statement = prepareWithSchemaAliases(this.data, sql);
       try {
-        columns = statement.getColumnNames();
+        statement.bind(params);
+        const columns = statement.getColumnNames();
         while (statement.step()) rows.push(statement.get());
+        return { columns, rows };
       } finally {
         statement.free();
       }
     } catch (error) {
       if (error instanceof LensError) throw error;
-      throw sqlError((error as Error).message, context);
+      throw sqlError((error as Error).message, { tokens, sql: this.sql, sourceMap: rendered.sourceMap, data: this.data, file: model.file });
     }
-    const queryMs = elapsed(queryStarted);
+  }
 
+  run(): ModelResult {
+    const queryStarted = performance.now();
+    const { columns, rows } = this.query(this.sql);
+    const queryMs = elapsed(queryStarted);
     const countStarted = performance.now();
     const cteRowCounts: Record<string, number> = {};
-    const withClause = tokens && topLevelWith(tokens);
-    for (const cte of withClause?.ctes ?? []) {
-      const counted = data.main.exec(`${sql.slice(0, withClause!.end)} SELECT count(*) FROM ${quoteIdentifier(cte.name)}`);
-      cteRowCounts[cte.name] = Number(counted[0].values[0][0]);
+    for (const cte of this.withClause?.ctes ?? []) {
+      cteRowCounts[cte.name] = Number(this.query(`${this.sql.slice(0, this.withClause!.end)} SELECT count(*) FROM ${quoteIdentifier(cte.name)}`).rows[0][0]);
     }
     cteRowCounts[FINAL_SELECT] = rows.length;
-    const countMs = elapsed(countStarted);
     return {
       columns,
       rows,
       cteRowCounts,
-      source: data.source,
-      model: { file: model.file, sample: model.sample, renderedSql: sql },
-      timings: { renderMs, loadMs, queryMs, countMs, totalMs: elapsed(started) },
+      source: this.data.source,
+      model: { ...this.model, renderedSql: this.sql },
+      timings: { renderMs: this.prepared.renderMs, loadMs: this.loadMs, queryMs, countMs: elapsed(countStarted), totalMs: elapsed(this.started) },
     };
+  }
+
+  lineage(): Lineage {
+    const { rendered, tokens } = this.prepared;
+    return buildLineage({ sql: rendered.sql, sourceMap: rendered.sourceMap, tokens: tokens ?? [], catalog: (table) => this.data.columnsOfWritten(table) });
+  }
+
+  /**
+   * A page of a CTE's rows, optionally only those whose columns equal the given values (NULL matches NULL).
+   * The CTE and the columns must be the model's own.
+   */
+  cteRows(cte: string, filters: { column: string; value: SqlValue }[], offset: number, limit: number): RowPage {
+    const known = this.withClause?.ctes.find((candidate) => candidate.name.toLowerCase() === cte.toLowerCase());
+    if (!known) throw new LensError({ code: 'sql', message: `The model has no CTE named ${cte}.`, hint: `Its CTEs are ${this.ctes.map((item) => item.name).join(', ') || 'none'}.` });
+    const withSql = this.sql.slice(0, this.withClause!.end);
+    const from = `${withSql} SELECT * FROM ${quoteIdentifier(known.name)}`;
+    const columns = this.query(`${from} LIMIT 0`).columns;
+    for (const filter of filters) {
+      if (!columns.includes(filter.column)) throw new LensError({ code: 'missing-column', message: `CTE ${known.name} has no column ${filter.column}.`, hint: `Its columns are ${columns.join(', ')}.` });
+    }
+    const where = filters.length ? ` WHERE ${filters.map((filter) => `${quoteIdentifier(filter.column)} IS ?`).join(' AND ')}` : '';
+    const values = filters.map((filter) => filter.value);
+    const total = Number(this.query(`${withSql} SELECT count(*) FROM ${quoteIdentifier(known.name)}${where}`, values).rows[0][0]);
+    const page = this.query(`${from}${where} LIMIT ? OFFSET ?`, [...values, Math.max(0, Math.floor(limit)), Math.max(0, Math.floor(offset))]);
+    return { columns: page.columns, rows: page.rows, total };
+  }
+
+  close(): void {
+    this.data.close();
+  }
+}
+
+async function withSession<T>(request: RunRequest, assets: EngineAssets, use: (session: ModelSession) => T): Promise<T> {
+  const session = await ModelSession.open(request, assets);
+  try {
+    return use(session);
   } finally {
-    data.close();
+    session.close();
   }
 }
 
@@ -277,17 +348,6 @@ export interface LineageOfModel {
   model: { file: string; sample: boolean };
   source: SourceInfo;
   lineage: Lineage;
-}
-
-async function lineageOf(request: RunRequest, assets: EngineAssets): Promise<LineageOfModel> {
-  const { model, rendered, tokens, plan } = await prepareModel(request, assets);
-  const data = await plan.open();
-  try {
-    const lineage = buildLineage({ sql: rendered.sql, sourceMap: rendered.sourceMap, tokens: tokens ?? [], catalog: (table) => data.columnsOfWritten(table) });
-    return { model, source: data.source, lineage };
-  } finally {
-    data.close();
-  }
 }
 
 export type Outcome<T> = { ok: true; result: T } | { ok: false; error: LensErrorValue };
@@ -304,10 +364,10 @@ async function asOutcome<T>(work: Promise<T>): Promise<Outcome<T>> {
 
 /** Runs the model on the data. */
 export function runModel(request: RunRequest, assets: EngineAssets): Promise<RunResult> {
-  return asOutcome(run(request, assets));
+  return asOutcome(withSession(request, assets, (session) => session.run()));
 }
 
 /** The model's column lineage, with `*` and unqualified columns resolved against the data's schemas. */
 export function modelLineage(request: RunRequest, assets: EngineAssets): Promise<Outcome<LineageOfModel>> {
-  return asOutcome(lineageOf(request, assets));
+  return asOutcome(withSession(request, assets, (session) => ({ model: session.model, source: session.data.source, lineage: session.lineage() })));
 }

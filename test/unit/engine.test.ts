@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { runModel, FINAL_SELECT, type ModelResult, type RunResult } from '../../src/engine/runModel';
+import { runModel, type ModelResult, type RunResult } from '../../src/engine/runModel';
+import { FINAL_SELECT } from '../../src/engine/constants';
 import { rowObjects } from '../../src/engine/format';
 import type { RawSettings } from '../../src/engine/settings';
 import {

@@ -1,0 +1,57 @@
+// CodeLens on the model file: "▶ Run Segment Model" with the last run's summary, and "Preview <cte>" per CTE.
+import * as vscode from 'vscode';
+import type { Controller } from './controller';
+import { FINAL_SELECT } from './engine/constants';
+import { looksLikeSegmentModel, outlineModel } from './engine/outline';
+import { toRange } from './controller';
+
+export class ModelCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly controller: Controller) {
+    // Titles carry the last run's figures: refresh them when a run ends (not while typing).
+    this.subscription = controller.onDidChange(() => {
+      if (controller.state.status !== 'running') this.changed.fire();
+    });
+  }
+
+  /** Asks the editor for fresh lenses (the configured model may have changed). */
+  refresh(): void {
+    this.changed.fire();
+  }
+
+  /** The configured model, or any SQL file with the model's shape. */
+  isModel(document: vscode.TextDocument): boolean {
+    const configured = this.controller.configuredModel();
+    return (configured !== undefined && configured.fsPath === document.uri.fsPath) || looksLikeSegmentModel(document.getText());
+  }
+
+  async provideCodeLenses(document: vscode.TextDocument, token: vscode.CancellationToken): Promise<vscode.CodeLens[]> {
+    if (!this.isModel(document)) return [];
+    const last = this.controller.last?.result;
+    const ranHere = last?.model.file === document.uri.fsPath;
+    const counts = ranHere ? last.cteRowCounts : undefined;
+    const top = new vscode.Range(0, 0, 0, 0);
+    const summary = ranHere ? ` · ${last.cteRowCounts[FINAL_SELECT]} rows · ${(last.timings.totalMs / 1000).toFixed(1)} s` : '';
+    const lenses = [new vscode.CodeLens(top, { title: `▶ Run Segment Model${summary}`, command: 'segmentLens.run', arguments: [document.uri], tooltip: 'Run this model on the configured data and show its grid and lineage' })];
+    const ctes = await outlineModel(document.getText(), document.uri.fsPath);
+    if (token.isCancellationRequested) return [];
+    for (const cte of ctes ?? []) {
+      const rows = counts?.[cte.name];
+      lenses.push(new vscode.CodeLens(toRange(cte.location), {
+        title: `Preview ${cte.name}${rows === undefined ? '' : ` (${rows} rows)`}`,
+        command: 'segmentLens.previewCte',
+        arguments: [document.uri, cte.name],
+        tooltip: `Show the first rows of ${cte.name} in the Segment Lens panel`,
+      }));
+    }
+    return lenses;
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,20 @@
+// The one typed reader of the `segmentLens.*` settings.
+import * as vscode from 'vscode';
+import type { RawSettings } from './engine/settings';
+
+export const SECTION = 'segmentLens';
+
+export interface LensConfig {
+  /** As the user wrote them; the engine validates them and names the setting at fault. */
+  engine: RawSettings;
+  runOnSave: boolean;
+}
+
+export function readConfig(scope?: vscode.Uri): LensConfig {
+  const config = vscode.workspace.getConfiguration(SECTION, scope);
+  const runOnSave = config.get<unknown>('runOnSave', true);
+  return {
+    engine: { model: config.get<unknown>('model'), connection: config.get<unknown>('connection') ?? undefined },
+    runOnSave: typeof runOnSave === 'boolean' ? runOnSave : true,
+  };
+}

@@ -1,0 +1,80 @@
+// The messages between the extension host and the panel's webview, both ways, as discriminated unions on `type`.
+// Imports neither `vscode` nor the DOM: both sides compile it. The host validates every message it receives.
+import type { SqlValue } from 'sql.js';
+import type { LensErrorValue } from './engine/errors';
+import type { GridOutcome } from './engine/grid';
+import type { Lineage } from './engine/lineage';
+
+export interface RunSummary {
+  modelFile: string;
+  modelName: string;
+  sample: boolean;
+  source: string;
+  cteRowCounts: Record<string, number>;
+  timings: { loadMs: number; queryMs: number; totalMs: number };
+  /** The model's full result, for CSV export and copy. */
+  columns: string[];
+  rows: SqlValue[][];
+}
+
+export type PanelState =
+  | { status: 'empty' }
+  | { status: 'running'; modelName: string; previous?: PanelState }
+  | { status: 'done'; run: RunSummary; grid: GridOutcome; lineage?: Lineage; lineageError?: string; warnings: string[] }
+  | { status: 'error'; modelName: string; error: LensErrorValue };
+
+export interface RowPageMessage {
+  columns: string[];
+  rows: SqlValue[][];
+  total: number;
+  offset: number;
+}
+
+export type HostMessage =
+  | { type: 'state'; state: PanelState; locale: string }
+  | { type: 'drillDown'; region: string | null; segment: string | null; page: RowPageMessage }
+  | { type: 'cteRows'; cte: string; page: RowPageMessage }
+  | { type: 'revealCell'; region: string | null; segment: string | null }
+  | { type: 'notice'; text: string };
+
+export type WebviewMessage =
+  | { type: 'ready' }
+  | { type: 'run' }
+  | { type: 'exportCsv' }
+  | { type: 'copy'; text: string }
+  | { type: 'drillDown'; region: string | null; segment: string | null; offset: number }
+  | { type: 'cteRows'; cte: string; offset: number }
+  | { type: 'revealNode'; id: string }
+  | { type: 'revealError' };
+
+/** Rows per page of a drill-down or CTE preview. */
+export const PAGE_SIZE = 50;
+/** Copying more than this is refused rather than handed to the clipboard. */
+export const MAX_COPY_CHARS = 10_000_000;
+
+const isKey = (value: unknown): value is string | null => value === null || (typeof value === 'string' && value.length <= 10_000);
+const isOffset = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 1e9;
+const isName = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= 1000;
+
+/** The message if it is one the protocol allows, else undefined: anything else from the webview is ignored. */
+export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const message = raw as Record<string, unknown>;
+  switch (message.type) {
+    case 'ready':
+    case 'run':
+    case 'exportCsv':
+    case 'revealError':
+      return { type: message.type };
+    case 'copy':
+      return typeof message.text === 'string' && message.text.length <= MAX_COPY_CHARS ? { type: 'copy', text: message.text } : undefined;
+    case 'drillDown':
+      return isKey(message.region) && isKey(message.segment) && isOffset(message.offset) ? { type: 'drillDown', region: message.region, segment: message.segment, offset: message.offset } : undefined;
+    case 'cteRows':
+      return isName(message.cte) && isOffset(message.offset) ? { type: 'cteRows', cte: message.cte, offset: message.offset } : undefined;
+    case 'revealNode':
+      return isName(message.id) ? { type: 'revealNode', id: message.id } : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,74 @@
+// The sidebar tree: regions, then segments with their customers and average LTV.
+import * as vscode from 'vscode';
+import type { Controller } from './controller';
+import type { Grid, GridCell } from './engine/grid';
+import { formatMetric, metricLabel, regionLabel, segmentLabel } from './engine/labels';
+
+type Item = { kind: 'region'; region: string | null; index: number } | { kind: 'segment'; cell: GridCell };
+
+/** Theme colours per segment, in threshold order; unknown segments use the last. */
+const SEGMENT_COLOURS = ['charts.purple', 'charts.yellow', 'charts.blue', 'charts.orange', 'charts.green', 'charts.red'];
+
+export class SegmentTree implements vscode.TreeDataProvider<Item>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<Item | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly controller: Controller) {
+    this.subscription = controller.onDidChange(() => this.changed.fire(undefined));
+  }
+
+  private get grid(): Grid | undefined {
+    const grid = this.controller.last?.grid;
+    return grid?.ok ? grid.grid : undefined;
+  }
+
+  getChildren(element?: Item): Item[] {
+    const grid = this.grid;
+    if (!grid) return [];
+    if (!element) return grid.regions.map((region, index) => ({ kind: 'region', region, index }));
+    if (element.kind === 'region') {
+      return grid.segments
+        .map((segment) => grid.cells.find((cell) => cell.region === element.region && cell.segment === segment))
+        .filter((cell): cell is GridCell => !!cell)
+        .map((cell) => ({ kind: 'segment', cell }));
+    }
+    return [];
+  }
+
+  getTreeItem(element: Item): vscode.TreeItem {
+    const grid = this.grid!;
+    const locale = vscode.env.language;
+    const count = grid.countColumn;
+    const ltv = grid.metrics.find((metric) => /ltv|spent|value/i.test(metric.column))?.column;
+    if (element.kind === 'region') {
+      const item = new vscode.TreeItem(regionLabel(element.region), vscode.TreeItemCollapsibleState.Expanded);
+      const totals = grid.regionTotals[element.index];
+      item.description = count ? `${formatMetric(totals[count], count, locale)} customers` : undefined;
+      item.iconPath = new vscode.ThemeIcon('globe');
+      item.id = `region:${JSON.stringify(element.region)}`;
+      item.contextValue = 'region';
+      return item;
+    }
+    const { cell } = element;
+    const item = new vscode.TreeItem(segmentLabel(cell.segment), vscode.TreeItemCollapsibleState.None);
+    const parts = [count ? `${formatMetric(cell.values[count], count, locale)} customers` : undefined, ltv ? `avg LTV ${formatMetric(cell.values[ltv], ltv, locale)}` : undefined];
+    item.description = parts.filter(Boolean).join(' · ');
+    const tooltip = new vscode.MarkdownString(undefined, false);
+    tooltip.isTrusted = false;
+    tooltip.appendText(`${regionLabel(cell.region)} · ${segmentLabel(cell.segment)}\n\n`);
+    for (const metric of grid.metrics) tooltip.appendText(`${metricLabel(metric.column)}: ${formatMetric(cell.values[metric.column], metric.column, locale)}\n\n`);
+    item.tooltip = tooltip;
+    const order = grid.segments.indexOf(cell.segment);
+    item.iconPath = new vscode.ThemeIcon('circle-filled', new vscode.ThemeColor(SEGMENT_COLOURS[Math.min(order, SEGMENT_COLOURS.length - 1)]));
+    item.id = `cell:${JSON.stringify([cell.region, cell.segment])}`;
+    item.contextValue = 'segment';
+    item.command = { command: 'segmentLens.revealCell', title: 'Reveal in the grid', arguments: [cell.region, cell.segment] };
+    return item;
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
+  }
+}
