@@ -62,6 +62,17 @@ if (withTests) {
   builds.push({
     ...common,
     sourcemap: true,
+    entryPoints: [...(await listTests('test/exthost')), 'test/exthost/index.ts', ...(await listTests('test/ui'))],
+    outbase: '.',
+    outdir: 'out',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode', 'mocha', 'playwright-core'],
+  });
+  builds.push({
+    ...common,
+    sourcemap: true,
     entryPoints: [...(await listTests('test/unit')), 'scripts/bench-lineage.ts'],
     outbase: '.',
     outdir: 'out',

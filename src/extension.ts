@@ -41,7 +41,7 @@ export function activate(context: vscode.ExtensionContext): SegmentLensApi {
     if (!controller.last) await controller.run(activeModel());
   });
   register('segmentLens.refresh', () => controller.refresh());
-  register('segmentLens.exportCsv', () => panel.exportCsv());
+  register('segmentLens.exportCsv', (target?: vscode.Uri) => panel.exportCsv(target instanceof vscode.Uri ? target : undefined));
   register('segmentLens.selectDataSource', () => selectDataSource());
   register('segmentLens.openPanel', () => panel.show());
   register('segmentLens.previewCte', async (model: vscode.Uri, cte: string) => {

@@ -123,15 +123,15 @@ export class Panel implements vscode.Disposable {
     }
   }
 
-  /** Asks where to save, and writes the full result as RFC 4180 CSV. */
-  async exportCsv(): Promise<void> {
+  /** Writes the full result as RFC 4180 CSV to `target`, or where the user picks. */
+  async exportCsv(target?: vscode.Uri): Promise<void> {
     const last = this.controller.last;
     if (!last) {
       void vscode.window.showInformationMessage('Segment Lens: run the model first, then export its grid.');
       return;
     }
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const target = await vscode.window.showSaveDialog({
+    target ??= await vscode.window.showSaveDialog({
       defaultUri: folder ? vscode.Uri.joinPath(folder, 'customer_segments.csv') : undefined,
       filters: { CSV: ['csv'] },
       saveLabel: 'Export',

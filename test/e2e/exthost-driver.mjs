@@ -1,0 +1,37 @@
+// Opens the workbench with extensionTestsPath set: VS Code runs test/exthost inside its extension host and reports
+// the end through window.codeAutomationExit (code-server honours it with enable-smoke-test-driver).
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+const { chromium } = require('playwright-core');
+const started = Date.now();
+const log = (...args) => console.log(`[exthost ${((Date.now() - started) / 1000).toFixed(1)}s]`, ...args);
+
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+const finish = async (code) => {
+  await browser.close().catch(() => {});
+  process.exit(code);
+};
+const timer = setTimeout(async () => {
+  log('the suite did not finish within 10 minutes');
+  await page.screenshot({ path: path.join(process.env.SEGMENT_LENS_SHOTS ?? '.', 'exthost-timeout.png') }).catch(() => {});
+  await finish(1);
+}, 600_000);
+// The workbench logs its own chatter (gallery lookups that this offline machine refuses, sockets, caches) here too.
+const NOISE = /ENOTFOUND|^\s+at |socket|connection token|grace time|builtin extensions cache|Service Worker|AgentHost|AccountPolicyGate|authentication provider/;
+await page.exposeFunction('codeAutomationLog', (type, args) => {
+  const text = args.map(String).join(' ');
+  const lines = text.split('\n').filter((line) => !NOISE.test(line));
+  if (lines.length && !NOISE.test(text.split('\n')[0])) console.log(lines.join('\n'));
+});
+await page.exposeFunction('codeAutomationExit', async (code) => {
+  clearTimeout(timer);
+  log('suite finished with exit code', code);
+  await finish(code);
+});
+page.on('pageerror', (error) => log('page error:', error.message));
+await page.goto(process.env.SEGMENT_LENS_URL);

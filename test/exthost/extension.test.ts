@@ -1,0 +1,219 @@
+// Runs inside a real VS Code's extension host (code-server): the extension as a user's VS Code loads it.
+import assert from 'node:assert/strict';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import type { SegmentLensApi } from '../../src/extension';
+import type { PanelState } from '../../src/protocol';
+
+const workspace = vscode.workspace.workspaceFolders![0].uri;
+const modelUri = vscode.Uri.joinPath(workspace, 'models', 'marts', 'customer_segments.sql');
+const modelText = readFileSync(modelUri.fsPath, 'utf8');
+let api: SegmentLensApi;
+
+/** Resolves when the controller's state satisfies `done`, checking now and on every change; fails after `ms`. */
+function waitForState(predicate: (state: PanelState) => boolean, what: string, ms = 60_000): Promise<PanelState> {
+  const { controller } = api;
+  return new Promise((resolve, reject) => {
+    if (predicate(controller.state)) return resolve(controller.state);
+    const timer = setTimeout(() => {
+      subscription.dispose();
+      reject(new Error(`timed out waiting for ${what}; state is ${controller.state.status}`));
+    }, ms);
+    const subscription = controller.onDidChange(() => {
+      if (!predicate(controller.state)) return;
+      clearTimeout(timer);
+      subscription.dispose();
+      resolve(controller.state);
+    });
+  });
+}
+
+const isDone = (state: PanelState): state is Extract<PanelState, { status: 'done' }> => state.status === 'done';
+
+async function lensTitles(uri: vscode.Uri): Promise<string[]> {
+  const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri)) ?? [];
+  return lenses.map((lens) => lens.command?.title ?? '').filter((title) => title !== '');
+}
+
+/** Polls something the editor computes (lenses, diagnostics) until it holds. */
+async function eventually<T>(read: () => T | Promise<T>, holds: (value: T) => boolean, what: string, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (holds(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: last saw ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('Segment Lens in VS Code', () => {
+  before(async () => {
+    const extension = vscode.extensions.getExtension<SegmentLensApi>('segment-lens.segment-lens');
+    assert.ok(extension, 'the extension is installed');
+    api = await extension.activate();
+  });
+
+  afterEach(() => {
+    writeFileSync(modelUri.fsPath, modelText);
+  });
+
+  it('activates and registers every command', async () => {
+    const commands = await vscode.commands.getCommands(true);
+    const contributed = (vscode.extensions.getExtension('segment-lens.segment-lens')!.packageJSON.contributes.commands as { command: string }[]).map((item) => item.command);
+    assert.ok(contributed.length >= 8);
+    for (const command of contributed) assert.ok(commands.includes(command), command);
+  });
+
+  it('shows the Run and Preview CodeLenses on the model before any run', async () => {
+    await vscode.window.showTextDocument(modelUri);
+    const titles = await eventually(() => lensTitles(modelUri), (found) => found.length >= 2, 'lenses');
+    assert.deepEqual(titles, ['▶ Run Segment Model', 'Preview base']);
+  });
+
+  it('runs the model: the tree, the panel and the lenses show the result', async () => {
+    await vscode.window.showTextDocument(modelUri);
+    await vscode.commands.executeCommand('segmentLens.run');
+    const state = await waitForState(isDone, 'a finished run');
+    assert.ok(isDone(state));
+    assert.equal(state.run.modelName, 'customer_segments.sql');
+    assert.equal(state.run.source, 'CSV seeds');
+    assert.ok(state.grid.ok);
+    const grid = state.grid.grid;
+    assert.deepEqual(grid.segments, ['Platinum', 'Gold', 'Silver', 'Bronze']);
+    assert.equal(grid.regions[grid.regions.length - 1], null, 'customers without a region come last');
+    assert.equal(grid.total.customer_count, state.run.cteRowCounts.base, 'every customer of base is in one cell');
+    assert.equal(state.lineage?.columns.length, 5);
+
+    // The panel received that state.
+    assert.ok(api.panel.visible, 'the panel is open');
+    const posted = [...api.panel.posted].reverse().find((message) => message.type === 'state');
+    assert.equal(posted?.type === 'state' && posted.state.status, 'done');
+
+    // The tree: regions, then segments with customers and average LTV.
+    const regions = api.tree.getChildren();
+    assert.deepEqual(regions.map((item) => api.tree.getTreeItem(item).label), grid.regions.map((region) => region ?? '(no region)'));
+    const europe = regions.find((item) => api.tree.getTreeItem(item).label === 'Europe')!;
+    const segments = api.tree.getChildren(europe).map((item) => api.tree.getTreeItem(item));
+    assert.deepEqual(segments.map((item) => item.label), ['Platinum', 'Gold', 'Silver', 'Bronze']);
+    const gold = grid.cells.find((cell) => cell.region === 'Europe' && cell.segment === 'Gold')!;
+    assert.match(String(segments[1].description), new RegExp(`^${gold.values.customer_count} customers · avg LTV `));
+    assert.equal(segments[1].command?.command, 'segmentLens.revealCell');
+
+    const titles = await eventually(() => lensTitles(modelUri), (found) => found[0]?.includes('rows'), 'lenses with the run summary');
+    assert.match(titles[0], new RegExp(`^▶ Run Segment Model · ${state.run.cteRowCounts['(final select)']} rows · \\d+\\.\\d s$`));
+    assert.equal(titles[1], `Preview base (${state.run.cteRowCounts.base} rows)`);
+  });
+
+  it('previews a CTE, reveals a cell, opens the lineage, refreshes', async () => {
+    await vscode.commands.executeCommand('segmentLens.previewCte', modelUri, 'base');
+    const preview = api.panel.posted.findLast((message) => message.type === 'cteRows');
+    assert.ok(preview && preview.type === 'cteRows');
+    assert.equal(preview.cte, 'base');
+    assert.equal(preview.page.rows.length, 50);
+    assert.ok(preview.page.columns.includes('customer_segment'));
+
+    await vscode.commands.executeCommand('segmentLens.revealCell', 'Europe', 'Gold');
+    assert.deepEqual(api.panel.posted.at(-1), { type: 'revealCell', region: 'Europe', segment: 'Gold' });
+
+    await vscode.commands.executeCommand('segmentLens.openLineage');
+    assert.ok(api.panel.visible);
+
+    const before = api.controller.last;
+    await vscode.commands.executeCommand('segmentLens.refresh');
+    const state = await waitForState((current) => isDone(current) && api.controller.last !== before, 'the refresh');
+    assert.ok(isDone(state));
+  });
+
+  it('drills down from a cell to the customers behind it', async () => {
+    const page = api.controller.drillDown('Europe', 'Platinum', 0, 50);
+    assert.ok(page);
+    const state = api.controller.state;
+    assert.ok(isDone(state) && state.grid.ok);
+    const cell = state.grid.grid.cells.find((candidate) => candidate.region === 'Europe' && candidate.segment === 'Platinum')!;
+    assert.equal(page.total, cell.values.customer_count);
+    const spent = page.columns.indexOf('total_spent');
+    assert.ok(page.rows.every((row) => (row[spent] as number) >= 10000));
+  });
+
+  it('exports the full result as CSV', async () => {
+    const target = vscode.Uri.joinPath(workspace, 'export.csv');
+    await vscode.commands.executeCommand('segmentLens.exportCsv', target);
+    const csv = readFileSync(target.fsPath, 'utf8');
+    const state = api.controller.state;
+    assert.ok(isDone(state));
+    assert.equal(csv.split('\r\n')[0], 'region,customer_segment,customer_count,avg_ltv,avg_orders');
+    assert.equal(csv.trimEnd().split('\r\n').length, state.run.rows.length + 1);
+  });
+
+  it('a broken model gives a diagnostic at the right line, the panel says why, and fixing it clears it', async () => {
+    const broken = modelText.replace('GROUP BY region, customer_segment', 'GROUP BY region customer_segment');
+    writeFileSync(modelUri.fsPath, broken);
+    const line = broken.split('\n').findIndex((text) => text.includes('GROUP BY region customer_segment'));
+    await vscode.commands.executeCommand('segmentLens.run', modelUri);
+    const state = await waitForState((current) => current.status === 'error', 'the error');
+    assert.ok(state.status === 'error');
+    assert.equal(state.error.code, 'sql-syntax');
+    const diagnostics = await eventually(() => vscode.languages.getDiagnostics(modelUri), (found) => found.length === 1, 'a diagnostic');
+    assert.equal(diagnostics[0].range.start.line, line);
+    assert.equal(diagnostics[0].range.start.character, 'GROUP BY region '.length);
+    assert.equal(diagnostics[0].source, 'Segment Lens');
+
+    writeFileSync(modelUri.fsPath, modelText);
+    await vscode.commands.executeCommand('segmentLens.run', modelUri);
+    await waitForState(isDone, 'the fixed run');
+    await eventually(() => vscode.languages.getDiagnostics(modelUri), (found) => found.length === 0, 'the diagnostic to clear');
+  });
+
+  it('editing a threshold and saving re-runs and changes the grid', async () => {
+    const document = await vscode.workspace.openTextDocument(modelUri);
+    await vscode.window.showTextDocument(document);
+    await vscode.commands.executeCommand('segmentLens.run', modelUri);
+    const before = await waitForState(isDone, 'the first run');
+    const platinum = (state: PanelState) => (isDone(state) && state.grid.ok ? state.grid.grid.segmentTotals[0].customer_count : undefined);
+    const edit = new vscode.WorkspaceEdit();
+    const offset = document.getText().indexOf('>= 10000');
+    edit.replace(modelUri, new vscode.Range(document.positionAt(offset), document.positionAt(offset + '>= 10000'.length)), '>= 20000');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    const previous = api.controller.last;
+    assert.ok(await document.save());
+    const after = await waitForState((state) => isDone(state) && api.controller.last !== previous, 'the run on save');
+    assert.ok((platinum(after) ?? 0) < (platinum(before) ?? 0), `fewer Platinum customers: ${platinum(after)} < ${platinum(before)}`);
+  });
+
+  it('changing segmentLens.connection re-runs on the new data', async () => {
+    await vscode.commands.executeCommand('segmentLens.run', modelUri);
+    const before = await waitForState(isDone, 'a run');
+    assert.ok(isDone(before));
+    // A second seed folder with the first 500 customers only.
+    const seeds = path.join(workspace.fsPath, 'seeds');
+    const small = path.join(workspace.fsPath, 'seeds_small');
+    cpSync(seeds, small, { recursive: true });
+    for (const file of ['staging/stg_customers.csv', 'intermediate/int_customer_metrics.csv']) {
+      const lines = readFileSync(path.join(seeds, file), 'utf8').split('\n');
+      writeFileSync(path.join(small, file), lines.filter((line, index) => index === 0 || Number(line.split(',')[0]) <= 500).join('\n'));
+    }
+    const previous = api.controller.last;
+    await vscode.workspace.getConfiguration('segmentLens').update('connection', { type: 'csv', directory: 'seeds_small' }, vscode.ConfigurationTarget.Workspace);
+    try {
+      const after = await waitForState((state) => isDone(state) && api.controller.last !== previous, 'the run after the settings change');
+      assert.ok(isDone(after));
+      assert.equal(after.run.source, 'CSV seeds_small');
+      assert.ok(after.run.cteRowCounts.base < 500 && after.run.cteRowCounts.base > 400, String(after.run.cteRowCounts.base));
+    } finally {
+      await vscode.workspace.getConfiguration('segmentLens').update('connection', { type: 'csv', directory: 'seeds' }, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  it('a setting of the wrong shape is an error that names it, and the extension keeps working', async () => {
+    await vscode.workspace.getConfiguration('segmentLens').update('connection', { type: 'sqlite' }, vscode.ConfigurationTarget.Workspace);
+    try {
+      const state = await waitForState((current) => current.status === 'error', 'the settings error');
+      assert.ok(state.status === 'error');
+      assert.equal(state.error.setting, 'segmentLens.connection.path');
+    } finally {
+      await vscode.workspace.getConfiguration('segmentLens').update('connection', { type: 'csv', directory: 'seeds' }, vscode.ConfigurationTarget.Workspace);
+    }
+    await waitForState(isDone, 'the run after the fix');
+  });
+});
