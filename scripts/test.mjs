@@ -34,6 +34,9 @@ if (!step('build', process.execPath, ['esbuild.mjs', '--tests'])) failed++;
 if (!step('typecheck', process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'])) failed++;
 if (!step('typecheck webview', process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', 'webview'])) failed++;
 suite('unit', process.execPath, ['node_modules/mocha/bin/mocha.js']);
+// The extension in a real VS Code (code-server), installed into a cache outside the clone on first use.
+suite('extension host', process.execPath, ['test/e2e/run.mjs', 'exthost']);
+suite('browser', process.execPath, ['test/e2e/run.mjs', 'ui']);
 
 rmSync(scratch, { recursive: true, force: true });
 console.log(`\n${passed} passed, ${failed} failed`);

@@ -104,7 +104,11 @@ export class Panel implements vscode.Disposable {
   private async reveal(location: FileLocation | undefined): Promise<void> {
     if (!location) return;
     const document = await vscode.workspace.openTextDocument(vscode.Uri.file(location.file));
-    await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, selection: toRange(location), preserveFocus: false });
+    const editor = await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
+    const range = toRange(location);
+    // Select the span with the cursor at its start, where the reader begins.
+    editor.selection = new vscode.Selection(range.end, range.start);
+    editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
   }
 
   /** Shows a CTE's first rows in the panel. */

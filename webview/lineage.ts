@@ -34,9 +34,21 @@ export function caseLabel(edge: LineageEdge): string {
   return `CASE: ${parts.join(' · ')}`;
 }
 
+/** The functions an expression applies, outermost first: `ROUND(AVG(x), 2)` → "ROUND ∘ AVG". */
+function functionChain(detail: string | undefined): string | undefined {
+  const names = [...(detail ?? '').matchAll(/([A-Za-z_]\w*)\s*\(\s*(DISTINCT\b)?/gi)].map((match) => `${match[1].toUpperCase()}${match[2] ? ' DISTINCT' : ''}`);
+  return names.length ? names.join(' ∘ ') : undefined;
+}
+
+/** Full text, for tooltips. */
 function edgeLabel(edge: LineageEdge): string {
   if (edge.kind === 'case') return caseLabel(edge);
-  if (edge.kind === 'aggregate' || edge.kind === 'expression') return edge.detail ?? edge.kind;
+  return edge.detail ? `${edge.kind}: ${edge.detail}` : edge.kind;
+}
+
+/** Short text drawn on the edge; the CASE's thresholds are spelled out under the drawing. */
+function shortLabel(edge: LineageEdge): string {
+  if (edge.kind === 'aggregate' || edge.kind === 'expression') return functionChain(edge.detail) ?? edge.kind;
   return edge.kind;
 }
 
@@ -121,7 +133,8 @@ export class LineageView {
       edgeLayer.append(path);
       let label: SVGElement | undefined;
       if (edge.kind !== 'passthrough') {
-        label = svg('text', { x: x2 - 6, y: y2 - 6, class: `edge-label ${edge.kind}`, 'text-anchor': 'end' }, edgeLabel(edge));
+        label = svg('text', { x: x2 - 6, y: y2 - 4, class: `edge-label ${edge.kind}`, 'text-anchor': 'end' }, shortLabel(edge));
+        label.append(svg('title', {}, edgeLabel(edge)));
         edgeLayer.append(label);
       }
       this.edges.push({ edge, path, label });

@@ -66,7 +66,8 @@ function sortedRegions(grid: Grid, metric: string): { region: string | null; ind
     return (valueOf(a) ?? -Infinity) - (valueOf(b) ?? -Infinity);
   });
   if (view.descending) rows.reverse();
-  return rows;
+  // Customers without a region stay last whichever way the grid is sorted.
+  return [...rows.filter((row) => row.region !== null), ...rows.filter((row) => row.region === null)];
 }
 
 function sortHeader(label: string, sortKey: string, attributes: Record<string, string> = {}): HTMLElement {

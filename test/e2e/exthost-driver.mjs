@@ -1,10 +1,7 @@
 // Opens the workbench with extensionTestsPath set: VS Code runs test/exthost inside its extension host and reports
 // the end through window.codeAutomationExit (code-server honours it with enable-smoke-test-driver).
-import { createRequire } from 'node:module';
 import path from 'node:path';
-
-const require = createRequire(import.meta.url);
-const { chromium } = require('playwright-core');
+import { chromium } from 'playwright-core';
 const started = Date.now();
 const log = (...args) => console.log(`[exthost ${((Date.now() - started) / 1000).toFixed(1)}s]`, ...args);
 

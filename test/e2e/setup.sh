@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the VS Code suites need, once, into a cache outside the clone:
-# Node 24 (code-server needs it), code-server 4.139.1 (= VS Code 1.139.1), playwright-core, and Debian's Chromium.
+# Node 24 (code-server needs it), code-server 4.139.1 (= VS Code 1.139.1) and Debian's Chromium.
+# (playwright-core, which drives Chromium, is a dev dependency of the project.)
 # Prints the cache folder on its last line.
 set -euo pipefail
 CACHE=${SEGMENT_LENS_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/segment-lens-e2e}
 NODE24_VERSION=24.21.0
 CODE_SERVER_VERSION=4.139.1
-PLAYWRIGHT_VERSION=1.65.1
 mkdir -p "$CACHE"
 log() { echo "[e2e-setup $(date +%T)] $*" >&2; }
 
@@ -37,8 +37,4 @@ if [ ! -x "$CACHE/code-server/node_modules/.bin/code-server" ]; then
   ) >"$CACHE/code-server-install.log" 2>&1 || { tail -40 "$CACHE/code-server-install.log" >&2; exit 1; }
 fi
 
-if [ ! -d "$CACHE/tools/node_modules/playwright-core" ]; then
-  log "installing playwright-core $PLAYWRIGHT_VERSION"
-  npm install --prefix "$CACHE/tools" --no-audit --no-fund --loglevel=error "playwright-core@$PLAYWRIGHT_VERSION" >&2
-fi
 echo "$CACHE"

@@ -1,0 +1,159 @@
+// Drives Segment Lens in a real VS Code (code-server) through headless Chromium, as a user would.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, FrameLocator, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+
+const url = process.env.SEGMENT_LENS_URL!;
+const workspace = process.env.SEGMENT_LENS_WORKSPACE!;
+const shots = process.env.SEGMENT_LENS_SHOTS!;
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+let browser: Browser;
+let page: Page;
+
+function panel(): FrameLocator {
+  return page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
+}
+
+async function command(title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
+}
+
+async function shot(name: string): Promise<void> {
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: path.join(shots, `${name}.png`) });
+}
+
+async function setTheme(theme: string, bodyClass: string): Promise<void> {
+  await command('Preferences: Color Theme');
+  const input = page.locator('.quick-input-widget input');
+  await input.fill(theme);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first().click();
+  await page.locator(`.monaco-workbench.${bodyClass}`).waitFor({ timeout: 60_000 });
+}
+
+describe('Segment Lens, driven through the browser', () => {
+  const cli = JSON.parse(execFileSync(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), 'run', '--workspace', workspace, '--format', 'json'], { encoding: 'utf8' })) as {
+    rows: { region: string | null; customer_segment: string; customer_count: number; avg_ltv: number }[];
+  };
+
+  before(async () => {
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await (await browser.newContext({ viewport: { width: 1600, height: 1000 } })).newPage();
+    await page.goto(url);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 90_000 });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await shot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`);
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('opens the model and runs it from the CodeLens; the grid shows the CLI\'s numbers', async () => {
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('customer_segments.sql');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'customer_segments.sql' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.tabs-container .tab', { hasText: 'customer_segments.sql' }).waitFor();
+    const lens = page.locator('.contentWidgets .codelens-decoration a', { hasText: 'Run Segment Model' }).first();
+    await lens.waitFor({ timeout: 60_000 });
+    await lens.click();
+
+    const grid = panel().locator('table#grid');
+    await grid.waitFor({ timeout: 90_000 });
+    const cells = await Promise.all((await panel().locator('td.cell').all()).map(async (cell) => ({
+      region: JSON.parse((await cell.getAttribute('data-region'))!) as string | null,
+      segment: JSON.parse((await cell.getAttribute('data-segment'))!) as string | null,
+      value: await cell.getAttribute('data-value'),
+      text: await cell.textContent(),
+    })));
+    for (const row of cli.rows) {
+      const cell = cells.find((candidate) => candidate.region === row.region && candidate.segment === row.customer_segment);
+      assert.ok(cell, `a cell for ${row.region} / ${row.customer_segment}`);
+      assert.equal(Number(cell.value), row.customer_count);
+      assert.equal(cell.text, row.customer_count.toLocaleString('en'));
+    }
+    const headers = await grid.locator('thead th').allTextContents();
+    assert.deepEqual(headers.map((text) => text.replace(/[▲▼]/g, '').trim()), ['Region', 'Platinum', 'Gold', 'Silver', 'Bronze', 'Total']);
+    assert.equal(await grid.locator('tbody th').last().textContent(), '(no region)');
+    assert.match(await panel().locator('#status').textContent() ?? '', /CSV seeds · base 4,801 rows · \(final select\) \d+ rows · load \d+ ms · query \d+ ms/);
+    await shot('light-grid');
+  });
+
+  it('switches the metric to average LTV', async () => {
+    await panel().locator('vscode-radio', { hasText: 'Average LTV' }).click();
+    const europeGold = cli.rows.find((row) => row.region === 'Europe' && row.customer_segment === 'Gold')!;
+    const cell = panel().locator('td.cell[data-region=\'"Europe"\'][data-segment=\'"Gold"\']');
+    await cell.filter({ hasText: europeGold.avg_ltv.toLocaleString('en', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) }).waitFor();
+    assert.equal(Number(await cell.getAttribute('data-value')), europeGold.avg_ltv);
+    await panel().locator('vscode-radio', { hasText: 'Customers' }).click();
+  });
+
+  it('clicks a cell and sees the customers behind it', async () => {
+    const europePlatinum = cli.rows.find((row) => row.region === 'Europe' && row.customer_segment === 'Platinum')!;
+    await panel().locator('td.cell[data-region=\'"Europe"\'][data-segment=\'"Platinum"\']').click();
+    const range = panel().locator('#detail-range');
+    await range.waitFor();
+    assert.equal(await range.textContent(), `1–${Math.min(50, europePlatinum.customer_count)} of ${europePlatinum.customer_count} customers`);
+    assert.equal(await panel().locator('#detail h3').textContent(), 'Europe · Platinum');
+    const rows = panel().locator('#detail-table vscode-data-grid-row:not([row-type="header"])');
+    assert.equal(await rows.count(), Math.min(50, europePlatinum.customer_count));
+    await shot('light-drilldown');
+  });
+
+  it('clicks a lineage node and lands on its line in the editor', async () => {
+    const node = panel().locator('g.node[data-id="base.customer_segment"]');
+    await node.waitFor();
+    assert.match(await panel().locator('#case-summary').textContent() ?? '', /^CASE: Platinum ≥ 10000 · Gold ≥ 5000 · Silver ≥ 1000 · else Bronze$/);
+    assert.equal(await panel().locator('g.node.unused').count(), 3);
+    await node.click();
+    const model = readFileSync(path.join(workspace, 'models', 'marts', 'customer_segments.sql'), 'utf8').split('\n');
+    const caseLine = model.findIndex((line) => line.includes('CASE')) + 1;
+    await page.locator('.statusbar-item', { hasText: new RegExp(`Ln ${caseLine}, Col 9`) }).waitFor({ timeout: 30_000 });
+  });
+
+  it('expands the tree of regions and segments', async () => {
+    await command('View: Show Segment Lens');
+    const sidebar = page.locator('.part.sidebar');
+    const europe = sidebar.locator('.monaco-list-row', { hasText: 'Europe' }).first();
+    await europe.waitFor();
+    const gold = cli.rows.find((row) => row.region === 'Europe' && row.customer_segment === 'Gold')!;
+    const goldRow = sidebar.locator('.monaco-list-row', { hasText: `${gold.customer_count} customers · avg LTV ${gold.avg_ltv.toLocaleString('en', { minimumFractionDigits: 2 })}` }).first();
+    await goldRow.waitFor();
+    assert.match(await goldRow.textContent() ?? '', /^Gold/);
+    // Collapsing and expanding a region hides and shows its segments.
+    await europe.locator('.monaco-tl-twistie').click();
+    await goldRow.waitFor({ state: 'detached' });
+    await europe.locator('.monaco-tl-twistie').click();
+    await goldRow.waitFor();
+    await shot('light-tree');
+  });
+
+  it('looks right in a dark theme', async () => {
+    await setTheme('Dark Modern', 'vs-dark');
+    await panel().locator('table#grid').waitFor();
+    await shot('dark-panel');
+    await setTheme('Light Modern', 'vs');
+  });
+
+  it('selects the bundled sample from the command palette and re-runs on it', async () => {
+    await command('Segment Lens: Select Data Source');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Bundled sample' }).first().click();
+    await panel().locator('#status', { hasText: 'Bundled sample data' }).waitFor({ timeout: 90_000 });
+  });
+});
