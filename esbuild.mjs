@@ -62,7 +62,7 @@ if (withTests) {
   builds.push({
     ...common,
     sourcemap: true,
-    entryPoints: [...(await listTests('test/exthost')), 'test/exthost/index.ts', ...(await listTests('test/ui'))],
+    entryPoints: [...(await listTests('test/exthost')), 'test/exthost/index.ts', ...(await listTests('test/ui')), ...(await listTests('test/vsix'))],
     outbase: '.',
     outdir: 'out',
     platform: 'node',

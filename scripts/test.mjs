@@ -37,6 +37,7 @@ suite('unit', process.execPath, ['node_modules/mocha/bin/mocha.js']);
 // The extension in a real VS Code (code-server), installed into a cache outside the clone on first use.
 suite('extension host', process.execPath, ['test/e2e/run.mjs', 'exthost']);
 suite('browser', process.execPath, ['test/e2e/run.mjs', 'ui']);
+suite('vsix', process.execPath, ['test/e2e/run.mjs', 'vsix']);
 
 rmSync(scratch, { recursive: true, force: true });
 console.log(`\n${passed} passed, ${failed} failed`);

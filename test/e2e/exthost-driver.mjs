@@ -1,6 +1,7 @@
 // Opens the workbench with extensionTestsPath set: VS Code runs test/exthost inside its extension host and reports
 // the end through window.codeAutomationExit (code-server honours it with enable-smoke-test-driver).
 import path from 'node:path';
+import { format } from 'node:util';
 import { chromium } from 'playwright-core';
 const started = Date.now();
 const log = (...args) => console.log(`[exthost ${((Date.now() - started) / 1000).toFixed(1)}s]`, ...args);
@@ -21,7 +22,7 @@ const timer = setTimeout(async () => {
 // The workbench logs its own chatter (gallery lookups that this offline machine refuses, sockets, caches) here too.
 const NOISE = /ENOTFOUND|^\s+at |socket|connection token|grace time|builtin extensions cache|Service Worker|AgentHost|AccountPolicyGate|authentication provider/;
 await page.exposeFunction('codeAutomationLog', (type, args) => {
-  const text = args.map(String).join(' ');
+  const text = format(...args);
   const lines = text.split('\n').filter((line) => !NOISE.test(line));
   if (lines.length && !NOISE.test(text.split('\n')[0])) console.log(lines.join('\n'));
 });

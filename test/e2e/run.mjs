@@ -1,18 +1,20 @@
 // Runs a VS Code suite against a real VS Code: code-server (VS Code 1.139.1) driven by Debian's Chromium.
 //   node test/e2e/run.mjs exthost   mocha inside the extension host (test/exthost)
 //   node test/e2e/run.mjs ui        mocha in Node driving the workbench through playwright-core (test/ui)
+//   node test/e2e/run.mjs vsix      packages the VSIX, installs it with --install-extension, and uses it (test/vsix)
 // Installs what it needs into a cache outside the clone (test/e2e/setup.sh). Each run gets a fresh workspace,
 // user-data folder and HOME, all in a temp folder that is removed afterwards.
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prepareWorkspace } from './workspace.mjs';
 
 const suite = process.argv[2];
-if (suite !== 'exthost' && suite !== 'ui') {
-  console.error('usage: node test/e2e/run.mjs exthost|ui');
+if (suite !== 'exthost' && suite !== 'ui' && suite !== 'vsix') {
+  console.error('usage: node test/e2e/run.mjs exthost|ui|vsix');
   process.exit(2);
 }
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -28,14 +30,7 @@ const userData = path.join(scratch, 'user');
 const home = path.join(scratch, 'home');
 for (const dir of [workspace, path.join(userData, 'User'), home, path.join(scratch, 'extensions'), path.join(scratch, 'shots')]) mkdirSync(dir, { recursive: true });
 
-// A dbt-style workspace on the bundled sample's seeds: the model, CSV seeds, and settings naming them.
-cpSync(path.join(root, 'sample', 'seeds'), path.join(workspace, 'seeds'), { recursive: true });
-cpSync(path.join(root, 'sample', 'models', 'customer_segments.sql'), path.join(workspace, 'models', 'marts', 'customer_segments.sql'));
-mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
-writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({
-  'segmentLens.model': 'models/marts/customer_segments.sql',
-  'segmentLens.connection': { type: 'csv', directory: 'seeds' },
-}, null, 2));
+prepareWorkspace(root, workspace);
 writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
   'workbench.startupEditor': 'none',
   'chat.disableAIFeatures': true,
@@ -60,6 +55,13 @@ async function freePort() {
   });
 }
 
+const extensionsDir = path.join(scratch, 'extensions');
+if (suite === 'vsix') {
+  log('packaging and installing the VSIX');
+  execFileSync('npm', ['run', '--silent', 'package'], { cwd: root, stdio: 'inherit' });
+  execFileSync(codeServer, ['--extensions-dir', extensionsDir, '--install-extension', path.join(root, 'segment-lens.vsix')], { env: { ...process.env, PATH: `${node24}:${process.env.PATH}`, HOME: home }, stdio: 'inherit' });
+}
+
 const port = await freePort();
 const host = `127.0.0.1:${port}`;
 const resultsFile = process.env.SEGMENT_LENS_RESULTS;
@@ -74,7 +76,7 @@ const env = {
 log(`starting code-server on ${host}`);
 const server = spawn(codeServer, [
   '--bind-addr', host, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-  '--reconnection-grace-time', '10', '--user-data-dir', userData, '--extensions-dir', path.join(scratch, 'extensions'),
+  '--reconnection-grace-time', '10', '--user-data-dir', userData, '--extensions-dir', extensionsDir,
   '--vscode-option', 'enable-smoke-test-driver', workspace,
 ], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
 let serverLog = '';
@@ -92,13 +94,14 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   log(`code-server up after ${Date.now() - started} ms`);
-  const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${root}`], ['skipWelcome', 'true']];
+  // The VSIX suite uses the installed extension; the others load it from this folder.
+  const payload = suite === 'vsix' ? [['skipWelcome', 'true']] : [['extensionDevelopmentPath', `vscode-remote://${host}${root}`], ['skipWelcome', 'true']];
   if (suite === 'exthost') payload.push(['extensionTestsPath', `vscode-remote://${host}${path.join(root, 'out', 'test', 'exthost', 'index.js')}`]);
   const url = `http://${host}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
-  const childEnv = { ...env, PATH: process.env.PATH, HOME: process.env.HOME, SEGMENT_LENS_URL: url, SEGMENT_LENS_WORKSPACE: workspace };
+  const childEnv = { ...env, PATH: process.env.PATH, HOME: process.env.HOME, SEGMENT_LENS_URL: url, SEGMENT_LENS_WORKSPACE: workspace, SEGMENT_LENS_EXTENSIONS: extensionsDir };
   if (resultsFile) childEnv.SEGMENT_LENS_RESULTS = resultsFile;
   const script = suite === 'exthost' ? path.join(root, 'test', 'e2e', 'exthost-driver.mjs') : path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
-  const args = suite === 'exthost' ? [script] : [script, '--config', path.join(root, 'test', 'ui', '.mocharc.json')];
+  const args = suite === 'exthost' ? [script] : [script, '--config', path.join(root, 'test', 'ui', '.mocharc.json'), '--spec', `out/test/${suite}/**/*.test.js`];
   exitCode = await new Promise((resolve) => {
     const child = spawn(process.execPath, args, { env: childEnv, stdio: 'inherit', cwd: root });
     child.on('exit', (code) => resolve(code ?? 1));

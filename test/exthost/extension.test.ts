@@ -205,6 +205,29 @@ describe('Segment Lens in VS Code', () => {
     }
   });
 
+  it('re-runs when a data file changes on disk', async () => {
+    await vscode.commands.executeCommand('segmentLens.run', modelUri);
+    const before = await waitForState(isDone, 'a run');
+    assert.ok(isDone(before));
+    const metrics = path.join(workspace.fsPath, 'seeds', 'intermediate', 'int_customer_metrics.csv');
+    const original = readFileSync(metrics, 'utf8');
+    // A big spender for a customer who had no metrics: base gains a row.
+    const customers = readFileSync(path.join(workspace.fsPath, 'seeds', 'staging', 'stg_customers.csv'), 'utf8').split('\n').slice(1).map((line) => Number(line.split(',')[0])).filter(Boolean);
+    const known = new Set(original.split('\n').slice(1).map((line) => Number(line.split(',')[0])));
+    const newcomer = customers.find((id) => !known.has(id));
+    assert.ok(newcomer, 'a customer without metrics exists in the sample');
+    const previous = api.controller.last;
+    try {
+      writeFileSync(metrics, `${original}${newcomer},3,25000.00,8333.33,2024-01-01,2024-06-01\n`);
+      const after = await waitForState((state) => isDone(state) && api.controller.last !== previous, 'the run after the data changed');
+      assert.ok(isDone(after));
+      assert.equal(after.run.cteRowCounts.base, before.run.cteRowCounts.base + 1);
+    } finally {
+      writeFileSync(metrics, original);
+    }
+    await waitForState((state) => isDone(state) && state.run.cteRowCounts.base === before.run.cteRowCounts.base, 'the run after the data was restored');
+  });
+
   it('a setting of the wrong shape is an error that names it, and the extension keeps working', async () => {
     await vscode.workspace.getConfiguration('segmentLens').update('connection', { type: 'sqlite' }, vscode.ConfigurationTarget.Workspace);
     try {

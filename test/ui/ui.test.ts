@@ -54,6 +54,8 @@ describe('Segment Lens, driven through the browser', () => {
     await page.goto(url);
     await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
     await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 90_000 });
+    // The command palette lists what is registered when it opens: wait for our contributions to be there.
+    await page.locator('.activitybar [aria-label^="Segment Lens"]').first().waitFor({ timeout: 90_000 });
   });
 
   afterEach(async function () {
@@ -144,10 +146,13 @@ describe('Segment Lens, driven through the browser', () => {
     await shot('light-tree');
   });
 
-  it('looks right in a dark theme', async () => {
+  it('looks right in dark and high-contrast themes', async () => {
     await setTheme('Dark Modern', 'vs-dark');
     await panel().locator('table#grid').waitFor();
     await shot('dark-panel');
+    await setTheme('Dark High Contrast', 'hc-black');
+    await panel().locator('table#grid').waitFor();
+    await shot('high-contrast-panel');
     await setTheme('Light Modern', 'vs');
   });
 
