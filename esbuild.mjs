@@ -11,10 +11,8 @@ const withTests = args.has('--tests');
 
 const common = {
   bundle: true,
-  // polyglot-sql's ESM build uses top-level await, which a cjs bundle cannot hold; its cjs build loads the same wasm.
   // jsonc-parser's `main` is a UMD build whose dynamic requires a bundle cannot follow; its `module` build is plain.
   mainFields: ['module', 'main'],
-  alias: { '@polyglot-sql/sdk': './node_modules/@polyglot-sql/sdk/dist/index.cjs' },
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
@@ -79,16 +77,14 @@ if (withTests) {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    // Native test-only modules stay outside the bundle, and polyglot-sql loads its wasm from its own folder.
-    external: ['better-sqlite3', 'mocha', '@polyglot-sql/sdk'],
-    alias: {},
+    // Native test-only modules stay outside the bundle.
+    external: ['better-sqlite3', 'mocha'],
   });
 }
 
 await mkdir('dist/webview', { recursive: true });
 await copyFile('webview/main.css', 'dist/webview/main.css');
 await copyFile('node_modules/sql.js/dist/sql-wasm.wasm', 'dist/sql-wasm.wasm');
-await copyFile('node_modules/@polyglot-sql/sdk/dist/polyglot_sql.wasm', 'dist/polyglot_sql.wasm');
 
 if (watch) {
   for (const options of builds) await (await esbuild.context(options)).watch();

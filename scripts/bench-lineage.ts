@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildLineage } from '../src/engine/lineage';
 import { renderModel } from '../src/engine/jinja';
-import { loadSqlParser, tokenizeSql } from '../src/engine/sqlTokens';
 
 const RUNS = 200;
 const columns: Record<string, string[]> = {
@@ -12,12 +11,9 @@ const columns: Record<string, string[]> = {
 };
 
 async function main() {
-  const coldStart = performance.now();
-  await loadSqlParser();
-  const initMs = performance.now() - coldStart;
   const file = path.join(__dirname, '..', '..', 'sample', 'models', 'customer_segments.sql');
   const rendered = renderModel(readFileSync(file, 'utf8'), file, { target: { name: 'dev', schema: 'main', type: 'sqlite' }, env: {} });
-  const once = () => buildLineage({ sql: rendered.sql, sourceMap: rendered.sourceMap, tokens: tokenizeSql(rendered.sql) ?? [], catalog: (table) => columns[table] });
+  const once = () => buildLineage({ sql: rendered.sql, sourceMap: rendered.sourceMap, catalog: (table) => columns[table] });
   const firstStart = performance.now();
   once();
   const firstMs = performance.now() - firstStart;
@@ -30,8 +26,8 @@ async function main() {
   }
   times.sort((a, b) => a - b);
   const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(2);
-  console.log(`Lineage of the seed model (tokenize + parse + walk), ${RUNS} runs after 50 warm-up runs, Node ${process.version}`);
-  console.log(`  parser wasm load ${initMs.toFixed(1)} ms · first run ${firstMs.toFixed(2)} ms`);
+  console.log(`Lineage of the seed model (parse + walk), ${RUNS} runs after 50 warm-up runs, Node ${process.version}`);
+  console.log(`  first run ${firstMs.toFixed(2)} ms`);
   console.log(`  median ${at(0.5)} ms · p95 ${at(0.95)} ms · max ${at(1 - 1e-9)} ms  (target: under 20 ms)`);
 }
 

@@ -28,7 +28,7 @@ export class ModelCodeLens implements vscode.CodeLensProvider, vscode.Disposable
     return (configured !== undefined && configured.fsPath === document.uri.fsPath) || looksLikeSegmentModel(document.getText());
   }
 
-  async provideCodeLenses(document: vscode.TextDocument, token: vscode.CancellationToken): Promise<vscode.CodeLens[]> {
+  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
     if (!this.isModel(document)) return [];
     const last = this.controller.last?.result;
     const ranHere = last?.model.file === document.uri.fsPath;
@@ -36,8 +36,7 @@ export class ModelCodeLens implements vscode.CodeLensProvider, vscode.Disposable
     const top = new vscode.Range(0, 0, 0, 0);
     const summary = ranHere ? ` · ${last.cteRowCounts[FINAL_SELECT]} rows · ${(last.timings.totalMs / 1000).toFixed(1)} s` : '';
     const lenses = [new vscode.CodeLens(top, { title: `▶ Run Segment Model${summary}`, command: 'segmentLens.run', arguments: [document.uri], tooltip: 'Run this model on the configured data and show its grid and lineage' })];
-    const ctes = await outlineModel(document.getText(), document.uri.fsPath);
-    if (token.isCancellationRequested) return [];
+    const ctes = outlineModel(document.getText(), document.uri.fsPath);
     for (const cte of ctes ?? []) {
       const rows = counts?.[cte.name];
       lenses.push(new vscode.CodeLens(toRange(cte.location), {

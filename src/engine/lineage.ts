@@ -1,11 +1,11 @@
 // Column-level lineage of a model: which source columns feed each output column, through which CTEs, by what kind
-// of step, and which columns shape rows without flowing into values. polyglot-sql parses the SQL (SQLite dialect);
-// the walk over its AST is ours. Every node and edge carries a span in the user's file.
-import * as polyglot from '@polyglot-sql/sdk';
+// of step, and which columns shape rows without flowing into values. sql-parser-cst parses the SQL (SQLite
+// dialect, a range on every node); the walk over its tree is ours. Every node and edge carries a span in the
+// user's file.
 import { LensError, type FileLocation } from './errors';
 import type { SourceMap } from './jinja';
 import { FINAL_SELECT } from './constants';
-import { codePointToUtf16, type SqlToken } from './sqlTokens';
+import { clause, isNode, listItems, parseSql, statements, type CstNode, type ParsedSql } from './sqlSyntax';
 
 export type ValueKind = 'passthrough' | 'rename' | 'case' | 'aggregate' | 'expression';
 export type RowKind = 'join_key' | 'group_key' | 'filter' | 'order_key';
@@ -87,33 +87,8 @@ export interface Lineage {
 /** Column names of a table as the model writes it (`schema.table` or `table`); undefined when unknown. */
 export type Catalog = (table: string) => string[] | undefined;
 
-// polyglot's AST is JSON: every node is an object with one key, its type, holding the node's fields.
-type AstNode = Record<string, unknown>;
-type Fields = Record<string, unknown>;
-interface AstSpan {
-  start: number;
-  end: number;
-}
-
 const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'total', 'group_concat', 'string_agg', 'array_agg', 'median', 'stddev', 'variance']);
-const QUERY_TYPES = new Set(['select', 'union', 'intersect', 'except']);
-const CLAUSE_END = new Set(['FROM', 'WHERE', 'GROUP', 'HAVING', 'ORDER', 'LIMIT', 'WINDOW', 'UNION', 'EXCEPT', 'INTERSECT', 'SEMICOLON']);
-
-function isObject(value: unknown): value is Fields {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function nodeType(node: unknown): [string, Fields] | undefined {
-  if (!isObject(node)) return undefined;
-  const keys = Object.keys(node);
-  if (keys.length !== 1 || !isObject(node[keys[0]])) return undefined;
-  return [keys[0], node[keys[0]] as Fields];
-}
-
-function identifier(value: unknown): { name: string; span?: AstSpan } | undefined {
-  if (!isObject(value) || typeof value.name !== 'string') return undefined;
-  return { name: value.name, span: isObject(value.span) ? (value.span as unknown as AstSpan) : undefined };
-}
+const QUERIES = new Set(['select_stmt', 'compound_select_stmt']);
 
 const lower = (name: string) => name.toLowerCase();
 
@@ -134,12 +109,34 @@ interface Scope {
 interface ColumnRef {
   table?: string;
   column: string;
-  span?: AstSpan;
+  range?: [number, number];
 }
 
 interface OutputColumn {
   name: string;
   id: string;
+}
+
+/** `a`, `t.a` or `s.t.a` as a column reference; undefined for anything else. */
+function columnRef(node: CstNode): ColumnRef | undefined {
+  if (node.type === 'identifier') return { column: node.name as string, range: node.range };
+  if (node.type !== 'member_expr' || !isNode(node.property) || node.property.type !== 'identifier' || !isNode(node.object)) return undefined;
+  const parts: string[] = [];
+  let object: CstNode = node.object;
+  while (object.type === 'member_expr' && isNode(object.property) && object.property.type === 'identifier' && isNode(object.object)) {
+    parts.unshift(object.property.name as string);
+    object = object.object;
+  }
+  if (object.type !== 'identifier') return undefined;
+  parts.unshift(object.name as string);
+  return { table: parts.join('.'), column: node.property.name as string, range: node.range };
+}
+
+/** The query inside `(SELECT …)`, if that is what the node is. */
+function subquery(node: CstNode): CstNode | undefined {
+  if (QUERIES.has(node.type)) return node;
+  if (node.type === 'paren_expr' && isNode(node.expr)) return subquery(node.expr);
+  return undefined;
 }
 
 class LineageBuilder {
@@ -149,32 +146,20 @@ class LineageBuilder {
   readonly unresolved: UnresolvedReference[] = [];
   private readonly edgeKeys = new Set<string>();
   private subqueries = 0;
-  private readonly toUtf16: (offset: number) => number;
-  private readonly depth: number[] = [];
 
   constructor(
     private readonly sql: string,
     private readonly sourceMap: SourceMap,
-    private readonly tokens: readonly SqlToken[],
     private readonly catalog: Catalog,
-  ) {
-    this.toUtf16 = codePointToUtf16(sql);
-    // Paren depth of each token: an opening parenthesis counts outside, a closing one after it closes.
-    let depth = 0;
-    for (const token of tokens) {
-      if (token.type === 'R_PAREN') depth--;
-      this.depth.push(depth);
-      if (token.type === 'L_PAREN') depth++;
-    }
+  ) {}
+
+  location(range: [number, number] | undefined): FileLocation | undefined {
+    return range ? this.sourceMap.location(range[0], range[1]) : undefined;
   }
 
-  /** A span of the rendered SQL (UTF-16 offsets) as a location in the user's file. */
-  location(start: number, end: number): FileLocation {
-    return this.sourceMap.location(start, end);
-  }
-
-  astLocation(span: AstSpan | undefined): FileLocation | undefined {
-    return span ? this.location(this.toUtf16(span.start), this.toUtf16(span.end)) : undefined;
+  /** The SQL as the user wrote it (after Jinja), for `detail`. */
+  text(node: unknown): string {
+    return isNode(node) && node.range ? this.sql.slice(node.range[0], node.range[1]) : '';
   }
 
   addNode(node: LineageNode): void {
@@ -190,94 +175,12 @@ class LineageBuilder {
     this.edges.push(edge);
   }
 
-  /** Generated SQL for an expression: used for `detail`. */
-  text(node: unknown): string {
-    const result = polyglot.generate([node as never], polyglot.Dialect.SQLite);
-    return result.success && result.sql ? result.sql[0] : '';
-  }
-
-  // ---- spans of select items, from the token stream (polyglot gives spans to identifiers, not to expressions)
-
-  /** Smallest identifier span inside a node, not looking into nested queries. */
-  private firstSpan(node: unknown, best: AstSpan | undefined = undefined): AstSpan | undefined {
-    if (Array.isArray(node)) {
-      for (const item of node) best = this.firstSpan(item, best);
-      return best;
-    }
-    if (!isObject(node)) return best;
-    if (isObject(node.span) && typeof (node.span as Fields).start === 'number') {
-      const span = node.span as unknown as AstSpan;
-      if (!best || span.start < best.start) best = span;
-    }
-    for (const [key, value] of Object.entries(node)) {
-      if (key === 'span' || key === 'with' || QUERY_TYPES.has(key) || key === 'subquery' || key === 'query') continue;
-      best = this.firstSpan(value, best);
-    }
-    return best;
-  }
-
-  private tokenIndexAt(offset: number): number {
-    let low = 0;
-    let high = this.tokens.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >> 1;
-      if (this.tokens[middle].start <= offset) low = middle;
-      else high = middle - 1;
-    }
-    return low;
-  }
-
-  /** Token ranges [first, last] of each item in a select list, found from the SELECT keyword. */
-  selectItemRanges(select: Fields): [number, number][] | undefined {
-    const anchor = this.firstSpan(select.expressions) ?? this.firstSpan(select.from);
-    if (!anchor || this.tokens.length === 0) return undefined;
-    let index = this.tokenIndexAt(this.toUtf16(anchor.start));
-    let minimum = this.depth[index];
-    for (; index >= 0; index--) {
-      minimum = Math.min(minimum, this.depth[index]);
-      if (this.tokens[index].type === 'SELECT' && this.depth[index] <= minimum) break;
-    }
-    if (index < 0) return undefined;
-    const level = this.depth[index];
-    let cursor = index + 1;
-    while (cursor < this.tokens.length && (this.tokens[cursor].type === 'DISTINCT' || this.tokens[cursor].type === 'ALL')) cursor++;
-    const ranges: [number, number][] = [];
-    let start = cursor;
-    for (; cursor < this.tokens.length; cursor++) {
-      const token = this.tokens[cursor];
-      if (this.depth[cursor] < level || (this.depth[cursor] === level && CLAUSE_END.has(token.type))) break;
-      if (this.depth[cursor] === level && token.type === 'COMMA') {
-        ranges.push([start, cursor - 1]);
-        start = cursor + 1;
-      }
-    }
-    if (cursor > start) ranges.push([start, cursor - 1]);
-    return ranges.length === (select.expressions as unknown[]).length ? ranges : undefined;
-  }
-
-  itemSpan(range: [number, number] | undefined, fallback: () => AstSpan | undefined): FileLocation | undefined {
-    if (range) return this.location(this.tokens[range[0]].start, this.tokens[range[1]].end);
-    return this.astLocation(fallback());
-  }
-
-  /** The expression part of a select item (without `AS alias`). */
-  expressionSpan(range: [number, number] | undefined, alias: AstSpan | undefined): FileLocation | undefined {
-    if (!range) return undefined;
-    let last = range[1];
-    if (alias) {
-      const aliasStart = this.toUtf16(alias.start);
-      while (last > range[0] && this.tokens[last].start >= aliasStart) last--;
-      if (this.tokens[last].type === 'AS' && last > range[0]) last--;
-    }
-    return this.location(this.tokens[range[0]].start, this.tokens[last].end);
-  }
-
-  // ---- scopes and name resolution
+  // ---- name resolution
 
   resolve(scope: Scope, ref: ColumnRef): string | undefined {
     const name = ref.table ? `${ref.table}.${ref.column}` : ref.column;
     const fail = (reason: string) => {
-      this.unresolved.push({ name, reason, span: this.astLocation(ref.span) });
+      this.unresolved.push({ name, reason, span: this.location(ref.range) });
       return undefined;
     };
     const columnIn = (relation: Relation) => relation.columns?.find((column) => lower(column) === lower(ref.column));
@@ -301,101 +204,100 @@ class LineageBuilder {
     return fail(`no table in scope has a column ${ref.column}`);
   }
 
-  /** Column references in an expression, with nested queries walked in their own scope (their columns count too). */
+  /**
+   * Column references in an expression. Nested queries are walked in their own scope and feed the expression
+   * through their outputs (e.g. `x IN (SELECT y …)`).
+   */
   columnRefs(node: unknown, scope: Scope, ctes: Map<string, Relation>, out: { ref: ColumnRef; id?: string }[] = []): { ref: ColumnRef; id?: string }[] {
     if (Array.isArray(node)) {
       for (const item of node) this.columnRefs(item, scope, ctes, out);
       return out;
     }
-    const typed = nodeType(node);
-    if (typed) {
-      const [type, fields] = typed;
-      if (type === 'column') {
-        const name = identifier(fields.name);
-        if (name) {
-          const table = identifier(fields.table)?.name;
-          const span = (isObject(fields.span) ? fields.span : name.span) as AstSpan | undefined;
-          const ref = { table, column: name.name, span };
-          out.push({ ref, id: this.resolve(scope, ref) });
-          return out;
-        }
-      }
-      if (QUERY_TYPES.has(type)) {
-        // A nested query's columns feed the expression through its outputs (e.g. `x IN (SELECT y …)`).
-        const nested = this.walkQuery(node as AstNode, ctes, `(subquery ${++this.subqueries})`, 'subquery', scope);
-        for (const output of nested.outputs) out.push({ ref: { column: output.name }, id: output.id });
-        return out;
-      }
+    if (!isNode(node) || node.type === 'keyword' || node.type.endsWith('_literal') || node.type.startsWith('data_type')) return out;
+    const ref = columnRef(node);
+    if (ref) {
+      out.push({ ref, id: this.resolve(scope, ref) });
+      return out;
     }
-    if (isObject(node)) for (const [key, value] of Object.entries(node)) if (key !== 'span') this.columnRefs(value, scope, ctes, out);
+    const query = subquery(node);
+    if (query) {
+      const nested = this.walkQuery(query, ctes, `(subquery ${++this.subqueries})`, 'subquery', scope);
+      for (const output of nested.outputs) out.push({ ref: { column: output.name }, id: output.id });
+      return out;
+    }
+    for (const [key, child] of Object.entries(node)) {
+      // A function's name and an alias are names, not columns.
+      if (key === 'range' || (node.type === 'func_call' && key === 'name') || key === 'alias' || key === 'dataType') continue;
+      this.columnRefs(child, scope, ctes, out);
+    }
     return out;
   }
 
   // ---- classification of a select item
 
-  classify(expression: unknown, outputName: string): { kind: ValueKind; detail?: string; case?: CaseDetail } {
-    const typed = nodeType(expression);
-    if (!typed) return { kind: 'expression' };
-    const [type, fields] = typed;
-    if (type === 'column') {
-      const name = identifier(fields.name)?.name ?? '';
-      return lower(name) === lower(outputName) ? { kind: 'passthrough' } : { kind: 'rename', detail: `${name} AS ${outputName}` };
-    }
-    if (type === 'case') {
-      const whens = (Array.isArray(fields.whens) ? fields.whens : []).map((pair) => {
-        const [when, then] = pair as unknown[];
-        return { when: this.text(when), then: this.text(then) };
-      });
-      const detail: CaseDetail = { whens };
-      if (fields.operand) detail.operand = this.text(fields.operand);
-      if (fields.else_) detail.else = this.text(fields.else_);
+  classify(expression: CstNode, outputName: string): { kind: ValueKind; detail?: string; case?: CaseDetail } {
+    const ref = columnRef(expression);
+    if (ref) return lower(ref.column) === lower(outputName) ? { kind: 'passthrough' } : { kind: 'rename', detail: `${ref.column} AS ${outputName}` };
+    if (expression.type === 'case_expr') {
+      const detail: CaseDetail = { whens: [] };
+      if (isNode(expression.expr)) detail.operand = this.text(expression.expr);
+      for (const item of expression.clauses as CstNode[]) {
+        if (item.type === 'case_when') detail.whens.push({ when: this.text(item.condition), then: this.text(item.result) });
+        else if (item.type === 'case_else') detail.else = this.text(item.result);
+      }
       return { kind: 'case', detail: this.text(expression), case: detail };
     }
-    if (this.hasAggregate(expression)) return { kind: 'aggregate', detail: this.text(expression) };
-    return { kind: 'expression', detail: this.text(expression) };
+    return { kind: this.hasAggregate(expression) ? 'aggregate' : 'expression', detail: this.text(expression) };
   }
 
   hasAggregate(node: unknown): boolean {
     if (Array.isArray(node)) return node.some((item) => this.hasAggregate(item));
-    const typed = nodeType(node);
-    if (typed) {
-      const [type, fields] = typed;
-      if (type === 'window_function' || QUERY_TYPES.has(type)) return false;
-      if (AGGREGATES.has(type)) return true;
-      if (type === 'function' && typeof fields.name === 'string' && AGGREGATES.has(lower(fields.name)) && (fields.args as unknown[] | undefined)?.length === 1) return true;
+    if (!isNode(node) || subquery(node)) return false;
+    if (node.type === 'func_call' && !node.over && isNode(node.name) && AGGREGATES.has(lower(String(node.name.name)))) {
+      // min(a, b) and max(a, b) with two arguments are SQLite's scalar functions.
+      const args = isNode(node.args) && isNode(node.args.expr) ? listItems(node.args.expr.args) : [];
+      if (!/^(min|max)$/i.test(String(node.name.name)) || args.length === 1) return true;
     }
-    return isObject(node) && Object.entries(node).some(([key, value]) => key !== 'span' && this.hasAggregate(value));
+    return Object.entries(node).some(([key, value]) => key !== 'range' && this.hasAggregate(value));
   }
 
   // ---- FROM and JOIN
 
-  private tableRelation(fields: Fields, ctes: Map<string, Relation>): { relation: Relation; alias: string; span?: AstSpan } | undefined {
-    const name = identifier(fields.name);
-    if (!name) return undefined;
-    const schema = identifier(fields.schema);
-    const alias = identifier(fields.alias);
-    const spans = [schema?.span, name.span, alias?.span].filter((span): span is AstSpan => !!span);
-    const span = spans.length ? { start: Math.min(...spans.map((item) => item.start)), end: Math.max(...spans.map((item) => item.end)) } : undefined;
-    const cte = !schema ? ctes.get(lower(name.name)) : undefined;
-    if (cte) return { relation: cte, alias: alias?.name ?? name.name, span };
-    const written = schema ? `${schema.name}.${name.name}` : name.name;
+  private tableRelation(node: CstNode, alias: CstNode | undefined, ctes: Map<string, Relation>): { relation: Relation; alias: string } | undefined {
+    const ref = columnRef(node);
+    if (!ref) return undefined;
+    const written = ref.table ? `${ref.table}.${ref.column}` : ref.column;
+    const aliasName = (alias?.name as string | undefined) ?? ref.column;
+    const cte = !ref.table ? ctes.get(lower(ref.column)) : undefined;
+    if (cte) return { relation: cte, alias: aliasName };
+    const range: [number, number] | undefined = node.range && [node.range[0], alias?.range?.[1] ?? node.range[1]];
+    if (!this.relations.some((known) => known.name === written)) this.relations.push({ name: written, kind: 'source', span: this.location(range) });
     const relation: Relation = { name: written, kind: 'source', columns: this.catalog(written) };
-    if (!this.relations.some((known) => known.name === written)) this.relations.push({ name: written, kind: 'source', span: this.astLocation(span) });
-    if (!relation.columns) this.unresolved.push({ name: written, reason: `the columns of ${written} are unknown (no such table in the data)`, span: this.astLocation(span) });
-    return { relation, alias: alias?.name ?? name.name, span };
+    if (!relation.columns) this.unresolved.push({ name: written, reason: `the columns of ${written} are unknown (no such table in the data)`, span: this.location(range) });
+    return { relation, alias: aliasName };
   }
 
-  private fromItem(item: unknown, scope: Scope, ctes: Map<string, Relation>): void {
-    const typed = nodeType(item);
-    if (!typed) return;
-    const [type, fields] = typed;
-    let entry: { relation: Relation; alias: string } | undefined;
-    if (type === 'table') entry = this.tableRelation(fields, ctes);
-    else if (type === 'subquery') {
-      const alias = identifier(fields.alias)?.name ?? `(subquery ${scope.relations.length + 1})`;
-      const nested = this.walkQuery(fields.this as AstNode, ctes, alias, 'subquery', scope.outer);
-      entry = { relation: { name: alias, kind: 'subquery', columns: nested.outputs.map((output) => output.name) }, alias };
+  /** Adds a FROM item (table, subquery, or a join of them) to the scope; returns the joins met, for their keys. */
+  private fromItem(item: CstNode, scope: Scope, ctes: Map<string, Relation>, joins: CstNode[]): void {
+    if (item.type === 'join_expr') {
+      this.fromItem(item.left as CstNode, scope, ctes, joins);
+      this.fromItem(item.right as CstNode, scope, ctes, joins);
+      joins.push(item);
+      return;
     }
+    if (item.type === 'list_expr') {
+      for (const part of item.items as CstNode[]) this.fromItem(part, scope, ctes, joins);
+      return;
+    }
+    const alias = item.type === 'alias' && isNode(item.alias) ? item.alias : undefined;
+    const target = item.type === 'alias' && isNode(item.expr) ? item.expr : item;
+    let entry: { relation: Relation; alias: string } | undefined;
+    const query = subquery(target);
+    if (query) {
+      const name = (alias?.name as string | undefined) ?? `(subquery ${++this.subqueries})`;
+      const nested = this.walkQuery(query, ctes, name, 'subquery', scope.outer);
+      entry = { relation: { name, kind: 'subquery', columns: nested.outputs.map((output) => output.name) }, alias: name };
+    } else entry = this.tableRelation(target, alias, ctes);
     if (!entry) return;
     scope.aliases.set(lower(entry.alias), entry.relation);
     scope.relations.push(entry.relation);
@@ -403,155 +305,130 @@ class LineageBuilder {
 
   // ---- queries
 
-  /**
-   * Walks a query; `relationName` names its columns (`cte.column`); undefined means the final select (bare names).
-   * Returns its output columns.
-   */
-  walkQuery(node: AstNode, ctes: Map<string, Relation>, relationName: string | undefined, kind: 'cte' | 'subquery' | 'final', outer?: Scope, names?: string[]): { outputs: OutputColumn[] } {
-    const typed = nodeType(node);
-    if (!typed) return { outputs: [] };
-    const [type, fields] = typed;
-    if (type !== 'select') {
-      const left = this.walkQuery(fields.left as AstNode, ctes, relationName, kind, outer, names);
-      this.walkQuery(fields.right as AstNode, ctes, relationName, kind, outer, left.outputs.map((output) => output.name));
-      return { outputs: left.outputs };
+  /** Walks a query; `relationName` names its columns (`cte.column`); undefined means the final select (bare names). */
+  walkQuery(node: CstNode, ctes: Map<string, Relation>, relationName: string | undefined, kind: 'cte' | 'subquery' | 'final', outer?: Scope, names?: string[]): { outputs: OutputColumn[] } {
+    if (node.type === 'compound_select_stmt') {
+      const left = this.walkQuery(node.left as CstNode, ctes, relationName, kind, outer, names);
+      this.walkQuery(node.right as CstNode, ctes, relationName, kind, outer, left.outputs.map((output) => output.name));
+      return left;
     }
+    if (node.type !== 'select_stmt') return { outputs: [] };
     const visible = new Map(ctes);
-    const withClause = isObject(fields.with) ? fields.with : undefined;
-    for (const cte of (withClause?.ctes as Fields[] | undefined) ?? []) {
-      const alias = identifier(cte.alias);
-      if (!alias) continue;
-      const columnNames = Array.isArray(cte.columns) ? cte.columns.map((column) => identifier(column)?.name ?? '') : undefined;
-      this.relations.push({ name: alias.name, kind: 'cte', span: this.astLocation(alias.span) });
-      const walked = this.walkQuery(cte.this as AstNode, visible, alias.name, 'cte', undefined, columnNames?.length ? columnNames : undefined);
-      visible.set(lower(alias.name), { name: alias.name, kind: 'cte', columns: walked.outputs.map((output) => output.name) });
+    const withClause = clause(node, 'with_clause');
+    for (const cte of listItems(withClause?.tables)) {
+      const table = cte.table as CstNode;
+      const name = table.name as string;
+      const columnNames = isNode(cte.columns) && isNode(cte.columns.expr) ? listItems(cte.columns.expr).map((column) => column.name as string) : undefined;
+      this.relations.push({ name, kind: 'cte', span: this.location(table.range) });
+      const query = subquery(cte.expr as CstNode);
+      const walked = query ? this.walkQuery(query, visible, name, 'cte', undefined, columnNames) : { outputs: [] };
+      visible.set(lower(name), { name, kind: 'cte', columns: walked.outputs.map((output) => output.name) });
     }
-    return this.walkSelect(fields, visible, relationName, kind, outer, names);
+    return this.walkSelect(node, visible, relationName, kind, outer, names);
   }
 
-  private walkSelect(select: Fields, ctes: Map<string, Relation>, relationName: string | undefined, kind: 'cte' | 'subquery' | 'final', outer?: Scope, names?: string[]) {
+  private walkSelect(select: CstNode, ctes: Map<string, Relation>, relationName: string | undefined, kind: 'cte' | 'subquery' | 'final', outer?: Scope, names?: string[]) {
     const scope: Scope = { aliases: new Map(), relations: [], outer };
-    const from = isObject(select.from) ? (select.from.expressions as unknown[]) : [];
-    for (const item of from ?? []) this.fromItem(item, scope, ctes);
-    const joins = (Array.isArray(select.joins) ? select.joins : []) as Fields[];
-    for (const join of joins) this.fromItem(join.this, scope, ctes);
+    const joins: CstNode[] = [];
+    const from = clause(select, 'from_clause');
+    if (isNode(from?.expr)) this.fromItem(from.expr, scope, ctes, joins);
 
     const label = relationName ?? FINAL_SELECT;
     const nodeKind: LineageNode['kind'] = kind === 'final' ? 'output' : kind;
     const idOf = (name: string) => (relationName ? `${relationName}.${name}` : name);
     const outputs: OutputColumn[] = [];
-    const expressions = (Array.isArray(select.expressions) ? select.expressions : []) as unknown[];
-    const ranges = this.selectItemRanges(select);
-
     const addOutput = (name: string, span: FileLocation | undefined) => {
       const outputName = names?.[outputs.length] ?? name;
       const id = idOf(outputName);
       outputs.push({ name: outputName, id });
       this.addNode({ id, kind: nodeKind, relation: label, column: outputName, span });
-      return id;
+      return outputs[outputs.length - 1];
+    };
+    const nodeFor = (id: string, ref: ColumnRef) => {
+      const relation = id.slice(0, id.length - ref.column.length - 1);
+      this.addNode({ id, kind: this.kindOfRelation(relation, scope), relation, column: id.slice(relation.length + 1), span: this.location(ref.range) });
     };
 
-    expressions.forEach((item, index) => {
-      const typed = nodeType(item);
-      const range = ranges?.[index];
-      if (typed?.[0] === 'star') {
-        const table = identifier(typed[1].table);
-        const relations = table ? [scope.aliases.get(lower(table.name))] : scope.relations;
-        const span = this.itemSpan(range, () => table?.span);
+    for (const item of listItems(clause(select, 'select_clause')?.columns)) {
+      const span = this.location(item.range);
+      const star = item.type === 'all_columns' ? { table: undefined } : item.type === 'member_expr' && isNode(item.property) && item.property.type === 'all_columns' ? { table: isNode(item.object) ? (item.object.name as string) : undefined } : undefined;
+      if (star) {
+        const relations = star.table ? [scope.aliases.get(lower(star.table))] : scope.relations;
         for (const relation of relations) {
           if (!relation) {
-            this.unresolved.push({ name: `${table?.name}.*`, reason: `no table or alias ${table?.name} in scope`, span });
+            this.unresolved.push({ name: `${star.table}.*`, reason: `no table or alias ${star.table} in scope`, span });
             continue;
           }
           if (!relation.columns) {
-            this.unresolved.push({ name: `${table ? `${table.name}.` : ''}*`, reason: `cannot expand * without the columns of ${relation.name}`, span });
+            this.unresolved.push({ name: `${star.table ? `${star.table}.` : ''}*`, reason: `cannot expand * without the columns of ${relation.name}`, span });
             continue;
           }
           for (const column of relation.columns) {
             const from = `${relation.name}.${column}`;
-            const to = addOutput(column, span);
-            const renamed = lower(outputs[outputs.length - 1].name) !== lower(column);
+            const output = addOutput(column, span);
             this.addNode({ id: from, kind: relation.kind, relation: relation.name, column, span });
-            this.addEdge({ from, to, kind: renamed ? 'rename' : 'passthrough', span, refSpan: span });
+            this.addEdge({ from, to: output.id, kind: lower(output.name) === lower(column) ? 'passthrough' : 'rename', span, refSpan: span });
           }
         }
-        return;
+        continue;
       }
-      let expression: unknown = item;
-      let name: string | undefined;
-      let aliasSpan: AstSpan | undefined;
-      if (typed?.[0] === 'alias') {
-        const alias = identifier(typed[1].alias);
-        expression = typed[1].this;
-        name = alias?.name;
-        aliasSpan = alias?.span;
-      }
-      const expressionType = nodeType(expression);
-      if (!name && expressionType?.[0] === 'column') name = identifier(expressionType[1].name)?.name;
-      const span = this.itemSpan(range, () => aliasSpan ?? this.firstSpan(expression));
-      if (!name) {
-        // SQLite names an unaliased expression by its text.
-        name = range ? this.sql.slice(this.tokens[range[0]].start, this.tokens[range[1]].end) : this.text(expression);
-      }
-      const to = addOutput(name, span);
-      const step = this.classify(expression, names?.[outputs.length - 1] ?? name);
-      const refs = this.columnRefs(expression, scope, ctes);
-      const expressionLocation = this.expressionSpan(range, aliasSpan) ?? span;
-      for (const { ref, id } of refs) {
+      const aliased = item.type === 'alias' && isNode(item.alias) && isNode(item.expr);
+      const expression = aliased ? (item.expr as CstNode) : item;
+      // SQLite names an unaliased column by its name, and any other expression by its text.
+      const name = aliased ? ((item.alias as CstNode).name as string) : columnRef(expression)?.column ?? this.text(expression);
+      const output = addOutput(name, span);
+      const step = this.classify(expression, output.name);
+      for (const { ref, id } of this.columnRefs(expression, scope, ctes)) {
         if (!id) continue;
-        const relation = id.slice(0, id.length - ref.column.length - 1);
-        this.addNode({ id, kind: this.kindOfRelation(relation, scope), relation, column: id.slice(relation.length + 1), span: this.astLocation(ref.span) });
-        this.addEdge({ from: id, to, kind: step.kind, detail: step.detail, case: step.case, span: expressionLocation, refSpan: this.astLocation(ref.span) });
+        nodeFor(id, ref);
+        this.addEdge({ from: id, to: output.id, kind: step.kind, detail: step.detail, case: step.case, span: this.location(expression.range), refSpan: this.location(ref.range) });
       }
-    });
+    }
 
-    const rowEdges = (node: unknown, edgeKind: RowKind, resolveOutputs: boolean, detail?: string) => {
-      const items = Array.isArray(node) ? node : [node];
+    const rowEdges = (items: CstNode[], edgeKind: RowKind, outputsFirst: boolean, detail?: string) => {
       for (const item of items) {
-        // ORDER BY / GROUP BY 2 name the second output column.
-        const literal = nodeType(item);
-        if (literal?.[0] === 'literal' && literal[1].literal_type === 'number') {
-          const output = outputs[Number(literal[1].value) - 1];
-          if (output) this.addEdge({ from: output.id, to: label, kind: edgeKind });
+        // GROUP BY / ORDER BY 2 name the second output column.
+        if (item.type === 'number_literal') {
+          const output = outputs[Number(item.value) - 1];
+          if (output) this.addEdge({ from: output.id, to: label, kind: edgeKind, span: this.location(item.range) });
           continue;
         }
-        if (resolveOutputs && literal?.[0] === 'column' && !identifier(literal[1].table)) {
-          const name = identifier(literal[1].name);
-          const output = outputs.find((candidate) => lower(candidate.name) === lower(name?.name ?? ''));
-          if (output && name) {
-            this.addEdge({ from: output.id, to: label, kind: edgeKind, span: this.astLocation(name.span), refSpan: this.astLocation(name.span) });
-            continue;
-          }
+        const ref = columnRef(item);
+        const output = outputsFirst && ref && !ref.table ? outputs.find((candidate) => lower(candidate.name) === lower(ref.column)) : undefined;
+        if (output) {
+          this.addEdge({ from: output.id, to: label, kind: edgeKind, span: this.location(item.range), refSpan: this.location(item.range) });
+          continue;
         }
-        for (const { ref, id } of this.columnRefs(item, scope, ctes)) {
-          if (!id) continue;
-          const relation = id.slice(0, id.length - ref.column.length - 1);
-          this.addNode({ id, kind: this.kindOfRelation(relation, scope), relation, column: id.slice(relation.length + 1), span: this.astLocation(ref.span) });
-          this.addEdge({ from: id, to: label, kind: edgeKind, detail, span: this.astLocation(ref.span), refSpan: this.astLocation(ref.span) });
+        for (const found of this.columnRefs(item, scope, ctes)) {
+          if (!found.id) continue;
+          nodeFor(found.id, found.ref);
+          this.addEdge({ from: found.id, to: label, kind: edgeKind, detail, span: this.location(found.ref.range), refSpan: this.location(found.ref.range) });
         }
       }
     };
     for (const join of joins) {
-      const joinKind = `${typeof join.kind === 'string' ? join.kind.toUpperCase() : 'INNER'} JOIN`;
-      if (join.on) rowEdges(join.on, 'join_key', false, joinKind);
-      if (Array.isArray(join.using)) {
-        for (const key of join.using) {
-          const name = identifier(key);
-          if (!name) continue;
+      const operator = (Array.isArray(join.operator) ? join.operator : [join.operator]).filter(isNode).map((keyword) => String(keyword.name)).join(' ');
+      const joinKind = operator === 'JOIN' ? 'INNER JOIN' : operator === ',' ? 'CROSS JOIN' : operator;
+      const specification = isNode(join.specification) ? join.specification : undefined;
+      if (specification?.type === 'join_on_specification' && isNode(specification.expr)) rowEdges([specification.expr], 'join_key', false, joinKind);
+      if (specification?.type === 'join_using_specification' && isNode(specification.expr)) {
+        for (const key of listItems(specification.expr.expr)) {
           for (const relation of scope.relations) {
-            const column = relation.columns?.find((candidate) => lower(candidate) === lower(name.name));
+            const column = relation.columns?.find((candidate) => lower(candidate) === lower(String(key.name)));
             if (!column) continue;
             const id = `${relation.name}.${column}`;
-            this.addNode({ id, kind: relation.kind, relation: relation.name, column, span: this.astLocation(name.span) });
-            this.addEdge({ from: id, to: label, kind: 'join_key', detail: `${joinKind} USING`, span: this.astLocation(name.span) });
+            this.addNode({ id, kind: relation.kind, relation: relation.name, column, span: this.location(key.range) });
+            this.addEdge({ from: id, to: label, kind: 'join_key', detail: `${joinKind} USING`, span: this.location(key.range) });
           }
         }
       }
     }
-    if (isObject(select.where_clause)) rowEdges(select.where_clause.this, 'filter', false);
-    if (isObject(select.group_by)) rowEdges(select.group_by.expressions, 'group_key', false);
-    if (isObject(select.having)) rowEdges(select.having.this, 'filter', true);
-    if (isObject(select.order_by)) rowEdges((select.order_by.expressions as Fields[]).map((order) => order.this), 'order_key', true);
+    const where = clause(select, 'where_clause');
+    if (isNode(where?.expr)) rowEdges([where.expr], 'filter', false);
+    rowEdges(listItems(clause(select, 'group_by_clause')?.columns), 'group_key', false);
+    const having = clause(select, 'having_clause');
+    if (isNode(having?.expr)) rowEdges([having.expr], 'filter', true);
+    rowEdges(listItems(clause(select, 'order_by_clause')?.specifications).map((specification) => (specification.type === 'sort_specification' ? (specification.expr as CstNode) : specification)), 'order_key', true);
     return { outputs };
   }
 
@@ -560,25 +437,25 @@ class LineageBuilder {
       const found = current.relations.find((candidate) => candidate.name === relation);
       if (found) return found.kind;
     }
-    return 'source';
+    return [...this.nodes.values()].find((node) => node.relation === relation)?.kind ?? 'source';
   }
 }
 
-/** Builds the lineage of a rendered model. Throws a LensError (pointing into the user's file) if it cannot be parsed. */
-export function buildLineage(input: { sql: string; sourceMap: SourceMap; tokens: readonly SqlToken[]; catalog: Catalog }): Lineage {
-  const parsed = polyglot.parse(input.sql, polyglot.Dialect.SQLite);
-  const toUtf16 = codePointToUtf16(input.sql);
-  if (!parsed.success || !parsed.ast || parsed.ast.length === 0) {
-    const start = parsed.errorStart === undefined ? 0 : toUtf16(parsed.errorStart);
-    throw new LensError({
-      code: 'sql-syntax',
-      message: `Cannot parse the model for lineage: ${parsed.error ?? 'no statement'}.`,
-      hint: 'Fix the SQL at this position.',
-      location: input.sourceMap.location(start, parsed.errorEnd === undefined ? start : toUtf16(parsed.errorEnd)),
-    });
+/**
+ * Builds the lineage of a rendered model (parsing it, unless given the parse). Throws a LensError pointing into the
+ * user's file when the SQL cannot be parsed or is not a query.
+ */
+export function buildLineage(input: { sql: string; sourceMap: SourceMap; catalog: Catalog; parsed?: ParsedSql }): Lineage {
+  const parsed = input.parsed ?? parseSql(input.sql);
+  if (!parsed.ok) {
+    throw new LensError({ code: 'sql-syntax', message: `Cannot parse the model for lineage: ${parsed.message}`, hint: 'Fix the SQL at this position.', location: input.sourceMap.location(parsed.offset) });
   }
-  const builder = new LineageBuilder(input.sql, input.sourceMap, input.tokens, input.catalog);
-  const { outputs } = builder.walkQuery(parsed.ast[0] as AstNode, new Map(), undefined, 'final');
+  const [statement] = statements(parsed.program);
+  if (!statement || !QUERIES.has(statement.type)) {
+    throw new LensError({ code: 'sql', message: 'The model is not a SELECT, so it has no column lineage.', hint: 'A model is one SELECT statement.', location: input.sourceMap.location(statement?.range?.[0] ?? 0) });
+  }
+  const builder = new LineageBuilder(input.sql, input.sourceMap, input.catalog);
+  const { outputs } = builder.walkQuery(statement, new Map(), undefined, 'final');
   builder.relations.push({ name: FINAL_SELECT, kind: 'final' });
 
   const valueEdgesInto = new Map<string, LineageEdge[]>();

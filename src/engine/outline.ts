@@ -1,7 +1,7 @@
 // What the editor needs to know about a model file as it is typed: is it a segment model, and where are its CTEs.
 import type { FileLocation } from './errors';
 import { renderModel } from './jinja';
-import { loadSqlParser, tokenizeSql, topLevelWith } from './sqlTokens';
+import { parseSql, topLevelWith } from './sqlSyntax';
 
 /**
  * A cheap test, run on every SQL file the editor shows: a CASE (the segmentation), a region and a GROUP BY.
@@ -12,15 +12,14 @@ export function looksLikeSegmentModel(text: string): boolean {
 }
 
 /** The model's top-level CTEs and where their names are written; undefined when the text cannot be rendered yet. */
-export async function outlineModel(text: string, file: string): Promise<{ name: string; location: FileLocation }[] | undefined> {
+export function outlineModel(text: string, file: string): { name: string; location: FileLocation }[] | undefined {
   let rendered;
   try {
     rendered = renderModel(text, file, { target: { name: 'dev', schema: 'main', type: 'sqlite' }, env: {}, lenient: true });
   } catch {
     return undefined;
   }
-  await loadSqlParser();
-  const tokens = tokenizeSql(rendered.sql);
-  const withClause = tokens && topLevelWith(tokens);
+  const parsed = parseSql(rendered.sql);
+  const withClause = parsed.ok ? topLevelWith(parsed.program) : undefined;
   return (withClause?.ctes ?? []).map((cte) => ({ name: cte.name, location: rendered.sourceMap.location(cte.nameStart, cte.nameEnd) }));
 }

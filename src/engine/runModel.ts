@@ -11,7 +11,7 @@ import { renderModel, type RenderedModel, type SourceMap } from './jinja';
 import { buildLineage, type Lineage } from './lineage';
 import { openCsvDirectory, openSqliteFiles, type LoadedData, type SourceInfo } from './dataSource';
 import { loadSqlJs } from './sqljs';
-import { extraStatementStarts, findName, loadSqlParser, tokenizeSql, topLevelWith, type SqlToken, type TopLevelWith } from './sqlTokens';
+import { findName, parseSql, statements, topLevelWith, type CstNode, type ParsedSql, type TopLevelWith } from './sqlSyntax';
 import { quoteIdentifier } from './sqlNames';
 import { FINAL_SELECT } from './constants';
 
@@ -116,8 +116,8 @@ async function planData(connection: ConnectionSetting, request: RunRequest, proj
 }
 
 /** Turns an SQLite error into one that points at the model file and says what to do. */
-function sqlError(message: string, context: { tokens?: SqlToken[]; sql: string; sourceMap: SourceMap; data: LoadedData; file: string }): LensError {
-  const { tokens, sql, sourceMap, data, file } = context;
+function sqlError(message: string, context: { program?: CstNode; sql: string; sourceMap: SourceMap; data: LoadedData; file: string }): LensError {
+  const { program, sql, sourceMap, data, file } = context;
   const at = (range: { start: number; end: number } | undefined) => (range ? sourceMap.location(range.start, range.end) : undefined);
   let match: RegExpExecArray | null;
   if ((match = /^no such table: (.+)$/.exec(message))) {
@@ -127,12 +127,12 @@ function sqlError(message: string, context: { tokens?: SqlToken[]; sql: string; 
       code: 'missing-table',
       message: `Table ${name} does not exist in ${data.source.description}.`,
       hint: tables.length ? `Tables that exist: ${tables.join(', ')}.` : 'The data has no tables at all.',
-      location: at(tokens && findName(tokens, name)),
+      location: at(program && findName(program, name)),
     });
   }
   if ((match = /^no such column: (.+)$/.exec(message))) {
     const name = match[1];
-    const mentioned = data.allTables().filter((qualified) => tokens?.some((token) => token.text.toLowerCase() === qualified.split('.')[1].toLowerCase()));
+    const mentioned = data.allTables().filter((qualified) => program && findName(program, qualified.split('.')[1]));
     const columns = mentioned.map((qualified) => {
       const [schema, table] = qualified.split('.');
       return `${qualified} (${data.columnsOf(schema, table).join(', ')})`;
@@ -141,18 +141,18 @@ function sqlError(message: string, context: { tokens?: SqlToken[]; sql: string; 
       code: 'missing-column',
       message: `Column ${name} does not exist in ${file}.`,
       hint: columns.length ? `Columns of the tables the model reads: ${columns.join('; ')}.` : 'Check the column name against your data.',
-      location: at(tokens && findName(tokens, name)),
+      location: at(program && findName(program, name)),
     });
   }
   if ((match = /^near "(.*)": syntax error$/s.exec(message))) {
-    return new LensError({ code: 'sql-syntax', message: `SQL syntax error near "${match[1]}" in ${file}.`, hint: 'Fix the SQL at this position.', location: at(syntaxErrorRange(message, match[1], sql, tokens, data)) });
+    return new LensError({ code: 'sql-syntax', message: `SQL syntax error near "${match[1]}" in ${file}.`, hint: 'Fix the SQL at this position.', location: at(syntaxErrorRange(message, match[1], sql, data)) });
   }
   if (message === 'incomplete input') {
     const end = sql.trimEnd().length;
     return new LensError({ code: 'sql-syntax', message: `The SQL in ${file} ends too early (incomplete input).`, hint: 'Close every parenthesis, string and CASE … END.', location: at({ start: Math.max(0, end - 1), end }) });
   }
   if ((match = /^(?:ambiguous column name|no such function): (.+)$/.exec(message))) {
-    return new LensError({ code: 'sql', message: `${message} (in ${file}).`, hint: message.startsWith('ambiguous') ? 'Qualify the column with its table alias.' : 'SQLite has no such function; use one it has.', location: at(tokens && findName(tokens, match[1])) });
+    return new LensError({ code: 'sql', message: `${message} (in ${file}).`, hint: message.startsWith('ambiguous') ? 'Qualify the column with its table alias.' : 'SQLite has no such function; use one it has.', location: at(program && findName(program, match[1])) });
   }
   if (/malformed|not a database/.test(message)) {
     return new LensError({ code: 'corrupt-database', message: `The data in ${data.source.description} cannot be read: ${message}.`, hint: 'A database file may be corrupt or truncated; restore it or rebuild it with dbt.' });
@@ -161,8 +161,9 @@ function sqlError(message: string, context: { tokens?: SqlToken[]; sql: string; 
 }
 
 /** SQLite names the token it choked on but not where: the first prefix of the SQL ending with it that fails the same way. */
-function syntaxErrorRange(message: string, near: string, sql: string, tokens: SqlToken[] | undefined, data: LoadedData): { start: number; end: number } | undefined {
-  const candidates = tokens ? tokens.filter((token) => token.raw === near).map((token) => token.start) : [...sql.matchAll(new RegExp(near.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'))].map((found) => found.index);
+function syntaxErrorRange(message: string, near: string, sql: string, data: LoadedData): { start: number; end: number } | undefined {
+  const candidates: number[] = [];
+  for (let index = sql.indexOf(near); index !== -1 && near !== ''; index = sql.indexOf(near, index + 1)) candidates.push(index);
   for (const start of candidates.slice(0, 500)) {
     try {
       data.main.prepare(sql.slice(0, start + near.length)).free();
@@ -191,7 +192,7 @@ function elapsed(since: number): number {
 interface PreparedModel {
   model: { file: string; sample: boolean };
   rendered: RenderedModel;
-  tokens: SqlToken[] | undefined;
+  parsed: ParsedSql;
   plan: DataPlan;
   renderMs: number;
 }
@@ -209,16 +210,16 @@ async function prepareModel(request: RunRequest, assets: EngineAssets): Promise<
   const rendered = renderModel(template, model.file, { project, target: { ...plan.target, type: 'sqlite' }, env: request.env ?? process.env });
   const renderMs = elapsed(renderStarted);
   const sql = rendered.sql;
-  await loadSqlParser();
-  const tokens = tokenizeSql(sql);
-  if (tokens?.length === 0 || sql.trim() === '') {
+  // SQLite decides whether the SQL is valid; the parse serves the row counts, error positions and lineage.
+  const parsed = parseSql(sql);
+  const found = parsed.ok ? statements(parsed.program) : undefined;
+  if (found?.length === 0 || sql.trim() === '') {
     throw new LensError({ code: 'sql', message: `The model ${model.file} has no SQL to run.`, hint: 'Write the model\'s SELECT statement in the file.', location: { file: model.file, line: 1, column: 1 } });
   }
-  const extra = tokens ? extraStatementStarts(tokens) : [];
-  if (extra.length > 0) {
-    throw new LensError({ code: 'sql', message: `The model ${model.file} holds more than one SQL statement.`, hint: 'A model is one SELECT; remove everything after the first statement\'s semicolon.', location: rendered.sourceMap.location(extra[0]) });
+  if (found && found.length > 1) {
+    throw new LensError({ code: 'sql', message: `The model ${model.file} holds more than one SQL statement.`, hint: 'A model is one SELECT; remove everything after the first statement\'s semicolon.', location: rendered.sourceMap.location(found[1].range?.[0] ?? 0) });
   }
-  return { model, rendered, tokens, plan, renderMs };
+  return { model, rendered, parsed, plan, renderMs };
 }
 
 export interface RowPage {
@@ -241,7 +242,7 @@ export class ModelSession {
     private readonly loadMs: number,
     private readonly started: number,
   ) {
-    this.withClause = prepared.tokens && topLevelWith(prepared.tokens);
+    this.withClause = prepared.parsed.ok ? topLevelWith(prepared.parsed.program) : undefined;
   }
 
   static async open(request: RunRequest, assets: EngineAssets): Promise<ModelSession> {
@@ -267,7 +268,7 @@ export class ModelSession {
   }
 
   private query(sql: string, params: SqlValue[] = []): { columns: string[]; rows: SqlValue[][] } {
-    const { tokens, rendered, model } = this.prepared;
+    const { parsed, rendered, model } = this.prepared;
     const rows: SqlValue[][] = [];
     try {
       const statement = prepareWithSchemaAliases(this.data, sql);
@@ -281,7 +282,7 @@ export class ModelSession {
       }
     } catch (error) {
       if (error instanceof LensError) throw error;
-      throw sqlError((error as Error).message, { tokens, sql: this.sql, sourceMap: rendered.sourceMap, data: this.data, file: model.file });
+      throw sqlError((error as Error).message, { program: parsed.ok ? parsed.program : undefined, sql: this.sql, sourceMap: rendered.sourceMap, data: this.data, file: model.file });
     }
   }
 
@@ -306,8 +307,8 @@ export class ModelSession {
   }
 
   lineage(): Lineage {
-    const { rendered, tokens } = this.prepared;
-    return buildLineage({ sql: rendered.sql, sourceMap: rendered.sourceMap, tokens: tokens ?? [], catalog: (table) => this.data.columnsOfWritten(table) });
+    const { rendered, parsed } = this.prepared;
+    return buildLineage({ sql: rendered.sql, sourceMap: rendered.sourceMap, parsed, catalog: (table) => this.data.columnsOfWritten(table) });
   }
 
   /**

@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { buildLineage, type Catalog, type Lineage } from '../../src/engine/lineage';
 import { renderModel } from '../../src/engine/jinja';
-import { loadSqlParser, tokenizeSql } from '../../src/engine/sqlTokens';
 import type { FileLocation } from '../../src/engine/errors';
 import type { DbtProject } from '../../src/engine/dbtProject';
 import { sampleModel } from './helpers';
@@ -18,11 +17,9 @@ const project: DbtProject = {
   modelSchemas: new Map([['int_customer_metrics', 'intermediate']]),
 };
 
-before(() => loadSqlParser());
-
 function lineageOf(template: string): Lineage {
   const rendered = renderModel(template, 'model.sql', { project, target: { name: 'dev', schema: 'main', type: 'sqlite' }, env: {} });
-  return buildLineage({ sql: rendered.sql, sourceMap: rendered.sourceMap, tokens: tokenizeSql(rendered.sql) ?? [], catalog });
+  return buildLineage({ sql: rendered.sql, sourceMap: rendered.sourceMap, catalog });
 }
 
 /** Edges as "kind from -> to", sorted. */
