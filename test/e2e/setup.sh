@@ -8,6 +8,8 @@ CACHE=${SEGMENT_LENS_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/segment-lens-e2e
 NODE24_VERSION=24.21.0
 CODE_SERVER_VERSION=4.139.1
 mkdir -p "$CACHE"
+# Run under `npm test`, npm's own variables (NODE, npm_config_*) would point these installs at the Node running npm.
+unset NODE $(env | grep -o '^npm_[A-Za-z0-9_]*' || true)
 log() { echo "[e2e-setup $(date +%T)] $*" >&2; }
 
 if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s libkrb5-dev >/dev/null 2>&1; then
