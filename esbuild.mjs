@@ -1,6 +1,7 @@
 // One build for everything: the extension host and CLI (node, cjs, `vscode` external), the webview (browser),
 // and, with --tests, the mocha suites. sql.js's wasm is copied next to the bundles and loaded from there.
 import * as esbuild from 'esbuild';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -29,7 +30,7 @@ async function listTests(dir) {
 const builds = [
   {
     ...common,
-    entryPoints: { extension: 'src/extension.ts' },
+    entryPoints: { extension: 'src/extension.ts', worker: 'src/engine/worker.ts' },
     outdir: 'dist',
     platform: 'node',
     format: 'cjs',
@@ -71,7 +72,7 @@ if (withTests) {
   builds.push({
     ...common,
     sourcemap: true,
-    entryPoints: [...(await listTests('test/unit')), 'scripts/bench-lineage.ts'],
+    entryPoints: [...(await listTests('test/unit')), 'scripts/bench-lineage.ts', ...(existsSync('scripts/probe.tmp.ts') ? ['scripts/probe.tmp.ts'] : [])],
     outbase: '.',
     outdir: 'out',
     platform: 'node',

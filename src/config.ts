@@ -14,7 +14,12 @@ export function readConfig(scope?: vscode.Uri): LensConfig {
   const config = vscode.workspace.getConfiguration(SECTION, scope);
   const runOnSave = config.get<unknown>('runOnSave', true);
   return {
-    engine: { model: config.get<unknown>('model'), connection: config.get<unknown>('connection') ?? undefined },
+    engine: { model: plain(config.get<unknown>('model')), connection: plain(config.get<unknown>('connection')) ?? undefined },
     runOnSave: typeof runOnSave === 'boolean' ? runOnSave : true,
   };
+}
+
+/** VS Code hands out settings as proxies that cannot cross to the engine's worker: take plain copies. */
+function plain(value: unknown): unknown {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }

@@ -8,11 +8,12 @@ import { LensError } from './engine/errors';
 import { buildGrid, segmentOrder, type GridOutcome } from './engine/grid';
 import { FINAL_SELECT } from './engine/constants';
 import type { Lineage } from './engine/lineage';
-import { ModelSession, type EngineAssets, type ModelResult, type RowPage } from './engine/runModel';
+import type { EngineAssets, ModelResult, RowPage } from './engine/runModel';
+import type { RunPayload } from './engine/workerProtocol';
+import { CancelledError, EngineClient } from './engineClient';
 import type { PanelState } from './protocol';
 
 export interface LastRun {
-  session: ModelSession;
   result: ModelResult;
   lineage?: Lineage;
   grid: GridOutcome;
@@ -43,7 +44,12 @@ export class Controller implements vscode.Disposable {
   /** The model file of the last run started, so a refresh runs the same one. */
   private lastModel: vscode.Uri | undefined;
 
-  constructor(readonly extensionUri: vscode.Uri) {}
+  /** The engine's worker, started by the first run (activation loads nothing). */
+  private readonly engine: EngineClient;
+
+  constructor(readonly extensionUri: vscode.Uri) {
+    this.engine = new EngineClient(vscode.Uri.joinPath(extensionUri, 'dist', 'worker.js').fsPath, this.assets);
+  }
 
   get assets(): EngineAssets {
     return {
@@ -74,7 +80,11 @@ export class Controller implements vscode.Disposable {
   async run(model?: vscode.Uri, options: { progress?: boolean } = {}): Promise<void> {
     this.lastModel = model;
     const generation = ++this.generation;
-    this.inFlight?.cancel();
+    // A newer run supersedes the one in flight: stop it rather than wait for it.
+    if (this.inFlight) {
+      this.inFlight.cancel();
+      this.engine.cancel();
+    }
     const cancellation = new vscode.CancellationTokenSource();
     this.inFlight = cancellation;
     const { dir, scope } = this.workspaceFor(model);
@@ -84,24 +94,17 @@ export class Controller implements vscode.Disposable {
     this.setState({ status: 'running', modelName, previous: this.state.status === 'running' ? this.state.previous : this.state });
 
     const work = async (token: vscode.CancellationToken) => {
-      let session: ModelSession | undefined;
+      const onCancel = token.onCancellationRequested(() => {
+        if (generation === this.generation) this.engine.cancel();
+      });
       try {
-        session = await ModelSession.open({ workspaceDir: dir, settings }, this.assets);
+        const outcome = await this.engine.request<RunPayload>({ type: 'run', request: { workspaceDir: dir, settings, env: { ...process.env } }, assets: this.assets });
         if (token.isCancellationRequested || generation !== this.generation) return;
-        const result = session.run();
-        let lineage: Lineage | undefined;
-        let lineageError: string | undefined;
-        try {
-          lineage = session.lineage();
-        } catch (error) {
-          lineageError = error instanceof LensError ? error.value.message : String(error);
-        }
-        if (token.isCancellationRequested || generation !== this.generation) return;
+        if (!outcome.ok) throw new LensError(outcome.error);
+        const { result, lineage, lineageError } = outcome.result;
         const caseEdge = lineage?.edges.find((edge) => edge.kind === 'case' && lineage.columns.some((column) => column.kinds.includes('case')));
         const grid = buildGrid(result.columns, result.rows, segmentOrder(caseEdge?.case));
-        this.last?.session.close();
-        this.last = { session, result, lineage, grid };
-        session = undefined;
+        this.last = { result, lineage, grid };
         this.diagnostics.clear();
         this.setState({
           status: 'done',
@@ -121,12 +124,12 @@ export class Controller implements vscode.Disposable {
           warnings: [],
         });
       } catch (error) {
-        if (generation !== this.generation) return;
+        if (error instanceof CancelledError || generation !== this.generation) return;
         const value: LensErrorValue = error instanceof LensError ? error.value : { code: 'sql', message: `Segment Lens failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`, hint: 'Run again; if it keeps failing, please report it.' };
         this.showDiagnostic(value);
         this.setState({ status: 'error', modelName, error: value });
       } finally {
-        session?.close();
+        onCancel.dispose();
         if (this.inFlight === cancellation) this.inFlight = undefined;
         cancellation.dispose();
       }
@@ -177,10 +180,17 @@ export class Controller implements vscode.Disposable {
     return { cte: region.relation, regionColumn: region.column, segmentColumn: segment.column };
   }
 
-  drillDown(region: string | null, segment: string | null, offset: number, limit: number): RowPage | undefined {
+  async drillDown(region: string | null, segment: string | null, offset: number, limit: number): Promise<RowPage | undefined> {
     const source = this.drillDownSource();
-    if (!source || !this.last) return undefined;
-    return this.last.session.cteRows(source.cte, [{ column: source.regionColumn, value: region }, { column: source.segmentColumn, value: segment }], offset, limit);
+    if (!source) return undefined;
+    return this.cteRows(source.cte, [{ column: source.regionColumn, value: region }, { column: source.segmentColumn, value: segment }], offset, limit);
+  }
+
+  /** A page of one of the last run's CTEs, from the data the worker still holds. */
+  async cteRows(cte: string, filters: { column: string; value: string | null }[], offset: number, limit: number): Promise<RowPage> {
+    const outcome = await this.engine.request<RowPage>({ type: 'cteRows', cte, filters, offset, limit });
+    if (!outcome.ok) throw new LensError(outcome.error);
+    return outcome.result;
   }
 
   /** Where a lineage node, relation or output column is written in the model file. */
@@ -193,7 +203,7 @@ export class Controller implements vscode.Disposable {
 
   dispose(): void {
     this.inFlight?.cancel();
-    this.last?.session.close();
+    this.engine.dispose();
     this.diagnostics.dispose();
     this.changed.dispose();
   }

@@ -46,7 +46,7 @@ export function activate(context: vscode.ExtensionContext): SegmentLensApi {
   register('segmentLens.openPanel', () => panel.show());
   register('segmentLens.previewCte', async (model: vscode.Uri, cte: string) => {
     if (controller.last?.result.model.file !== model.fsPath) await run(model);
-    panel.previewCte(cte);
+    await panel.previewCte(cte);
   });
   register('segmentLens.revealCell', (region: string | null, segment: string | null) => panel.revealCell(region, segment));
 

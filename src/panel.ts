@@ -86,7 +86,7 @@ export class Panel implements vscode.Disposable {
         this.post({ type: 'notice', text: 'Copied to the clipboard.' });
         return;
       case 'drillDown': {
-        const page = this.safely(() => this.controller.drillDown(message.region, message.segment, message.offset, PAGE_SIZE));
+        const page = await this.safely(() => this.controller.drillDown(message.region, message.segment, message.offset, PAGE_SIZE));
         if (page) this.post({ type: 'drillDown', region: message.region, segment: message.segment, page: { ...page, offset: message.offset } });
         else this.post({ type: 'notice', text: 'This model\'s cells cannot be traced back to the customers of one CTE.' });
         return;
@@ -112,15 +112,15 @@ export class Panel implements vscode.Disposable {
   }
 
   /** Shows a CTE's first rows in the panel. */
-  previewCte(cte: string, offset = 0): void {
+  async previewCte(cte: string, offset = 0): Promise<void> {
     this.show();
-    const page = this.safely(() => this.controller.last?.session.cteRows(cte, [], offset, PAGE_SIZE));
+    const page = await this.safely(() => this.controller.cteRows(cte, [], offset, PAGE_SIZE));
     if (page) this.post({ type: 'cteRows', cte, page: { ...page, offset } });
   }
 
-  private safely<T>(work: () => T): T | undefined {
+  private async safely<T>(work: () => Promise<T>): Promise<T | undefined> {
     try {
-      return work();
+      return await work();
     } catch (error) {
       this.post({ type: 'notice', text: error instanceof Error ? error.message : String(error) });
       return undefined;

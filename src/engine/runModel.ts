@@ -1,6 +1,6 @@
 // Runs the segment model: settings → model file → Jinja → data → sql.js. Never imports `vscode`: the CLI, the
 // tests and the extension all call this.
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SqlValue } from 'sql.js';
 import { LensError, type FileLocation, type LensErrorValue } from './errors';
@@ -42,7 +42,8 @@ export interface ModelResult {
   cteRowCounts: Record<string, number>;
   source: SourceInfo;
   model: { file: string; sample: boolean; renderedSql: string };
-  timings: { renderMs: number; loadMs: number; queryMs: number; countMs: number; totalMs: number };
+  /** `dataReused`: the data was already in memory, unchanged on disk, so only the query ran. */
+  timings: { renderMs: number; loadMs: number; queryMs: number; countMs: number; totalMs: number; dataReused: boolean };
 }
 
 export type RunResult = Outcome<ModelResult>;
@@ -70,7 +71,55 @@ async function findModel(workspaceDir: string, model: string | undefined, assets
 interface DataPlan {
   /** dbt's target name and schema, for Jinja's `target`. */
   target: { name: string; schema: string };
+  /** Files and folders the data is read from: their sizes and times say whether a loaded copy is still current. */
+  sources: string[];
   open(): Promise<LoadedData>;
+}
+
+/** Size and modification time of every source file (the CSV files of a folder): equal fingerprints, same data. */
+async function fingerprint(sources: string[]): Promise<string> {
+  const parts: [string, number, number][] = [];
+  for (const source of sources) {
+    const info = await stat(source).catch(() => undefined);
+    if (!info) {
+      parts.push([source, -1, -1]);
+      continue;
+    }
+    if (!info.isDirectory()) {
+      parts.push([source, info.size, info.mtimeMs]);
+      continue;
+    }
+    for (const entry of await readdir(source, { withFileTypes: true, recursive: true })) {
+      if (!entry.isFile() || !entry.name.toLowerCase().endsWith('.csv')) continue;
+      const file = path.join(entry.parentPath, entry.name);
+      const fileInfo = await stat(file);
+      parts.push([file, fileInfo.size, fileInfo.mtimeMs]);
+    }
+  }
+  return JSON.stringify(parts.sort((a, b) => a[0].localeCompare(b[0])));
+}
+
+/**
+ * Keeps the last data loaded, in memory, while its source files are unchanged: a model edit re-runs only the query.
+ * One entry: a different source replaces (and frees) it.
+ */
+export class DataCache {
+  private entry: { key: string; data: LoadedData } | undefined;
+
+  async get(plan: DataPlan): Promise<{ data: LoadedData; reused: boolean }> {
+    const key = JSON.stringify([plan.target, await fingerprint(plan.sources)]);
+    if (this.entry?.key === key) return { data: this.entry.data, reused: true };
+    this.clear();
+    const data = await plan.open();
+    data.main.run('PRAGMA query_only = ON');
+    this.entry = { key, data };
+    return { data, reused: false };
+  }
+
+  clear(): void {
+    this.entry?.data.close();
+    this.entry = undefined;
+  }
 }
 
 /** Resolves where the data is (cheap: settings and profiles.yml), so the model renders before any data loads. */
@@ -80,17 +129,17 @@ async function planData(connection: ConnectionSetting, request: RunRequest, proj
   const sqlJs = () => loadSqlJs(assets.wasmPath);
   switch (connection.type) {
     case 'sample':
-      return { target: plain, open: async () => openCsvDirectory(await sqlJs(), path.join(assets.sampleDir, 'seeds'), { type: 'sample', description: 'Bundled sample data' }, 'the bundled sample') };
+      return { target: plain, sources: [path.join(assets.sampleDir, 'seeds')], open: async () => openCsvDirectory(await sqlJs(), path.join(assets.sampleDir, 'seeds'), { type: 'sample', description: 'Bundled sample data' }, 'the bundled sample') };
     case 'csv': {
       const directory = path.resolve(workspace, connection.directory);
-      return { target: plain, open: async () => openCsvDirectory(await sqlJs(), directory, { type: 'csv', description: `CSV ${path.relative(workspace, directory) || '.'}` }, 'segmentLens.connection.directory') };
+      return { target: plain, sources: [directory], open: async () => openCsvDirectory(await sqlJs(), directory, { type: 'csv', description: `CSV ${path.relative(workspace, directory) || '.'}` }, 'segmentLens.connection.directory') };
     }
     case 'sqlite': {
       const hint = 'Check segmentLens.connection: paths are relative to the workspace folder.';
       const main = { schema: 'main', file: path.resolve(workspace, connection.path) };
       const attached = Object.entries(connection.attach).map(([schema, file]) => ({ schema, file: path.resolve(workspace, file) }));
       const description = `SQLite ${path.relative(workspace, main.file)}${attached.length ? ` + ${attached.map((item) => item.schema).join(', ')}` : ''}`;
-      return { target: plain, open: async () => openSqliteFiles(await sqlJs(), main, attached, { type: 'sqlite', description }, hint) };
+      return { target: plain, sources: [main.file, ...attached.map((item) => item.file)], open: async () => openSqliteFiles(await sqlJs(), main, attached, { type: 'sqlite', description }, hint) };
     }
     case 'dbt': {
       const target = await resolveDbtTarget({
@@ -105,6 +154,7 @@ async function planData(connection: ConnectionSetting, request: RunRequest, proj
       const source = { type: 'dbt' as const, description: `dbt ${target.profile}.${target.target}`, profile: target.profile, target: target.target };
       return {
         target: { name: target.target, schema: target.schema },
+        sources: [target.profilesFile, target.main.file, ...target.attached.map((item) => item.file)],
         open: async () => {
           const data = await openSqliteFiles(await sqlJs(), target.main, target.attached, source, hint);
           data.source.files.push(target.profilesFile);
@@ -241,17 +291,26 @@ export class ModelSession {
     readonly data: LoadedData,
     private readonly loadMs: number,
     private readonly started: number,
+    /** The data was already in memory (a cache hit). */
+    readonly reusedData: boolean,
+    /** The session loaded the data itself and frees it on close (else the cache owns it). */
+    private readonly ownsData: boolean,
   ) {
     this.withClause = prepared.parsed.ok ? topLevelWith(prepared.parsed.program) : undefined;
   }
 
-  static async open(request: RunRequest, assets: EngineAssets): Promise<ModelSession> {
+  /** Prepares the model and loads its data; with a cache, data already loaded and unchanged on disk is reused. */
+  static async open(request: RunRequest, assets: EngineAssets, cache?: DataCache): Promise<ModelSession> {
     const started = performance.now();
     const prepared = await prepareModel(request, assets);
     const loadStarted = performance.now();
+    if (cache) {
+      const { data, reused } = await cache.get(prepared.plan);
+      return new ModelSession(prepared, data, elapsed(loadStarted), started, reused, false);
+    }
     const data = await prepared.plan.open();
     data.main.run('PRAGMA query_only = ON');
-    return new ModelSession(prepared, data, elapsed(loadStarted), started);
+    return new ModelSession(prepared, data, elapsed(loadStarted), started, false, true);
   }
 
   get model(): { file: string; sample: boolean } {
@@ -302,7 +361,7 @@ export class ModelSession {
       cteRowCounts,
       source: this.data.source,
       model: { ...this.model, renderedSql: this.sql },
-      timings: { renderMs: this.prepared.renderMs, loadMs: this.loadMs, queryMs, countMs: elapsed(countStarted), totalMs: elapsed(this.started) },
+      timings: { renderMs: this.prepared.renderMs, loadMs: this.loadMs, queryMs, countMs: elapsed(countStarted), totalMs: elapsed(this.started), dataReused: this.reusedData },
     };
   }
 
@@ -332,7 +391,7 @@ export class ModelSession {
   }
 
   close(): void {
-    this.data.close();
+    if (this.ownsData) this.data.close();
   }
 }
 

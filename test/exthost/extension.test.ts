@@ -18,7 +18,8 @@ function waitForState(predicate: (state: PanelState) => boolean, what: string, m
     if (predicate(controller.state)) return resolve(controller.state);
     const timer = setTimeout(() => {
       subscription.dispose();
-      reject(new Error(`timed out waiting for ${what}; state is ${controller.state.status}`));
+      const state = controller.state;
+      reject(new Error(`timed out waiting for ${what}; state is ${state.status}${state.status === 'error' ? `: ${state.error.message}` : ''}`));
     }, ms);
     const subscription = controller.onDidChange(() => {
       if (!predicate(controller.state)) return;
@@ -126,7 +127,7 @@ describe('Segment Lens in VS Code', () => {
   });
 
   it('drills down from a cell to the customers behind it', async () => {
-    const page = api.controller.drillDown('Europe', 'Platinum', 0, 50);
+    const page = await api.controller.drillDown('Europe', 'Platinum', 0, 50);
     assert.ok(page);
     const state = api.controller.state;
     assert.ok(isDone(state) && state.grid.ok);
@@ -168,6 +169,8 @@ describe('Segment Lens in VS Code', () => {
   it('editing a threshold and saving re-runs and changes the grid', async () => {
     const document = await vscode.workspace.openTextDocument(modelUri);
     await vscode.window.showTextDocument(document);
+    // The earlier tests rewrote the file on disk: let the editor catch up before editing it.
+    await eventually(() => document.getText(), (text) => text === modelText, 'the editor to show the file as on disk');
     await vscode.commands.executeCommand('segmentLens.run', modelUri);
     const before = await waitForState(isDone, 'the first run');
     const platinum = (state: PanelState) => (isDone(state) && state.grid.ok ? state.grid.grid.segmentTotals[0].customer_count : undefined);

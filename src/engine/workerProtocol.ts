@@ -1,0 +1,22 @@
+// Messages between the extension host and the engine's worker thread.
+import type { SqlValue } from 'sql.js';
+import type { FileLocation, LensErrorValue } from './errors';
+import type { Lineage } from './lineage';
+import type { EngineAssets, ModelResult, RunRequest } from './runModel';
+
+export interface RunPayload {
+  result: ModelResult;
+  lineage?: Lineage;
+  lineageError?: string;
+  ctes: { name: string; location: FileLocation }[];
+}
+
+export type WorkerRequest =
+  | { id: number; type: 'warm'; assets: EngineAssets }
+  | { id: number; type: 'run'; request: RunRequest; assets: EngineAssets }
+  | { id: number; type: 'cteRows'; cte: string; filters: { column: string; value: SqlValue }[]; offset: number; limit: number };
+
+export type WorkerResponse =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: LensErrorValue }
+  | { id: number; ok: false; internal: string };

@@ -1,0 +1,78 @@
+// The extension host's side of the engine worker: requests with ids, answers as promises. Cancelling terminates
+// the worker (sql.js cannot stop a query otherwise) and starts a warm one for the next run.
+import { Worker } from 'node:worker_threads';
+import type { LensErrorValue } from './engine/errors';
+import type { EngineAssets, Outcome } from './engine/runModel';
+import type { WorkerRequest, WorkerResponse } from './engine/workerProtocol';
+
+/** The run was cancelled (by the user, or by a newer run). */
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+  }
+}
+
+type Pending = { resolve: (outcome: Outcome<unknown>) => void; reject: (error: Error) => void };
+type Body<T = WorkerRequest> = T extends WorkerRequest ? Omit<T, 'id'> : never;
+
+export class EngineClient {
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  constructor(private readonly workerPath: string, private readonly assets: EngineAssets) {}
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(this.workerPath);
+    worker.on('message', (response: WorkerResponse) => {
+      const pending = this.pending.get(response.id);
+      if (!pending) return;
+      this.pending.delete(response.id);
+      if (response.ok) pending.resolve({ ok: true, result: response.value });
+      else if ('error' in response) pending.resolve({ ok: false, error: response.error as LensErrorValue });
+      else pending.reject(new Error(response.internal));
+    });
+    const fail = (error: Error) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      for (const pending of this.pending.values()) pending.reject(error);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`The Segment Lens engine stopped (exit code ${code}).`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  request<T>(body: Body): Promise<Outcome<T>> {
+    const id = this.nextId++;
+    const worker = this.ensureWorker();
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (outcome: Outcome<unknown>) => void, reject });
+      worker.postMessage({ ...body, id });
+    });
+  }
+
+  /** Stops whatever is running; a fresh worker loads sql.js in the background for the next run. */
+  cancel(): void {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = undefined;
+    for (const pending of this.pending.values()) pending.reject(new CancelledError());
+    this.pending.clear();
+    void worker.terminate();
+    void this.request({ type: 'warm', assets: this.assets }).catch(() => undefined);
+  }
+
+  get busy(): boolean {
+    return this.pending.size > 0;
+  }
+
+  dispose(): void {
+    for (const pending of this.pending.values()) pending.reject(new CancelledError());
+    this.pending.clear();
+    void this.worker?.terminate();
+    this.worker = undefined;
+  }
+}
