@@ -72,14 +72,14 @@ if (withTests) {
   builds.push({
     ...common,
     sourcemap: true,
-    entryPoints: [...(await listTests('test/unit')), 'scripts/bench-lineage.ts', ...(existsSync('scripts/probe.tmp.ts') ? ['scripts/probe.tmp.ts'] : [])],
+    entryPoints: [...(await listTests('test/unit')), 'scripts/bench-lineage.ts', 'scripts/bench.ts', ...['scripts/probe.tmp.ts', 'scripts/probe2.tmp.ts'].filter((file) => existsSync(file))],
     outbase: '.',
     outdir: 'out',
     platform: 'node',
     format: 'cjs',
     target: 'node20',
     // Native test-only modules stay outside the bundle.
-    external: ['better-sqlite3', 'mocha'],
+    external: ['better-sqlite3', 'mocha', '@duckdb/node-api'],
   });
 }
 

@@ -2,7 +2,7 @@
 // RFC 4180 quoting, empty cell = NULL, and one type per column inferred from its values.
 import { createReadStream } from 'node:fs';
 import { parse, CsvError } from 'csv-parse';
-import type { Database } from 'sql.js';
+import type { Database, Statement } from 'sql.js';
 import { LensError } from './errors';
 import { quoteIdentifier } from './sqlNames';
 
@@ -33,27 +33,18 @@ function csvError(file: string, error: unknown): LensError {
   return error instanceof LensError ? error : new LensError({ code: 'csv', message: `Could not read ${file}: ${(error as Error).message}`, hint: 'Check that the file exists and can be read.' });
 }
 
-/** First pass: the header and each column's type. */
-async function inferColumns(file: string): Promise<{ header: string[]; types: ColumnType[] }> {
-  let header: string[] | undefined;
-  let types: ColumnType[] = [];
-  try {
-    for await (const record of records(file)) {
-      if (!header) {
-        header = record;
-        types = record.map(() => 'INTEGER');
-        continue;
-      }
-      for (let column = 0; column < record.length; column++) {
-        const value = record[column];
-        if (value === '' || types[column] === 'TEXT') continue;
-        if (types[column] === 'INTEGER' && INTEGER.test(value) && Number.isSafeInteger(Number(value))) continue;
-        types[column] = REAL.test(value) ? 'REAL' : 'TEXT';
-      }
-    }
-  } catch (error) {
-    throw csvError(file, error);
-  }
+let loads = 0;
+
+/** What a column's non-empty values have all been so far. */
+type Seen = 'none' | ColumnType;
+
+function widen(seen: Seen, value: string): Seen {
+  if (seen === 'TEXT') return 'TEXT';
+  if (seen !== 'REAL' && INTEGER.test(value) && Number.isSafeInteger(Number(value))) return 'INTEGER';
+  return REAL.test(value) ? 'REAL' : 'TEXT';
+}
+
+function checkHeader(file: string, header: string[] | undefined): string[] {
   if (!header) {
     throw new LensError({ code: 'csv', message: `${file} is empty: a seed needs a header row.`, hint: 'Add a header row naming the columns, or remove the file.' });
   }
@@ -70,55 +61,71 @@ async function inferColumns(file: string): Promise<{ header: string[]; types: Co
     }
     seen.add(key);
   });
-  return { header, types };
+  return header;
 }
 
-/** Loads `file` into a new table; returns the number of rows. */
+/**
+ * Loads `file` into a new table; returns the number of rows. One pass over the file: every value goes in as text
+ * through multi-row inserts while each column's type is inferred, then SQLite copies the rows into the typed table
+ * (CAST in SQL is far cheaper than a second pass over the file).
+ */
 export async function loadCsvTable(db: Database, table: string, file: string): Promise<number> {
-  const { header, types } = await inferColumns(file);
-  const columns = header.map((name, index) => `${quoteIdentifier(name)} ${types[index]}`).join(', ');
-  db.run(`CREATE TABLE ${quoteIdentifier(table)} (${columns})`);
-  const rowsPerInsert = Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(MAX_PARAMETERS / header.length)));
-  const tuple = `(${header.map(() => '?').join(',')})`;
-  const insertSql = (rows: number) => `INSERT INTO ${quoteIdentifier(table)} VALUES ${Array(rows).fill(tuple).join(',')}`;
-  const batchInsert = db.prepare(insertSql(rowsPerInsert));
-  const batch: (string | number | null)[] = [];
+  const staging = `segment_lens_loading_${++loads}`;
+  let header: string[] | undefined;
+  let seen: Seen[] = [];
   let rows = 0;
-  const flush = (count: number) => {
-    if (count === 0) return;
-    if (count === rowsPerInsert) batchInsert.run(batch);
-    else {
-      const tail = db.prepare(insertSql(count));
-      try {
-        tail.run(batch);
-      } finally {
-        tail.free();
-      }
+  let batchInsert: Statement | undefined;
+  let rowsPerInsert = 1;
+  const batch: (string | null)[] = [];
+  const insertSql = (count: number) => `INSERT INTO ${quoteIdentifier(staging)} VALUES ${Array(count).fill(`(${header!.map(() => '?').join(',')})`).join(',')}`;
+  const flushTail = () => {
+    if (batch.length === 0) return;
+    const tail = db.prepare(insertSql(batch.length / header!.length));
+    try {
+      tail.run(batch);
+    } finally {
+      tail.free();
     }
     batch.length = 0;
   };
   db.run('BEGIN');
   try {
-    let first = true;
     for await (const record of records(file)) {
-      if (first) {
-        first = false;
+      if (!header) {
+        header = checkHeader(file, record);
+        seen = header.map(() => 'none');
+        db.run(`CREATE TEMP TABLE ${quoteIdentifier(staging)} (${header.map((_, index) => `c${index}`).join(', ')})`);
+        rowsPerInsert = Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(MAX_PARAMETERS / header.length)));
+        batchInsert = db.prepare(insertSql(rowsPerInsert));
         continue;
       }
       for (let column = 0; column < header.length; column++) {
         const value = record[column];
-        batch.push(value === '' ? null : types[column] === 'TEXT' ? value : Number(value));
+        if (value === '') batch.push(null);
+        else {
+          batch.push(value);
+          seen[column] = widen(seen[column], value);
+        }
       }
-      rows++;
-      if (rows % rowsPerInsert === 0) flush(rowsPerInsert);
+      if (++rows % rowsPerInsert === 0) {
+        batchInsert!.run(batch);
+        batch.length = 0;
+      }
     }
-    flush(rows % rowsPerInsert);
+    checkHeader(file, header);
+    flushTail();
+    const types = seen.map((type) => (type === 'none' ? 'TEXT' : type));
+    const columns = header!.map((name, index) => `${quoteIdentifier(name)} ${types[index]}`).join(', ');
+    db.run(`CREATE TABLE ${quoteIdentifier(table)} (${columns})`);
+    const values = types.map((type, index) => (type === 'TEXT' ? `c${index}` : `CAST(c${index} AS ${type})`)).join(', ');
+    db.run(`INSERT INTO ${quoteIdentifier(table)} SELECT ${values} FROM ${quoteIdentifier(staging)}`);
+    db.run(`DROP TABLE ${quoteIdentifier(staging)}`);
     db.run('COMMIT');
   } catch (error) {
     db.run('ROLLBACK');
     throw csvError(file, error);
   } finally {
-    batchInsert.free();
+    batchInsert?.free();
   }
   return rows;
 }

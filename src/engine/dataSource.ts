@@ -76,14 +76,20 @@ export class LoadedData {
    * the table in whichever database has it; `table` is found as SQLite finds it (main first). Undefined if none has it.
    */
   columnsOfWritten(written: string): string[] | undefined {
+    const located = this.locate(written);
+    return located && this.columnsOf(located.schema, located.table);
+  }
+
+  /** The schema and table a name as written in the model resolves to (see `columnsOfWritten`). */
+  locate(written: string): { schema: string; table: string } | undefined {
     const dot = written.indexOf('.');
     const schema = dot === -1 ? undefined : written.slice(0, dot);
     const table = dot === -1 ? written : written.slice(dot + 1);
     const schemas = this.schemaNames();
     const attached = schema && schemas.find((name) => name.toLowerCase() === schema.toLowerCase());
     for (const candidate of attached ? [attached] : schemas) {
-      const columns = this.columnsOf(candidate, table);
-      if (columns.length > 0) return columns;
+      const found = this.tablesOf(candidate).find((name) => name.toLowerCase() === table.toLowerCase());
+      if (found) return { schema: candidate, table: found };
     }
     return undefined;
   }

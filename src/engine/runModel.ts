@@ -9,6 +9,7 @@ import { findDbtProjectDir, loadDbtProject, type DbtProject } from './dbtProject
 import { resolveDbtTarget } from './dbtProfile';
 import { renderModel, type RenderedModel, type SourceMap } from './jinja';
 import { buildLineage, type Lineage } from './lineage';
+import { joinKeysOf, optimizeLayout } from './layout';
 import { openCsvDirectory, openSqliteFiles, type LoadedData, type SourceInfo } from './dataSource';
 import { loadSqlJs } from './sqljs';
 import { findName, parseSql, statements, topLevelWith, type CstNode, type ParsedSql, type TopLevelWith } from './sqlSyntax';
@@ -99,6 +100,19 @@ async function fingerprint(sources: string[]): Promise<string> {
   return JSON.stringify(parts.sort((a, b) => a[0].localeCompare(b[0])));
 }
 
+/** Loads the data, lays it out for the model, then makes it read-only for the model's query. */
+async function loadData(plan: DataPlan, prepare: (data: LoadedData) => void): Promise<LoadedData> {
+  const data = await plan.open();
+  try {
+    prepare(data);
+    data.main.run('PRAGMA query_only = ON');
+  } catch (error) {
+    data.close();
+    throw error;
+  }
+  return data;
+}
+
 /**
  * Keeps the last data loaded, in memory, while its source files are unchanged: a model edit re-runs only the query.
  * One entry: a different source replaces (and frees) it.
@@ -106,12 +120,11 @@ async function fingerprint(sources: string[]): Promise<string> {
 export class DataCache {
   private entry: { key: string; data: LoadedData } | undefined;
 
-  async get(plan: DataPlan): Promise<{ data: LoadedData; reused: boolean }> {
+  async get(plan: DataPlan, prepare: (data: LoadedData) => void): Promise<{ data: LoadedData; reused: boolean }> {
     const key = JSON.stringify([plan.target, await fingerprint(plan.sources)]);
     if (this.entry?.key === key) return { data: this.entry.data, reused: true };
     this.clear();
-    const data = await plan.open();
-    data.main.run('PRAGMA query_only = ON');
+    const data = await loadData(plan, prepare);
     this.entry = { key, data };
     return { data, reused: false };
   }
@@ -304,12 +317,19 @@ export class ModelSession {
     const started = performance.now();
     const prepared = await prepareModel(request, assets);
     const loadStarted = performance.now();
+    // Lay the data out for the joins the model makes (a model SQLite or our parser cannot read is left as is).
+    const prepare = (data: LoadedData) => {
+      try {
+        optimizeLayout(data, joinKeysOf(buildLineage({ sql: prepared.rendered.sql, sourceMap: prepared.rendered.sourceMap, parsed: prepared.parsed, catalog: (table) => data.columnsOfWritten(table) })));
+      } catch (error) {
+        if (!(error instanceof LensError)) throw error;
+      }
+    };
     if (cache) {
-      const { data, reused } = await cache.get(prepared.plan);
+      const { data, reused } = await cache.get(prepared.plan, prepare);
       return new ModelSession(prepared, data, elapsed(loadStarted), started, reused, false);
     }
-    const data = await prepared.plan.open();
-    data.main.run('PRAGMA query_only = ON');
+    const data = await loadData(prepared.plan, prepare);
     return new ModelSession(prepared, data, elapsed(loadStarted), started, false, true);
   }
 
