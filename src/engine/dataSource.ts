@@ -19,6 +19,22 @@ export interface SourceInfo {
   target?: string;
 }
 
+/**
+ * sql.js holds the whole database in memory, as JavaScript buffers (about twice its size while loading), and Node
+ * reads no file over 2 GiB at once: past these sizes Segment Lens says so instead of running out of memory.
+ */
+export const MAX_SQLITE_BYTES = 2 * 1024 ** 3 - 1;
+export const MAX_CSV_BYTES = 1.5 * 1024 ** 3;
+
+function tooLarge(files: string[], bytes: number, limit: number): LensError {
+  const gib = (value: number) => `${(value / 1024 ** 3).toFixed(1)} GiB`;
+  return new LensError({
+    code: 'too-large',
+    message: `The data is ${gib(bytes)} (${files.map((file) => path.basename(file)).join(', ')}), more than Segment Lens can hold in memory (${gib(limit)}).`,
+    hint: 'Point segmentLens.connection at a smaller extract (a sample, or fewer columns), or run the model in your warehouse.',
+  });
+}
+
 /** A database file to open as a schema. */
 export interface SchemaFile {
   schema: string;
@@ -136,6 +152,9 @@ async function openSqliteCopy(sql: SqlJsStatic, file: string, what: string, hint
 }
 
 export async function openSqliteFiles(sql: SqlJsStatic, main: SchemaFile, attached: SchemaFile[], source: Omit<SourceInfo, 'files' | 'schemas'>, hint: string): Promise<LoadedData> {
+  const files = [main.file, ...attached.map((item) => item.file)];
+  const bytes = (await Promise.all(files.map((file) => stat(file).then((info) => (info.isFile() ? info.size : 0), () => 0)))).reduce((sum, size) => sum + size, 0);
+  if (bytes > MAX_SQLITE_BYTES) throw tooLarge(files, bytes, MAX_SQLITE_BYTES);
   const mainDb = await openSqliteCopy(sql, main.file, 'The SQLite file', hint);
   const data = new LoadedData(mainDb, { ...source, files: [main.file], schemas: { main: main.file } });
   try {
@@ -162,6 +181,9 @@ export async function openCsvDirectory(sql: SqlJsStatic, directory: string, sour
       hint: 'Set it to the folder that holds your CSV seeds, relative to the workspace.',
     });
   }
+  const csvFiles = (await readdir(directory, { withFileTypes: true, recursive: true })).filter((entry) => entry.isFile() && entry.name.toLowerCase().endsWith('.csv')).map((entry) => path.join(entry.parentPath, entry.name));
+  const bytes = (await Promise.all(csvFiles.map((file) => stat(file).then((info) => info.size)))).reduce((sum, size) => sum + size, 0);
+  if (bytes > MAX_CSV_BYTES) throw tooLarge(csvFiles, bytes, MAX_CSV_BYTES);
   const data = new LoadedData(new sql.Database(), { ...source, files: [], schemas: { main: directory } });
   try {
     const entries = (await readdir(directory, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));

@@ -12,6 +12,7 @@ export type LensErrorCode =
   | 'file-not-found'
   | 'not-a-file'
   | 'not-sqlite'
+  | 'too-large'
   | 'corrupt-database'
   | 'csv'
   | 'yaml'

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runModel } from '../../src/engine/runModel';
 import type { LensErrorValue } from '../../src/engine/errors';
@@ -76,6 +76,19 @@ describe('errors: data', () => {
     write(dir, 'truncated.db', bytes.subarray(0, Math.floor(bytes.length / 2)));
     const error = await failure(dir, sqliteSettings('truncated.db'));
     assert.equal(error.code, 'corrupt-database');
+  });
+
+  it('data larger than sql.js can hold is refused before reading, with a clear word', async () => {
+    const dir = warehouse();
+    // Sparse files, outside the hashed workspace: their size is what counts, and nothing is read.
+    const elsewhere = tempWorkspace();
+    truncateSync(write(elsewhere, 'huge.db', ''), 3 * 1024 ** 3);
+    const sqlite = await failure(dir, sqliteSettings(path.join(elsewhere, 'huge.db')));
+    assert.equal(sqlite.code, 'too-large');
+    assert.match(sqlite.message, /The data is 3\.0 GiB \(huge\.db\), more than Segment Lens can hold in memory \(2\.0 GiB\)/);
+    truncateSync(write(elsewhere, 'big/seeds.csv', ''), 2 * 1024 ** 3);
+    const csv = await failure(dir, { model: 'models/segments.sql', connection: { type: 'csv', directory: path.join(elsewhere, 'big') } });
+    assert.equal(csv.code, 'too-large');
   });
 
   it('a missing table names it and lists the tables that exist', async () => {
