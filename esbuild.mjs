@@ -30,7 +30,8 @@ async function listTests(dir) {
 const builds = [
   {
     ...common,
-    entryPoints: { extension: 'src/extension.ts', worker: 'src/engine/worker.ts' },
+    // The CodeLens outline (parser, Jinja) is its own bundle, loaded on first use, to keep activation light.
+    entryPoints: { extension: 'src/extension.ts', worker: 'src/engine/worker.ts', outline: 'src/engine/outline.ts' },
     outdir: 'dist',
     platform: 'node',
     format: 'cjs',

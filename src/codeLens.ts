@@ -2,7 +2,18 @@
 import * as vscode from 'vscode';
 import type { Controller } from './controller';
 import { FINAL_SELECT } from './engine/constants';
-import { looksLikeSegmentModel, outlineModel } from './engine/outline';
+import path from 'node:path';
+import { looksLikeSegmentModel } from './engine/looksLikeModel';
+
+type Outline = typeof import('./engine/outline');
+let outline: Outline | undefined;
+
+/** The parser and Jinja renderer behind the CTE lenses load on the first model shown, not at activation. */
+function loadOutline(): Outline {
+  // A separate bundle next to this one (esbuild.mjs builds dist/outline.js).
+  outline ??= require(path.join(__dirname, 'outline.js')) as Outline;
+  return outline;
+}
 import { toRange } from './controller';
 
 export class ModelCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
@@ -36,7 +47,7 @@ export class ModelCodeLens implements vscode.CodeLensProvider, vscode.Disposable
     const top = new vscode.Range(0, 0, 0, 0);
     const summary = ranHere ? ` · ${last.cteRowCounts[FINAL_SELECT]} rows · ${(last.timings.totalMs / 1000).toFixed(1)} s` : '';
     const lenses = [new vscode.CodeLens(top, { title: `▶ Run Segment Model${summary}`, command: 'segmentLens.run', arguments: [document.uri], tooltip: 'Run this model on the configured data and show its grid and lineage' })];
-    const ctes = outlineModel(document.getText(), document.uri.fsPath);
+    const ctes = loadOutline().outlineModel(document.getText(), document.uri.fsPath);
     for (const cte of ctes ?? []) {
       const rows = counts?.[cte.name];
       lenses.push(new vscode.CodeLens(toRange(cte.location), {

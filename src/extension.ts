@@ -9,6 +9,8 @@ import { SegmentTree } from './tree';
 import { selectDataSource } from './dataSourcePicker';
 
 export interface SegmentLensApi {
+  /** How long `activate` itself took, in milliseconds. */
+  activationMs: number;
   controller: Controller;
   panel: Panel;
   tree: SegmentTree;
@@ -16,6 +18,7 @@ export interface SegmentLensApi {
 }
 
 export function activate(context: vscode.ExtensionContext): SegmentLensApi {
+  const started = performance.now();
   const controller = new Controller(context.extensionUri);
   const panel = new Panel(controller);
   const tree = new SegmentTree(controller);
@@ -98,7 +101,7 @@ export function activate(context: vscode.ExtensionContext): SegmentLensApi {
   context.subscriptions.push(vscode.window.onDidChangeActiveTextEditor(updateModelContext));
   updateModelContext();
 
-  return { controller, panel, tree, codeLens };
+  return { activationMs: performance.now() - started, controller, panel, tree, codeLens };
 }
 
 export function deactivate(): void {}

@@ -28,7 +28,7 @@ describe('the VSIX', () => {
       .sort();
     assert.deepEqual(files, [
       // vsce stores the licence and the readme under these names.
-      'LICENSE.txt', 'dist/extension.js', 'dist/sql-wasm.wasm', 'dist/webview/main.css', 'dist/webview/main.js', 'dist/worker.js',
+      'LICENSE.txt', 'dist/extension.js', 'dist/outline.js', 'dist/sql-wasm.wasm', 'dist/webview/main.css', 'dist/webview/main.js', 'dist/worker.js',
       'media/segment-lens.svg', 'package.json', 'readme.md', 'sample/models/customer_segments.sql', 'sample/seeds/intermediate/int_customer_metrics.csv', 'sample/seeds/staging/stg_customers.csv',
     ]);
   });
