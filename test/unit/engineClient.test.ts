@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { CancelledError, EngineClient } from '../../src/engineClient';
+import type { RunPayload } from '../../src/engine/workerProtocol';
+import { assets, repoRoot, tempWorkspace } from './helpers';
+
+describe('the engine worker', () => {
+  const workerPath = path.join(repoRoot, 'dist', 'worker.js');
+
+  it('runs the model off the calling thread and answers drill-downs from the data it keeps', async () => {
+    const engine = new EngineClient(workerPath, assets);
+    try {
+      const outcome = await engine.request<RunPayload>({ type: 'run', request: { workspaceDir: tempWorkspace(), settings: {}, env: {} }, assets });
+      assert.ok(outcome.ok);
+      assert.ok(outcome.result.lineage);
+      assert.deepEqual(outcome.result.ctes.map((cte) => cte.name), ['base']);
+      const page = await engine.request<{ total: number; rows: unknown[] }>({ type: 'cteRows', cte: 'base', filters: [{ column: 'customer_segment', value: 'Platinum' }], offset: 0, limit: 10 });
+      assert.ok(page.ok);
+      const platinum = outcome.result.result.rows.filter((row) => row[1] === 'Platinum').reduce((sum, row) => sum + (row[2] as number), 0);
+      assert.equal(page.result.total, platinum);
+      assert.equal(page.result.rows.length, 10);
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  it('a cancelled run rejects, and the next run on a fresh worker is correct', async () => {
+    const engine = new EngineClient(workerPath, assets);
+    try {
+      const workspaceDir = tempWorkspace();
+      const cancelled = engine.request<RunPayload>({ type: 'run', request: { workspaceDir, settings: {}, env: {} }, assets });
+      engine.cancel();
+      await assert.rejects(cancelled, CancelledError);
+      const next = await engine.request<RunPayload>({ type: 'run', request: { workspaceDir, settings: {}, env: {} }, assets });
+      assert.ok(next.ok);
+      assert.equal(next.result.result.cteRowCounts.base, 4801);
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  it('a user error comes back as a value', async () => {
+    const engine = new EngineClient(workerPath, assets);
+    try {
+      const outcome = await engine.request<RunPayload>({ type: 'run', request: { workspaceDir: tempWorkspace(), settings: { connection: { type: 'sqlite', path: 'absent.db' } }, env: {} }, assets });
+      assert.ok(!outcome.ok);
+      assert.equal(outcome.error.code, 'file-not-found');
+    } finally {
+      engine.dispose();
+    }
+  });
+});
