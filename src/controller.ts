@@ -121,7 +121,7 @@ export class Controller implements vscode.Disposable {
           grid,
           lineage,
           lineageError,
-          warnings: [],
+          warnings: result.warnings,
         });
       } catch (error) {
         if (error instanceof CancelledError || generation !== this.generation) return;

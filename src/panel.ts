@@ -141,7 +141,7 @@ export class Panel implements vscode.Disposable {
       saveLabel: 'Export',
     });
     if (!target) return;
-    await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(toCsv(last.result.columns, last.result.rows)));
+    await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(toCsv(last.result.columns, last.result.rows, { forSpreadsheets: true })));
     this.post({ type: 'notice', text: `Exported ${last.result.rows.length} rows to ${vscode.workspace.asRelativePath(target)}.` });
   }
 

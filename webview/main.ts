@@ -2,7 +2,7 @@
 // Everything from the host arrives as data and is shown as text; nothing is ever parsed as HTML.
 import type { SqlValue } from 'sql.js';
 import type { Grid, GridCell } from '../src/engine/grid';
-import { formatMetric, metricLabel, regionLabel, segmentLabel } from '../src/engine/labels';
+import { formatMetric, guardFormula, metricLabel, regionLabel, segmentLabel } from '../src/engine/labels';
 import type { HostMessage, PanelState, RowPageMessage, WebviewMessage } from '../src/protocol';
 import { PAGE_SIZE } from '../src/protocol';
 import { button, choices, dataTable, divider, element, progress, tag, textField } from './components';
@@ -150,7 +150,9 @@ function gridAsText(grid: Grid, metric: string): string {
   for (const { region, index } of sortedRegions(grid, metric)) {
     lines.push([regionLabel(region), ...grid.segments.map((segment) => formatMetric(grid.cells.find((cell) => cell.region === region && cell.segment === segment)?.values[metric], metric, locale)), formatMetric(grid.regionTotals[index][metric], metric, locale)]);
   }
-  return lines.map((line) => line.join('\t')).join('\n');
+  // Pasted into a spreadsheet, a label starting with = + - @ would run as a formula; the numbers stay numbers.
+  const label = (text: string) => guardFormula(text.replace(/[\t\r\n]+/g, ' '));
+  return lines.map((line, index) => (index === 0 ? line.map(label) : [label(line[0]), ...line.slice(1)]).join('\t')).join('\n');
 }
 
 // ---- drill-down and CTE previews

@@ -1,6 +1,7 @@
 // Loads CSV seeds into sql.js as dbt seeds are loaded: a header row, UTF-8 with or without BOM, CRLF or LF,
 // RFC 4180 quoting, empty cell = NULL, and one type per column inferred from its values.
 import { createReadStream } from 'node:fs';
+import { Transform } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
 import type { Database, Statement } from 'sql.js';
 import { LensError } from './errors';
@@ -14,10 +15,46 @@ const REAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const MAX_PARAMETERS = 32766;
 const ROWS_PER_INSERT = 500;
 
+/** Decodes UTF-8 (a BOM is dropped) and refuses anything else, naming the line, instead of guessing. */
+function utf8Decoder(file: string): Transform {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let lines = 1;
+  return new Transform({
+    readableObjectMode: false,
+    decodeStrings: true,
+    transform(chunk: Buffer, _encoding, done) {
+      try {
+        const text = decoder.decode(chunk, { stream: true });
+        for (let index = text.indexOf('\n'); index !== -1; index = text.indexOf('\n', index + 1)) lines++;
+        done(null, text);
+      } catch {
+        const lenient = new TextDecoder('utf-8').decode(chunk);
+        const before = lenient.slice(0, Math.max(0, lenient.indexOf('\uFFFD')));
+        const line = lines + (before.match(/\n/g)?.length ?? 0);
+        done(new LensError({
+          code: 'csv',
+          message: `${file} is not UTF-8 text: line ${line} has bytes that are not UTF-8 (a file saved as Latin-1 or Windows-1252?).`,
+          hint: 'Save the file as UTF-8 (dbt reads seeds as UTF-8 too).',
+          location: { file, line, column: 1 },
+        }));
+      }
+    },
+    flush(done) {
+      try {
+        done(null, decoder.decode());
+      } catch {
+        done(new LensError({ code: 'csv', message: `${file} ends in the middle of a UTF-8 character.`, hint: 'Save the file as UTF-8.', location: { file, line: lines, column: 1 } }));
+      }
+    },
+  });
+}
+
 function records(file: string): AsyncIterable<string[]> {
   const parser = parse({ bom: true, skip_empty_lines: true });
-  // pipe() does not forward read errors; without this an unreadable file would be an uncaught error.
-  return createReadStream(file).on('error', (error) => parser.destroy(error)).pipe(parser);
+  const decoder = utf8Decoder(file);
+  // pipe() does not forward errors; without this an unreadable file would be an uncaught error.
+  decoder.on('error', (error) => parser.destroy(error));
+  return createReadStream(file).on('error', (error) => decoder.destroy(error)).pipe(decoder).pipe(parser);
 }
 
 function csvError(file: string, error: unknown): LensError {

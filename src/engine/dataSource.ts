@@ -57,6 +57,10 @@ async function readDataFile(file: string, what: string, hint: string): Promise<B
 
 export class LoadedData {
   private readonly databases: Database[] = [];
+  /** `schema.table.column` (lower case) of keys the layout proved unique. */
+  readonly uniqueKeys = new Set<string>();
+  /** Results of the data checks (checks.ts), by check and column: each is computed once per load. */
+  readonly checks = new Map<string, string | undefined>();
   constructor(readonly main: Database, readonly source: SourceInfo) {
     this.databases.push(main);
   }

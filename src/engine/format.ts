@@ -1,5 +1,6 @@
 // Plain-text renderings of a result: an aligned table for people, RFC 4180 CSV and JSON for programs.
 import type { SqlValue } from 'sql.js';
+import { guardFormula } from './labels';
 import type { Lineage } from './lineage';
 import type { LineageOfModel, ModelResult } from './runModel';
 
@@ -13,10 +14,15 @@ function cellText(value: SqlValue): string {
   return String(value);
 }
 
-/** RFC 4180: CRLF line ends; fields with commas, quotes or line breaks are quoted, quotes doubled; NULL is empty. */
-export function toCsv(columns: readonly string[], rows: readonly SqlValue[][]): string {
+/**
+ * RFC 4180: CRLF line ends; fields with commas, quotes or line breaks are quoted, quotes doubled; NULL is empty.
+ * `forSpreadsheets` guards text cells against formula injection (the extension's export; the CLI's CSV is data).
+ */
+export function toCsv(columns: readonly string[], rows: readonly SqlValue[][], options: { forSpreadsheets?: boolean } = {}): string {
   const field = (text: string) => (/[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text);
-  return [columns, ...rows.map((row) => row.map(cellText))].map((line) => line.map(field).join(',')).join('\r\n') + '\r\n';
+  const cell = (value: SqlValue) => (options.forSpreadsheets && typeof value === 'string' ? guardFormula(value) : cellText(value));
+  const header = options.forSpreadsheets ? columns.map(guardFormula) : columns;
+  return [header, ...rows.map((row) => row.map(cell))].map((line) => line.map(field).join(',')).join('\r\n') + '\r\n';
 }
 
 /** An aligned grid: numbers to the right, NULL shown as NULL. */

@@ -44,3 +44,11 @@ export function formatMetric(value: number | null | undefined, column: string, l
   const whole = /count|^n$|_n$/i.test(column) && Number.isInteger(value);
   return numberFormat(locale, whole ? 0 : 2).format(value);
 }
+
+/**
+ * Text a spreadsheet would run as a formula (=, +, -, @, or a tab or carriage return before one) gets a leading
+ * apostrophe, as OWASP advises for CSV meant for spreadsheets. Only for text: numbers are left alone.
+ */
+export function guardFormula(text: string): string {
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+}

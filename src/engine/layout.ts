@@ -36,11 +36,15 @@ export function optimizeLayout(data: LoadedData, keys: JoinKey[]): string[] {
     if (!column || kind !== 'table') continue;
     const name = String(column[0]);
     const primaryKeys = info.filter((row) => Number(row[2]) > 0);
-    if (primaryKeys.length === 1 && String(primaryKeys[0][0]) === name && /^integer$/i.test(String(column[1]))) continue;
+    if (primaryKeys.length === 1 && String(primaryKeys[0][0]) === name && /^integer$/i.test(String(column[1]))) {
+      data.uniqueKeys.add(`${schema}.${table}.${name}`.toLowerCase());
+      continue;
+    }
     // Every value an integer (no NULL, no text like '007' that the key would turn into 7): try the primary key,
     // which also proves the values unique (a duplicate fails the insert, and then an index serves instead).
     const notInteger = data.main.exec(`SELECT 1 FROM ${qualified} WHERE typeof(${quoteIdentifier(name)}) != 'integer' LIMIT 1`).length > 0;
     if (!notInteger && rebuildWithKey(data, schema, table, name, info.map((row) => [String(row[0]), String(row[1])]))) {
+      data.uniqueKeys.add(`${schema}.${table}.${name}`.toLowerCase());
       done.push(`${schema}.${table}: ${name} as INTEGER PRIMARY KEY`);
       continue;
     }

@@ -10,6 +10,7 @@ import { resolveDbtTarget } from './dbtProfile';
 import { renderModel, type RenderedModel, type SourceMap } from './jinja';
 import { buildLineage, type Lineage } from './lineage';
 import { joinKeysOf, optimizeLayout } from './layout';
+import { dataWarnings } from './checks';
 import { openCsvDirectory, openSqliteFiles, type LoadedData, type SourceInfo } from './dataSource';
 import { loadSqlJs } from './sqljs';
 import { findName, parseSql, statements, topLevelWith, type CstNode, type ParsedSql, type TopLevelWith } from './sqlSyntax';
@@ -41,6 +42,8 @@ export interface ModelResult {
   rows: SqlValue[][];
   /** Rows of each top-level CTE in order, then of the final select. */
   cteRowCounts: Record<string, number>;
+  /** What in the data may make the numbers mislead (a join that fans out, text where numbers are compared). */
+  warnings: string[];
   source: SourceInfo;
   model: { file: string; sample: boolean; renderedSql: string };
   /** `dataReused`: the data was already in memory, unchanged on disk, so only the query ran. */
@@ -279,6 +282,12 @@ async function prepareModel(request: RunRequest, assets: EngineAssets): Promise<
   if (found?.length === 0 || sql.trim() === '') {
     throw new LensError({ code: 'sql', message: `The model ${model.file} has no SQL to run.`, hint: 'Write the model\'s SELECT statement in the file.', location: { file: model.file, line: 1, column: 1 } });
   }
+  // One read-only query: anything else is refused before it reaches SQLite (query_only is the second guard).
+  const first = found?.[0];
+  if (first && first.type !== 'select_stmt' && first.type !== 'compound_select_stmt') {
+    const keyword = sql.slice(first.range?.[0] ?? 0).match(/^\s*([A-Za-z]+(?:\s+[A-Za-z]+)?)/)?.[1]?.toUpperCase() ?? first.type;
+    throw new LensError({ code: 'sql', message: `The model ${model.file} is a ${keyword} statement; Segment Lens runs one read-only SELECT.`, hint: 'A model is one SELECT (with CTEs); it never changes the data.', location: rendered.sourceMap.location(first.range?.[0] ?? 0) });
+  }
   if (found && found.length > 1) {
     throw new LensError({ code: 'sql', message: `The model ${model.file} holds more than one SQL statement.`, hint: 'A model is one SELECT; remove everything after the first statement\'s semicolon.', location: rendered.sourceMap.location(found[1].range?.[0] ?? 0) });
   }
@@ -379,15 +388,36 @@ export class ModelSession {
       columns,
       rows,
       cteRowCounts,
+      warnings: this.warnings(),
       source: this.data.source,
       model: { ...this.model, renderedSql: this.sql },
       timings: { renderMs: this.prepared.renderMs, loadMs: this.loadMs, queryMs, countMs: elapsed(countStarted), totalMs: elapsed(this.started), dataReused: this.reusedData },
     };
   }
 
+  private lineageOutcome: { lineage?: Lineage; error?: unknown } | undefined;
+
   lineage(): Lineage {
-    const { rendered, parsed } = this.prepared;
-    return buildLineage({ sql: rendered.sql, sourceMap: rendered.sourceMap, parsed, catalog: (table) => this.data.columnsOfWritten(table) });
+    if (!this.lineageOutcome) {
+      const { rendered, parsed } = this.prepared;
+      try {
+        this.lineageOutcome = { lineage: buildLineage({ sql: rendered.sql, sourceMap: rendered.sourceMap, parsed, catalog: (table) => this.data.columnsOfWritten(table) }) };
+      } catch (error) {
+        this.lineageOutcome = { error };
+      }
+    }
+    if (this.lineageOutcome.error !== undefined) throw this.lineageOutcome.error;
+    return this.lineageOutcome.lineage!;
+  }
+
+  /** What in the data may make this model's numbers mislead (see checks.ts). */
+  private warnings(): string[] {
+    try {
+      return dataWarnings(this.data, this.lineage());
+    } catch (error) {
+      if (error instanceof LensError) return [];
+      throw error;
+    }
   }
 
   /**

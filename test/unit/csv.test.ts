@@ -17,7 +17,7 @@ async function load(content: string | Buffer) {
   return { rows, types: Object.fromEntries(types), data, storage, file };
 }
 
-async function loadError(content: string): Promise<LensError> {
+async function loadError(content: string | Buffer): Promise<LensError> {
   try {
     await load(content);
   } catch (error) {
@@ -80,6 +80,14 @@ describe('csv seeds', () => {
     const error = await loadError('id,name\n1,"open\n2,b\n');
     assert.equal(error.value.code, 'csv');
     assert.match(error.value.message, /seed\.csv/);
+  });
+
+  it('bytes that are not UTF-8 are an error naming the file and line, not replacement characters', async () => {
+    const latin1 = Buffer.concat([Buffer.from('id,name\n1,Ann\n2,'), Buffer.from([0x5a, 0xfc, 0x72, 0x69, 0x63, 0x68]), Buffer.from('\n')]);
+    const error = await loadError(latin1);
+    assert.equal(error.value.code, 'csv');
+    assert.match(error.value.message, /seed\.csv is not UTF-8 text: line 3/);
+    assert.equal(error.value.location?.line, 3);
   });
 
   it('an empty file and a duplicate column are errors', async () => {

@@ -149,6 +149,54 @@ describe('errors: model', () => {
   });
 });
 
+describe('errors: statements that are not one read-only query', () => {
+  for (const statement of ['DROP TABLE stg_customers', "ATTACH 'other.db' AS other", 'PRAGMA writable_schema = ON', "INSERT INTO stg_customers (customer_id) VALUES (1)", 'DELETE FROM stg_customers', 'CREATE TABLE x (a)']) {
+    it(`refuses ${statement.split(' ').slice(0, 2).join(' ')} before running it`, async () => {
+      const error = await failure(warehouse(`-- not a model\n${statement}`), sqliteSettings());
+      assert.equal(error.code, 'sql');
+      assert.match(error.message, /statement; Segment Lens runs one read-only SELECT/);
+      assert.equal(error.location?.line, 2);
+    });
+  }
+});
+
+describe('warnings: data that makes the numbers mislead', () => {
+  async function warningsFor(metrics: Record<string, unknown>[]) {
+    const dir = tempWorkspace();
+    writeSqlite(path.join(dir, 'warehouse.db'), {
+      int_customer_metrics: { columns: metricColumns, rows: metrics },
+      stg_customers: { columns: customerColumns, rows: shop.customers as never },
+    });
+    write(dir, 'models/segments.sql', seedModel('int_customer_metrics', 'stg_customers'));
+    const outcome = await runModel({ workspaceDir: dir, settings: sqliteSettings(), env: {}, homeDir: dir }, assets);
+    assert.ok(outcome.ok);
+    return outcome.result;
+  }
+
+  it('a clean shop has none', async () => {
+    assert.deepEqual((await warningsFor(shop.metrics as never)).warnings, []);
+  });
+
+  it('duplicate customer ids in the metrics: the join fans out', async () => {
+    const result = await warningsFor([...shop.metrics, shop.metrics[0], shop.metrics[1]] as never);
+    assert.equal(result.warnings.length, 1);
+    assert.match(result.warnings[0], /^customer_id repeats in int_customer_metrics \(2 extra rows\): the join matches those rows more than once/);
+  });
+
+  it('spend stored as text like "1,234.50"', async () => {
+    const metrics = shop.metrics.map((metric, index) => (index < 3 ? { ...metric, total_spent: '1,234.50' } : metric));
+    const result = await warningsFor(metrics as never);
+    assert.equal(result.warnings.length, 1);
+    assert.match(result.warnings[0], /^total_spent in int_customer_metrics holds text in 3 rows \(e\.g\. "1,234\.50"\)/);
+  });
+
+  it('empty tables give an empty result, not an error', async () => {
+    const result = await warningsFor([]);
+    assert.deepEqual(result.rows, []);
+    assert.equal(result.cteRowCounts.base, 0);
+  });
+});
+
 describe('errors: settings and profiles', () => {
   it('a connection of the wrong shape names the setting', async () => {
     const error = await failure(warehouse(), { connection: { type: 'sqlite', path: 5 } });

@@ -1,0 +1,61 @@
+// Things in the data that make the model's numbers mislead without any error: join keys that repeat (the join
+// fans out, so COUNT(DISTINCT …) and AVG(…) count different rows) and text in columns the model compares or
+// averages as numbers (SQLite orders every text above every number). Checked once per loaded data.
+import type { LoadedData } from './dataSource';
+import { joinKeysOf } from './layout';
+import type { Lineage } from './lineage';
+import { quoteIdentifier } from './sqlNames';
+
+/** Source columns whose values the model compares (CASE) or computes with (aggregates, expressions). */
+function numericUses(lineage: Lineage): { table: string; column: string }[] {
+  const nodes = new Map(lineage.nodes.map((node) => [node.id, node]));
+  const upstreamOf = new Map<string, string[]>();
+  for (const edge of lineage.edges) (upstreamOf.get(edge.to) ?? upstreamOf.set(edge.to, []).get(edge.to)!).push(edge.from);
+  const found = new Map<string, { table: string; column: string }>();
+  const visit = (id: string, seen: Set<string>) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    const node = nodes.get(id);
+    if (node?.kind === 'source') found.set(id, { table: node.relation, column: node.column });
+    for (const from of upstreamOf.get(id) ?? []) visit(from, seen);
+  };
+  for (const edge of lineage.edges) {
+    if (edge.kind !== 'case' && edge.kind !== 'aggregate') continue;
+    // COUNT(x) and COUNT(DISTINCT x) do not care whether x is a number.
+    if (edge.kind === 'aggregate' && /^\s*count\s*\(/i.test(edge.detail ?? '')) continue;
+    visit(edge.from, new Set());
+  }
+  return [...found.values()];
+}
+
+export function dataWarnings(data: LoadedData, lineage: Lineage): string[] {
+  const count = (sql: string) => Number(data.main.exec(sql)[0]?.values[0]?.[0] ?? 0);
+  /** Runs a check once per loaded data and column; later runs (a model edit) reuse the answer. */
+  const check = (name: string, located: { schema: string; table: string }, column: string, compute: (table: string, column: string) => string | undefined) => {
+    const key = `${name}:${located.schema}.${located.table}.${column}`.toLowerCase();
+    if (!data.checks.has(key)) data.checks.set(key, compute(`${quoteIdentifier(located.schema)}.${quoteIdentifier(located.table)}`, quoteIdentifier(column)));
+    return data.checks.get(key);
+  };
+  const warnings: (string | undefined)[] = [];
+  for (const key of joinKeysOf(lineage)) {
+    const located = data.locate(key.table);
+    if (!located || data.uniqueKeys.has(`${located.schema}.${located.table}.${key.column}`.toLowerCase())) continue;
+    warnings.push(check('repeats', located, key.column, (table, column) => {
+      const repeats = count(`SELECT count(${column}) - count(DISTINCT ${column}) FROM ${table}`);
+      return repeats > 0
+        ? `${key.column} repeats in ${key.table} (${repeats.toLocaleString('en')} extra rows): the join matches those rows more than once, so COUNT(DISTINCT …) and AVG(…) count different rows. Deduplicate ${key.table} if each ${key.column} should appear once.`
+        : undefined;
+    }));
+  }
+  for (const use of numericUses(lineage)) {
+    const located = data.locate(use.table);
+    if (!located) continue;
+    warnings.push(check('text', located, use.column, (table, column) => {
+      const texts = count(`SELECT count(*) FROM ${table} WHERE typeof(${column}) = 'text'`);
+      if (texts === 0) return undefined;
+      const example = String(data.main.exec(`SELECT ${column} FROM ${table} WHERE typeof(${column}) = 'text' LIMIT 1`)[0].values[0][0]);
+      return `${use.column} in ${use.table} holds text in ${texts.toLocaleString('en')} rows (e.g. ${JSON.stringify(example.slice(0, 40))}): SQLite compares text above every number, so those rows land in the wrong segment. Store the column as numbers (no thousands separators or currency signs).`;
+    }));
+  }
+  return warnings.filter((warning): warning is string => warning !== undefined);
+}

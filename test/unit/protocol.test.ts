@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { parseWebviewMessage } from '../../src/protocol';
+import { toCsv } from '../../src/engine/format';
+import { guardFormula } from '../../src/engine/labels';
+
+describe('messages from the webview', () => {
+  it('accepts each message of the protocol', () => {
+    assert.deepEqual(parseWebviewMessage({ type: 'ready' }), { type: 'ready' });
+    assert.deepEqual(parseWebviewMessage({ type: 'drillDown', region: null, segment: 'Gold', offset: 50 }), { type: 'drillDown', region: null, segment: 'Gold', offset: 50 });
+    assert.deepEqual(parseWebviewMessage({ type: 'cteRows', cte: 'base', offset: 0 }), { type: 'cteRows', cte: 'base', offset: 0 });
+    assert.deepEqual(parseWebviewMessage({ type: 'revealNode', id: 'base.region' }), { type: 'revealNode', id: 'base.region' });
+    assert.deepEqual(parseWebviewMessage({ type: 'copy', text: 'a\tb' }), { type: 'copy', text: 'a\tb' });
+  });
+
+  it('ignores anything else: unknown types, wrong shapes, extra power', () => {
+    const rejected: unknown[] = [
+      null, 'ready', 42, [], {}, { type: 'readFile', path: '/etc/passwd' }, { type: 'setting', key: 'segmentLens.connection' },
+      { type: 'drillDown', region: 1, segment: 'Gold', offset: 0 }, { type: 'drillDown', region: 'N', segment: 'G', offset: -1 },
+      { type: 'drillDown', region: 'N', segment: 'G', offset: 1.5 }, { type: 'cteRows', cte: '', offset: 0 }, { type: 'revealNode', id: 7 },
+      { type: 'copy', text: 'x'.repeat(10_000_001) }, { type: 'revealNode' },
+    ];
+    for (const message of rejected) assert.equal(parseWebviewMessage(message), undefined, JSON.stringify(message)?.slice(0, 80));
+  });
+
+  it('drops fields the protocol does not define', () => {
+    assert.deepEqual(parseWebviewMessage({ type: 'run', file: '/etc/shadow' }), { type: 'run' });
+  });
+});
+
+describe('CSV for spreadsheets', () => {
+  it('guards text a spreadsheet would run as a formula, and leaves numbers alone', () => {
+    assert.equal(guardFormula('=HYPERLINK("http://x")'), '\'=HYPERLINK("http://x")');
+    for (const text of ['+1', '-2+3', '@SUM(A1)', '\t=1', '\r=1']) assert.equal(guardFormula(text), `'${text}`);
+    assert.equal(guardFormula('North'), 'North');
+    const csv = toCsv(['region', 'n'], [['=cmd|\' /C calc\'!A0', -5], ['West, Coast', 3]], { forSpreadsheets: true });
+    assert.equal(csv, 'region,n\r\n\'=cmd|\' /C calc\'!A0,-5\r\n"West, Coast",3\r\n');
+    assert.equal(toCsv(['region'], [['=1']]), 'region\r\n=1\r\n', 'the CLI\'s CSV is data, unguarded');
+  });
+});
