@@ -9,6 +9,10 @@ type Item = { kind: 'region'; region: string | null; index: number } | { kind: '
 /** Theme colours per segment, in threshold order; unknown segments use the last. */
 const SEGMENT_COLOURS = ['charts.purple', 'charts.yellow', 'charts.blue', 'charts.orange', 'charts.green', 'charts.red'];
 
+function customers(value: number | null | undefined, column: string, locale: string): string {
+  return `${formatMetric(value, column, locale)} ${value === 1 ? 'customer' : 'customers'}`;
+}
+
 export class SegmentTree implements vscode.TreeDataProvider<Item>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Item | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
@@ -44,7 +48,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Item>, vscode.Dispos
     if (element.kind === 'region') {
       const item = new vscode.TreeItem(regionLabel(element.region), vscode.TreeItemCollapsibleState.Expanded);
       const totals = grid.regionTotals[element.index];
-      item.description = count ? `${formatMetric(totals[count], count, locale)} customers` : undefined;
+      item.description = count ? customers(totals[count], count, locale) : undefined;
       item.iconPath = new vscode.ThemeIcon('globe');
       item.id = `region:${JSON.stringify(element.region)}`;
       item.contextValue = 'region';
@@ -52,7 +56,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Item>, vscode.Dispos
     }
     const { cell } = element;
     const item = new vscode.TreeItem(segmentLabel(cell.segment), vscode.TreeItemCollapsibleState.None);
-    const parts = [count ? `${formatMetric(cell.values[count], count, locale)} customers` : undefined, ltv ? `avg LTV ${formatMetric(cell.values[ltv], ltv, locale)}` : undefined];
+    const parts = [count ? customers(cell.values[count], count, locale) : undefined, ltv ? `avg LTV ${formatMetric(cell.values[ltv], ltv, locale)}` : undefined];
     item.description = parts.filter(Boolean).join(' · ');
     const tooltip = new vscode.MarkdownString(undefined, false);
     tooltip.isTrusted = false;

@@ -76,7 +76,7 @@ export function tag(text: string): HTMLElement {
 
 /** A table of rows as text (the drill-down and CTE previews). */
 export function dataTable(columns: string[], rows: string[][], id: string): HTMLElement {
-  const grid = element('vscode-data-grid', { id, 'aria-label': 'Rows', 'generate-header': 'none', 'grid-template-columns': columns.map(() => 'minmax(max-content, 1fr)').join(' ') });
+  const grid = element('vscode-data-grid', { id, 'aria-label': 'Rows', 'generate-header': 'none', 'grid-template-columns': columns.map(() => 'minmax(6em, 1fr)').join(' ') });
   const header = element('vscode-data-grid-row', { 'row-type': 'header' });
   columns.forEach((column, index) => header.append(element('vscode-data-grid-cell', { 'cell-type': 'columnheader', 'grid-column': String(index + 1) }, column)));
   grid.append(header);

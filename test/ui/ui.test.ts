@@ -1,7 +1,7 @@
 // Drives Segment Lens in a real VS Code (code-server) through headless Chromium, as a user would.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
@@ -154,6 +154,48 @@ describe('Segment Lens, driven through the browser', () => {
     await panel().locator('table#grid').waitFor();
     await shot('high-contrast-panel');
     await setTheme('Light Modern', 'vs');
+  });
+
+  it('shows hostile names as text everywhere: no script runs, no element comes from the data', async () => {
+    const hostile = [
+      '<img src=x onerror="globalThis.__pwned=1">',
+      '<script>globalThis.__pwned=2</script>',
+      'مرحبا RTL ‏שלום',
+      '😀 Emoji region',
+      `Long ${'x'.repeat(300)}`,
+      '=HYPERLINK("http://evil.invalid")',
+    ];
+    const seeds = path.join(workspace, 'seeds_hostile');
+    mkdirSync(path.join(seeds, 'staging'), { recursive: true });
+    mkdirSync(path.join(seeds, 'intermediate'), { recursive: true });
+    const quote = (text: string) => `"${text.replaceAll('"', '""')}"`;
+    writeFileSync(path.join(seeds, 'staging', 'stg_customers.csv'), ['customer_id,first_name,last_name,region', ...hostile.map((region, index) => `${index + 1},${quote(`<b onmouseover="globalThis.__pwned=3">${index}</b>`)},${quote('</td><td>')},${quote(region)}`)].join('\n'));
+    writeFileSync(path.join(seeds, 'intermediate', 'int_customer_metrics.csv'), ['customer_id,total_spent,total_orders,avg_order_value', ...hostile.map((_, index) => `${index + 1},${(index + 1) * 4000},${index + 1},1000`)].join('\n'));
+    const settingsFile = path.join(workspace, '.vscode', 'settings.json');
+    const settings = readFileSync(settingsFile, 'utf8');
+    writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(settings), 'segmentLens.connection': { type: 'csv', directory: 'seeds_hostile' } }));
+    try {
+      await panel().locator('#status', { hasText: 'CSV seeds_hostile' }).waitFor({ timeout: 90_000 });
+      const headers = await panel().locator('table#grid tbody th').allTextContents();
+      for (const region of hostile) assert.ok(headers.includes(region), `the region ${region.slice(0, 30)} is shown as text`);
+      await panel().locator('table#grid tbody tr').filter({ hasText: '<img src=x' }).locator('td.cell:not([data-value=""])').first().click();
+      await panel().locator('#detail-range').waitFor();
+      assert.match(await panel().locator('#detail-table').textContent() ?? '', /<b onmouseover="globalThis\.__pwned=3">0<\/b>/);
+      const inside = await panel().locator('#app').evaluate((app: { querySelectorAll(selector: string): { length: number } }) => ({
+        pwned: (globalThis as { __pwned?: number }).__pwned,
+        fromData: app.querySelectorAll('img, script, b, iframe, object, embed').length,
+      }));
+      assert.deepEqual(inside, { pwned: undefined, fromData: 0 });
+      await command('View: Show Segment Lens');
+      const sidebar = page.locator('.part.sidebar');
+      await sidebar.locator('.monaco-list-row', { hasText: 'Emoji region' }).first().waitFor();
+      assert.equal(await sidebar.locator('img[src="x"], b').count(), 0);
+      assert.equal(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned), undefined);
+      await shot('hostile-content');
+    } finally {
+      writeFileSync(settingsFile, settings);
+    }
+    await panel().locator('#status', { hasText: /^CSV seeds ·/ }).waitFor({ timeout: 90_000 });
   });
 
   it('selects the bundled sample from the command palette and re-runs on it', async () => {
