@@ -62,7 +62,7 @@ if (withTests) {
   builds.push({
     ...common,
     sourcemap: true,
-    entryPoints: [...(await listTests('test/exthost')), 'test/exthost/index.ts', ...(await listTests('test/ui')), ...(await listTests('test/vsix'))],
+    entryPoints: [...(await listTests('test/exthost')), 'test/exthost/index.ts', ...(await listTests('test/ui')), ...(await listTests('test/vsix')), ...(await listTests('test/untrusted'))],
     outbase: '.',
     outdir: 'out',
     platform: 'node',

@@ -38,6 +38,7 @@ suite('unit', process.execPath, ['node_modules/mocha/bin/mocha.js']);
 suite('extension host', process.execPath, ['test/e2e/run.mjs', 'exthost']);
 suite('browser', process.execPath, ['test/e2e/run.mjs', 'ui']);
 suite('vsix', process.execPath, ['test/e2e/run.mjs', 'vsix']);
+suite('untrusted workspace', process.execPath, ['test/e2e/run.mjs', 'untrusted']);
 
 rmSync(scratch, { recursive: true, force: true });
 console.log(`\n${passed} passed, ${failed} failed`);

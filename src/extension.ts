@@ -67,7 +67,9 @@ export function activate(context: vscode.ExtensionContext): SegmentLensApi {
 
   context.subscriptions.push(vscode.workspace.onDidSaveTextDocument((document) => {
     const isRunModel = document.uri.fsPath === lastModelFile() || document.uri.fsPath === controller.configuredModel()?.fsPath;
-    if (!isRunModel || !readConfig(document.uri).runOnSave || !mayRunAutomatically()) return;
+    // Untrusted, the workspace's segmentLens.model is not read: any segment model saved is told why nothing ran.
+    const wouldRun = isRunModel || (!vscode.workspace.isTrusted && document.languageId === 'sql' && codeLens.isModel(document));
+    if (!wouldRun || !readConfig(document.uri).runOnSave || !mayRunAutomatically()) return;
     void controller.run(controller.last?.result.model.sample ? undefined : document.uri, { progress: false });
   }));
   context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((event) => {

@@ -2,6 +2,7 @@
 //   node test/e2e/run.mjs exthost   mocha inside the extension host (test/exthost)
 //   node test/e2e/run.mjs ui        mocha in Node driving the workbench through playwright-core (test/ui)
 //   node test/e2e/run.mjs vsix      packages the VSIX, installs it with --install-extension, and uses it (test/vsix)
+//   node test/e2e/run.mjs untrusted the workspace not trusted: nothing runs by itself (test/untrusted)
 // Installs what it needs into a cache outside the clone (test/e2e/setup.sh). Each run gets a fresh workspace,
 // user-data folder and HOME, all in a temp folder that is removed afterwards.
 import { execFileSync, spawn } from 'node:child_process';
@@ -13,8 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { prepareWorkspace } from './workspace.mjs';
 
 const suite = process.argv[2];
-if (suite !== 'exthost' && suite !== 'ui' && suite !== 'vsix') {
-  console.error('usage: node test/e2e/run.mjs exthost|ui|vsix');
+const suites = ['exthost', 'ui', 'vsix', 'untrusted'];
+if (!suites.includes(suite)) {
+  console.error(`usage: node test/e2e/run.mjs ${suites.join('|')}`);
   process.exit(2);
 }
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -40,7 +42,7 @@ writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
   'update.mode': 'none',
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
   'workbench.tips.enabled': false,
-  'security.workspace.trust.enabled': false,
+  'security.workspace.trust.enabled': suite === 'untrusted',
   'workbench.colorTheme': 'Default Light Modern',
 }, null, 2));
 
@@ -75,7 +77,7 @@ const env = {
 };
 log(`starting code-server on ${host}`);
 const server = spawn(codeServer, [
-  '--bind-addr', host, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+  '--bind-addr', host, '--auth', 'none', '--disable-telemetry', '--disable-update-check', ...(suite === 'untrusted' ? [] : ['--disable-workspace-trust']),
   '--reconnection-grace-time', '10', '--user-data-dir', userData, '--extensions-dir', extensionsDir,
   '--vscode-option', 'enable-smoke-test-driver', workspace,
 ], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
