@@ -60,7 +60,8 @@ describe('Segment Lens in VS Code', () => {
   });
 
   afterEach(() => {
-    writeFileSync(modelUri.fsPath, modelText);
+    // Rewriting an unchanged file would only move its mtime under the open editor.
+    if (readFileSync(modelUri.fsPath, 'utf8') !== modelText) writeFileSync(modelUri.fsPath, modelText);
   });
 
   it('activates and registers every command', async () => {
@@ -173,7 +174,9 @@ describe('Segment Lens in VS Code', () => {
   it('editing a threshold and saving re-runs and changes the grid', async () => {
     const document = await vscode.workspace.openTextDocument(modelUri);
     await vscode.window.showTextDocument(document);
-    // The earlier tests rewrote the file on disk: let the editor catch up before editing it.
+    // The earlier tests rewrote the file on disk: reload it into the editor (and its idea of the file's mtime),
+    // else the save below could meet a "file is newer" conflict.
+    await vscode.commands.executeCommand('workbench.action.files.revert');
     await eventually(() => document.getText(), (text) => text === modelText, 'the editor to show the file as on disk');
     await vscode.commands.executeCommand('segmentLens.run', modelUri);
     const before = await waitForState(isDone, 'the first run');
