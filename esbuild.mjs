@@ -73,7 +73,7 @@ if (withTests) {
   builds.push({
     ...common,
     sourcemap: true,
-    entryPoints: [...(await listTests('test/unit')), 'scripts/bench-lineage.ts', 'scripts/bench.ts', ...['scripts/probe.tmp.ts', 'scripts/probe2.tmp.ts'].filter((file) => existsSync(file))],
+    entryPoints: [...(await listTests('test/unit')), 'scripts/bench-lineage.ts', 'scripts/bench.ts', 'scripts/save-storm.ts', ...['scripts/probe.tmp.ts', 'scripts/probe2.tmp.ts'].filter((file) => existsSync(file))],
     outbase: '.',
     outdir: 'out',
     platform: 'node',

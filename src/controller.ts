@@ -148,8 +148,8 @@ export class Controller implements vscode.Disposable {
   }
 
   /** Runs the last model again. */
-  refresh(): Promise<void> {
-    return this.run(this.lastModel);
+  refresh(options: { progress?: boolean } = {}): Promise<void> {
+    return this.run(this.lastModel, options);
   }
 
   private setState(state: PanelState): void {

@@ -64,34 +64,39 @@ export function activate(context: vscode.ExtensionContext): SegmentLensApi {
     return false;
   };
   const lastModelFile = () => controller.last?.result.model.file;
+  // Runs nobody asked for by hand (save, settings, data files) wait for a quiet moment: a save storm or a batch of
+  // file changes becomes one run instead of a run started and cancelled for each.
+  let autoRunTimer: NodeJS.Timeout | undefined;
+  const autoRun = (start: () => Promise<void>) => {
+    clearTimeout(autoRunTimer);
+    autoRunTimer = setTimeout(() => void start(), 250);
+  };
+  context.subscriptions.push({ dispose: () => clearTimeout(autoRunTimer) });
 
   context.subscriptions.push(vscode.workspace.onDidSaveTextDocument((document) => {
     const isRunModel = document.uri.fsPath === lastModelFile() || document.uri.fsPath === controller.configuredModel()?.fsPath;
     // Untrusted, the workspace's segmentLens.model is not read: any segment model saved is told why nothing ran.
     const wouldRun = isRunModel || (!vscode.workspace.isTrusted && document.languageId === 'sql' && codeLens.isModel(document));
     if (!wouldRun || !readConfig(document.uri).runOnSave || !mayRunAutomatically()) return;
-    void controller.run(controller.last?.result.model.sample ? undefined : document.uri, { progress: false });
+    const model = controller.last?.result.model.sample ? undefined : document.uri;
+    autoRun(() => controller.run(model, { progress: false }));
   }));
   context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((event) => {
     if (!event.affectsConfiguration(`${SECTION}.model`) && !event.affectsConfiguration(`${SECTION}.connection`)) return;
     codeLens.refresh();
-    if (controller.state.status !== 'empty' && mayRunAutomatically()) void controller.refresh();
+    if (controller.state.status !== 'empty' && mayRunAutomatically()) autoRun(() => controller.refresh({ progress: false }));
   }));
 
   // Re-run when the data the last run read changes on disk.
   let watchers: vscode.Disposable[] = [];
-  let debounce: NodeJS.Timeout | undefined;
-  context.subscriptions.push({ dispose: () => [...watchers, { dispose: () => clearTimeout(debounce) }].forEach((item) => item.dispose()) });
+  context.subscriptions.push({ dispose: () => watchers.forEach((watcher) => watcher.dispose()) });
   context.subscriptions.push(controller.onDidChange(() => {
     if (controller.state.status !== 'done') return;
     for (const watcher of watchers) watcher.dispose();
     watchers = (controller.last?.result.source.files ?? []).map((file) => {
       const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
       const changed = () => {
-        clearTimeout(debounce);
-        debounce = setTimeout(() => {
-          if (mayRunAutomatically()) void controller.refresh();
-        }, 300);
+        if (mayRunAutomatically()) autoRun(() => controller.refresh({ progress: false }));
       };
       watcher.onDidChange(changed);
       watcher.onDidCreate(changed);
