@@ -216,6 +216,9 @@ export function renderModel(source: string, file: string, context: RenderContext
       if (typeof name !== 'string' || names.length < 1 || names.length > 2) {
         return fail(`ref() takes a model name, or a package and a model name; got ${JSON.stringify(names)}.`, "Write {{ ref('model_name') }}.");
       }
+      if (project && !project.nodes.has(name)) {
+        return fail(`ref('${name}'): the dbt project has no model or seed named ${name}.`, `Check the name against the .sql files under ${project.dir}'s model paths and the seeds, or use source() for a table dbt does not build.`);
+      }
       return relation(project?.modelSchemas.get(name), name);
     },
     source(...args: unknown[]) {

@@ -60,6 +60,14 @@ describe('errors: data', () => {
     assert.equal((await failure(dir, sqliteSettings('random.db'))).code, 'not-sqlite');
   });
 
+  it('an empty (0-byte) SQLite file: the tables the model needs are missing, and the error says there are none', async () => {
+    const dir = warehouse();
+    write(dir, 'empty.db', '');
+    const error = await failure(dir, sqliteSettings('empty.db'));
+    assert.equal(error.code, 'missing-table');
+    assert.match(error.hint ?? '', /no tables at all/);
+  });
+
   it('a corrupt SQLite file (valid header, garbage pages)', async () => {
     const dir = warehouse();
     const bytes = readFileSync(path.join(dir, 'warehouse.db'));

@@ -119,7 +119,7 @@ describe('jinja: errors name the line in the file', () => {
   });
 
   it('an unknown macro', () => {
-    const error = renderError("select\n  a,\n  {{ dbt_utils.star(ref('x')) }}\nfrom t");
+    const error = renderError("select\n  a,\n  {{ dbt_utils.star(ref('stg_customers')) }}\nfrom t");
     assert.equal(error.value.location?.line, 3);
     assert.match(error.value.message, /dbt_utils/);
   });
@@ -135,6 +135,12 @@ describe('jinja: errors name the line in the file', () => {
     assert.equal(error.value.location?.line, 2);
     assert.match(error.value.message, /gold_floor/);
     assert.match(error.value.hint ?? '', /vars:/);
+  });
+
+  it('ref() to a model that is nowhere in the project', () => {
+    const error = renderError("select *\nfrom {{ ref('stg_customerz') }}");
+    assert.equal(error.value.location?.line, 2);
+    assert.match(error.value.message, /ref\('stg_customerz'\): the dbt project has no model or seed named stg_customerz/);
   });
 
   it('ref() with a wrong argument', () => {

@@ -13,7 +13,7 @@ const tables: Record<string, string[]> = {
 const catalog: Catalog = (table) => tables[table.toLowerCase()] ?? tables[`staging.${table.toLowerCase()}`] ?? tables[`intermediate.${table.toLowerCase()}`];
 
 const project: DbtProject = {
-  dir: '/p', vars: {}, nodes: new Set(), sources: new Map(),
+  dir: '/p', vars: {}, nodes: new Set(['int_customer_metrics', 'stg_customers']), sources: new Map(),
   modelSchemas: new Map([['int_customer_metrics', 'intermediate']]),
 };
 
