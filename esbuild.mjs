@@ -1,7 +1,6 @@
 // One build for everything: the extension host and CLI (node, cjs, `vscode` external), the webview (browser),
 // and, with --tests, the mocha suites. sql.js's wasm is copied next to the bundles and loaded from there.
 import * as esbuild from 'esbuild';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -73,7 +72,7 @@ if (withTests) {
   builds.push({
     ...common,
     sourcemap: true,
-    entryPoints: [...(await listTests('test/unit')), 'scripts/bench-lineage.ts', 'scripts/bench.ts', 'scripts/save-storm.ts', ...['scripts/probe.tmp.ts', 'scripts/probe2.tmp.ts'].filter((file) => existsSync(file))],
+    entryPoints: [...(await listTests('test/unit')), 'scripts/bench-lineage.ts', 'scripts/bench.ts', 'scripts/save-storm.ts'],
     outbase: '.',
     outdir: 'out',
     platform: 'node',

@@ -185,28 +185,27 @@ export async function openCsvDirectory(sql: SqlJsStatic, directory: string, sour
       hint: 'Set it to the folder that holds your CSV seeds, relative to the workspace.',
     });
   }
-  const csvFiles = (await readdir(directory, { withFileTypes: true, recursive: true })).filter((entry) => entry.isFile() && entry.name.toLowerCase().endsWith('.csv')).map((entry) => path.join(entry.parentPath, entry.name));
-  const bytes = (await Promise.all(csvFiles.map((file) => stat(file).then((info) => info.size)))).reduce((sum, size) => sum + size, 0);
-  if (bytes > MAX_CSV_BYTES) throw tooLarge(csvFiles, bytes, MAX_CSV_BYTES);
+  // The tables: CSV files at the top (schema main) and one folder down (the folder names the schema).
+  const csvIn = (dir: string) => readdir(dir).then((names) => names.filter((name) => name.toLowerCase().endsWith('.csv')).sort().map((name) => path.join(dir, name)));
+  const folders = (await readdir(directory, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  const groups: { schema: string; folder: string; files: string[] }[] = [{ schema: 'main', folder: directory, files: await csvIn(directory) }];
+  for (const folder of folders) groups.push({ schema: folder, folder: path.join(directory, folder), files: await csvIn(path.join(directory, folder)) });
+  const files = groups.flatMap((group) => group.files);
+  const bytes = (await Promise.all(files.map((file) => stat(file).then((fileInfo) => fileInfo.size)))).reduce((sum, size) => sum + size, 0);
+  if (bytes > MAX_CSV_BYTES) throw tooLarge(files, bytes, MAX_CSV_BYTES);
   const data = new LoadedData(new sql.Database(), { ...source, files: [], schemas: { main: directory } });
   try {
-    const entries = (await readdir(directory, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-    const csvFiles = (dir: string) => readdir(dir).then((names) => names.filter((name) => name.toLowerCase().endsWith('.csv')).sort());
-    for (const name of await csvFiles(directory)) {
-      await loadCsvTable(data.main, path.basename(name, path.extname(name)), path.join(directory, name));
-      data.source.files.push(path.join(directory, name));
-    }
-    for (const entry of entries.filter((item) => item.isDirectory())) {
-      const folder = path.join(directory, entry.name);
-      const names = await csvFiles(folder);
-      if (names.length === 0) continue;
-      const schemaDb = new sql.Database();
-      data.attach(entry.name, schemaDb);
-      for (const name of names) {
-        await loadCsvTable(schemaDb, path.basename(name, path.extname(name)), path.join(folder, name));
-        data.source.files.push(path.join(folder, name));
+    for (const group of groups.filter((item) => item.files.length > 0)) {
+      let db = data.main;
+      if (group.schema !== 'main') {
+        db = new sql.Database();
+        data.attach(group.schema, db);
+        data.source.schemas[group.schema] = group.folder;
       }
-      data.source.schemas[entry.name] = folder;
+      for (const file of group.files) {
+        await loadCsvTable(db, path.basename(file, path.extname(file)), file);
+        data.source.files.push(file);
+      }
     }
   } catch (error) {
     data.close();
