@@ -1,12 +1,11 @@
 // Registers Segment Lens's commands, views and listeners. Everything it creates is disposed with the extension.
-import path from 'node:path';
 import * as vscode from 'vscode';
-import { SECTION, readConfig } from './config';
 import { Controller } from './controller';
 import { ModelCodeLens } from './codeLens';
 import { Panel } from './panel';
 import { SegmentTree } from './tree';
 import { selectDataSource } from './dataSourcePicker';
+import { AutoRunner } from './autoRun';
 
 export interface SegmentLensApi {
   /** How long `activate` itself took, in milliseconds. */
@@ -53,56 +52,7 @@ export function activate(context: vscode.ExtensionContext): SegmentLensApi {
   });
   register('segmentLens.revealCell', (region: string | null, segment: string | null) => panel.revealCell(region, segment));
 
-  // Nothing runs by itself in an untrusted workspace: the user is told once why.
-  let toldUntrusted = false;
-  const mayRunAutomatically = () => {
-    if (vscode.workspace.isTrusted) return true;
-    if (!toldUntrusted) {
-      toldUntrusted = true;
-      void vscode.window.showInformationMessage('Segment Lens does not run models by itself in an untrusted workspace. Trust the workspace, or use "Segment Lens: Run Segment Model".');
-    }
-    return false;
-  };
-  const lastModelFile = () => controller.last?.result.model.file;
-  // Runs nobody asked for by hand (save, settings, data files) wait for a quiet moment: a save storm or a batch of
-  // file changes becomes one run instead of a run started and cancelled for each.
-  let autoRunTimer: NodeJS.Timeout | undefined;
-  const autoRun = (start: () => Promise<void>) => {
-    clearTimeout(autoRunTimer);
-    autoRunTimer = setTimeout(() => void start(), 250);
-  };
-  context.subscriptions.push({ dispose: () => clearTimeout(autoRunTimer) });
-
-  context.subscriptions.push(vscode.workspace.onDidSaveTextDocument((document) => {
-    const isRunModel = document.uri.fsPath === lastModelFile() || document.uri.fsPath === controller.configuredModel()?.fsPath;
-    // Untrusted, the workspace's segmentLens.model is not read: any segment model saved is told why nothing ran.
-    const wouldRun = isRunModel || (!vscode.workspace.isTrusted && document.languageId === 'sql' && codeLens.isModel(document));
-    if (!wouldRun || !readConfig(document.uri).runOnSave || !mayRunAutomatically()) return;
-    const model = controller.last?.result.model.sample ? undefined : document.uri;
-    autoRun(() => controller.run(model, { progress: false }));
-  }));
-  context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((event) => {
-    if (!event.affectsConfiguration(`${SECTION}.model`) && !event.affectsConfiguration(`${SECTION}.connection`)) return;
-    codeLens.refresh();
-    if (controller.state.status !== 'empty' && mayRunAutomatically()) autoRun(() => controller.refresh({ progress: false }));
-  }));
-
-  // Re-run when the data the last run read changes on disk.
-  let watchers: vscode.Disposable[] = [];
-  context.subscriptions.push({ dispose: () => watchers.forEach((watcher) => watcher.dispose()) });
-  context.subscriptions.push(controller.onDidChange(() => {
-    if (controller.state.status !== 'done') return;
-    for (const watcher of watchers) watcher.dispose();
-    watchers = (controller.last?.result.source.files ?? []).map((file) => {
-      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
-      const changed = () => {
-        if (mayRunAutomatically()) autoRun(() => controller.refresh({ progress: false }));
-      };
-      watcher.onDidChange(changed);
-      watcher.onDidCreate(changed);
-      return watcher;
-    });
-  }));
+  context.subscriptions.push(new AutoRunner(controller, codeLens));
 
   const updateModelContext = () => void vscode.commands.executeCommand('setContext', 'segmentLens.isModelEditor', !!activeModel());
   context.subscriptions.push(vscode.window.onDidChangeActiveTextEditor(updateModelContext));

@@ -1,0 +1,68 @@
+// Runs nobody starts by hand: on save of the model, on a change of segmentLens.model or .connection, and when the
+// data files the last run read change on disk. They wait for a quiet 250 ms (a save storm or a batch of file
+// changes becomes one run), and in an untrusted workspace they do not happen at all: the user is told once why.
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { SECTION, readConfig } from './config';
+import type { ModelCodeLens } from './codeLens';
+import type { Controller } from './controller';
+
+export class AutoRunner implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private watchers: vscode.Disposable[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private toldUntrusted = false;
+
+  constructor(private readonly controller: Controller, private readonly codeLens: ModelCodeLens) {
+    this.disposables.push(
+      vscode.workspace.onDidSaveTextDocument((document) => this.saved(document)),
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (!event.affectsConfiguration(`${SECTION}.model`) && !event.affectsConfiguration(`${SECTION}.connection`)) return;
+        codeLens.refresh();
+        if (controller.state.status !== 'empty') this.schedule(() => controller.refresh({ progress: false }));
+      }),
+      controller.onDidChange(() => {
+        if (controller.state.status === 'done') this.watchData(controller.last?.result.source.files ?? []);
+      }),
+    );
+  }
+
+  private saved(document: vscode.TextDocument): void {
+    const { controller } = this;
+    const isRunModel = document.uri.fsPath === controller.last?.result.model.file || document.uri.fsPath === controller.configuredModel()?.fsPath;
+    // Untrusted, the workspace's segmentLens.model is not read: any segment model saved is told why nothing ran.
+    const wouldRun = isRunModel || (!vscode.workspace.isTrusted && document.languageId === 'sql' && this.codeLens.isModel(document));
+    if (!wouldRun || !readConfig(document.uri).runOnSave) return;
+    const model = controller.last?.result.model.sample ? undefined : document.uri;
+    this.schedule(() => controller.run(model, { progress: false }));
+  }
+
+  /** Re-run when the data the last run read changes on disk. */
+  private watchData(files: string[]): void {
+    for (const watcher of this.watchers) watcher.dispose();
+    this.watchers = files.map((file) => {
+      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
+      const changed = () => this.schedule(() => this.controller.refresh({ progress: false }));
+      watcher.onDidChange(changed);
+      watcher.onDidCreate(changed);
+      return watcher;
+    });
+  }
+
+  private schedule(start: () => Promise<void>): void {
+    if (!vscode.workspace.isTrusted) {
+      if (!this.toldUntrusted) {
+        this.toldUntrusted = true;
+        void vscode.window.showInformationMessage('Segment Lens does not run models by itself in an untrusted workspace. Trust the workspace, or use "Segment Lens: Run Segment Model".');
+      }
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void start(), 250);
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    for (const disposable of [...this.disposables, ...this.watchers]) disposable.dispose();
+  }
+}
