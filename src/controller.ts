@@ -102,8 +102,8 @@ export class Controller implements vscode.Disposable {
         if (token.isCancellationRequested || generation !== this.generation) return;
         if (!outcome.ok) throw new LensError(outcome.error);
         const { result, lineage, lineageError } = outcome.result;
-        const caseEdge = lineage?.edges.find((edge) => edge.kind === 'case' && lineage.columns.some((column) => column.kinds.includes('case')));
-        const grid = buildGrid(result.columns, result.rows, segmentOrder(caseEdge?.case));
+        // Segments in the order the model's CASE lists them (Platinum first).
+        const grid = buildGrid(result.columns, result.rows, segmentOrder(lineage?.edges.find((edge) => edge.kind === 'case')?.case));
         this.last = { result, lineage, grid };
         this.diagnostics.clear();
         this.setState({
