@@ -98,7 +98,7 @@ export class Controller implements vscode.Disposable {
         if (generation === this.generation) this.engine.cancel();
       });
       try {
-        const outcome = await this.engine.request<RunPayload>({ type: 'run', request: { workspaceDir: dir, settings, env: { ...process.env } }, assets: this.assets });
+        const outcome = await this.engine.request<RunPayload>({ type: 'run', request: { workspaceDir: dir, settings, env: { ...process.env }, trusted: vscode.workspace.isTrusted }, assets: this.assets });
         if (token.isCancellationRequested || generation !== this.generation) return;
         if (!outcome.ok) throw new LensError(outcome.error);
         const { result, lineage, lineageError } = outcome.result;

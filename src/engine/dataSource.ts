@@ -59,6 +59,8 @@ export class LoadedData {
   private readonly databases: Database[] = [];
   /** `schema.table.column` (lower case) of keys the layout proved unique. */
   readonly uniqueKeys = new Set<string>();
+  /** What the user should know about how the data was read (e.g. a WAL file it could not include). */
+  readonly notes: string[] = [];
   /** Results of the data checks (checks.ts), by check and column: each is computed once per load. */
   readonly checks = new Map<string, string | undefined>();
   constructor(readonly main: Database, readonly source: SourceInfo) {
@@ -138,7 +140,32 @@ export class LoadedData {
 }
 
 /** Opens a SQLite file as an in-memory copy, checking that it is one. */
-async function openSqliteCopy(sql: SqlJsStatic, file: string, what: string, hint: string): Promise<Database> {
+/** Size of a file, or 0 when there is none. */
+async function sizeOf(file: string): Promise<number> {
+  return stat(file).then((info) => info.size, () => 0);
+}
+
+/**
+ * A database another process is writing: a rollback journal means a write is under way (the file may be half
+ * written), so say so rather than read it; a WAL file holds committed pages the file itself does not have yet.
+ */
+async function checkWriters(file: string, what: string): Promise<string | undefined> {
+  if ((await sizeOf(`${file}-journal`)) > 0) {
+    throw new LensError({
+      code: 'busy',
+      message: `${what} ${file} is being written by another process (${path.basename(file)}-journal exists).`,
+      hint: 'Run again when the write is done (dbt or your tool has finished).',
+    });
+  }
+  if ((await sizeOf(`${file}-wal`)) > 0) {
+    return `${path.basename(file)} has writes in ${path.basename(file)}-wal that are not yet in the file itself, and Segment Lens reads the file only: the latest writes are missing. Close the other connection or run PRAGMA wal_checkpoint, then run again.`;
+  }
+  return undefined;
+}
+
+async function openSqliteCopy(sql: SqlJsStatic, file: string, what: string, hint: string, notes: string[]): Promise<Database> {
+  const note = await checkWriters(file, what);
+  if (note) notes.push(note);
   const bytes = await readDataFile(file, what, hint);
   // SQLite itself opens a 0-byte file as an empty database (dbt-sqlite leaves such files behind).
   if (bytes.length === 0) return new sql.Database();
@@ -159,11 +186,13 @@ export async function openSqliteFiles(sql: SqlJsStatic, main: SchemaFile, attach
   const files = [main.file, ...attached.map((item) => item.file)];
   const bytes = (await Promise.all(files.map((file) => stat(file).then((info) => (info.isFile() ? info.size : 0), () => 0)))).reduce((sum, size) => sum + size, 0);
   if (bytes > MAX_SQLITE_BYTES) throw tooLarge(files, bytes, MAX_SQLITE_BYTES);
-  const mainDb = await openSqliteCopy(sql, main.file, 'The SQLite file', hint);
+  const notes: string[] = [];
+  const mainDb = await openSqliteCopy(sql, main.file, 'The SQLite file', hint, notes);
   const data = new LoadedData(mainDb, { ...source, files: [main.file], schemas: { main: main.file } });
+  data.notes.push(...notes);
   try {
     for (const { schema, file } of attached) {
-      data.attach(schema, await openSqliteCopy(sql, file, `The SQLite file for schema "${schema}",`, hint));
+      data.attach(schema, await openSqliteCopy(sql, file, `The SQLite file for schema "${schema}",`, hint, data.notes));
       data.source.files.push(file);
       data.source.schemas[schema] = file;
     }

@@ -13,6 +13,8 @@ export type LensErrorCode =
   | 'not-a-file'
   | 'not-sqlite'
   | 'too-large'
+  | 'busy'
+  | 'outside-workspace'
   | 'corrupt-database'
   | 'csv'
   | 'yaml'

@@ -29,6 +29,21 @@ export interface RunRequest {
   settings: RawSettings;
   env?: Record<string, string | undefined>;
   homeDir?: string;
+  /** False in a workspace VS Code does not trust: then no file outside the workspace folder is read. */
+  trusted?: boolean;
+}
+
+/** In an untrusted workspace, refuses a path (from a setting or a profile) that leads outside the workspace folder. */
+function checkInside(request: RunRequest, file: string, setting: string): void {
+  if (request.trusted !== false) return;
+  const relative = path.relative(request.workspaceDir, file);
+  if (relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative))) return;
+  throw new LensError({
+    code: 'outside-workspace',
+    setting,
+    message: `${file} (${setting}) is outside the workspace folder, and the workspace is not trusted.`,
+    hint: 'Trust the workspace to read data outside it, or keep the data inside the workspace folder.',
+  });
 }
 
 export interface CteRowCount {
@@ -57,9 +72,10 @@ export function sampleModelFile(assets: EngineAssets): string {
   return path.join(assets.sampleDir, 'models', 'customer_segments.sql');
 }
 
-async function findModel(workspaceDir: string, model: string | undefined, assets: EngineAssets): Promise<{ file: string; sample: boolean }> {
+async function findModel(request: RunRequest, model: string | undefined, assets: EngineAssets): Promise<{ file: string; sample: boolean }> {
   if (!model) return { file: sampleModelFile(assets), sample: true };
-  const file = path.resolve(workspaceDir, model);
+  const file = path.resolve(request.workspaceDir, model);
+  checkInside(request, file, 'segmentLens.model');
   const info = await stat(file).catch(() => undefined);
   if (!info?.isFile()) {
     throw new LensError({
@@ -148,12 +164,15 @@ async function planData(connection: ConnectionSetting, request: RunRequest, proj
       return { target: plain, sources: [path.join(assets.sampleDir, 'seeds')], open: async () => openCsvDirectory(await sqlJs(), path.join(assets.sampleDir, 'seeds'), { type: 'sample', description: 'Bundled sample data' }, 'the bundled sample') };
     case 'csv': {
       const directory = path.resolve(workspace, connection.directory);
+      checkInside(request, directory, 'segmentLens.connection.directory');
       return { target: plain, sources: [directory], open: async () => openCsvDirectory(await sqlJs(), directory, { type: 'csv', description: `CSV ${path.relative(workspace, directory) || '.'}` }, 'segmentLens.connection.directory') };
     }
     case 'sqlite': {
       const hint = 'Check segmentLens.connection: paths are relative to the workspace folder.';
       const main = { schema: 'main', file: path.resolve(workspace, connection.path) };
       const attached = Object.entries(connection.attach).map(([schema, file]) => ({ schema, file: path.resolve(workspace, file) }));
+      checkInside(request, main.file, 'segmentLens.connection.path');
+      for (const item of attached) checkInside(request, item.file, `segmentLens.connection.attach.${item.schema}`);
       const description = `SQLite ${path.relative(workspace, main.file)}${attached.length ? ` + ${attached.map((item) => item.schema).join(', ')}` : ''}`;
       return { target: plain, sources: [main.file, ...attached.map((item) => item.file)], open: async () => openSqliteFiles(await sqlJs(), main, attached, { type: 'sqlite', description }, hint) };
     }
@@ -166,6 +185,7 @@ async function planData(connection: ConnectionSetting, request: RunRequest, proj
         env: request.env ?? process.env,
         homeDir: request.homeDir ?? process.env.HOME ?? workspace,
       });
+      for (const file of [target.profilesFile, target.main.file, ...target.attached.map((item) => item.file)]) checkInside(request, file, 'segmentLens.connection');
       const hint = `Check schemas_and_paths in ${target.profilesFile}: relative paths are resolved from the dbt project folder.`;
       const source = { type: 'dbt' as const, description: `dbt ${target.profile}.${target.target}`, profile: target.profile, target: target.target };
       return {
@@ -192,7 +212,7 @@ function sqlError(message: string, context: { program?: CstNode; sql: string; so
     return new LensError({
       code: 'missing-table',
       message: `Table ${name} does not exist in ${data.source.description}.`,
-      hint: tables.length ? `Tables that exist: ${tables.join(', ')}.` : 'The data has no tables at all.',
+      hint: [tables.length ? `Tables that exist: ${tables.join(', ')}.` : 'The data has no tables at all.', ...data.notes].join(' '),
       location: at(program && findName(program, name)),
     });
   }
@@ -266,7 +286,7 @@ interface PreparedModel {
 /** Settings → model file → dbt project → where the data is → rendered SQL, checked to be one statement. */
 async function prepareModel(request: RunRequest, assets: EngineAssets): Promise<PreparedModel> {
   const settings = resolveSettings(request.settings);
-  const model = await findModel(request.workspaceDir, settings.model, assets);
+  const model = await findModel(request, settings.model, assets);
   const template = await readFile(model.file, 'utf8');
   const projectDir = model.sample ? await findDbtProjectDir(request.workspaceDir, request.workspaceDir) : await findDbtProjectDir(path.dirname(model.file), request.workspaceDir);
   const project = projectDir ? await loadDbtProject(projectDir) : undefined;
@@ -388,7 +408,7 @@ export class ModelSession {
       columns,
       rows,
       cteRowCounts,
-      warnings: this.warnings(),
+      warnings: [...this.data.notes, ...this.warnings()],
       source: this.data.source,
       model: { ...this.model, renderedSql: this.sql },
       timings: { renderMs: this.prepared.renderMs, loadMs: this.loadMs, queryMs, countMs: elapsed(countStarted), totalMs: elapsed(this.started), dataReused: this.reusedData },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { runModel } from '../../src/engine/runModel';
 import type { LensErrorValue } from '../../src/engine/errors';
 import type { RawSettings } from '../../src/engine/settings';
@@ -97,6 +98,56 @@ describe('errors: data', () => {
     truncateSync(write(elsewhere, 'big/seeds.csv', ''), 2 * 1024 ** 3);
     const csv = await failure(dir, { model: 'models/segments.sql', connection: { type: 'csv', directory: path.join(elsewhere, 'big') } });
     assert.equal(csv.code, 'too-large');
+  });
+
+  it('a database another process is writing: a write under way is refused, a WAL file is named', async () => {
+    const dir = tempWorkspace();
+    write(dir, 'models/segments.sql', seedModel('int_customer_metrics', 'stg_customers'));
+    // A transaction still open in another connection: the rollback journal exists.
+    const busyFile = writeSqlite(path.join(dir, 'busy.db'), { stg_customers: { columns: customerColumns, rows: shop.customers as never } });
+    const writer = new BetterSqlite3(busyFile);
+    try {
+      writer.exec('BEGIN IMMEDIATE');
+      writer.exec("UPDATE stg_customers SET region = 'Moved'");
+      const busy = await failure(dir, sqliteSettings('busy.db'));
+      assert.equal(busy.code, 'busy');
+      assert.match(busy.message, /busy\.db is being written by another process \(busy\.db-journal exists\)/);
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+    }
+    // WAL mode, the connection still open: the tables are only in the -wal file yet.
+    const walFile = path.join(dir, 'wal.db');
+    const walWriter = new BetterSqlite3(walFile);
+    try {
+      walWriter.pragma('journal_mode = WAL');
+      walWriter.exec('CREATE TABLE int_customer_metrics (customer_id INTEGER, total_spent REAL, total_orders INTEGER, avg_order_value REAL)');
+      walWriter.exec('CREATE TABLE stg_customers (customer_id INTEGER, first_name TEXT, last_name TEXT, region TEXT)');
+      const error = await runModel({ workspaceDir: dir, settings: sqliteSettings('wal.db'), env: {}, homeDir: dir }, assets);
+      assert.ok(!error.ok);
+      assert.equal(error.error.code, 'missing-table');
+      assert.match(error.error.hint ?? '', /wal\.db has writes in wal\.db-wal that are not yet in the file itself/);
+    } finally {
+      walWriter.close();
+    }
+  });
+
+  it('in an untrusted workspace, no path outside the workspace is read', async () => {
+    const dir = warehouse();
+    const outside = tempWorkspace();
+    writeSqlite(path.join(outside, 'elsewhere.db'), { stg_customers: { columns: customerColumns, rows: [] } });
+    const relative = path.relative(dir, path.join(outside, 'elsewhere.db'));
+    const untrusted = await runModel({ workspaceDir: dir, settings: sqliteSettings(relative), env: {}, homeDir: dir, trusted: false }, assets);
+    assert.ok(!untrusted.ok);
+    assert.equal(untrusted.error.code, 'outside-workspace');
+    assert.equal(untrusted.error.setting, 'segmentLens.connection.path');
+    const csv = await runModel({ workspaceDir: dir, settings: { connection: { type: 'csv', directory: outside } }, env: {}, homeDir: dir, trusted: false }, assets);
+    assert.ok(!csv.ok);
+    assert.equal(csv.error.setting, 'segmentLens.connection.directory');
+    // Trusted (and the CLI), the same path is read.
+    const trusted = await runModel({ workspaceDir: dir, settings: sqliteSettings(relative), env: {}, homeDir: dir }, assets);
+    assert.ok(!trusted.ok);
+    assert.equal(trusted.error.code, 'missing-table');
   });
 
   it('a missing table names it and lists the tables that exist', async () => {
