@@ -238,6 +238,35 @@ describe('Segment Lens in VS Code', () => {
     await waitForState((state) => isDone(state) && state.run.cteRowCounts.base === before.run.cteRowCounts.base, 'the run after the data was restored');
   });
 
+  it('duplicate customer ids warn about the join fan-out; empty tables give an empty grid, not an error', async () => {
+    const seeds = path.join(workspace.fsPath, 'seeds');
+    const make = (name: string, edit: (lines: string[]) => string[]) => {
+      const folder = path.join(workspace.fsPath, name);
+      cpSync(seeds, folder, { recursive: true });
+      const metrics = path.join(folder, 'intermediate', 'int_customer_metrics.csv');
+      writeFileSync(metrics, edit(readFileSync(metrics, 'utf8').trimEnd().split('\n')).join('\n') + '\n');
+    };
+    make('seeds_dupes', (lines) => [...lines, lines[1], lines[2]]);
+    make('seeds_empty', (lines) => [lines[0]]);
+    try {
+      let previous = api.controller.last;
+      await vscode.workspace.getConfiguration('segmentLens').update('connection', { type: 'csv', directory: 'seeds_dupes' }, vscode.ConfigurationTarget.Workspace);
+      const dupes = await waitForState((state) => isDone(state) && api.controller.last !== previous, 'the run on duplicated metrics');
+      assert.ok(isDone(dupes));
+      assert.equal(dupes.warnings.length, 1);
+      assert.match(dupes.warnings[0], /^customer_id repeats in intermediate\.int_customer_metrics \(2 extra rows\)/);
+      previous = api.controller.last;
+      await vscode.workspace.getConfiguration('segmentLens').update('connection', { type: 'csv', directory: 'seeds_empty' }, vscode.ConfigurationTarget.Workspace);
+      const empty = await waitForState((state) => isDone(state) && api.controller.last !== previous, 'the run on empty metrics');
+      assert.ok(isDone(empty) && empty.grid.ok);
+      assert.equal(empty.grid.grid.cells.length, 0);
+      assert.equal(empty.run.cteRowCounts.base, 0);
+    } finally {
+      await vscode.workspace.getConfiguration('segmentLens').update('connection', { type: 'csv', directory: 'seeds' }, vscode.ConfigurationTarget.Workspace);
+    }
+    await waitForState((state) => isDone(state) && state.run.source === 'CSV seeds', 'the run back on the seeds');
+  });
+
   it('a setting of the wrong shape is an error that names it, and the extension keeps working', async () => {
     await vscode.workspace.getConfiguration('segmentLens').update('connection', { type: 'sqlite' }, vscode.ConfigurationTarget.Workspace);
     try {
