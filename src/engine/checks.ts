@@ -28,6 +28,8 @@ function numericUses(lineage: Lineage): { table: string; column: string }[] {
   return [...found.values()];
 }
 
+const plural = (count: number, noun: string) => `${count.toLocaleString('en')} ${noun}${count === 1 ? '' : 's'}`;
+
 export function dataWarnings(data: LoadedData, lineage: Lineage): string[] {
   const count = (sql: string) => Number(data.main.exec(sql)[0]?.values[0]?.[0] ?? 0);
   /** Runs a check once per loaded data and column; later runs (a model edit) reuse the answer. */
@@ -43,7 +45,7 @@ export function dataWarnings(data: LoadedData, lineage: Lineage): string[] {
     warnings.push(check('repeats', located, key.column, (table, column) => {
       const repeats = count(`SELECT count(${column}) - count(DISTINCT ${column}) FROM ${table}`);
       return repeats > 0
-        ? `${key.column} repeats in ${key.table} (${repeats.toLocaleString('en')} extra rows): the join matches those rows more than once, so COUNT(DISTINCT …) and AVG(…) count different rows. Deduplicate ${key.table} if each ${key.column} should appear once.`
+        ? `${key.column} repeats in ${key.table} (${plural(repeats, 'extra row')}): the join matches those rows more than once, so COUNT(DISTINCT …) and AVG(…) count different rows. Deduplicate ${key.table} if each ${key.column} should appear once.`
         : undefined;
     }));
   }
@@ -54,7 +56,7 @@ export function dataWarnings(data: LoadedData, lineage: Lineage): string[] {
       const texts = count(`SELECT count(*) FROM ${table} WHERE typeof(${column}) = 'text'`);
       if (texts === 0) return undefined;
       const example = String(data.main.exec(`SELECT ${column} FROM ${table} WHERE typeof(${column}) = 'text' LIMIT 1`)[0].values[0][0]);
-      return `${use.column} in ${use.table} holds text in ${texts.toLocaleString('en')} rows (e.g. ${JSON.stringify(example.slice(0, 40))}): SQLite compares text above every number, so those rows land in the wrong segment. Store the column as numbers (no thousands separators or currency signs).`;
+      return `${use.column} in ${use.table} holds text in ${plural(texts, 'row')} (e.g. ${JSON.stringify(example.slice(0, 40))}): SQLite compares text above every number, so those rows land in the wrong segment. Store the column as numbers (no thousands separators or currency signs).`;
     }));
   }
   return warnings.filter((warning): warning is string => warning !== undefined);

@@ -1,7 +1,7 @@
 // Drives Segment Lens in a real VS Code (code-server) through headless Chromium, as a user would.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
@@ -192,6 +192,28 @@ describe('Segment Lens, driven through the browser', () => {
       assert.equal(await sidebar.locator('img[src="x"], b').count(), 0);
       assert.equal(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned), undefined);
       await shot('hostile-content');
+    } finally {
+      writeFileSync(settingsFile, settings);
+    }
+    await panel().locator('#status', { hasText: /^CSV seeds ·/ }).waitFor({ timeout: 90_000 });
+  });
+
+  it('shows the join fan-out warning, and says there is no data for empty tables', async () => {
+    const settingsFile = path.join(workspace, '.vscode', 'settings.json');
+    const settings = readFileSync(settingsFile, 'utf8');
+    const useSeeds = (name: string, edit: (lines: string[]) => string[]) => {
+      const folder = path.join(workspace, name);
+      cpSync(path.join(workspace, 'seeds'), folder, { recursive: true });
+      const metrics = path.join(folder, 'intermediate', 'int_customer_metrics.csv');
+      writeFileSync(metrics, edit(readFileSync(metrics, 'utf8').trimEnd().split('\n')).join('\n') + '\n');
+      writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(settings), 'segmentLens.connection': { type: 'csv', directory: name } }));
+    };
+    try {
+      useSeeds('seeds_dupes', (lines) => [...lines, lines[1]]);
+      await panel().locator('.warning', { hasText: 'customer_id repeats in intermediate.int_customer_metrics (1 extra row)' }).waitFor({ timeout: 90_000 });
+      useSeeds('seeds_empty', (lines) => [lines[0]]);
+      await panel().locator('#grid-empty', { hasText: 'The model returned no rows: there is no data to show.' }).waitFor({ timeout: 90_000 });
+      await shot('empty-data');
     } finally {
       writeFileSync(settingsFile, settings);
     }
