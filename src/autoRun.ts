@@ -17,9 +17,12 @@ export class AutoRunner implements vscode.Disposable {
     this.disposables.push(
       vscode.workspace.onDidSaveTextDocument((document) => this.saved(document)),
       vscode.workspace.onDidChangeConfiguration((event) => {
-        if (!event.affectsConfiguration(`${SECTION}.model`) && !event.affectsConfiguration(`${SECTION}.connection`)) return;
+        const modelChanged = event.affectsConfiguration(`${SECTION}.model`);
+        if (!modelChanged && !event.affectsConfiguration(`${SECTION}.connection`)) return;
         codeLens.refresh();
-        if (controller.state.status !== 'empty') this.schedule(() => controller.refresh({ progress: false }));
+        if (controller.state.status === 'empty') return;
+        // A new segmentLens.model is the model to run now; a new connection re-runs the same model on it.
+        this.schedule(() => (modelChanged ? controller.run(controller.configuredModel(), { progress: false }) : controller.refresh({ progress: false })));
       }),
       controller.onDidChange(() => {
         if (controller.state.status === 'done') this.watchData(controller.last?.result.source.files ?? []);

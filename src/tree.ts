@@ -58,11 +58,8 @@ export class SegmentTree implements vscode.TreeDataProvider<Item>, vscode.Dispos
     const item = new vscode.TreeItem(segmentLabel(cell.segment), vscode.TreeItemCollapsibleState.None);
     const parts = [count ? customers(cell.values[count], count, locale) : undefined, ltv ? `avg LTV ${formatMetric(cell.values[ltv], ltv, locale)}` : undefined];
     item.description = parts.filter(Boolean).join(' · ');
-    const tooltip = new vscode.MarkdownString(undefined, false);
-    tooltip.isTrusted = false;
-    tooltip.appendText(`${regionLabel(cell.region)} · ${segmentLabel(cell.segment)}\n\n`);
-    for (const metric of grid.metrics) tooltip.appendText(`${metricLabel(metric.column)}: ${formatMetric(cell.values[metric.column], metric.column, locale)}\n\n`);
-    item.tooltip = tooltip;
+    // Plain text, not Markdown: names from the data are never rendered or linked.
+    item.tooltip = [`${regionLabel(cell.region)} · ${segmentLabel(cell.segment)}`, ...grid.metrics.map((metric) => `${metricLabel(metric.column)}: ${formatMetric(cell.values[metric.column], metric.column, locale)}`)].join('\n');
     const order = grid.segments.indexOf(cell.segment);
     item.iconPath = new vscode.ThemeIcon('circle-filled', new vscode.ThemeColor(SEGMENT_COLOURS[Math.min(order, SEGMENT_COLOURS.length - 1)]));
     item.id = `cell:${JSON.stringify([cell.region, cell.segment])}`;

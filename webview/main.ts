@@ -100,7 +100,8 @@ function gridTable(grid: Grid, metric: string): HTMLElement {
   const body = element('tbody');
   for (const { region, index } of sortedRegions(grid, metric)) {
     const row = element('tr', { 'data-region': key(region) });
-    row.append(element('th', { scope: 'row', class: region === null ? 'dimension null' : 'dimension', 'data-column': grid.regionColumn }, regionLabel(region)));
+    // Long names are cut short on screen; the whole name is in the tooltip (an attribute holds it as text).
+    row.append(element('th', { scope: 'row', class: region === null ? 'dimension null' : 'dimension', 'data-column': grid.regionColumn, title: regionLabel(region) }, regionLabel(region)));
     for (const segment of grid.segments) {
       const cell = grid.cells.find((candidate) => candidate.region === region && candidate.segment === segment);
       row.append(dataCell(cell, region, segment, metric, max));

@@ -171,11 +171,17 @@ describe('Segment Lens, driven through the browser', () => {
     const quote = (text: string) => `"${text.replaceAll('"', '""')}"`;
     writeFileSync(path.join(seeds, 'staging', 'stg_customers.csv'), ['customer_id,first_name,last_name,region', ...hostile.map((region, index) => `${index + 1},${quote(`<b onmouseover="globalThis.__pwned=3">${index}</b>`)},${quote('</td><td>')},${quote(region)}`)].join('\n'));
     writeFileSync(path.join(seeds, 'intermediate', 'int_customer_metrics.csv'), ['customer_id,total_spent,total_orders,avg_order_value', ...hostile.map((_, index) => `${index + 1},${(index + 1) * 4000},${index + 1},1000`)].join('\n'));
+    // A segment label from the model itself: it shows in the grid, the tree and the lineage's CASE summary.
+    const hostileLabel = '<img src=x onerror="globalThis.__pwned=4">Platinum';
+    const model = readFileSync(path.join(workspace, 'models', 'marts', 'customer_segments.sql'), 'utf8').replace("THEN 'Platinum'", `THEN '${hostileLabel}'`);
+    writeFileSync(path.join(workspace, 'models', 'hostile.sql'), model);
     const settingsFile = path.join(workspace, '.vscode', 'settings.json');
     const settings = readFileSync(settingsFile, 'utf8');
-    writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(settings), 'segmentLens.connection': { type: 'csv', directory: 'seeds_hostile' } }));
+    writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(settings), 'segmentLens.model': 'models/hostile.sql', 'segmentLens.connection': { type: 'csv', directory: 'seeds_hostile' } }));
     try {
       await panel().locator('#status', { hasText: 'CSV seeds_hostile' }).waitFor({ timeout: 90_000 });
+      assert.ok((await panel().locator('table#grid thead').textContent())?.includes(hostileLabel), 'the label is a column header, as text');
+      assert.ok((await panel().locator('#case-summary').textContent())?.includes(`${hostileLabel} ≥ 10000`), 'and in the lineage, as text');
       const headers = await panel().locator('table#grid tbody th').allTextContents();
       for (const region of hostile) assert.ok(headers.includes(region), `the region ${region.slice(0, 30)} is shown as text`);
       await panel().locator('table#grid tbody tr').filter({ hasText: '<img src=x' }).locator('td.cell:not([data-value=""])').first().click();
@@ -189,6 +195,10 @@ describe('Segment Lens, driven through the browser', () => {
       await command('View: Show Segment Lens');
       const sidebar = page.locator('.part.sidebar');
       await sidebar.locator('.monaco-list-row', { hasText: 'Emoji region' }).first().waitFor();
+      // The segment's tooltip lists its metrics under the hostile names, as text.
+      await sidebar.locator('.monaco-list-row', { hasText: hostileLabel }).first().hover();
+      await page.locator('.monaco-hover, .workbench-hover', { hasText: hostileLabel }).first().waitFor({ timeout: 30_000 });
+      assert.equal(await page.locator('.monaco-hover img[src="x"], .workbench-hover img[src="x"]').count(), 0);
       assert.equal(await sidebar.locator('img[src="x"], b').count(), 0);
       assert.equal(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned), undefined);
       await shot('hostile-content');
