@@ -6,7 +6,7 @@ import { chromium } from 'playwright-core';
 const started = Date.now();
 const log = (...args) => console.log(`[exthost ${((Date.now() - started) / 1000).toFixed(1)}s]`, ...args);
 
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
 const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
+import { openWorkbench, quickOpen } from './browser';
 
 const url = process.env.SEGMENT_LENS_URL!;
 const workspace = process.env.SEGMENT_LENS_WORKSPACE!;
@@ -45,14 +45,7 @@ describe('Segment Lens, driven through the browser', () => {
   };
 
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await (await browser.newContext({ viewport: { width: 1600, height: 1000 } })).newPage();
-    await page.goto(url);
-    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    ({ browser, page } = await openWorkbench(url, { width: 1600, height: 1000 }));
     await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 90_000 });
     // The command palette lists what is registered when it opens: wait for our contributions to be there.
     await page.locator('.activitybar [aria-label^="Segment Lens"]').first().waitFor({ timeout: 90_000 });
@@ -67,11 +60,7 @@ describe('Segment Lens, driven through the browser', () => {
   });
 
   it('opens the model and runs it from the CodeLens; the grid shows the CLI\'s numbers', async () => {
-    await page.keyboard.press('Control+P');
-    await page.locator('.quick-input-widget input').fill('customer_segments.sql');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'customer_segments.sql' }).first().waitFor();
-    await page.keyboard.press('Enter');
-    await page.locator('.tabs-container .tab', { hasText: 'customer_segments.sql' }).waitFor();
+    await quickOpen(page, 'customer_segments.sql');
     const lens = page.locator('.contentWidgets .codelens-decoration a', { hasText: 'Run Segment Model' }).first();
     await lens.waitFor({ timeout: 60_000 });
     await lens.click();

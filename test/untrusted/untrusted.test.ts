@@ -2,20 +2,14 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
+import { openWorkbench, quickOpen } from '../ui/browser';
 
 let browser: Browser;
 let page: Page;
 
 describe('an untrusted workspace', () => {
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-    await page.goto(process.env.SEGMENT_LENS_URL!);
+    ({ browser, page } = await openWorkbench(process.env.SEGMENT_LENS_URL!, { width: 1400, height: 900 }));
     // A folder that was never trusted opens in Restricted Mode.
     await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor({ timeout: 90_000 });
     await page.locator('.activitybar [aria-label^="Segment Lens"]').first().waitFor({ timeout: 90_000 });
@@ -35,9 +29,7 @@ describe('an untrusted workspace', () => {
   });
 
   it('saving the model runs nothing, and says why', async () => {
-    await page.keyboard.press('Control+P');
-    await page.locator('.quick-input-widget input').fill('customer_segments.sql');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'customer_segments.sql' }).first().click();
+    await quickOpen(page, 'customer_segments.sql');
     await page.locator('.contentWidgets .codelens-decoration a', { hasText: 'Run Segment Model' }).first().waitFor({ timeout: 60_000 });
     await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+End');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
+import { openWorkbench } from '../ui/browser';
 
 const extensions = process.env.SEGMENT_LENS_EXTENSIONS!;
 let browser: Browser;
@@ -34,13 +34,7 @@ describe('the VSIX', () => {
   });
 
   it('runs the model from the command palette', async () => {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-    await page.goto(process.env.SEGMENT_LENS_URL!);
+    ({ browser, page } = await openWorkbench(process.env.SEGMENT_LENS_URL!, { width: 1400, height: 900 }));
     await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 90_000 });
     // The command palette lists what is registered when it opens: wait for our contributions to be there.
     await page.locator('.activitybar [aria-label^="Segment Lens"]').first().waitFor({ timeout: 90_000 });
