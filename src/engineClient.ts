@@ -1,5 +1,7 @@
-// The extension host's side of the engine worker: requests with ids, answers as promises. Cancelling terminates
-// the worker (sql.js cannot stop a query otherwise) and starts a warm one for the next run.
+// The extension host's side of the engine worker: requests with ids, answers as promises. Cancelling drops what
+// is queued; a run that has gone on for a while is stopped by terminating the worker (sql.js cannot stop a query
+// otherwise) and a warm one starts for the next run. A short run is left to finish, unanswered: terminating a
+// worker for every keystroke-fast run would cost more (memory and a worker start) than the run itself.
 import { Worker } from 'node:worker_threads';
 import type { LensErrorValue } from './engine/errors';
 import type { EngineAssets, Outcome } from './engine/runModel';
@@ -12,7 +14,10 @@ export class CancelledError extends Error {
   }
 }
 
-type Pending = { resolve: (outcome: Outcome<unknown>) => void; reject: (error: Error) => void };
+type Pending = { resolve: (outcome: Outcome<unknown>) => void; reject: (error: Error) => void; sent: number };
+
+/** A run in flight longer than this is stopped by terminating the worker rather than left to finish. */
+const TERMINATE_AFTER_MS = 1000;
 type Body<T = WorkerRequest> = T extends WorkerRequest ? Omit<T, 'id'> : never;
 
 export class EngineClient {
@@ -49,18 +54,24 @@ export class EngineClient {
     const id = this.nextId++;
     const worker = this.ensureWorker();
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (outcome: Outcome<unknown>) => void, reject });
+      this.pending.set(id, { resolve: resolve as (outcome: Outcome<unknown>) => void, reject, sent: performance.now() });
       worker.postMessage({ ...body, id });
     });
   }
 
-  /** Stops whatever is running; a fresh worker loads sql.js in the background for the next run. */
+  /** Cancels every request made so far (their promises reject with CancelledError). */
   cancel(): void {
     const worker = this.worker;
-    if (!worker) return;
-    this.worker = undefined;
+    if (!worker || this.pending.size === 0) return;
+    const oldest = Math.min(...[...this.pending.values()].map((pending) => pending.sent));
     for (const pending of this.pending.values()) pending.reject(new CancelledError());
     this.pending.clear();
+    if (performance.now() - oldest < TERMINATE_AFTER_MS) {
+      worker.postMessage({ id: this.nextId, type: 'drop', upTo: this.nextId - 1 });
+      this.nextId++;
+      return;
+    }
+    this.worker = undefined;
     void worker.terminate();
     void this.request({ type: 'warm', assets: this.assets }).catch(() => undefined);
   }

@@ -9,8 +9,16 @@ import type { RunPayload, WorkerRequest, WorkerResponse } from './workerProtocol
 const cache = new DataCache();
 let current: ModelSession | undefined;
 
+/** Requests with an id up to this were dropped by the extension (a newer run replaced them). */
+let droppedUpTo = 0;
+/** One request at a time, in order: a run and a drill-down never interleave on the same data. */
+let queue: Promise<unknown> = Promise.resolve();
+
 async function handle(message: WorkerRequest): Promise<unknown> {
+  if (message.id <= droppedUpTo) return undefined;
   switch (message.type) {
+    case 'drop':
+      return undefined;
     case 'warm':
       await loadSqlJs(message.assets.wasmPath);
       return true;
@@ -36,7 +44,13 @@ async function handle(message: WorkerRequest): Promise<unknown> {
 }
 
 parentPort!.on('message', (message: WorkerRequest) => {
-  handle(message).then(
+  if (message.type === 'drop') {
+    droppedUpTo = Math.max(droppedUpTo, message.upTo);
+    return;
+  }
+  const done = queue.then(() => handle(message));
+  queue = done.catch(() => undefined);
+  done.then(
     (value) => parentPort!.postMessage({ id: message.id, ok: true, value } satisfies WorkerResponse),
     (error: unknown) => parentPort!.postMessage(error instanceof LensError
       ? ({ id: message.id, ok: false, error: error.value } satisfies WorkerResponse)

@@ -13,6 +13,8 @@ export interface RunPayload {
 
 export type WorkerRequest =
   | { id: number; type: 'warm'; assets: EngineAssets }
+  /** Requests up to this id are no longer wanted: skip those not started (answered at once, out of turn). */
+  | { id: number; type: 'drop'; upTo: number }
   | { id: number; type: 'run'; request: RunRequest; assets: EngineAssets }
   | { id: number; type: 'cteRows'; cte: string; filters: { column: string; value: SqlValue }[]; offset: number; limit: number };
 
