@@ -16,8 +16,6 @@ export class CancelledError extends Error {
 
 type Pending = { resolve: (outcome: Outcome<unknown>) => void; reject: (error: Error) => void; sent: number };
 
-/** A run in flight longer than this is stopped by terminating the worker rather than left to finish. */
-const TERMINATE_AFTER_MS = 1000;
 type Body<T = WorkerRequest> = T extends WorkerRequest ? Omit<T, 'id'> : never;
 
 export class EngineClient {
@@ -25,7 +23,12 @@ export class EngineClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
-  constructor(private readonly workerPath: string, private readonly assets: EngineAssets) {}
+  constructor(
+    private readonly workerPath: string,
+    private readonly assets: EngineAssets,
+    /** A run in flight longer than this is stopped by terminating the worker rather than left to finish. */
+    private readonly terminateAfterMs = 1000,
+  ) {}
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
@@ -66,7 +69,7 @@ export class EngineClient {
     const oldest = Math.min(...[...this.pending.values()].map((pending) => pending.sent));
     for (const pending of this.pending.values()) pending.reject(new CancelledError());
     this.pending.clear();
-    if (performance.now() - oldest < TERMINATE_AFTER_MS) {
+    if (performance.now() - oldest < this.terminateAfterMs) {
       worker.postMessage({ id: this.nextId, type: 'drop', upTo: this.nextId - 1 });
       this.nextId++;
       return;

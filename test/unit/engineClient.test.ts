@@ -24,7 +24,7 @@ describe('the engine worker', () => {
     }
   });
 
-  it('a cancelled run rejects, and the next run on a fresh worker is correct', async () => {
+  it('a cancelled run rejects (left to finish unanswered), and the next run is correct', async () => {
     const engine = new EngineClient(workerPath, assets);
     try {
       const workspaceDir = tempWorkspace();
@@ -34,6 +34,35 @@ describe('the engine worker', () => {
       const next = await engine.request<RunPayload>({ type: 'run', request: { workspaceDir, settings: {}, env: {} }, assets });
       assert.ok(next.ok);
       assert.equal(next.result.result.cteRowCounts.base, 4801);
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  it('a run stopped by terminating the worker: the next run, on a warm new worker, is correct', async () => {
+    const engine = new EngineClient(workerPath, assets, 0);
+    try {
+      const workspaceDir = tempWorkspace();
+      const cancelled = engine.request<RunPayload>({ type: 'run', request: { workspaceDir, settings: {}, env: {} }, assets });
+      engine.cancel();
+      await assert.rejects(cancelled, CancelledError);
+      const next = await engine.request<RunPayload>({ type: 'run', request: { workspaceDir, settings: {}, env: {} }, assets });
+      assert.ok(next.ok);
+      assert.equal(next.result.result.cteRowCounts.base, 4801);
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  it('requests sent together are answered in turn, each correctly', async () => {
+    const engine = new EngineClient(workerPath, assets);
+    try {
+      const workspaceDir = tempWorkspace();
+      const run = engine.request<RunPayload>({ type: 'run', request: { workspaceDir, settings: {}, env: {} }, assets });
+      const page = engine.request<{ total: number }>({ type: 'cteRows', cte: 'base', filters: [], offset: 0, limit: 5 });
+      const [ran, rows] = await Promise.all([run, page]);
+      assert.ok(ran.ok && rows.ok);
+      assert.equal(rows.result.total, ran.result.result.cteRowCounts.base);
     } finally {
       engine.dispose();
     }
