@@ -24,35 +24,23 @@ describe('the engine worker', () => {
     }
   });
 
-  it('a cancelled run rejects (left to finish unanswered), and the next run is correct', async () => {
-    const engine = new EngineClient(workerPath, assets);
-    try {
-      const workspaceDir = tempWorkspace();
-      const cancelled = engine.request<RunPayload>({ type: 'run', request: { workspaceDir, settings: {}, env: {} }, assets });
-      engine.cancel();
-      await assert.rejects(cancelled, CancelledError);
-      const next = await engine.request<RunPayload>({ type: 'run', request: { workspaceDir, settings: {}, env: {} }, assets });
-      assert.ok(next.ok);
-      assert.equal(next.result.result.cteRowCounts.base, 4801);
-    } finally {
-      engine.dispose();
-    }
-  });
-
-  it('a run stopped by terminating the worker: the next run, on a warm new worker, is correct', async () => {
-    const engine = new EngineClient(workerPath, assets, 0);
-    try {
-      const workspaceDir = tempWorkspace();
-      const cancelled = engine.request<RunPayload>({ type: 'run', request: { workspaceDir, settings: {}, env: {} }, assets });
-      engine.cancel();
-      await assert.rejects(cancelled, CancelledError);
-      const next = await engine.request<RunPayload>({ type: 'run', request: { workspaceDir, settings: {}, env: {} }, assets });
-      assert.ok(next.ok);
-      assert.equal(next.result.result.cteRowCounts.base, 4801);
-    } finally {
-      engine.dispose();
-    }
-  });
+  // A short run is left to finish unanswered; a long one is stopped by terminating the worker (threshold 0 here).
+  for (const [how, terminateAfterMs] of [['left to finish unanswered', 1000], ['stopped by terminating the worker', 0]] as const) {
+    it(`a cancelled run (${how}) rejects, and the next run is correct`, async () => {
+      const engine = new EngineClient(workerPath, assets, terminateAfterMs);
+      try {
+        const workspaceDir = tempWorkspace();
+        const cancelled = engine.request<RunPayload>({ type: 'run', request: { workspaceDir, settings: {}, env: {} }, assets });
+        engine.cancel();
+        await assert.rejects(cancelled, CancelledError);
+        const next = await engine.request<RunPayload>({ type: 'run', request: { workspaceDir, settings: {}, env: {} }, assets });
+        assert.ok(next.ok);
+        assert.equal(next.result.result.cteRowCounts.base, 4801);
+      } finally {
+        engine.dispose();
+      }
+    });
+  }
 
   it('requests sent together are answered in turn, each correctly', async () => {
     const engine = new EngineClient(workerPath, assets);
