@@ -314,6 +314,19 @@ async function prepareModel(request: RunRequest, assets: EngineAssets): Promise<
   return { model, rendered, parsed, plan, renderMs };
 }
 
+type LineageOutcome = { lineage: Lineage; error?: undefined } | { lineage?: undefined; error: LensError };
+
+/** The model's lineage against the loaded data's schemas; a model that cannot be parsed is an outcome, not a throw. */
+function lineageOutcome(prepared: PreparedModel, data: LoadedData): LineageOutcome {
+  const { rendered, parsed } = prepared;
+  try {
+    return { lineage: buildLineage({ sql: rendered.sql, sourceMap: rendered.sourceMap, parsed, catalog: (table) => data.columnsOfWritten(table) }) };
+  } catch (error) {
+    if (error instanceof LensError) return { error };
+    throw error;
+  }
+}
+
 export interface RowPage {
   columns: string[];
   rows: SqlValue[][];
@@ -337,6 +350,8 @@ export class ModelSession {
     readonly reusedData: boolean,
     /** The session loaded the data itself and frees it on close (else the cache owns it). */
     private readonly ownsData: boolean,
+    /** The lineage, when loading the data already built it. */
+    private lineageBuilt?: LineageOutcome,
   ) {
     this.withClause = prepared.parsed.ok ? topLevelWith(prepared.parsed.program) : undefined;
   }
@@ -346,20 +361,19 @@ export class ModelSession {
     const started = performance.now();
     const prepared = await prepareModel(request, assets);
     const loadStarted = performance.now();
-    // Lay the data out for the joins the model makes (a model SQLite or our parser cannot read is left as is).
+    // Lay fresh data out for the joins the model makes (a model our parser cannot read is left as is); the
+    // lineage built for that is the session's too.
+    let lineage: LineageOutcome | undefined;
     const prepare = (data: LoadedData) => {
-      try {
-        optimizeLayout(data, joinKeysOf(buildLineage({ sql: prepared.rendered.sql, sourceMap: prepared.rendered.sourceMap, parsed: prepared.parsed, catalog: (table) => data.columnsOfWritten(table) })));
-      } catch (error) {
-        if (!(error instanceof LensError)) throw error;
-      }
+      lineage = lineageOutcome(prepared, data);
+      if (lineage.lineage) optimizeLayout(data, joinKeysOf(lineage.lineage));
     };
     if (cache) {
       const { data, reused } = await cache.get(prepared.plan, prepare);
-      return new ModelSession(prepared, data, elapsed(loadStarted), started, reused, false);
+      return new ModelSession(prepared, data, elapsed(loadStarted), started, reused, false, lineage);
     }
     const data = await loadData(prepared.plan, prepare);
-    return new ModelSession(prepared, data, elapsed(loadStarted), started, false, true);
+    return new ModelSession(prepared, data, elapsed(loadStarted), started, false, true, lineage);
   }
 
   get model(): { file: string; sample: boolean } {
@@ -415,19 +429,10 @@ export class ModelSession {
     };
   }
 
-  private lineageOutcome: { lineage?: Lineage; error?: unknown } | undefined;
-
   lineage(): Lineage {
-    if (!this.lineageOutcome) {
-      const { rendered, parsed } = this.prepared;
-      try {
-        this.lineageOutcome = { lineage: buildLineage({ sql: rendered.sql, sourceMap: rendered.sourceMap, parsed, catalog: (table) => this.data.columnsOfWritten(table) }) };
-      } catch (error) {
-        this.lineageOutcome = { error };
-      }
-    }
-    if (this.lineageOutcome.error !== undefined) throw this.lineageOutcome.error;
-    return this.lineageOutcome.lineage!;
+    this.lineageBuilt ??= lineageOutcome(this.prepared, this.data);
+    if (this.lineageBuilt.error) throw this.lineageBuilt.error;
+    return this.lineageBuilt.lineage!;
   }
 
   /** What in the data may make this model's numbers mislead (see checks.ts). */
