@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { EngineAssets } from '../../src/engine/runModel';
+import { LensError } from '../../src/engine/errors';
+import assert from 'node:assert/strict';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export const assets: EngineAssets = { wasmPath: path.join(repoRoot, 'dist', 'sql-wasm.wasm'), sampleDir: path.join(repoRoot, 'sample') };
@@ -153,4 +155,15 @@ export function nativeQuery(main: string, attach: Record<string, string>, sql: s
 /** The seed model with the given table names in place of the spec's qualified names. */
 export function seedModel(metricsTable: string, customersTable: string): string {
   return sampleModel.replace('intermediate.int_customer_metrics', metricsTable).replace('staging.stg_customers', customersTable);
+}
+
+/** The LensError `work` throws; fails the test if it throws nothing (any other error propagates). */
+export function thrownLensError(work: () => unknown, expected: string): LensError {
+  try {
+    work();
+  } catch (error) {
+    if (error instanceof LensError) return error;
+    throw error;
+  }
+  return assert.fail(`expected ${expected}`);
 }

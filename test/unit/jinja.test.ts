@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import nunjucks from 'nunjucks';
 import { renderModel, type RenderContext } from '../../src/engine/jinja';
-import { LensError } from '../../src/engine/errors';
+import type { LensError } from '../../src/engine/errors';
+import { thrownLensError } from './helpers';
 import type { DbtProject } from '../../src/engine/dbtProject';
 
 const project: DbtProject = {
@@ -20,13 +21,7 @@ function render(template: string) {
 }
 
 function renderError(template: string): LensError {
-  try {
-    render(template);
-  } catch (error) {
-    if (error instanceof LensError) return error;
-    throw error;
-  }
-  return assert.fail('expected a Jinja error');
+  return thrownLensError(() => render(template), 'a Jinja error');
 }
 
 /** Line and column (1-based) of `needle` in `text`, found by hand. */

@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
 import { readWorkspaceSettings, resolveSettings, type RawSettings } from '../../src/engine/settings';
 import { LensError } from '../../src/engine/errors';
-import { tempWorkspace, write } from './helpers';
+import { tempWorkspace, thrownLensError, write } from './helpers';
 
 function settingError(raw: RawSettings): LensError {
-  try {
-    resolveSettings(raw);
-  } catch (error) {
-    if (error instanceof LensError) return error;
-    throw error;
-  }
-  return assert.fail('expected a settings error');
+  return thrownLensError(() => resolveSettings(raw), 'a settings error');
 }
 
 describe('settings', () => {
