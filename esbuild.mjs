@@ -30,7 +30,7 @@ const builds = [
   {
     ...common,
     // The CodeLens outline (parser, Jinja) is its own bundle, loaded on first use, to keep activation light.
-    entryPoints: { extension: 'src/extension.ts', worker: 'src/engine/worker.ts', outline: 'src/engine/outline.ts' },
+    entryPoints: { extension: 'src/extension.ts', worker: 'src/engine/worker/worker.ts', outline: 'src/engine/model/outline.ts' },
     outdir: 'dist',
     platform: 'node',
     format: 'cjs',

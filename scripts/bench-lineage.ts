@@ -1,8 +1,8 @@
 // Measures parsing + the lineage walk of the seed model, after warm-up. Prints; asserts nothing.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildLineage } from '../src/engine/lineage';
-import { renderModel } from '../src/engine/jinja';
+import { buildLineage } from '../src/engine/sql/lineage';
+import { renderModel } from '../src/engine/model/jinja';
 
 const RUNS = 200;
 const columns: Record<string, string[]> = {

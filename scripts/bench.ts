@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { EngineClient } from '../src/engineClient';
-import type { EngineAssets } from '../src/engine/runModel';
-import type { RunPayload } from '../src/engine/workerProtocol';
+import { EngineClient } from '../src/engine/worker/client';
+import type { EngineAssets } from '../src/engine/index';
+import type { RunPayload } from '../src/engine/worker/protocol';
 import { benchData, type BenchData } from './benchData';
 
 const args = process.argv.slice(2);

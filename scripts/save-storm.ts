@@ -3,8 +3,8 @@
 // and whether the last result is the correct one. A measurement, not a test.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CancelledError, EngineClient } from '../src/engineClient';
-import type { RunPayload } from '../src/engine/workerProtocol';
+import { CancelledError, EngineClient } from '../src/engine/worker/client';
+import type { RunPayload } from '../src/engine/worker/protocol';
 
 const root = path.resolve(__dirname, '..', '..');
 const assets = { wasmPath: path.join(root, 'dist', 'sql-wasm.wasm'), sampleDir: path.join(root, 'sample') };

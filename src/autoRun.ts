@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { SECTION, readConfig } from './config';
 import type { ModelCodeLens } from './codeLens';
-import type { Controller } from './controller';
+import type { Controller } from './runController';
 
 export class AutoRunner implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];

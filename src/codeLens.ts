@@ -1,11 +1,11 @@
 // CodeLens on the model file: "▶ Run Segment Model" with the last run's summary, and "Preview <cte>" per CTE.
 import * as vscode from 'vscode';
-import type { Controller } from './controller';
-import { FINAL_SELECT } from './engine/constants';
+import type { Controller } from './runController';
+import { FINAL_SELECT } from './shared/lineageModel';
 import path from 'node:path';
-import { looksLikeSegmentModel } from './engine/looksLikeModel';
+import { looksLikeSegmentModel } from './engine/model/looksLikeModel';
 
-type Outline = typeof import('./engine/outline');
+type Outline = typeof import('./engine/model/outline');
 let outline: Outline | undefined;
 
 /** The parser and Jinja renderer behind the CTE lenses load on the first model shown, not at activation. */
@@ -14,7 +14,7 @@ function loadOutline(): Outline {
   outline ??= require(path.join(__dirname, 'outline.js')) as Outline;
   return outline;
 }
-import { toRange } from './controller';
+import { toRange } from './runController';
 
 export class ModelCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();

@@ -1,6 +1,6 @@
 // Registers Segment Lens's commands, views and listeners. Everything it creates is disposed with the extension.
 import * as vscode from 'vscode';
-import { Controller } from './controller';
+import { Controller } from './runController';
 import { ModelCodeLens } from './codeLens';
 import { Panel } from './panel';
 import { SegmentTree } from './tree';

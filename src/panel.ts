@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { FileLocation } from './engine/errors';
-import { toCsv } from './engine/format';
-import { type Controller, toRange } from './controller';
-import { PAGE_SIZE, parseWebviewMessage, type HostMessage, type WebviewMessage } from './protocol';
+import { toCsv } from './shared/format';
+import { type Controller, toRange } from './runController';
+import { PAGE_SIZE, parseWebviewMessage, type HostMessage, type WebviewMessage } from './shared/protocol';
 
 export class Panel implements vscode.Disposable {
   static readonly viewType = 'segmentLens.panel';

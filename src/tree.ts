@@ -1,8 +1,8 @@
 // The sidebar tree: regions, then segments with their customers and average LTV.
 import * as vscode from 'vscode';
-import type { Controller } from './controller';
-import type { Grid, GridCell } from './engine/grid';
-import { formatMetric, metricLabel, regionLabel, segmentLabel } from './engine/labels';
+import type { Controller } from './runController';
+import type { Grid, GridCell } from './shared/grid';
+import { formatMetric, metricLabel, regionLabel, segmentLabel } from './shared/labels';
 
 type Item = { kind: 'region'; region: string | null; index: number } | { kind: 'segment'; cell: GridCell };
 

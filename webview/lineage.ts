@@ -1,7 +1,7 @@
 // Draws the lineage as columns of nodes, left to right: source tables, each CTE in order, then the output columns.
 // Value edges are lines labelled by their kind (a CASE by its thresholds); row-shaping roles are badges on nodes.
-import type { Lineage, LineageEdge } from '../src/engine/lineage';
-import { FINAL_SELECT } from '../src/engine/constants';
+import type { Lineage, LineageEdge } from '../src/engine/sql/lineage';
+import { FINAL_SELECT } from '../src/shared/lineageModel';
 import { element } from './components';
 
 const SVG = 'http://www.w3.org/2000/svg';

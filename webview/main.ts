@@ -1,10 +1,10 @@
 // The Segment Lens panel: the region × segment grid, the drill-down below it, and the lineage beside it.
 // Everything from the host arrives as data and is shown as text; nothing is ever parsed as HTML.
 import type { SqlValue } from 'sql.js';
-import type { Grid, GridCell } from '../src/engine/grid';
-import { formatMetric, guardFormula, metricLabel, regionLabel, segmentLabel } from '../src/engine/labels';
-import type { HostMessage, PanelState, RowPageMessage, WebviewMessage } from '../src/protocol';
-import { PAGE_SIZE } from '../src/protocol';
+import type { Grid, GridCell } from '../src/shared/grid';
+import { formatMetric, guardFormula, metricLabel, regionLabel, segmentLabel } from '../src/shared/labels';
+import type { HostMessage, PanelState, RowPageMessage, WebviewMessage } from '../src/shared/protocol';
+import { PAGE_SIZE } from '../src/shared/protocol';
 import { button, choices, dataTable, divider, element, progress, tag, textField } from './components';
 import { LineageView } from './lineage';
 

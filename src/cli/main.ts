@@ -2,10 +2,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { describeError, LensError } from '../engine/errors';
-import { readWorkspaceSettings } from '../engine/settings';
-import { modelLineage, runModel } from '../engine/runModel';
-import { lineageJson, lineageTable, toCsv, toJson, toTable } from '../engine/format';
+import { describeError, LensError, modelLineage, runModel } from '../engine/index';
+import { lineageTable, toCsv, toTable } from '../shared/format';
+import { lineageJson, toJson } from './output';
+import { readWorkspaceSettings } from './workspaceSettings';
 
 const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--format table|json|csv]
        segment-lens lineage [--workspace DIR] [--model FILE] [--format json|table]

@@ -1,42 +1,9 @@
-/** Where in a user's file something went wrong; 1-based, as editors show it. */
-export interface FileLocation {
-  file: string;
-  line: number;
-  column: number;
-  endLine?: number;
-  endColumn?: number;
-}
+import type { LensErrorValue } from '../shared/problem';
 
-export type LensErrorCode =
-  | 'settings'
-  | 'file-not-found'
-  | 'not-a-file'
-  | 'not-sqlite'
-  | 'too-large'
-  | 'busy'
-  | 'outside-workspace'
-  | 'corrupt-database'
-  | 'csv'
-  | 'yaml'
-  | 'dbt-profile'
-  | 'jinja'
-  | 'sql-syntax'
-  | 'missing-table'
-  | 'missing-column'
-  | 'sql';
+export type { FileLocation, LensErrorCode, LensErrorValue, Outcome } from '../shared/problem';
+export { describeError } from '../shared/problem';
 
-/** A problem with the user's input: shown to the user, never a crash. */
-export interface LensErrorValue {
-  code: LensErrorCode;
-  /** One line saying what is wrong, naming the file, table, column or setting at fault. */
-  message: string;
-  /** What the user can do about it. */
-  hint?: string;
-  location?: FileLocation;
-  /** The `segmentLens.*` setting at fault, when a setting is. */
-  setting?: string;
-}
-
+/** A problem with the user's input, thrown inside the engine and turned into an Outcome at its edge. */
 export class LensError extends Error {
   readonly value: LensErrorValue;
   constructor(value: LensErrorValue) {
@@ -44,9 +11,4 @@ export class LensError extends Error {
     this.name = 'LensError';
     this.value = value;
   }
-}
-
-export function describeError(error: LensErrorValue): string {
-  const where = error.location ? `${error.location.file}:${error.location.line}:${error.location.column}: ` : '';
-  return `${where}${error.message}${error.hint ? ` ${error.hint}` : ''}`;
 }

@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
+// The `segmentLens.*` settings, checked: each problem names the setting at fault and says what to do.
 import { LensError } from './errors';
-import { locationAt } from './text';
+import { isRecord } from '../shared/json';
 
 /** Where the model's data comes from; the typed form of `segmentLens.connection`. */
 export type ConnectionSetting =
@@ -51,10 +49,6 @@ function requiredString(value: Record<string, unknown>, key: string, setting: st
   const found = optionalString(value, key, setting, hint);
   if (found === undefined) throw settingError(`${setting}.${key}`, 'is missing.', hint);
   return found;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function resolveConnection(raw: unknown): ConnectionSetting {
@@ -111,29 +105,4 @@ export function resolveSettings(raw: RawSettings): LensSettings {
     model = raw.model;
   }
   return { model, connection: resolveConnection(raw.connection) };
-}
-
-/** Reads `segmentLens.*` from `.vscode/settings.json` the way VS Code does: JSON with comments and trailing commas. */
-export async function readWorkspaceSettings(workspaceDir: string): Promise<RawSettings> {
-  const file = path.join(workspaceDir, '.vscode', 'settings.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw error;
-  }
-  const errors: ParseError[] = [];
-  const parsed: unknown = parseJsonc(text, errors, { allowTrailingComma: true });
-  if (errors.length > 0) {
-    const first = errors[0];
-    throw new LensError({
-      code: 'settings',
-      message: `${file} is not valid JSON: ${printParseErrorCode(first.error)}.`,
-      hint: 'Fix the file so VS Code can read it too.',
-      location: locationAt(file, text, first.offset),
-    });
-  }
-  if (!isRecord(parsed)) return {};
-  return { model: parsed['segmentLens.model'], connection: parsed['segmentLens.connection'] };
 }

@@ -4,7 +4,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { SegmentLensApi } from '../../src/extension';
-import type { PanelState } from '../../src/protocol';
+import type { PanelState } from '../../src/shared/protocol';
 
 const workspace = vscode.workspace.workspaceFolders![0].uri;
 const modelUri = vscode.Uri.joinPath(workspace, 'models', 'marts', 'customer_segments.sql');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { loadSqlJs } from '../../src/engine/sqljs';
-import { loadCsvTable } from '../../src/engine/csvLoader';
+import { loadSqlJs } from '../../src/engine/data/sqljs';
+import { loadCsvTable } from '../../src/engine/data/csvLoader';
 import { LensError } from '../../src/engine/errors';
 import { assets, tempWorkspace, write } from './helpers';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { runModel, type ModelResult, type RunResult } from '../../src/engine/runModel';
-import { FINAL_SELECT } from '../../src/engine/constants';
-import { rowObjects } from '../../src/engine/format';
+import { runModel, type ModelResult, type RunResult } from '../../src/engine/index';
+import { FINAL_SELECT } from '../../src/shared/lineageModel';
+import { rowObjects } from '../../src/shared/rows';
 import type { RawSettings } from '../../src/engine/settings';
 import {
   assets, customerColumns, expectedSegments, hashTree, makeShop, metricColumns, nativeQuery, seedModel, tempWorkspace, toCsvText, write, writeSqlite,

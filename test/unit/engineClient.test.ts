@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { CancelledError, EngineClient } from '../../src/engineClient';
-import type { RunPayload } from '../../src/engine/workerProtocol';
+import { CancelledError, EngineClient } from '../../src/engine/worker/client';
+import type { RunPayload } from '../../src/engine/worker/protocol';
 import { assets, repoRoot, tempWorkspace } from './helpers';
 
 describe('the engine worker', () => {

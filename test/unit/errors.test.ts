@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { runModel } from '../../src/engine/runModel';
+import { runModel } from '../../src/engine/index';
 import type { LensErrorValue } from '../../src/engine/errors';
 import type { RawSettings } from '../../src/engine/settings';
 import { assets, customerColumns, hashTree, makeShop, metricColumns, seedModel, tempWorkspace, write, writeSqlite } from './helpers';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { buildGrid, segmentOrder } from '../../src/engine/grid';
-import { formatMetric, metricLabel, regionLabel } from '../../src/engine/labels';
+import { buildGrid, segmentOrder } from '../../src/shared/grid';
+import { formatMetric, metricLabel, regionLabel } from '../../src/shared/labels';
 
 const columns = ['region', 'customer_segment', 'customer_count', 'avg_ltv', 'avg_orders'];
 const rows = [

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import type { EngineAssets } from '../../src/engine/runModel';
+import type { EngineAssets } from '../../src/engine/index';
 import { LensError } from '../../src/engine/errors';
 import assert from 'node:assert/strict';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import nunjucks from 'nunjucks';
-import { renderModel, type RenderContext } from '../../src/engine/jinja';
+import { renderModel, type RenderContext } from '../../src/engine/model/jinja';
 import type { LensError } from '../../src/engine/errors';
 import { thrownLensError } from './helpers';
-import type { DbtProject } from '../../src/engine/dbtProject';
+import type { DbtProject } from '../../src/engine/model/dbtProject';
 
 const project: DbtProject = {
   dir: '/project',

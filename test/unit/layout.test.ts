@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { DataCache, ModelSession } from '../../src/engine/runModel';
-import { rowObjects } from '../../src/engine/format';
+import { DataCache, ModelSession } from '../../src/engine/index';
+import { rowObjects } from '../../src/shared/rows';
 import { assets, customerColumns, makeShop, metricColumns, nativeQuery, seedModel, tempWorkspace, toCsvText, write, writeSqlite } from './helpers';
 
 /** The model's rows from the engine, and the layout the engine chose for each table. */

@@ -1,9 +1,9 @@
 // The lineage of the seed model and its variants, each stated by hand.
 import assert from 'node:assert/strict';
-import { buildLineage, type Catalog, type Lineage } from '../../src/engine/lineage';
-import { renderModel } from '../../src/engine/jinja';
+import { buildLineage, type Catalog, type Lineage } from '../../src/engine/sql/lineage';
+import { renderModel } from '../../src/engine/model/jinja';
 import type { FileLocation } from '../../src/engine/errors';
-import type { DbtProject } from '../../src/engine/dbtProject';
+import type { DbtProject } from '../../src/engine/model/dbtProject';
 import { sampleModel } from './helpers';
 
 const tables: Record<string, string[]> = {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { parseWebviewMessage } from '../../src/protocol';
-import { toCsv } from '../../src/engine/format';
-import { guardFormula } from '../../src/engine/labels';
+import { parseWebviewMessage } from '../../src/shared/protocol';
+import { toCsv } from '../../src/shared/format';
+import { guardFormula } from '../../src/shared/labels';
 
 describe('messages from the webview', () => {
   it('accepts each message of the protocol', () => {

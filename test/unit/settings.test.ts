@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readWorkspaceSettings, resolveSettings, type RawSettings } from '../../src/engine/settings';
+import { readWorkspaceSettings } from '../../src/cli/workspaceSettings';
+import { resolveSettings, type RawSettings } from '../../src/engine/settings';
 import { LensError } from '../../src/engine/errors';
 import { tempWorkspace, thrownLensError, write } from './helpers';
 

@@ -1,9 +1,10 @@
 // The messages between the extension host and the panel's webview, both ways, as discriminated unions on `type`.
 // Imports neither `vscode` nor the DOM: both sides compile it. The host validates every message it receives.
-import type { SqlValue } from 'sql.js';
-import type { LensErrorValue } from './engine/errors';
-import type { GridOutcome } from './engine/grid';
-import type { Lineage } from './engine/lineage';
+import type { GridOutcome } from './grid';
+import { isRecord } from './json';
+import type { Lineage } from './lineageModel';
+import type { LensErrorValue } from './problem';
+import type { SqlValue } from './rows';
 
 export interface RunSummary {
   modelFile: string;
@@ -58,8 +59,8 @@ const isName = (value: unknown): value is string => typeof value === 'string' &&
 
 /** The message if it is one the protocol allows, else undefined: anything else from the webview is ignored. */
 export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const message = raw as Record<string, unknown>;
+  if (!isRecord(raw)) return undefined;
+  const message = raw;
   switch (message.type) {
     case 'ready':
     case 'run':

@@ -1,8 +1,6 @@
 // Messages between the extension host and the engine's worker thread.
-import type { SqlValue } from 'sql.js';
-import type { FileLocation, LensErrorValue } from './errors';
-import type { Lineage } from './lineage';
-import type { EngineAssets, ModelResult, RunRequest } from './runModel';
+import type { EngineAssets, FileLocation, LensErrorValue, Lineage, ModelResult, RunRequest } from '../index';
+import type { SqlValue } from '../../shared/rows';
 
 export interface RunPayload {
   result: ModelResult;

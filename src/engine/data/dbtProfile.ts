@@ -2,9 +2,11 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import nunjucks from 'nunjucks';
-import { LensError } from './errors';
-import type { SchemaFile } from './dataSource';
-import { readYamlFile } from './yamlFile';
+import { LensError } from '../errors';
+import type { SchemaFile } from './loadedData';
+import { readYamlFile } from '../yamlFile';
+import type { Workspace } from '../workspace';
+import { isRecord } from '../../shared/json';
 
 export interface DbtConnectionSetting {
   profilesDir?: string;
@@ -20,10 +22,6 @@ export interface SqliteTarget {
   main: SchemaFile;
   attached: SchemaFile[];
   profilesFile: string;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 const SETTING = 'segmentLens.connection';
@@ -60,32 +58,26 @@ function renderProfileValue(value: unknown, env: Record<string, string | undefin
  * Finds profiles.yml as dbt does: the setting's folder, else DBT_PROFILES_DIR, else the dbt project's folder,
  * else the workspace folder, else ~/.dbt.
  */
-async function findProfiles(workspaceDir: string, projectDir: string | undefined, setting: DbtConnectionSetting, env: Record<string, string | undefined>, homeDir: string): Promise<string> {
+async function findProfiles(workspace: Workspace, projectDir: string | undefined, setting: DbtConnectionSetting): Promise<string> {
   if (setting.profilesDir) {
-    const file = path.join(path.resolve(workspaceDir, setting.profilesDir), 'profiles.yml');
+    const file = path.join(workspace.resolve(setting.profilesDir, SETTING), 'profiles.yml');
     if (await isFile(file)) return file;
     throw new LensError({ code: 'file-not-found', setting: `${SETTING}.profilesDir`, message: `There is no profiles.yml in ${path.dirname(file)} (${SETTING}.profilesDir).`, hint: 'Point profilesDir at the folder that holds profiles.yml, relative to the workspace.' });
   }
-  const candidates = [env.DBT_PROFILES_DIR, projectDir, workspaceDir, path.join(homeDir, '.dbt')].filter((dir): dir is string => !!dir);
+  const candidates = [workspace.env.DBT_PROFILES_DIR, projectDir, workspace.dir, path.join(workspace.homeDir, '.dbt')].filter((dir): dir is string => !!dir);
   for (const dir of candidates) {
     const file = path.join(dir, 'profiles.yml');
-    if (await isFile(file)) return file;
+    if (await isFile(file)) return workspace.resolve(file, SETTING);
   }
   throw new LensError({ code: 'file-not-found', setting: SETTING, message: `No profiles.yml found (looked in ${candidates.join(', ')}).`, hint: `Set ${SETTING}.profilesDir to the folder that holds profiles.yml.` });
 }
 
-export async function resolveDbtTarget(options: {
-  workspaceDir: string;
-  projectDir?: string;
-  projectProfile?: string;
-  setting: DbtConnectionSetting;
-  env: Record<string, string | undefined>;
-  homeDir: string;
-}): Promise<SqliteTarget> {
-  const { workspaceDir, projectDir, setting, env } = options;
-  const file = await findProfiles(workspaceDir, projectDir, setting, env, options.homeDir);
+/** The dbt-sqlite target a profile names: its files resolved (from the dbt project's folder, as dbt does) and checked. */
+export async function resolveDbtTarget(workspace: Workspace, project: { dir: string; profile?: string } | undefined, setting: DbtConnectionSetting): Promise<SqliteTarget> {
+  const projectDir = project?.dir;
+  const file = await findProfiles(workspace, projectDir, setting);
   const profiles = await readYamlFile(file);
-  const profileName = setting.profile ?? options.projectProfile;
+  const profileName = setting.profile ?? project?.profile;
   if (!profileName) {
     throw new LensError({ code: 'dbt-profile', setting: `${SETTING}.profile`, message: 'No dbt profile is named: dbt_project.yml has no profile: and the setting gives none.', hint: `Set ${SETTING}.profile to a profile in ${file}.` });
   }
@@ -103,7 +95,7 @@ export async function resolveDbtTarget(options: {
   if (!isRecord(rawTarget)) {
     throw new LensError({ code: 'dbt-profile', setting: `${SETTING}.target`, message: `Profile "${profileName}" in ${file} has no target "${targetName}"${Object.keys(outputs).length ? ` (it has ${Object.keys(outputs).join(', ')})` : ''}.`, hint: `Set ${SETTING}.target to one of its outputs.` });
   }
-  const target = renderProfileValue(rawTarget, env, file) as Record<string, unknown>;
+  const target = renderProfileValue(rawTarget, workspace.env, file) as Record<string, unknown>;
   if (target.type !== 'sqlite') {
     throw new LensError({
       code: 'dbt-profile',
@@ -112,15 +104,15 @@ export async function resolveDbtTarget(options: {
     });
   }
   // dbt resolves the adapter's relative paths from the folder it runs in: the dbt project's.
-  const base = projectDir ?? workspaceDir;
+  const base = projectDir ?? workspace.dir;
   const schemasAndPaths = isRecord(target.schemas_and_paths) ? target.schemas_and_paths : {};
   const files = new Map<string, string>();
   for (const [schema, file_] of Object.entries(schemasAndPaths)) {
-    if (typeof file_ === 'string') files.set(schema, path.resolve(base, file_));
+    if (typeof file_ === 'string') files.set(schema, workspace.resolve(file_, SETTING, base));
   }
   if (typeof target.schema_directory === 'string') {
     // dbt-sqlite attaches every *.db file in schema_directory as the schema named after the file.
-    const dir = path.resolve(base, target.schema_directory);
+    const dir = workspace.resolve(target.schema_directory, SETTING, base);
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const name of names.filter((entry) => entry.endsWith('.db')).sort()) {
       const schema = path.basename(name, '.db');

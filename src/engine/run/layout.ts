@@ -1,29 +1,12 @@
 // Lays the loaded data out for the model's joins: a unique integer join key becomes the table's INTEGER PRIMARY KEY
 // (rows stored in key order, so the join is a rowid lookup instead of a temporary index), any other join key gets
 // an index. Driven by what the lineage says the model joins on; the data's values never change.
-import type { LoadedData } from './dataSource';
-import type { Lineage } from './lineage';
-import { quoteIdentifier, quoteString } from './sqlNames';
-
-export interface JoinKey {
-  /** The table as the model writes it. */
-  table: string;
-  column: string;
-}
-
-export function joinKeysOf(lineage: Lineage): JoinKey[] {
-  const nodes = new Map(lineage.nodes.map((node) => [node.id, node]));
-  const keys = new Map<string, JoinKey>();
-  for (const edge of lineage.edges) {
-    const node = nodes.get(edge.from);
-    if (edge.kind !== 'join_key' || node?.kind !== 'source') continue;
-    keys.set(`${node.relation}\u0000${node.column}`.toLowerCase(), { table: node.relation, column: node.column });
-  }
-  return [...keys.values()];
-}
+import type { LoadedData } from '../data/loadedData';
+import type { SourceColumn } from '../../shared/lineageGraph';
+import { quoteIdentifier, quoteString } from '../sql/names';
 
 /** What was done to which table, for the run's notes. */
-export function optimizeLayout(data: LoadedData, keys: JoinKey[]): string[] {
+export function optimizeLayout(data: LoadedData, keys: readonly SourceColumn[]): string[] {
   const done: string[] = [];
   for (const key of keys) {
     const located = data.locate(key.table);

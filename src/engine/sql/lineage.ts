@@ -2,87 +2,24 @@
 // of step, and which columns shape rows without flowing into values. sql-parser-cst parses the SQL (SQLite
 // dialect, a range on every node); the walk over its tree is ours. Every node and edge carries a span in the
 // user's file.
-import { LensError, type FileLocation } from './errors';
-import type { SourceMap } from './jinja';
-import { FINAL_SELECT } from './constants';
-import { clause, isNode, listItems, parseSql, statements, type CstNode, type ParsedSql } from './sqlSyntax';
+import { LensError, type FileLocation } from '../errors';
+import type { SourceMap } from '../model/sourceMap';
+import { LineageGraph } from '../../shared/lineageGraph';
+import {
+  FINAL_SELECT,
+  VALUE_KINDS,
+  type CaseDetail,
+  type Lineage,
+  type LineageEdge,
+  type LineageNode,
+  type LineageRelation,
+  type RowKind,
+  type UnresolvedReference,
+  type ValueKind,
+} from '../../shared/lineageModel';
+import { clause, isNode, listItems, parseSql, statements, type CstNode, type ParsedSql } from './syntax';
 
-export type ValueKind = 'passthrough' | 'rename' | 'case' | 'aggregate' | 'expression';
-export type RowKind = 'join_key' | 'group_key' | 'filter' | 'order_key';
-export type EdgeKind = ValueKind | RowKind;
-
-const VALUE_KINDS: ReadonlySet<EdgeKind> = new Set<EdgeKind>(['passthrough', 'rename', 'case', 'aggregate', 'expression']);
-
-
-export interface CaseDetail {
-  /** `CASE operand WHEN …`: the value each `when` is compared with. */
-  operand?: string;
-  whens: { when: string; then: string }[];
-  else?: string;
-}
-
-export interface LineageEdge {
-  /** `schema.table.column`, `cte.column`, or an output column's name. */
-  from: string;
-  /** A column as `from`; for row-shaping kinds, the relation whose rows it shapes (a CTE, or `(final select)`). */
-  to: string;
-  kind: EdgeKind;
-  /** The expression, e.g. `ROUND(AVG(total_spent), 2)`, for every kind but passthrough. */
-  detail?: string;
-  /** The CASE's conditions and results (the segment thresholds). */
-  case?: CaseDetail;
-  /** Where the step is written: the select item, or the reference in ON / WHERE / GROUP BY / ORDER BY. */
-  span?: FileLocation;
-  /** The reference to `from` itself. */
-  refSpan?: FileLocation;
-}
-
-export interface LineageNode {
-  id: string;
-  kind: 'source' | 'cte' | 'subquery' | 'output';
-  relation: string;
-  column: string;
-  span?: FileLocation;
-}
-
-export interface LineageRelation {
-  name: string;
-  kind: 'source' | 'cte' | 'subquery' | 'final';
-  span?: FileLocation;
-}
-
-export interface OutputColumnLineage {
-  name: string;
-  /** Source columns the value comes from, as `schema.table.column`. */
-  sources: string[];
-  /** Kinds of the steps from the sources to the output, upstream first. */
-  kinds: ValueKind[];
-  span?: FileLocation;
-}
-
-export interface UnusedColumn {
-  name: string;
-  /** Where it is selected, as `cte.column`. */
-  column: string;
-  /** Source columns it comes from. */
-  sources: string[];
-  span?: FileLocation;
-}
-
-export interface UnresolvedReference {
-  name: string;
-  reason: string;
-  span?: FileLocation;
-}
-
-export interface Lineage {
-  columns: OutputColumnLineage[];
-  edges: LineageEdge[];
-  nodes: LineageNode[];
-  relations: LineageRelation[];
-  unused: UnusedColumn[];
-  unresolved: UnresolvedReference[];
-}
+export type * from '../../shared/lineageModel';
 
 /** Column names of a table as the model writes it (`schema.table` or `table`); undefined when unknown. */
 export type Catalog = (table: string) => string[] | undefined;
@@ -458,50 +395,18 @@ export function buildLineage(input: { sql: string; sourceMap: SourceMap; catalog
   const { outputs } = builder.walkQuery(statement, new Map(), undefined, 'final');
   builder.relations.push({ name: FINAL_SELECT, kind: 'final' });
 
-  const valueEdgesInto = new Map<string, LineageEdge[]>();
-  for (const edge of builder.edges) {
-    if (!VALUE_KINDS.has(edge.kind)) continue;
-    const list = valueEdgesInto.get(edge.to) ?? [];
-    list.push(edge);
-    valueEdgesInto.set(edge.to, list);
-  }
-  const nodes = builder.nodes;
-  /** Walks value edges upstream from `id`: the source columns reached and the kinds on the way, by distance. */
-  const upstream = (id: string) => {
-    const sources: string[] = [];
-    const kindsByDistance: ValueKind[][] = [];
-    const seen = new Set<string>([id]);
-    let frontier = [id];
-    for (let distance = 0; frontier.length > 0; distance++) {
-      const next: string[] = [];
-      for (const current of frontier) {
-        for (const edge of valueEdgesInto.get(current) ?? []) {
-          (kindsByDistance[distance] ??= []).push(edge.kind as ValueKind);
-          if (seen.has(edge.from)) continue;
-          seen.add(edge.from);
-          if (nodes.get(edge.from)?.kind === 'source') sources.push(edge.from);
-          next.push(edge.from);
-        }
-      }
-      frontier = next;
-    }
-    // Upstream first; the same kind twice in a row (passthrough after passthrough) reads as one step.
-    const kinds = kindsByDistance.reverse().flatMap((atDistance) => [...new Set(atDistance)]).filter((kind, index, all) => kind !== all[index - 1]);
-    return { sources, kinds, seen };
-  };
-
+  const graph = new LineageGraph({ nodes: [...builder.nodes.values()], edges: builder.edges });
   const columns = outputs.map((output) => {
-    const { sources, kinds } = upstream(output.id);
-    return { name: output.name, sources, kinds, span: nodes.get(output.id)?.span };
+    const { sources, kinds } = graph.upstream(output.id);
+    return { name: output.name, sources, kinds, span: graph.node(output.id)?.span };
   });
 
   // A column is used when its value reaches an output, or it shapes rows; anything upstream of those is used too.
-  const used = new Set<string>();
-  for (const output of outputs) for (const id of upstream(output.id).seen) used.add(id);
-  for (const edge of builder.edges) if (!VALUE_KINDS.has(edge.kind)) for (const id of upstream(edge.from).seen) used.add(id);
-  const unused = [...nodes.values()]
+  const rowShapers = builder.edges.filter((edge) => !VALUE_KINDS.has(edge.kind)).map((edge) => edge.from);
+  const used = graph.upstream([...outputs.map((output) => output.id), ...rowShapers]).reached;
+  const unused = [...builder.nodes.values()]
     .filter((node) => (node.kind === 'cte' || node.kind === 'subquery') && !used.has(node.id))
-    .map((node) => ({ name: node.column, column: node.id, sources: upstream(node.id).sources, span: node.span }));
+    .map((node) => ({ name: node.column, column: node.id, sources: graph.upstream(node.id).sources, span: node.span }));
 
-  return { columns, edges: builder.edges, nodes: [...nodes.values()], relations: builder.relations, unused, unresolved: builder.unresolved };
+  return { columns, edges: builder.edges, nodes: [...builder.nodes.values()], relations: builder.relations, unused, unresolved: builder.unresolved };
 }

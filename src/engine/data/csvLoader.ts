@@ -4,8 +4,8 @@ import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
 import type { Database, Statement } from 'sql.js';
-import { LensError } from './errors';
-import { quoteIdentifier } from './sqlNames';
+import { LensError } from '../errors';
+import { quoteIdentifier } from '../sql/names';
 
 export type ColumnType = 'INTEGER' | 'REAL' | 'TEXT';
 

@@ -1,36 +1,13 @@
 // Things in the data that make the model's numbers mislead without any error: join keys that repeat (the join
 // fans out, so COUNT(DISTINCT …) and AVG(…) count different rows) and text in columns the model compares or
 // averages as numbers (SQLite orders every text above every number). Checked once per loaded data.
-import type { LoadedData } from './dataSource';
-import { joinKeysOf } from './layout';
-import type { Lineage } from './lineage';
-import { quoteIdentifier } from './sqlNames';
-
-/** Source columns whose values the model compares (CASE) or computes with (aggregates, expressions). */
-function numericUses(lineage: Lineage): { table: string; column: string }[] {
-  const nodes = new Map(lineage.nodes.map((node) => [node.id, node]));
-  const upstreamOf = new Map<string, string[]>();
-  for (const edge of lineage.edges) (upstreamOf.get(edge.to) ?? upstreamOf.set(edge.to, []).get(edge.to)!).push(edge.from);
-  const found = new Map<string, { table: string; column: string }>();
-  const visit = (id: string, seen: Set<string>) => {
-    if (seen.has(id)) return;
-    seen.add(id);
-    const node = nodes.get(id);
-    if (node?.kind === 'source') found.set(id, { table: node.relation, column: node.column });
-    for (const from of upstreamOf.get(id) ?? []) visit(from, seen);
-  };
-  for (const edge of lineage.edges) {
-    if (edge.kind !== 'case' && edge.kind !== 'aggregate') continue;
-    // COUNT(x) and COUNT(DISTINCT x) do not care whether x is a number.
-    if (edge.kind === 'aggregate' && /^\s*count\s*\(/i.test(edge.detail ?? '')) continue;
-    visit(edge.from, new Set());
-  }
-  return [...found.values()];
-}
+import type { LoadedData } from '../data/loadedData';
+import type { LineageGraph } from '../../shared/lineageGraph';
+import { quoteIdentifier } from '../sql/names';
 
 const plural = (count: number, noun: string) => `${count.toLocaleString('en')} ${noun}${count === 1 ? '' : 's'}`;
 
-export function dataWarnings(data: LoadedData, lineage: Lineage): string[] {
+export function dataWarnings(data: LoadedData, graph: LineageGraph): string[] {
   const count = (sql: string) => Number(data.main.exec(sql)[0]?.values[0]?.[0] ?? 0);
   /** Runs a check once per loaded data and column; later runs (a model edit) reuse the answer. */
   const check = (name: string, located: { schema: string; table: string }, column: string, compute: (table: string, column: string) => string | undefined) => {
@@ -39,7 +16,7 @@ export function dataWarnings(data: LoadedData, lineage: Lineage): string[] {
     return data.checks.get(key);
   };
   const warnings: (string | undefined)[] = [];
-  for (const key of joinKeysOf(lineage)) {
+  for (const key of graph.joinKeys()) {
     const located = data.locate(key.table);
     if (!located || data.uniqueKeys.has(`${located.schema}.${located.table}.${key.column}`.toLowerCase())) continue;
     warnings.push(check('repeats', located, key.column, (table, column) => {
@@ -49,7 +26,7 @@ export function dataWarnings(data: LoadedData, lineage: Lineage): string[] {
         : undefined;
     }));
   }
-  for (const use of numericUses(lineage)) {
+  for (const use of graph.numericSources()) {
     const located = data.locate(use.table);
     if (!located) continue;
     warnings.push(check('text', located, use.column, (table, column) => {

@@ -3,9 +3,9 @@
 // otherwise) and a warm one starts for the next run. A short run is left to finish, unanswered: terminating a
 // worker for every keystroke-fast run would cost more (memory and a worker start) than the run itself.
 import { Worker } from 'node:worker_threads';
-import type { LensErrorValue } from './engine/errors';
-import type { EngineAssets, Outcome } from './engine/runModel';
-import type { WorkerRequest, WorkerResponse } from './engine/workerProtocol';
+import type { LensErrorValue } from '../errors';
+import type { EngineAssets, Outcome } from '../index';
+import type { WorkerRequest, WorkerResponse } from './protocol';
 
 /** The run was cancelled (by the user, or by a newer run). */
 export class CancelledError extends Error {

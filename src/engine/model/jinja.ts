@@ -3,9 +3,10 @@
 // run of literal text starts with a data marker and each `{{ … }}` output is wrapped in expression markers; after
 // rendering, the markers say where each piece of output came from and are removed.
 import nunjucks from 'nunjucks';
-import { LensError, type FileLocation } from './errors';
+import { LensError } from '../errors';
 import type { DbtProject } from './dbtProject';
-import { lineStarts, locationAt, positionAt } from './text';
+import { lineStarts, locationAt } from '../textPosition';
+import { SourceMap, type Segment } from './sourceMap';
 
 const DATA_MARK = '\uE000';
 const EXPR_OPEN = '\uE001';
@@ -20,59 +21,6 @@ export interface RenderContext {
   env: Record<string, string | undefined>;
   /** For outlining a model being edited: missing vars and env vars render as nothing instead of failing. */
   lenient?: boolean;
-}
-
-interface Segment {
-  renderedStart: number;
-  renderedEnd: number;
-  originalStart: number;
-  originalEnd: number;
-  /** Literal text maps offset by offset; an expression's output maps to its whole `{{ … }}` tag. */
-  literal: boolean;
-}
-
-/** Maps offsets of the rendered SQL back to the model file. */
-export class SourceMap {
-  private readonly originalLineStarts: number[];
-  constructor(
-    readonly file: string,
-    readonly original: string,
-    private readonly segments: readonly Segment[],
-  ) {
-    this.originalLineStarts = lineStarts(original);
-  }
-
-  private segmentAt(renderedOffset: number): Segment | undefined {
-    let low = 0;
-    let high = this.segments.length - 1;
-    let found: Segment | undefined;
-    while (low <= high) {
-      const middle = (low + high) >> 1;
-      if (this.segments[middle].renderedStart <= renderedOffset) {
-        found = this.segments[middle];
-        low = middle + 1;
-      } else high = middle - 1;
-    }
-    return found;
-  }
-
-  /** The original range behind rendered [start, end). */
-  originalRange(renderedStart: number, renderedEnd = renderedStart): { start: number; end: number } {
-    const first = this.segmentAt(renderedStart);
-    if (!first) return { start: 0, end: 0 };
-    const start = first.literal ? first.originalStart + Math.min(renderedStart - first.renderedStart, first.originalEnd - first.originalStart) : first.originalStart;
-    if (renderedEnd <= renderedStart) return { start, end: first.literal ? start : first.originalEnd };
-    const last = this.segmentAt(renderedEnd - 1) ?? first;
-    const end = last.literal ? last.originalStart + Math.min(renderedEnd - last.renderedStart, last.originalEnd - last.originalStart) : last.originalEnd;
-    return { start, end: Math.max(start, end) };
-  }
-
-  location(renderedStart: number, renderedEnd?: number): FileLocation {
-    const range = this.originalRange(renderedStart, renderedEnd);
-    const start = positionAt(this.originalLineStarts, range.start);
-    const end = positionAt(this.originalLineStarts, range.end);
-    return { file: this.file, line: start.line + 1, column: start.column + 1, endLine: end.line + 1, endColumn: end.column + 1 };
-  }
 }
 
 export interface RenderedModel {

@@ -1,10 +1,10 @@
 // The engine's worker thread: sql.js runs here, so the extension host never waits on a query. It keeps the loaded
 // data between runs (while the files are unchanged) and the last model, for drill-downs.
 import { parentPort } from 'node:worker_threads';
-import { LensError } from './errors';
-import { DataCache, ModelSession } from './runModel';
-import { loadSqlJs } from './sqljs';
-import type { RunPayload, WorkerRequest, WorkerResponse } from './workerProtocol';
+import { LensError } from '../errors';
+import { DataCache, ModelSession } from '../index';
+import { loadSqlJs } from '../data/sqljs';
+import type { RunPayload, WorkerRequest, WorkerResponse } from './protocol';
 
 const cache = new DataCache();
 let current: ModelSession | undefined;

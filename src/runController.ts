@@ -5,13 +5,13 @@ import * as vscode from 'vscode';
 import { readConfig } from './config';
 import type { FileLocation, LensErrorValue } from './engine/errors';
 import { LensError } from './engine/errors';
-import { buildGrid, segmentOrder, type GridOutcome } from './engine/grid';
-import { FINAL_SELECT } from './engine/constants';
-import type { Lineage } from './engine/lineage';
-import type { EngineAssets, ModelResult, RowPage } from './engine/runModel';
-import type { RunPayload } from './engine/workerProtocol';
-import { CancelledError, EngineClient } from './engineClient';
-import type { PanelState } from './protocol';
+import { buildGrid, segmentOrder, type GridOutcome } from './shared/grid';
+import { FINAL_SELECT } from './shared/lineageModel';
+import type { Lineage } from './engine/sql/lineage';
+import type { EngineAssets, ModelResult, RowPage } from './engine/index';
+import type { RunPayload } from './engine/worker/protocol';
+import { CancelledError, EngineClient } from './engine/worker/client';
+import type { PanelState } from './shared/protocol';
 
 export interface LastRun {
   result: ModelResult;

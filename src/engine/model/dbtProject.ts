@@ -1,6 +1,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { readYamlFile } from './yamlFile';
+import { readYamlFile } from '../yamlFile';
+import type { Workspace } from '../workspace';
+import type { ModelFile } from './modelFile';
+import { isRecord } from '../../shared/json';
 
 export interface DbtSource {
   schema: string;
@@ -19,10 +22,6 @@ export interface DbtProject {
   /** Model and seed names that exist in the project. */
   nodes: Set<string>;
   sources: Map<string, DbtSource>;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -69,6 +68,12 @@ function folderSchema(modelsConfig: unknown, projectName: string | undefined, fo
   }
   if (isRecord(level)) schema = schemaConfig(level) ?? schema;
   return schema;
+}
+
+/** The dbt project a model belongs to (for the bundled sample: one at the workspace's root), if there is one. */
+export async function projectOfModel(model: Pick<ModelFile, 'file' | 'sample'>, workspace: Workspace): Promise<DbtProject | undefined> {
+  const dir = await findDbtProjectDir(model.sample ? workspace.dir : path.dirname(model.file), workspace.dir);
+  return dir ? loadDbtProject(dir) : undefined;
 }
 
 export async function loadDbtProject(dir: string): Promise<DbtProject> {

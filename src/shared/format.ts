@@ -1,16 +1,11 @@
-// Plain-text renderings of a result: an aligned table for people, RFC 4180 CSV and JSON for programs.
-import type { SqlValue } from 'sql.js';
+// Plain-text renderings for people and spreadsheets: an aligned table, RFC 4180 CSV, the lineage as a table.
 import { guardFormula } from './labels';
-import type { Lineage } from './lineage';
-import type { LineageOfModel, ModelResult } from './runModel';
-
-export function rowObjects(columns: readonly string[], rows: readonly SqlValue[][]): Record<string, SqlValue>[] {
-  return rows.map((row) => Object.fromEntries(columns.map((column, index) => [column, row[index]])));
-}
+import type { Lineage } from './lineageModel';
+import type { SqlValue } from './rows';
 
 function cellText(value: SqlValue): string {
   if (value === null) return '';
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  if (value instanceof Uint8Array) return [...value].map((byte) => byte.toString(16).padStart(2, '0')).join('');
   return String(value);
 }
 
@@ -32,21 +27,6 @@ export function toTable(columns: readonly string[], rows: readonly SqlValue[][])
   const numeric = columns.map((_, index) => rows.length > 0 && rows.every((row) => row[index] === null || typeof row[index] === 'number'));
   const line = (values: string[]) => values.map((value, index) => (numeric[index] ? value.padStart(widths[index]) : value.padEnd(widths[index]))).join('  ').trimEnd();
   return [line([...columns]), widths.map((width) => '-'.repeat(width)).join('  '), ...cells.map(line)].join('\n') + '\n';
-}
-
-export function toJson(result: ModelResult): string {
-  return JSON.stringify({
-    columns: result.columns,
-    rows: rowObjects(result.columns, result.rows),
-    cteRowCounts: result.cteRowCounts,
-    source: result.source,
-    model: { file: result.model.file, sample: result.model.sample },
-    timings: result.timings,
-  }, null, 2) + '\n';
-}
-
-export function lineageJson(result: LineageOfModel): string {
-  return JSON.stringify({ model: result.model, source: result.source, ...result.lineage }, null, 2) + '\n';
 }
 
 /** Lineage for people: each output column with its sources and step kinds, then unused and unresolved columns. */

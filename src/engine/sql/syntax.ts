@@ -1,7 +1,7 @@
 // The rendered SQL's syntax tree, from sql-parser-cst (SQLite dialect; every node carries its range), and the facts
 // the engine reads off it: the top-level CTEs, extra statements, where a name is written.
 import { parse } from 'sql-parser-cst';
-import { lineStarts } from './text';
+import { lineStarts } from '../textPosition';
 
 /** A CST node, read loosely: the walkers look at `type` and the few fields they need. */
 export interface CstNode {

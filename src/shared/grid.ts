@@ -1,7 +1,7 @@
 // Pivots the model's result into the region × segment grid the UI shows. Pure: the tree, the webview and the
 // tests share it.
-import type { SqlValue } from 'sql.js';
-import type { CaseDetail } from './lineage';
+import type { CaseDetail } from './lineageModel';
+import type { SqlValue } from './rows';
 
 export interface GridMetric {
   /** The result column, e.g. `customer_count`. */

@@ -1,7 +1,7 @@
 // Where a model's CTEs are, for the CodeLens: rendered leniently as the user types, then parsed.
-import type { FileLocation } from './errors';
+import type { FileLocation } from '../errors';
 import { renderModel } from './jinja';
-import { parseSql, topLevelWith } from './sqlSyntax';
+import { parseSql, topLevelWith } from '../sql/syntax';
 
 /** The model's top-level CTEs and where their names are written; undefined when the text cannot be rendered yet. */
 export function outlineModel(text: string, file: string): { name: string; location: FileLocation }[] | undefined {

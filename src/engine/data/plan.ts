@@ -1,0 +1,79 @@
+// Where the data is, resolved from the connection setting without reading any data (cheap: settings and
+// profiles.yml), so the model renders before anything loads. The plan says what to read and how to open it.
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { ConnectionSetting } from '../settings';
+import type { EngineAssets, Workspace } from '../workspace';
+import { openCsvDirectory } from './csvFolder';
+import { resolveDbtTarget } from './dbtProfile';
+import type { LoadedData } from './loadedData';
+import { loadSqlJs } from './sqljs';
+import { openSqliteFiles } from './sqliteFiles';
+
+export interface DataPlan {
+  /** dbt's target name and schema, for Jinja's `target`. */
+  target: { name: string; schema: string };
+  /** Files and folders the data is read from: their sizes and times say whether a loaded copy is still current. */
+  sources: string[];
+  open(): Promise<LoadedData>;
+}
+
+export async function planData(connection: ConnectionSetting, workspace: Workspace, project: { dir: string; profile?: string } | undefined, assets: EngineAssets): Promise<DataPlan> {
+  const plain = { name: 'dev', schema: 'main' };
+  const sqlJs = () => loadSqlJs(assets.wasmPath);
+  switch (connection.type) {
+    case 'sample': {
+      const seeds = path.join(assets.sampleDir, 'seeds');
+      return { target: plain, sources: [seeds], open: async () => openCsvDirectory(await sqlJs(), seeds, { type: 'sample', description: 'Bundled sample data' }, 'the bundled sample') };
+    }
+    case 'csv': {
+      const setting = 'segmentLens.connection.directory';
+      const directory = workspace.resolve(connection.directory, setting);
+      return { target: plain, sources: [directory], open: async () => openCsvDirectory(await sqlJs(), directory, { type: 'csv', description: `CSV ${path.relative(workspace.dir, directory) || '.'}` }, setting) };
+    }
+    case 'sqlite': {
+      const hint = 'Check segmentLens.connection: paths are relative to the workspace folder.';
+      const main = { schema: 'main', file: workspace.resolve(connection.path, 'segmentLens.connection.path') };
+      const attached = Object.entries(connection.attach).map(([schema, file]) => ({ schema, file: workspace.resolve(file, `segmentLens.connection.attach.${schema}`) }));
+      const description = `SQLite ${path.relative(workspace.dir, main.file)}${attached.length ? ` + ${attached.map((item) => item.schema).join(', ')}` : ''}`;
+      return { target: plain, sources: [main.file, ...attached.map((item) => item.file)], open: async () => openSqliteFiles(await sqlJs(), main, attached, { type: 'sqlite', description }, hint) };
+    }
+    case 'dbt': {
+      const target = await resolveDbtTarget(workspace, project, connection);
+      const hint = `Check schemas_and_paths in ${target.profilesFile}: relative paths are resolved from the dbt project folder.`;
+      const source = { type: 'dbt' as const, description: `dbt ${target.profile}.${target.target}`, profile: target.profile, target: target.target };
+      return {
+        target: { name: target.target, schema: target.schema },
+        sources: [target.profilesFile, target.main.file, ...target.attached.map((item) => item.file)],
+        open: async () => {
+          const data = await openSqliteFiles(await sqlJs(), target.main, target.attached, source, hint);
+          data.source.files.push(target.profilesFile);
+          return data;
+        },
+      };
+    }
+  }
+}
+
+/** Size and modification time of every source file (the CSV files of a folder): equal fingerprints, same data. */
+export async function fingerprint(sources: string[]): Promise<string> {
+  const parts: [string, number, number][] = [];
+  for (const source of sources) {
+    const info = await stat(source).catch(() => undefined);
+    if (!info) {
+      parts.push([source, -1, -1]);
+      continue;
+    }
+    if (!info.isDirectory()) {
+      parts.push([source, info.size, info.mtimeMs]);
+      continue;
+    }
+    for (const entry of await readdir(source, { withFileTypes: true, recursive: true })) {
+      if (!entry.isFile() || !entry.name.toLowerCase().endsWith('.csv')) continue;
+      const file = path.join(entry.parentPath, entry.name);
+      const fileInfo = await stat(file);
+      parts.push([file, fileInfo.size, fileInfo.mtimeMs]);
+    }
+  }
+  return JSON.stringify(parts.sort((a, b) => a[0].localeCompare(b[0])));
+}

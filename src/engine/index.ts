@@ -1,0 +1,55 @@
+// The engine's front door: the CLI, the worker and the tests call the engine through what this module exports.
+// Never imports `vscode`.
+import { LensError, type Outcome } from './errors';
+import type { SourceInfo } from './data/loadedData';
+import type { Lineage } from './sql/lineage';
+import { ModelSession, type ModelResult } from './run/session';
+import type { EngineAssets, RunRequest } from './workspace';
+
+export { LensError, describeError, type FileLocation, type LensErrorValue, type Outcome } from './errors';
+export { DataCache } from './data/cache';
+export type { SourceInfo } from './data/loadedData';
+export { ModelSession, type ModelResult } from './run/session';
+export type { Lineage } from './sql/lineage';
+export type { EngineAssets, RunRequest } from './workspace';
+export type { RowPage } from '../shared/rows';
+
+export type RunResult = Outcome<ModelResult>;
+
+export interface LineageOfModel {
+  model: { file: string; sample: boolean };
+  source: SourceInfo;
+  lineage: Lineage;
+}
+
+/** Problems with the user's input come back as values, never as exceptions. */
+async function asOutcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, result: await work() };
+  } catch (error) {
+    if (error instanceof LensError) return { ok: false, error: error.value };
+    throw error;
+  }
+}
+
+/** Opens a session without a cache, uses it once, and frees its data. */
+function withSession<T>(request: RunRequest, assets: EngineAssets, use: (session: ModelSession) => T): Promise<Outcome<T>> {
+  return asOutcome(async () => {
+    const session = await ModelSession.open(request, assets);
+    try {
+      return use(session);
+    } finally {
+      session.close();
+    }
+  });
+}
+
+/** Runs the model on the data. */
+export function runModel(request: RunRequest, assets: EngineAssets): Promise<RunResult> {
+  return withSession(request, assets, (session) => session.run());
+}
+
+/** The model's column lineage, with `*` and unqualified columns resolved against the data's schemas. */
+export function modelLineage(request: RunRequest, assets: EngineAssets): Promise<Outcome<LineageOfModel>> {
+  return withSession(request, assets, (session) => ({ model: session.model, source: session.data.source, lineage: session.lineage() }));
+}

@@ -1,0 +1,196 @@
+// A model rendered and its data loaded, kept for the questions that follow a run: the result, the lineage, a CTE's
+// rows, the customers behind a cell. The stages hand their products on in one direction:
+// settings → model file → dbt project → data plan → rendered SQL → prepared query → loaded data → results.
+import { LensError, type FileLocation } from '../errors';
+import { DataCache, loadData, type LayoutStep } from '../data/cache';
+import type { LoadedData, SourceInfo } from '../data/loadedData';
+import { planData } from '../data/plan';
+import { projectOfModel } from '../model/dbtProject';
+import { renderModel } from '../model/jinja';
+import { readModelFile } from '../model/modelFile';
+import { resolveSettings } from '../settings';
+import { buildLineage, type Lineage } from '../sql/lineage';
+import { quoteIdentifier } from '../sql/names';
+import { Workspace, type EngineAssets, type RunRequest } from '../workspace';
+import { LineageGraph } from '../../shared/lineageGraph';
+import { FINAL_SELECT } from '../../shared/lineageModel';
+import type { RowPage, SqlValue } from '../../shared/rows';
+import { dataWarnings } from './checks';
+import { optimizeLayout } from './layout';
+import { prepareQuery, type PreparedQuery } from './prepare';
+import { sqlError } from './sqlErrors';
+
+export interface ModelResult {
+  columns: string[];
+  /** Rows as arrays in column order; numbers as numbers, NULL as null. */
+  rows: SqlValue[][];
+  /** Rows of each top-level CTE in order, then of the final select. */
+  cteRowCounts: Record<string, number>;
+  /** What in the data may make the numbers mislead (a join that fans out, text where numbers are compared). */
+  warnings: string[];
+  source: SourceInfo;
+  model: { file: string; sample: boolean; renderedSql: string };
+  /** `dataReused`: the data was already in memory, unchanged on disk, so only the query ran. */
+  timings: { renderMs: number; loadMs: number; queryMs: number; countMs: number; totalMs: number; dataReused: boolean };
+}
+
+type LineageOutcome = { lineage: Lineage; error?: undefined } | { lineage?: undefined; error: LensError };
+
+/** The model's lineage against the loaded data's schemas; a model that cannot be parsed is an outcome, not a throw. */
+function lineageOf(query: PreparedQuery, data: LoadedData): LineageOutcome {
+  try {
+    return { lineage: buildLineage({ sql: query.sql, sourceMap: query.sourceMap, parsed: query.parsed, catalog: (table) => data.columnsOfWritten(table) }) };
+  } catch (error) {
+    if (error instanceof LensError) return { error };
+    throw error;
+  }
+}
+
+/** Prepares `sql`; a `schema.table` whose schema was not opened is served by the database that has the table. */
+function prepareWithSchemaAliases(data: LoadedData, sql: string) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return data.main.prepare(sql);
+    } catch (error) {
+      const missing = /^no such table: ([^.]+)\.(.+)$/.exec((error as Error).message);
+      if (!missing || attempt > 10 || !data.aliasSchema(missing[1], missing[2])) throw error;
+    }
+  }
+}
+
+function elapsed(since: number): number {
+  return Math.round((performance.now() - since) * 10) / 10;
+}
+
+export class ModelSession {
+  private constructor(
+    readonly model: { file: string; sample: boolean },
+    private readonly query: PreparedQuery,
+    readonly data: LoadedData,
+    private readonly timings: { started: number; renderMs: number; loadMs: number },
+    /** The data was already in memory (a cache hit). */
+    readonly reusedData: boolean,
+    /** The session loaded the data itself and frees it on close (else the cache owns it). */
+    private readonly ownsData: boolean,
+    /** The lineage, when laying the data out already built it. */
+    private lineageBuilt?: LineageOutcome,
+  ) {}
+
+  /** Prepares the model and loads its data; with a cache, data already loaded and unchanged on disk is reused. */
+  static async open(request: RunRequest, assets: EngineAssets, cache?: DataCache): Promise<ModelSession> {
+    const started = performance.now();
+    const settings = resolveSettings(request.settings);
+    const workspace = new Workspace(request);
+    const model = await readModelFile(workspace, settings.model, assets);
+    const project = await projectOfModel(model, workspace);
+    const plan = await planData(settings.connection, workspace, project, assets);
+
+    const renderStarted = performance.now();
+    const rendered = renderModel(model.text, model.file, { project, target: { ...plan.target, type: 'sqlite' }, env: workspace.env });
+    const renderMs = elapsed(renderStarted);
+    const query = prepareQuery(rendered, model.file);
+
+    // Fresh data is laid out for the joins the model makes (a model our parser cannot read is left as is); the
+    // lineage built for that is the session's too.
+    let lineage: LineageOutcome | undefined;
+    const layout: LayoutStep = (data) => {
+      lineage = lineageOf(query, data);
+      if (lineage.lineage) optimizeLayout(data, new LineageGraph(lineage.lineage).joinKeys());
+    };
+    const loadStarted = performance.now();
+    const { data, reused } = cache ? await cache.get(plan, layout) : { data: await loadData(plan, layout), reused: false };
+    const timings = { started, renderMs, loadMs: elapsed(loadStarted) };
+    return new ModelSession({ file: model.file, sample: model.sample }, query, data, timings, reused, !cache, lineage);
+  }
+
+  get sql(): string {
+    return this.query.sql;
+  }
+
+  /** Top-level CTEs of the model, in order, with where their names are in the file. */
+  get ctes(): { name: string; location: FileLocation }[] {
+    return (this.query.withClause?.ctes ?? []).map((cte) => ({ name: cte.name, location: this.query.sourceMap.location(cte.nameStart, cte.nameEnd) }));
+  }
+
+  private select(sql: string, params: SqlValue[] = []): { columns: string[]; rows: SqlValue[][] } {
+    const rows: SqlValue[][] = [];
+    try {
+      const statement = prepareWithSchemaAliases(this.data, sql);
+      try {
+        statement.bind(params);
+        const columns = statement.getColumnNames();
+        while (statement.step()) rows.push(statement.get());
+        return { columns, rows };
+      } finally {
+        statement.free();
+      }
+    } catch (error) {
+      if (error instanceof LensError) throw error;
+      throw sqlError((error as Error).message, this.query, this.data);
+    }
+  }
+
+  run(): ModelResult {
+    const queryStarted = performance.now();
+    const { columns, rows } = this.select(this.sql);
+    const queryMs = elapsed(queryStarted);
+    const countStarted = performance.now();
+    const cteRowCounts: Record<string, number> = {};
+    const withClause = this.query.withClause;
+    for (const cte of withClause?.ctes ?? []) {
+      cteRowCounts[cte.name] = Number(this.select(`${this.sql.slice(0, withClause!.end)} SELECT count(*) FROM ${quoteIdentifier(cte.name)}`).rows[0][0]);
+    }
+    cteRowCounts[FINAL_SELECT] = rows.length;
+    const { started, renderMs, loadMs } = this.timings;
+    return {
+      columns,
+      rows,
+      cteRowCounts,
+      warnings: [...this.data.notes, ...this.warnings()],
+      source: this.data.source,
+      model: { ...this.model, renderedSql: this.sql },
+      timings: { renderMs, loadMs, queryMs, countMs: elapsed(countStarted), totalMs: elapsed(started), dataReused: this.reusedData },
+    };
+  }
+
+  lineage(): Lineage {
+    this.lineageBuilt ??= lineageOf(this.query, this.data);
+    if (this.lineageBuilt.error) throw this.lineageBuilt.error;
+    return this.lineageBuilt.lineage;
+  }
+
+  /** What in the data may make this model's numbers mislead (see checks.ts). */
+  private warnings(): string[] {
+    try {
+      return dataWarnings(this.data, new LineageGraph(this.lineage()));
+    } catch (error) {
+      if (error instanceof LensError) return [];
+      throw error;
+    }
+  }
+
+  /**
+   * A page of a CTE's rows, optionally only those whose columns equal the given values (NULL matches NULL).
+   * The CTE and the columns must be the model's own.
+   */
+  cteRows(cte: string, filters: { column: string; value: SqlValue }[], offset: number, limit: number): RowPage {
+    const withClause = this.query.withClause;
+    const known = withClause?.ctes.find((candidate) => candidate.name.toLowerCase() === cte.toLowerCase());
+    if (!withClause || !known) throw new LensError({ code: 'sql', message: `The model has no CTE named ${cte}.`, hint: `Its CTEs are ${this.ctes.map((item) => item.name).join(', ') || 'none'}.` });
+    const withSql = this.sql.slice(0, withClause.end);
+    const from = `${withSql} SELECT * FROM ${quoteIdentifier(known.name)}`;
+    const columns = this.select(`${from} LIMIT 0`).columns;
+    for (const filter of filters) {
+      if (!columns.includes(filter.column)) throw new LensError({ code: 'missing-column', message: `CTE ${known.name} has no column ${filter.column}.`, hint: `Its columns are ${columns.join(', ')}.` });
+    }
+    const where = filters.length ? ` WHERE ${filters.map((filter) => `${quoteIdentifier(filter.column)} IS ?`).join(' AND ')}` : '';
+    const values = filters.map((filter) => filter.value);
+    const total = Number(this.select(`${withSql} SELECT count(*) FROM ${quoteIdentifier(known.name)}${where}`, values).rows[0][0]);
+    const page = this.select(`${from}${where} LIMIT ? OFFSET ?`, [...values, Math.max(0, Math.floor(limit)), Math.max(0, Math.floor(offset))]);
+    return { columns: page.columns, rows: page.rows, total };
+  }
+
+  close(): void {
+    if (this.ownsData) this.data.close();
+  }
+}

@@ -1,0 +1,83 @@
+// The column lineage of a model as data: what the engine's walker builds (src/engine/sql/lineage.ts), the CLI prints
+// and the panel draws. Plain types, so both sides of the webview can use them.
+import type { FileLocation } from './problem';
+
+/** The final select's name where CTEs are named: its row count in `cteRowCounts`, its relation in the lineage. */
+export const FINAL_SELECT = '(final select)';
+
+export type ValueKind = 'passthrough' | 'rename' | 'case' | 'aggregate' | 'expression';
+export type RowKind = 'join_key' | 'group_key' | 'filter' | 'order_key';
+export type EdgeKind = ValueKind | RowKind;
+
+/** Kinds of the steps that carry a value from one column to the next (the others shape rows). */
+export const VALUE_KINDS: ReadonlySet<EdgeKind> = new Set<EdgeKind>(['passthrough', 'rename', 'case', 'aggregate', 'expression']);
+
+export interface CaseDetail {
+  /** `CASE operand WHEN …`: the value each `when` is compared with. */
+  operand?: string;
+  whens: { when: string; then: string }[];
+  else?: string;
+}
+
+export interface LineageEdge {
+  /** `schema.table.column`, `cte.column`, or an output column's name. */
+  from: string;
+  /** A column as `from`; for row-shaping kinds, the relation whose rows it shapes (a CTE, or `(final select)`). */
+  to: string;
+  kind: EdgeKind;
+  /** The expression, e.g. `ROUND(AVG(total_spent), 2)`, for every kind but passthrough. */
+  detail?: string;
+  /** The CASE's conditions and results (the segment thresholds). */
+  case?: CaseDetail;
+  /** Where the step is written: the select item, or the reference in ON / WHERE / GROUP BY / ORDER BY. */
+  span?: FileLocation;
+  /** The reference to `from` itself. */
+  refSpan?: FileLocation;
+}
+
+export interface LineageNode {
+  id: string;
+  kind: 'source' | 'cte' | 'subquery' | 'output';
+  relation: string;
+  column: string;
+  span?: FileLocation;
+}
+
+export interface LineageRelation {
+  name: string;
+  kind: 'source' | 'cte' | 'subquery' | 'final';
+  span?: FileLocation;
+}
+
+export interface OutputColumnLineage {
+  name: string;
+  /** Source columns the value comes from, as `schema.table.column`. */
+  sources: string[];
+  /** Kinds of the steps from the sources to the output, upstream first. */
+  kinds: ValueKind[];
+  span?: FileLocation;
+}
+
+export interface UnusedColumn {
+  name: string;
+  /** Where it is selected, as `cte.column`. */
+  column: string;
+  /** Source columns it comes from. */
+  sources: string[];
+  span?: FileLocation;
+}
+
+export interface UnresolvedReference {
+  name: string;
+  reason: string;
+  span?: FileLocation;
+}
+
+export interface Lineage {
+  columns: OutputColumnLineage[];
+  edges: LineageEdge[];
+  nodes: LineageNode[];
+  relations: LineageRelation[];
+  unused: UnusedColumn[];
+  unresolved: UnresolvedReference[];
+}
