@@ -3,19 +3,29 @@
 // changes becomes one run), and in an untrusted workspace they do not happen at all: the user is told once why.
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { SECTION, readConfig } from './config';
 import type { ModelCodeLens } from './codeLens';
-import type { Controller } from './runController';
+import { SECTION, readConfig } from './config';
+import { Disposable, disposeAll } from './dispose';
+import type { RunController } from './runController';
 
-export class AutoRunner implements vscode.Disposable {
-  private readonly disposables: vscode.Disposable[] = [];
+export class AutoRunner extends Disposable {
   private watchers: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
   private toldUntrusted = false;
 
-  constructor(private readonly controller: Controller, private readonly codeLens: ModelCodeLens) {
-    this.disposables.push(
-      vscode.workspace.onDidSaveTextDocument((document) => this.saved(document)),
+  constructor(
+    private readonly controller: RunController,
+    private readonly codeLens: ModelCodeLens,
+  ) {
+    super();
+    this._register({
+      dispose: () => {
+        clearTimeout(this.timer);
+        disposeAll(this.watchers);
+      },
+    });
+    this._register(vscode.workspace.onDidSaveTextDocument((document) => this.saved(document)));
+    this._register(
       vscode.workspace.onDidChangeConfiguration((event) => {
         const modelChanged = event.affectsConfiguration(`${SECTION}.model`);
         if (!modelChanged && !event.affectsConfiguration(`${SECTION}.connection`)) return;
@@ -24,6 +34,8 @@ export class AutoRunner implements vscode.Disposable {
         // A new segmentLens.model is the model to run now; a new connection re-runs the same model on it.
         this.schedule(() => (modelChanged ? controller.run(controller.configuredModel(), { progress: false }) : controller.refresh({ progress: false })));
       }),
+    );
+    this._register(
       controller.onDidChange(() => {
         if (controller.state.status === 'done') this.watchData(controller.last?.result.source.files ?? []);
       }),
@@ -42,7 +54,7 @@ export class AutoRunner implements vscode.Disposable {
 
   /** Re-run when the data the last run read changes on disk. */
   private watchData(files: string[]): void {
-    for (const watcher of this.watchers) watcher.dispose();
+    disposeAll(this.watchers);
     this.watchers = files.map((file) => {
       const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
       const changed = () => this.schedule(() => this.controller.refresh({ progress: false }));
@@ -64,8 +76,4 @@ export class AutoRunner implements vscode.Disposable {
     this.timer = setTimeout(() => void start(), 250);
   }
 
-  dispose(): void {
-    clearTimeout(this.timer);
-    for (const disposable of [...this.disposables, ...this.watchers]) disposable.dispose();
-  }
 }

@@ -1,9 +1,11 @@
 // CodeLens on the model file: "▶ Run Segment Model" with the last run's summary, and "Preview <cte>" per CTE.
-import * as vscode from 'vscode';
-import type { Controller } from './runController';
-import { FINAL_SELECT } from './shared/lineageModel';
 import path from 'node:path';
+import * as vscode from 'vscode';
+import { Disposable } from './dispose';
+import type { RunController } from './runController';
+import { toRange } from './vscodeTypes';
 import { looksLikeSegmentModel } from './engine/model/looksLikeModel';
+import { FINAL_SELECT } from './shared/lineageModel';
 
 type Outline = typeof import('./engine/model/outline');
 let outline: Outline | undefined;
@@ -14,18 +16,19 @@ function loadOutline(): Outline {
   outline ??= require(path.join(__dirname, 'outline.js')) as Outline;
   return outline;
 }
-import { toRange } from './runController';
 
-export class ModelCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<void>();
+export class ModelCodeLens extends Disposable implements vscode.CodeLensProvider {
+  private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeCodeLenses = this.changed.event;
-  private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly controller: Controller) {
+  constructor(private readonly controller: RunController) {
+    super();
     // Titles carry the last run's figures: refresh them when a run ends (not while typing).
-    this.subscription = controller.onDidChange(() => {
-      if (controller.state.status !== 'running') this.changed.fire();
-    });
+    this._register(
+      controller.onDidChange(() => {
+        if (controller.state.status !== 'running') this.changed.fire();
+      }),
+    );
   }
 
   /** Asks the editor for fresh lenses (the configured model may have changed). */
@@ -58,10 +61,5 @@ export class ModelCodeLens implements vscode.CodeLensProvider, vscode.Disposable
       }));
     }
     return lenses;
-  }
-
-  dispose(): void {
-    this.subscription.dispose();
-    this.changed.dispose();
   }
 }

@@ -1,6 +1,6 @@
 // Registers Segment Lens's commands, views and listeners. Everything it creates is disposed with the extension.
 import * as vscode from 'vscode';
-import { Controller } from './runController';
+import { RunController } from './runController';
 import { ModelCodeLens } from './codeLens';
 import { Panel } from './panel';
 import { SegmentTree } from './tree';
@@ -10,7 +10,7 @@ import { AutoRunner } from './autoRun';
 export interface SegmentLensApi {
   /** How long `activate` itself took, in milliseconds. */
   activationMs: number;
-  controller: Controller;
+  controller: RunController;
   panel: Panel;
   tree: SegmentTree;
   codeLens: ModelCodeLens;
@@ -18,7 +18,7 @@ export interface SegmentLensApi {
 
 export function activate(context: vscode.ExtensionContext): SegmentLensApi {
   const started = performance.now();
-  const controller = new Controller(context.extensionUri);
+  const controller = new RunController(context.extensionUri);
   const panel = new Panel(controller);
   const tree = new SegmentTree(controller);
   const codeLens = new ModelCodeLens(controller);

@@ -1,67 +1,141 @@
 // The one Segment Lens panel: the grid beside the lineage. Reused, never duplicated; data goes to it only as
-// messages (never spliced into its HTML), and every message from it is validated against the protocol.
+// messages (never spliced into its HTML), and every message from it is validated against the protocol. Messages
+// posted before its webview says `ready` wait, and are delivered after the state, in order.
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import * as vscode from 'vscode';
-import type { FileLocation } from './engine/errors';
+import { Disposable } from './dispose';
+import type { RunController, RunState } from './runController';
+import { toRange } from './vscodeTypes';
 import { toCsv } from './shared/format';
-import { type Controller, toRange } from './runController';
-import { PAGE_SIZE, parseWebviewMessage, type HostMessage, type WebviewMessage } from './shared/protocol';
+import type { FileLocation } from './shared/problem';
+import { PAGE_SIZE, parseWebviewMessage, type HostMessage, type PanelState, type WebviewMessage } from './shared/protocol';
 
-export class Panel implements vscode.Disposable {
-  static readonly viewType = 'segmentLens.panel';
-  private panel: vscode.WebviewPanel | undefined;
+/** What the webview shows for the controller's run state. */
+export function panelState(state: RunState): PanelState {
+  switch (state.status) {
+    case 'empty':
+    case 'error':
+      return state;
+    case 'running':
+      return { status: 'running', modelName: state.modelName, previous: panelState(state.previous) };
+    case 'done': {
+      const { result, grid, lineage, lineageError } = state;
+      return {
+        status: 'done',
+        run: {
+          modelFile: result.model.file,
+          modelName: path.basename(result.model.file),
+          sample: result.model.sample,
+          source: result.source.description,
+          cteRowCounts: result.cteRowCounts,
+          timings: { loadMs: result.timings.loadMs, queryMs: result.timings.queryMs, totalMs: result.timings.totalMs },
+          columns: result.columns,
+          rows: result.rows,
+        },
+        grid,
+        lineage,
+        lineageError,
+        warnings: result.warnings,
+      };
+    }
+  }
+}
+
+/** One open webview panel and the listeners it owns: closing it drops them all. */
+class PanelView extends Disposable {
   private ready = false;
   private readonly queued: HostMessage[] = [];
-  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    readonly webviewPanel: vscode.WebviewPanel,
+    private readonly currentState: () => HostMessage,
+    handle: (message: Exclude<WebviewMessage, { type: 'ready' }>) => Promise<void>,
+    onClosed: () => void,
+  ) {
+    super();
+    this._register(webviewPanel);
+    this._register(
+      webviewPanel.onDidDispose(() => {
+        onClosed();
+        this.dispose();
+      }),
+    );
+    this._register(
+      webviewPanel.webview.onDidReceiveMessage((raw: unknown) => {
+        const message = parseWebviewMessage(raw);
+        if (message?.type === 'ready') this.becomeReady();
+        else if (message) void handle(message);
+      }),
+    );
+  }
+
+  /** The state first, then what was posted while the webview was loading (a state among it is superseded). */
+  private becomeReady(): void {
+    this.ready = true;
+    const waiting = this.queued.splice(0).filter((message) => message.type !== 'state');
+    for (const message of [this.currentState(), ...waiting]) void this.webviewPanel.webview.postMessage(message);
+  }
+
+  post(message: HostMessage): void {
+    if (this.ready) void this.webviewPanel.webview.postMessage(message);
+    else this.queued.push(message);
+  }
+}
+
+export class Panel extends Disposable {
+  static readonly viewType = 'segmentLens.panel';
+  private view: PanelView | undefined;
   /** The last messages posted, for the extension-host tests to read the panel's state. */
   readonly posted: HostMessage[] = [];
 
-  constructor(private readonly controller: Controller) {
-    this.disposables.push(controller.onDidChange(() => this.sendState()));
+  constructor(private readonly controller: RunController) {
+    super();
+    this._register(controller.onDidChange(() => this.post(this.stateMessage())));
+    this._register({ dispose: () => this.view?.dispose() });
   }
 
   get visible(): boolean {
-    return !!this.panel?.visible;
+    return !!this.view?.webviewPanel.visible;
   }
 
   show(): void {
-    if (this.panel) {
-      this.panel.reveal(vscode.ViewColumn.Beside, true);
+    if (this.view) {
+      this.view.webviewPanel.reveal(vscode.ViewColumn.Beside, true);
       return;
     }
     const extensionUri = this.controller.extensionUri;
-    const panel = vscode.window.createWebviewPanel(Panel.viewType, 'Segment Lens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
+    const webviewPanel = vscode.window.createWebviewPanel(Panel.viewType, 'Segment Lens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
       enableScripts: true,
       retainContextWhenHidden: true,
       localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')],
     });
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'segment-lens.svg');
-    panel.webview.html = this.html(panel.webview);
-    this.panel = panel;
-    this.ready = false;
-    panel.onDidDispose(() => {
-      this.panel = undefined;
-      this.ready = false;
-    }, undefined, this.disposables);
-    panel.webview.onDidReceiveMessage((raw: unknown) => {
-      const message = parseWebviewMessage(raw);
-      if (message) void this.handle(message);
-    }, undefined, this.disposables);
+    webviewPanel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'segment-lens.svg');
+    webviewPanel.webview.html = this.html(webviewPanel.webview);
+    const view = new PanelView(
+      webviewPanel,
+      () => this.stateMessage(),
+      (message) => this.handle(message),
+      () => {
+        if (this.view === view) this.view = undefined;
+      },
+    );
+    this.view = view;
+  }
+
+  /** What the panel shows now. */
+  get state(): PanelState {
+    return panelState(this.controller.state);
+  }
+
+  private stateMessage(): HostMessage {
+    return { type: 'state', state: this.state, locale: vscode.env.language };
   }
 
   post(message: HostMessage): void {
     this.posted.push(message);
     if (this.posted.length > 50) this.posted.shift();
-    if (!this.panel) return;
-    if (!this.ready) {
-      this.queued.push(message);
-      return;
-    }
-    void this.panel.webview.postMessage(message);
-  }
-
-  private sendState(): void {
-    this.post({ type: 'state', state: this.controller.state, locale: vscode.env.language });
+    this.view?.post(message);
   }
 
   revealCell(region: string | null, segment: string | null): void {
@@ -69,14 +143,8 @@ export class Panel implements vscode.Disposable {
     this.post({ type: 'revealCell', region, segment });
   }
 
-  private async handle(message: WebviewMessage): Promise<void> {
+  private async handle(message: Exclude<WebviewMessage, { type: 'ready' }>): Promise<void> {
     switch (message.type) {
-      case 'ready': {
-        this.ready = true;
-        this.queued.length = 0;
-        this.sendState();
-        return;
-      }
       case 'run':
         return this.controller.refresh();
       case 'exportCsv':
@@ -88,7 +156,7 @@ export class Panel implements vscode.Disposable {
       case 'drillDown': {
         const page = await this.safely(() => this.controller.drillDown(message.region, message.segment, message.offset, PAGE_SIZE));
         if (page) this.post({ type: 'drillDown', region: message.region, segment: message.segment, page: { ...page, offset: message.offset } });
-        else this.post({ type: 'notice', text: 'This model\'s cells cannot be traced back to the customers of one CTE.' });
+        else this.post({ type: 'notice', text: "This model's cells cannot be traced back to the customers of one CTE." });
         return;
       }
       case 'cteRows':
@@ -96,7 +164,7 @@ export class Panel implements vscode.Disposable {
       case 'revealNode':
         return this.reveal(this.controller.spanOf(message.id));
       case 'revealError':
-        return this.reveal(this.controller.state.status === 'error' ? this.controller.state.error.location : undefined);
+        return this.reveal(this.controller.errorLocation());
     }
   }
 
@@ -162,10 +230,5 @@ export class Panel implements vscode.Disposable {
 <script nonce="${nonce}" src="${asset('main.js')}"></script>
 </body>
 </html>`;
-  }
-
-  dispose(): void {
-    this.panel?.dispose();
-    for (const disposable of this.disposables) disposable.dispose();
   }
 }

@@ -1,46 +1,44 @@
 // Runs the model for the extension: one run at a time (a newer run supersedes the one in flight), progress that can
-// be cancelled, diagnostics for errors, and the last run kept open for drill-downs and CTE previews.
+// be cancelled, diagnostics for errors, and the last run kept open for drill-downs and CTE previews. It keeps the
+// run's own state; what the panel shows is made from it by the panel.
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { readConfig } from './config';
-import type { FileLocation, LensErrorValue } from './engine/errors';
+import { Disposable } from './dispose';
+import { toRange } from './vscodeTypes';
+import type { EngineAssets, LensErrorValue, Lineage, ModelResult, RowPage } from './engine/index';
 import { LensError } from './engine/errors';
-import { buildGrid, segmentOrder, type GridOutcome } from './shared/grid';
-import { FINAL_SELECT } from './shared/lineageModel';
-import type { Lineage } from './engine/sql/lineage';
-import type { EngineAssets, ModelResult, RowPage } from './engine/index';
-import type { RunPayload } from './engine/worker/protocol';
 import { CancelledError, EngineClient } from './engine/worker/client';
-import type { PanelState } from './shared/protocol';
+import type { RunPayload } from './engine/worker/protocol';
+import type { GridOutcome } from './shared/grid';
+import { LineageGraph, spanOf, type DrillDownSource } from './shared/lineageGraph';
+import type { FileLocation } from './shared/problem';
 
-export interface LastRun {
+/** A run that finished: its result, its lineage (or why there is none) and the grid made of it. */
+export interface CompletedRun {
   result: ModelResult;
   lineage?: Lineage;
+  lineageError?: string;
   grid: GridOutcome;
+  /** Where a cell's customers come from, when the cells trace back to one CTE. */
+  drillDown?: DrillDownSource;
 }
 
-/** The CTE the grid's region and segment come from, and the columns there: what a cell's drill-down lists. */
-export interface DrillDownSource {
-  cte: string;
-  regionColumn: string;
-  segmentColumn: string;
-}
+export type SettledRunState = { status: 'empty' } | ({ status: 'done' } & CompletedRun) | { status: 'error'; modelName: string; error: LensErrorValue };
 
-export function toRange(location: FileLocation): vscode.Range {
-  const start = new vscode.Position(Math.max(0, location.line - 1), Math.max(0, location.column - 1));
-  const end = location.endLine ? new vscode.Position(Math.max(0, location.endLine - 1), Math.max(0, (location.endColumn ?? location.column) - 1)) : start;
-  return new vscode.Range(start, end.isBefore(start) ? start : end);
-}
+/** While a run is in flight, `previous` is what was there before it. */
+export type RunState = SettledRunState | { status: 'running'; modelName: string; previous: SettledRunState };
 
-export class Controller implements vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<void>();
+export class RunController extends Disposable {
+  private readonly changed = this._register(new vscode.EventEmitter<void>());
   /** Fires when a run starts, ends or fails. */
   readonly onDidChange = this.changed.event;
-  private readonly diagnostics = vscode.languages.createDiagnosticCollection('segmentLens');
+  private readonly diagnostics = this._register(vscode.languages.createDiagnosticCollection('segmentLens'));
   private generation = 0;
   private inFlight: vscode.CancellationTokenSource | undefined;
-  state: PanelState = { status: 'empty' };
-  last: LastRun | undefined;
+  state: RunState = { status: 'empty' };
+  last: CompletedRun | undefined;
+  private lastGraph: LineageGraph | undefined;
   /** The model file of the last run started, so a refresh runs the same one. */
   private lastModel: vscode.Uri | undefined;
 
@@ -48,7 +46,10 @@ export class Controller implements vscode.Disposable {
   private readonly engine: EngineClient;
 
   constructor(readonly extensionUri: vscode.Uri) {
+    super();
     this.engine = new EngineClient(vscode.Uri.joinPath(extensionUri, 'dist', 'worker.js').fsPath, this.assets);
+    this._register({ dispose: () => this.engine.dispose() });
+    this._register({ dispose: () => this.inFlight?.cancel() });
   }
 
   get assets(): EngineAssets {
@@ -101,28 +102,11 @@ export class Controller implements vscode.Disposable {
         const outcome = await this.engine.request<RunPayload>({ type: 'run', request: { workspaceDir: dir, settings, env: { ...process.env }, trusted: vscode.workspace.isTrusted }, assets: this.assets });
         if (token.isCancellationRequested || generation !== this.generation) return;
         if (!outcome.ok) throw new LensError(outcome.error);
-        const { result, lineage, lineageError } = outcome.result;
-        // Segments in the order the model's CASE lists them (Platinum first).
-        const grid = buildGrid(result.columns, result.rows, segmentOrder(lineage?.edges.find((edge) => edge.kind === 'case')?.case));
-        this.last = { result, lineage, grid };
+        const { result, lineage, lineageError, grid, drillDown } = outcome.result;
+        this.last = { result, lineage, lineageError, grid, drillDown };
+        this.lastGraph = lineage && new LineageGraph(lineage);
         this.diagnostics.clear();
-        this.setState({
-          status: 'done',
-          run: {
-            modelFile: result.model.file,
-            modelName: path.basename(result.model.file),
-            sample: result.model.sample,
-            source: result.source.description,
-            cteRowCounts: result.cteRowCounts,
-            timings: { loadMs: result.timings.loadMs, queryMs: result.timings.queryMs, totalMs: result.timings.totalMs },
-            columns: result.columns,
-            rows: result.rows,
-          },
-          grid,
-          lineage,
-          lineageError,
-          warnings: result.warnings,
-        });
+        this.setState({ status: 'done', ...this.last });
       } catch (error) {
         if (error instanceof CancelledError || generation !== this.generation) return;
         const value: LensErrorValue = error instanceof LensError ? error.value : { code: 'sql', message: `Segment Lens failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`, hint: 'Run again; if it keeps failing, please report it.' };
@@ -135,15 +119,12 @@ export class Controller implements vscode.Disposable {
       }
     };
     if (options.progress === false) return work(cancellation.token);
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Segment Lens: running ${modelName}`, cancellable: true },
-      (_, token) => {
-        token.onCancellationRequested(() => cancellation.cancel());
-        return work(cancellation.token);
-      },
-    );
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Segment Lens: running ${modelName}`, cancellable: true }, (_, token) => {
+      token.onCancellationRequested(() => cancellation.cancel());
+      return work(cancellation.token);
+    });
     if (generation === this.generation && cancellation.token.isCancellationRequested && this.state.status === 'running') {
-      this.setState(this.state.previous ?? { status: 'empty' });
+      this.setState(this.state.previous);
     }
   }
 
@@ -152,7 +133,7 @@ export class Controller implements vscode.Disposable {
     return this.run(this.lastModel, options);
   }
 
-  private setState(state: PanelState): void {
+  private setState(state: RunState): void {
     this.state = state;
     void vscode.commands.executeCommand('setContext', 'segmentLens.hasResult', state.status === 'done' || !!this.last);
     this.changed.fire();
@@ -167,21 +148,9 @@ export class Controller implements vscode.Disposable {
     this.diagnostics.set(vscode.Uri.file(error.location.file), [diagnostic]);
   }
 
-  /** Where a cell's customers come from: the CTE both the region and the segment output columns pass through. */
-  drillDownSource(): DrillDownSource | undefined {
-    const last = this.last;
-    if (!last?.lineage || !last.grid.ok) return undefined;
-    const { lineage, grid } = last;
-    const nodes = new Map(lineage.nodes.map((node) => [node.id, node]));
-    const origin = (output: string) => lineage.edges.map((edge) => (edge.to === output && edge.kind === 'passthrough' ? nodes.get(edge.from) : undefined)).find((node) => node?.kind === 'cte');
-    const region = origin(grid.grid.regionColumn);
-    const segment = origin(grid.grid.segmentColumn);
-    if (!region || !segment || region.relation !== segment.relation) return undefined;
-    return { cte: region.relation, regionColumn: region.column, segmentColumn: segment.column };
-  }
-
+  /** The customers behind a grid cell, a page at a time; undefined when the model's cells cannot be traced to one CTE. */
   async drillDown(region: string | null, segment: string | null, offset: number, limit: number): Promise<RowPage | undefined> {
-    const source = this.drillDownSource();
+    const source = this.last?.drillDown;
     if (!source) return undefined;
     return this.cteRows(source.cte, [{ column: source.regionColumn, value: region }, { column: source.segmentColumn, value: segment }], offset, limit);
   }
@@ -195,16 +164,11 @@ export class Controller implements vscode.Disposable {
 
   /** Where a lineage node, relation or output column is written in the model file. */
   spanOf(id: string): FileLocation | undefined {
-    const lineage = this.last?.lineage;
-    if (!lineage) return undefined;
-    if (id === FINAL_SELECT) return undefined;
-    return lineage.nodes.find((node) => node.id === id)?.span ?? lineage.relations.find((relation) => relation.name === id)?.span;
+    return this.lastGraph && spanOf(this.lastGraph, id);
   }
 
-  dispose(): void {
-    this.inFlight?.cancel();
-    this.engine.dispose();
-    this.diagnostics.dispose();
-    this.changed.dispose();
+  /** Where the last run's error is, if it failed at a place in a file. */
+  errorLocation(): FileLocation | undefined {
+    return this.state.status === 'error' ? this.state.error.location : undefined;
   }
 }

@@ -1,6 +1,7 @@
 // The sidebar tree: regions, then segments with their customers and average LTV.
 import * as vscode from 'vscode';
-import type { Controller } from './runController';
+import { Disposable } from './dispose';
+import type { RunController } from './runController';
 import type { Grid, GridCell } from './shared/grid';
 import { formatMetric, metricLabel, regionLabel, segmentLabel } from './shared/labels';
 
@@ -13,13 +14,13 @@ function customers(value: number | null | undefined, column: string, locale: str
   return `${formatMetric(value, column, locale)} ${value === 1 ? 'customer' : 'customers'}`;
 }
 
-export class SegmentTree implements vscode.TreeDataProvider<Item>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<Item | undefined>();
+export class SegmentTree extends Disposable implements vscode.TreeDataProvider<Item> {
+  private readonly changed = this._register(new vscode.EventEmitter<Item | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
-  private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly controller: Controller) {
-    this.subscription = controller.onDidChange(() => this.changed.fire(undefined));
+  constructor(private readonly controller: RunController) {
+    super();
+    this._register(controller.onDidChange(() => this.changed.fire(undefined)));
   }
 
   private get grid(): Grid | undefined {
@@ -66,10 +67,5 @@ export class SegmentTree implements vscode.TreeDataProvider<Item>, vscode.Dispos
     item.contextValue = 'segment';
     item.command = { command: 'segmentLens.revealCell', title: 'Reveal in the grid', arguments: [cell.region, cell.segment] };
     return item;
-  }
-
-  dispose(): void {
-    this.subscription.dispose();
-    this.changed.dispose();
   }
 }

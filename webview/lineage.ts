@@ -1,7 +1,7 @@
 // Draws the lineage as columns of nodes, left to right: source tables, each CTE in order, then the output columns.
 // Value edges are lines labelled by their kind (a CASE by its thresholds); row-shaping roles are badges on nodes.
-import type { Lineage, LineageEdge } from '../src/engine/sql/lineage';
-import { FINAL_SELECT } from '../src/shared/lineageModel';
+import { LineageGraph, upstream } from '../src/shared/lineageGraph';
+import { FINAL_SELECT, VALUE_KINDS, type Lineage, type LineageEdge } from '../src/shared/lineageModel';
 import { element } from './components';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -13,7 +13,6 @@ const GROUP_GAP = 18;
 const HEADER = 20;
 
 const ROW_ROLES: Record<string, string> = { join_key: 'join', group_key: 'group', filter: 'filter', order_key: 'order' };
-const VALUE_KINDS = new Set(['passthrough', 'rename', 'case', 'aggregate', 'expression']);
 
 function svg(tag: string, attributes: Record<string, string | number> = {}, text?: string): SVGElement {
   const created = document.createElementNS(SVG, tag);
@@ -56,11 +55,13 @@ export class LineageView {
   private nodes = new Map<string, SVGElement>();
   private edges: { edge: LineageEdge; path: SVGElement; label?: SVGElement }[] = [];
   private lineage: Lineage | undefined;
+  private graph: LineageGraph | undefined;
 
   constructor(private readonly onReveal: (id: string) => void) {}
 
   render(lineage: Lineage): HTMLElement {
     this.lineage = lineage;
+    this.graph = new LineageGraph(lineage);
     this.nodes = new Map();
     this.edges = [];
     // Columns: every source table, each CTE or subquery in the order the model defines them, then the outputs.
@@ -149,20 +150,9 @@ export class LineageView {
     return wrapper;
   }
 
-  /** Every node and edge upstream of the given nodes, through value edges. */
+  /** Every node upstream of the given nodes, through value edges. */
   private pathOf(ids: string[]): Set<string> {
-    const seen = new Set(ids);
-    const stack = [...ids];
-    while (stack.length) {
-      const current = stack.pop()!;
-      for (const edge of this.lineage?.edges ?? []) {
-        if (edge.to === current && VALUE_KINDS.has(edge.kind) && !seen.has(edge.from)) {
-          seen.add(edge.from);
-          stack.push(edge.from);
-        }
-      }
-    }
-    return seen;
+    return this.graph ? upstream(this.graph, ids).reached : new Set();
   }
 
   /** Lights up the paths of output columns (by name); an empty list clears the highlight. */

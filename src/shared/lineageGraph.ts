@@ -1,6 +1,7 @@
 // The one way to walk a model's lineage: nodes by id, edges in and out, what lies upstream of a column. The engine
-// (layout, data checks, the lineage's own summary), the host (drill-down, reveal) and the webview (highlighting)
-// all ask it rather than walking the edges themselves.
+// (layout, data checks, the lineage's summary, the drill-down source), the host (reveal) and the webview
+// (highlighting) all ask it rather than walking the edges themselves. The walks are functions over the graph, so
+// each bundle carries only those it uses (the extension host's stays light).
 import type { FileLocation } from './problem';
 import {
   FINAL_SELECT,
@@ -65,86 +66,86 @@ export class LineageGraph {
   edgesFrom(id: string): readonly LineageEdge[] {
     return this.from.get(id) ?? [];
   }
+}
 
-  /** Walks value edges upstream from `ids`, breadth first. */
-  upstream(ids: string | readonly string[]): Upstream {
-    const start = typeof ids === 'string' ? [ids] : [...ids];
-    const sources: string[] = [];
-    const kindsByDistance: ValueKind[][] = [];
-    const reached = new Set(start);
-    let frontier = start;
-    for (let distance = 0; frontier.length > 0; distance++) {
-      const next: string[] = [];
-      for (const current of frontier) {
-        for (const edge of this.edgesInto(current)) {
-          if (!VALUE_KINDS.has(edge.kind)) continue;
-          (kindsByDistance[distance] ??= []).push(edge.kind as ValueKind);
-          if (reached.has(edge.from)) continue;
-          reached.add(edge.from);
-          if (this.node(edge.from)?.kind === 'source') sources.push(edge.from);
-          next.push(edge.from);
-        }
+/** Walks value edges upstream from `ids`, breadth first. */
+export function upstream(graph: LineageGraph, ids: string | readonly string[]): Upstream {
+  const start = typeof ids === 'string' ? [ids] : [...ids];
+  const sources: string[] = [];
+  const kindsByDistance: ValueKind[][] = [];
+  const reached = new Set(start);
+  let frontier = start;
+  for (let distance = 0; frontier.length > 0; distance++) {
+    const next: string[] = [];
+    for (const current of frontier) {
+      for (const edge of graph.edgesInto(current)) {
+        if (!VALUE_KINDS.has(edge.kind)) continue;
+        (kindsByDistance[distance] ??= []).push(edge.kind as ValueKind);
+        if (reached.has(edge.from)) continue;
+        reached.add(edge.from);
+        if (graph.node(edge.from)?.kind === 'source') sources.push(edge.from);
+        next.push(edge.from);
       }
-      frontier = next;
     }
-    const kinds = kindsByDistance
-      .reverse()
-      .flatMap((atDistance) => [...new Set(atDistance)])
-      .filter((kind, index, all) => kind !== all[index - 1]);
-    return { sources, kinds, reached };
+    frontier = next;
   }
+  const kinds = kindsByDistance
+    .reverse()
+    .flatMap((atDistance) => [...new Set(atDistance)])
+    .filter((kind, index, all) => kind !== all[index - 1]);
+  return { sources, kinds, reached };
+}
 
-  /** Source columns reached from `ids` (themselves included) through value edges. */
-  private sourceColumns(ids: readonly string[]): Map<string, SourceColumn> {
-    const found = new Map<string, SourceColumn>();
-    for (const id of this.upstream(ids).reached) {
-      const node = this.node(id);
-      if (node?.kind === 'source') found.set(id, { table: node.relation, column: node.column });
-    }
-    return found;
+/** Source columns reached from `ids` (themselves included) through value edges. */
+function sourceColumns(graph: LineageGraph, ids: readonly string[]): Map<string, SourceColumn> {
+  const found = new Map<string, SourceColumn>();
+  for (const id of upstream(graph, ids).reached) {
+    const node = graph.node(id);
+    if (node?.kind === 'source') found.set(id, { table: node.relation, column: node.column });
   }
+  return found;
+}
 
-  /** Source columns the model joins on, once each. */
-  joinKeys(): SourceColumn[] {
-    const keys = new Map<string, SourceColumn>();
-    for (const edge of this.lineage.edges) {
-      const node = this.node(edge.from);
-      if (edge.kind !== 'join_key' || node?.kind !== 'source') continue;
-      keys.set(`${node.relation}\u0000${node.column}`.toLowerCase(), { table: node.relation, column: node.column });
-    }
-    return [...keys.values()];
+/** Source columns the model joins on, once each. */
+export function joinKeys(graph: LineageGraph): SourceColumn[] {
+  const keys = new Map<string, SourceColumn>();
+  for (const edge of graph.lineage.edges) {
+    const node = graph.node(edge.from);
+    if (edge.kind !== 'join_key' || node?.kind !== 'source') continue;
+    keys.set(`${node.relation}\u0000${node.column}`.toLowerCase(), { table: node.relation, column: node.column });
   }
+  return [...keys.values()];
+}
 
-  /** Source columns whose values the model compares (CASE) or computes with (aggregates but COUNT). */
-  numericSources(): SourceColumn[] {
-    const uses = this.lineage.edges.filter(
-      // COUNT(x) and COUNT(DISTINCT x) do not care whether x is a number.
-      (edge) => edge.kind === 'case' || (edge.kind === 'aggregate' && !/^\s*count\s*\(/i.test(edge.detail ?? '')),
-    );
-    return [...this.sourceColumns(uses.map((edge) => edge.from)).values()];
-  }
+/** Source columns whose values the model compares (CASE) or computes with (aggregates but COUNT). */
+export function numericSources(graph: LineageGraph): SourceColumn[] {
+  const uses = graph.lineage.edges.filter(
+    // COUNT(x) and COUNT(DISTINCT x) do not care whether x is a number.
+    (edge) => edge.kind === 'case' || (edge.kind === 'aggregate' && !/^\s*count\s*\(/i.test(edge.detail ?? '')),
+  );
+  return [...sourceColumns(graph, uses.map((edge) => edge.from)).values()];
+}
 
-  /** The first CASE of the model: its thresholds are the segmentation. */
-  segmentation(): CaseDetail | undefined {
-    return this.lineage.edges.find((edge) => edge.kind === 'case')?.case;
-  }
+/** The first CASE of the model: its thresholds are the segmentation. */
+export function segmentation(graph: LineageGraph): CaseDetail | undefined {
+  return graph.lineage.edges.find((edge) => edge.kind === 'case')?.case;
+}
 
-  /** Where a cell's rows come from: the CTE both the region and the segment output columns pass straight through. */
-  drillDownSource(regionColumn: string, segmentColumn: string): DrillDownSource | undefined {
-    const origin = (output: string) =>
-      this.edgesInto(output)
-        .filter((edge) => edge.kind === 'passthrough')
-        .map((edge) => this.node(edge.from))
-        .find((node) => node?.kind === 'cte');
-    const region = origin(regionColumn);
-    const segment = origin(segmentColumn);
-    if (!region || !segment || region.relation !== segment.relation) return undefined;
-    return { cte: region.relation, regionColumn: region.column, segmentColumn: segment.column };
-  }
+/** Where a cell's rows come from: the CTE both the region and the segment output columns pass straight through. */
+export function drillDownSource(graph: LineageGraph, regionColumn: string, segmentColumn: string): DrillDownSource | undefined {
+  const origin = (output: string) =>
+    graph.edgesInto(output)
+      .filter((edge) => edge.kind === 'passthrough')
+      .map((edge) => graph.node(edge.from))
+      .find((node) => node?.kind === 'cte');
+  const region = origin(regionColumn);
+  const segment = origin(segmentColumn);
+  if (!region || !segment || region.relation !== segment.relation) return undefined;
+  return { cte: region.relation, regionColumn: region.column, segmentColumn: segment.column };
+}
 
-  /** Where a node (a column) or a relation is written in the model file. */
-  spanOf(id: string): FileLocation | undefined {
-    if (id === FINAL_SELECT) return undefined;
-    return this.node(id)?.span ?? this.lineage.relations?.find((relation) => relation.name === id)?.span;
-  }
+/** Where a node (a column) or a relation is written in the model file. */
+export function spanOf(graph: LineageGraph, id: string): FileLocation | undefined {
+  if (id === FINAL_SELECT) return undefined;
+  return graph.node(id)?.span ?? graph.lineage.relations?.find((relation) => relation.name === id)?.span;
 }

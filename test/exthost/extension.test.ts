@@ -11,21 +11,21 @@ const modelUri = vscode.Uri.joinPath(workspace, 'models', 'marts', 'customer_seg
 const modelText = readFileSync(modelUri.fsPath, 'utf8');
 let api: SegmentLensApi;
 
-/** Resolves when the controller's state satisfies `done`, checking now and on every change; fails after `ms`. */
+/** Resolves when the state the panel shows satisfies `predicate`, checking now and on every change; fails after `ms`. */
 function waitForState(predicate: (state: PanelState) => boolean, what: string, ms = 60_000): Promise<PanelState> {
-  const { controller } = api;
+  const { controller, panel } = api;
   return new Promise((resolve, reject) => {
-    if (predicate(controller.state)) return resolve(controller.state);
+    if (predicate(panel.state)) return resolve(panel.state);
     const timer = setTimeout(() => {
       subscription.dispose();
-      const state = controller.state;
+      const state = panel.state;
       reject(new Error(`timed out waiting for ${what}; state is ${state.status}${state.status === 'error' ? `: ${state.error.message}` : ''}`));
     }, ms);
     const subscription = controller.onDidChange(() => {
-      if (!predicate(controller.state)) return;
+      if (!predicate(panel.state)) return;
       clearTimeout(timer);
       subscription.dispose();
-      resolve(controller.state);
+      resolve(panel.state);
     });
   });
 }
@@ -134,7 +134,7 @@ describe('Segment Lens in VS Code', () => {
   it('drills down from a cell to the customers behind it', async () => {
     const page = await api.controller.drillDown('Europe', 'Platinum', 0, 50);
     assert.ok(page);
-    const state = api.controller.state;
+    const state = api.panel.state;
     assert.ok(isDone(state) && state.grid.ok);
     const cell = state.grid.grid.cells.find((candidate) => candidate.region === 'Europe' && candidate.segment === 'Platinum')!;
     assert.equal(page.total, cell.values.customer_count);
@@ -146,7 +146,7 @@ describe('Segment Lens in VS Code', () => {
     const target = vscode.Uri.joinPath(workspace, 'export.csv');
     await vscode.commands.executeCommand('segmentLens.exportCsv', target);
     const csv = readFileSync(target.fsPath, 'utf8');
-    const state = api.controller.state;
+    const state = api.panel.state;
     assert.ok(isDone(state));
     assert.equal(csv.split('\r\n')[0], 'region,customer_segment,customer_count,avg_ltv,avg_orders');
     assert.equal(csv.trimEnd().split('\r\n').length, state.run.rows.length + 1);

@@ -2,7 +2,7 @@
 // fans out, so COUNT(DISTINCT …) and AVG(…) count different rows) and text in columns the model compares or
 // averages as numbers (SQLite orders every text above every number). Checked once per loaded data.
 import type { LoadedData } from '../data/loadedData';
-import type { LineageGraph } from '../../shared/lineageGraph';
+import { joinKeys, numericSources, type LineageGraph } from '../../shared/lineageGraph';
 import { quoteIdentifier } from '../sql/names';
 
 const plural = (count: number, noun: string) => `${count.toLocaleString('en')} ${noun}${count === 1 ? '' : 's'}`;
@@ -16,7 +16,7 @@ export function dataWarnings(data: LoadedData, graph: LineageGraph): string[] {
     return data.checks.get(key);
   };
   const warnings: (string | undefined)[] = [];
-  for (const key of graph.joinKeys()) {
+  for (const key of joinKeys(graph)) {
     const located = data.locate(key.table);
     if (!located || data.uniqueKeys.has(`${located.schema}.${located.table}.${key.column}`.toLowerCase())) continue;
     warnings.push(check('repeats', located, key.column, (table, column) => {
@@ -26,7 +26,7 @@ export function dataWarnings(data: LoadedData, graph: LineageGraph): string[] {
         : undefined;
     }));
   }
-  for (const use of graph.numericSources()) {
+  for (const use of numericSources(graph)) {
     const located = data.locate(use.table);
     if (!located) continue;
     warnings.push(check('text', located, use.column, (table, column) => {

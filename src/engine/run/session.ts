@@ -12,7 +12,7 @@ import { resolveSettings } from '../settings';
 import { buildLineage, type Lineage } from '../sql/lineage';
 import { quoteIdentifier } from '../sql/names';
 import { Workspace, type EngineAssets, type RunRequest } from '../workspace';
-import { LineageGraph } from '../../shared/lineageGraph';
+import { joinKeys, LineageGraph } from '../../shared/lineageGraph';
 import { FINAL_SELECT } from '../../shared/lineageModel';
 import type { RowPage, SqlValue } from '../../shared/rows';
 import { dataWarnings } from './checks';
@@ -95,7 +95,7 @@ export class ModelSession {
     let lineage: LineageOutcome | undefined;
     const layout: LayoutStep = (data) => {
       lineage = lineageOf(query, data);
-      if (lineage.lineage) optimizeLayout(data, new LineageGraph(lineage.lineage).joinKeys());
+      if (lineage.lineage) optimizeLayout(data, joinKeys(new LineageGraph(lineage.lineage)));
     };
     const loadStarted = performance.now();
     const { data, reused } = cache ? await cache.get(plan, layout) : { data: await loadData(plan, layout), reused: false };

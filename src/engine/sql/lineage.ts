@@ -4,7 +4,7 @@
 // user's file.
 import { LensError, type FileLocation } from '../errors';
 import type { SourceMap } from '../model/sourceMap';
-import { LineageGraph } from '../../shared/lineageGraph';
+import { LineageGraph, upstream } from '../../shared/lineageGraph';
 import {
   FINAL_SELECT,
   VALUE_KINDS,
@@ -397,16 +397,16 @@ export function buildLineage(input: { sql: string; sourceMap: SourceMap; catalog
 
   const graph = new LineageGraph({ nodes: [...builder.nodes.values()], edges: builder.edges });
   const columns = outputs.map((output) => {
-    const { sources, kinds } = graph.upstream(output.id);
+    const { sources, kinds } = upstream(graph, output.id);
     return { name: output.name, sources, kinds, span: graph.node(output.id)?.span };
   });
 
   // A column is used when its value reaches an output, or it shapes rows; anything upstream of those is used too.
   const rowShapers = builder.edges.filter((edge) => !VALUE_KINDS.has(edge.kind)).map((edge) => edge.from);
-  const used = graph.upstream([...outputs.map((output) => output.id), ...rowShapers]).reached;
+  const used = upstream(graph, [...outputs.map((output) => output.id), ...rowShapers]).reached;
   const unused = [...builder.nodes.values()]
     .filter((node) => (node.kind === 'cte' || node.kind === 'subquery') && !used.has(node.id))
-    .map((node) => ({ name: node.column, column: node.id, sources: graph.upstream(node.id).sources, span: node.span }));
+    .map((node) => ({ name: node.column, column: node.id, sources: upstream(graph, node.id).sources, span: node.span }));
 
   return { columns, edges: builder.edges, nodes: [...builder.nodes.values()], relations: builder.relations, unused, unresolved: builder.unresolved };
 }

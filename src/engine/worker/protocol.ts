@@ -1,11 +1,17 @@
 // Messages between the extension host and the engine's worker thread.
 import type { EngineAssets, FileLocation, LensErrorValue, Lineage, ModelResult, RunRequest } from '../index';
+import type { GridOutcome } from '../../shared/grid';
+import type { DrillDownSource } from '../../shared/lineageGraph';
 import type { SqlValue } from '../../shared/rows';
 
 export interface RunPayload {
   result: ModelResult;
   lineage?: Lineage;
   lineageError?: string;
+  /** The result as the region × segment grid, segments in the order the model's CASE lists them. */
+  grid: GridOutcome;
+  /** Where a grid cell's customers can be listed from, when the model's cells trace back to one CTE. */
+  drillDown?: DrillDownSource;
   ctes: { name: string; location: FileLocation }[];
 }
 

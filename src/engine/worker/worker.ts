@@ -2,8 +2,10 @@
 // data between runs (while the files are unchanged) and the last model, for drill-downs.
 import { parentPort } from 'node:worker_threads';
 import { LensError } from '../errors';
-import { DataCache, ModelSession } from '../index';
+import { DataCache, ModelSession, type Lineage } from '../index';
 import { loadSqlJs } from '../data/sqljs';
+import { buildGrid, segmentOrder } from '../../shared/grid';
+import { drillDownSource, LineageGraph, segmentation } from '../../shared/lineageGraph';
 import type { RunPayload, WorkerRequest, WorkerResponse } from './protocol';
 
 const cache = new DataCache();
@@ -13,6 +15,24 @@ let current: ModelSession | undefined;
 let droppedUpTo = 0;
 /** One request at a time, in order: a run and a drill-down never interleave on the same data. */
 let queue: Promise<unknown> = Promise.resolve();
+
+/** A run's answer: the result, its lineage (or why there is none), and the grid the panel and the tree show. */
+function runPayload(session: ModelSession): RunPayload {
+  const result = session.run();
+  let lineage: Lineage | undefined;
+  let lineageError: string | undefined;
+  try {
+    lineage = session.lineage();
+  } catch (error) {
+    if (!(error instanceof LensError)) throw error;
+    lineageError = error.value.message;
+  }
+  const graph = lineage && new LineageGraph(lineage);
+  // Segments in the order the model's CASE lists them (Platinum first).
+  const grid = buildGrid(result.columns, result.rows, segmentOrder(graph && segmentation(graph)));
+  const drillDown = graph && grid.ok ? drillDownSource(graph, grid.grid.regionColumn, grid.grid.segmentColumn) : undefined;
+  return { result, lineage, lineageError, grid, drillDown, ctes: session.ctes };
+}
 
 async function handle(message: WorkerRequest): Promise<unknown> {
   if (message.id <= droppedUpTo) return undefined;
@@ -26,14 +46,7 @@ async function handle(message: WorkerRequest): Promise<unknown> {
       current?.close();
       current = undefined;
       const session = await ModelSession.open(message.request, message.assets, cache);
-      const result = session.run();
-      const payload: RunPayload = { result, ctes: session.ctes };
-      try {
-        payload.lineage = session.lineage();
-      } catch (error) {
-        if (!(error instanceof LensError)) throw error;
-        payload.lineageError = error.value.message;
-      }
+      const payload = runPayload(session);
       current = session;
       return payload;
     }

@@ -1,0 +1,38 @@
+// Below the grid: the customers behind a cell (drill-down) or the first rows of a CTE (preview), paged.
+import { regionLabel, segmentLabel } from '../src/shared/labels';
+import { PAGE_SIZE, type RowPageMessage } from '../src/shared/protocol';
+import type { SqlValue } from '../src/shared/rows';
+import { button, dataTable, element } from './components';
+import { post } from './host';
+
+export type Detail =
+  | { kind: 'drillDown'; region: string | null; segment: string | null; page: RowPageMessage }
+  | { kind: 'cteRows'; cte: string; page: RowPageMessage };
+
+function cellText(value: SqlValue, locale: string): string {
+  if (value === null) return 'NULL';
+  if (value instanceof Uint8Array) return `(${value.length} bytes)`;
+  return typeof value === 'number' ? value.toLocaleString(locale, { maximumFractionDigits: 6 }) : value;
+}
+
+/** The customers behind a cell, or a CTE's rows, a page at a time; `onClose` drops it. */
+export function detailSection(detail: Detail, locale: string, onClose: () => void): HTMLElement {
+  const { page } = detail;
+  const section = element('section', { id: 'detail', class: 'detail', 'aria-live': 'polite' });
+  const title = detail.kind === 'drillDown' ? `${regionLabel(detail.region)} · ${segmentLabel(detail.segment)}` : `Preview of ${detail.cte}`;
+  const first = page.total === 0 ? 0 : page.offset + 1;
+  const last = page.offset + page.rows.length;
+  const heading = element('h3', {}, title);
+  section.append(heading, element('p', { class: 'muted', id: 'detail-range' }, `${first}–${last} of ${page.total.toLocaleString(locale)} ${detail.kind === 'drillDown' ? 'customers' : 'rows'}`));
+  section.append(dataTable(page.columns, page.rows.map((row) => row.map((value) => cellText(value, locale))), 'detail-table'));
+  const current = detail;
+  const goTo = (offset: number) => post(current.kind === 'drillDown' ? { type: 'drillDown', region: current.region, segment: current.segment, offset } : { type: 'cteRows', cte: current.cte, offset });
+  const pager = element('div', { class: 'toolbar' });
+  const previous = button('Previous', () => goTo(Math.max(0, page.offset - PAGE_SIZE)), { secondary: true, id: 'detail-previous' });
+  const next = button('Next', () => goTo(page.offset + PAGE_SIZE), { secondary: true, id: 'detail-next' });
+  if (page.offset === 0) previous.setAttribute('disabled', '');
+  if (last >= page.total) next.setAttribute('disabled', '');
+  pager.append(previous, next, button('Close', onClose, { secondary: true }));
+  section.append(pager);
+  return section;
+}

@@ -1,0 +1,19 @@
+// The webview's line to the extension host: messages out, and the view state VS Code keeps while the panel lives.
+import type { WebviewMessage } from '../src/shared/protocol';
+
+declare function acquireVsCodeApi(): { postMessage(message: WebviewMessage): void; getState(): unknown; setState(state: unknown): void };
+
+const vscode = acquireVsCodeApi();
+
+export function post(message: WebviewMessage): void {
+  vscode.postMessage(message);
+}
+
+export function savedState(): Record<string, unknown> {
+  const state = vscode.getState();
+  return typeof state === 'object' && state !== null ? (state as Record<string, unknown>) : {};
+}
+
+export function saveState(state: unknown): void {
+  vscode.setState(state);
+}
