@@ -91,6 +91,12 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+// A reader that stops early (`segment-lens run | head -1`) closes the pipe: that is the reader's choice, not a failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { cliPath, customerColumns, hashTree, makeShop, metricColumns, nativeQuery, seedModel, tempWorkspace, toCsvText, write, writeSqlite } from './helpers';
@@ -124,5 +124,19 @@ describe('cli', () => {
     const broken = cli(['lineage', '--model', 'models/broken.sql'], dir);
     assert.equal(broken.code, 2);
     assert.match(broken.stderr, /broken\.sql:2:/);
+  });
+
+  it('output piped into a reader that closes early (| head -1) ends quietly with status 0', async () => {
+    const dir = dbtWorkspace();
+    for (const format of ['table', 'json', 'csv']) {
+      // The reading end is closed before the CLI writes: its first write fails with EPIPE, every time.
+      const child = spawn(process.execPath, [cliPath, 'run', '--workspace', dir, '--format', format], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(stderr, '', `--format ${format}: nothing on stderr`);
+      assert.equal(code, 0, `--format ${format}: exit status`);
+    }
   });
 });
