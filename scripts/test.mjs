@@ -1,4 +1,4 @@
-// `npm test`: build, type-check, then every test suite; the last line is the total, "N passed, N failed".
+// `npm test`: build, type-check, lint, then every test suite; the last line is the total, "N passed, N failed".
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +33,8 @@ function suite(name, command, args) {
 if (!step('build', process.execPath, ['esbuild.mjs', '--tests'])) failed++;
 if (!step('typecheck', process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'])) failed++;
 if (!step('typecheck webview', process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', 'webview'])) failed++;
+// ESLint holds the architecture's import boundaries (eslint.config.mjs); Prettier holds the format.
+if (!step('lint', 'npm', ['run', '--silent', 'lint'])) failed++;
 suite('unit', process.execPath, ['node_modules/mocha/bin/mocha.js']);
 // The extension in a real VS Code (code-server), installed into a cache outside the clone on first use.
 suite('extension host', process.execPath, ['test/e2e/run.mjs', 'exthost']);

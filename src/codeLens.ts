@@ -12,7 +12,8 @@ let outline: Outline | undefined;
 
 /** The parser and Jinja renderer behind the CTE lenses load on the first model shown, not at activation. */
 function loadOutline(): Outline {
-  // A separate bundle next to this one (esbuild.mjs builds dist/outline.js).
+  // A separate bundle next to this one (esbuild.mjs builds dist/outline.js), required only when first needed.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   outline ??= require(path.join(__dirname, 'outline.js')) as Outline;
   return outline;
 }

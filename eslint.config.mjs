@@ -1,0 +1,79 @@
+// ESLint (flat config): typescript-eslint's recommended rules, and the architecture's boundaries as import rules.
+//   src/engine, src/cli  never import vscode (the CLI and the worker run without it)
+//   src/shared           imports nothing but src/shared: no vscode, no Node, no engine, no host (the webview uses it)
+//   webview              imports nothing from src/ but src/shared/, and no vscode or Node
+import js from '@eslint/js';
+import globals from 'globals';
+import { builtinModules } from 'node:module';
+import tseslint from 'typescript-eslint';
+
+const nodeModules = ['node:*', ...builtinModules];
+const noVscode = { name: 'vscode', message: 'The engine and the CLI run without VS Code: keep vscode in the extension host (src/*.ts).' };
+
+export default tseslint.config(
+  { ignores: ['dist/', 'out/', 'node_modules/', '.vscode-test/', 'test-results/', 'media/', 'sample/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: globals.node },
+  },
+  {
+    files: ['test/reporter.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    files: ['src/engine/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [noVscode], patterns: [{ regex: '^\\.\\./(?!shared/)', message: 'The engine imports only itself and src/shared.' }] }],
+    },
+  },
+  {
+    files: ['src/engine/*/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [noVscode], patterns: [{ regex: '^\\.\\./\\.\\./(?!shared/)', message: 'The engine imports only itself and src/shared.' }] }],
+    },
+  },
+  {
+    files: ['src/cli/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [noVscode], patterns: [{ regex: '^\\.\\./(?!engine/|shared/)', message: 'The CLI imports the engine and src/shared, never the extension host.' }] }],
+    },
+  },
+  {
+    files: ['src/shared/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'vscode', message: 'src/shared is what the webview may import: no vscode.' }],
+          patterns: [
+            { group: nodeModules, message: 'src/shared is what the webview may import: no Node modules.' },
+            { regex: '^(?!\\./)', message: 'src/shared imports only src/shared (no engine, host or packages).' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['webview/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'vscode', message: 'The webview talks to the host through messages only.' }],
+          patterns: [
+            { group: nodeModules, message: 'The webview runs in a browser: no Node modules.' },
+            { regex: '^\\.\\./src/(?!shared/)', message: 'The webview imports from src/ only src/shared/.' },
+          ],
+        },
+      ],
+    },
+  },
+);
