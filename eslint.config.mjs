@@ -8,6 +8,11 @@ import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
 const nodeModules = ['node:*', ...builtinModules];
+/** Files that may not import the given modules (paths) or anything matching the patterns. */
+function boundary(files, paths, patterns) {
+  return { files, rules: { 'no-restricted-imports': ['error', { paths, patterns }] } };
+}
+
 const noVscode = { name: 'vscode', message: 'The engine and the CLI run without VS Code: keep vscode in the extension host (src/*.ts).' };
 
 export default tseslint.config(
@@ -28,52 +33,23 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
-  {
-    files: ['src/engine/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { paths: [noVscode], patterns: [{ regex: '^\\.\\./(?!shared/)', message: 'The engine imports only itself and src/shared.' }] }],
-    },
-  },
-  {
-    files: ['src/engine/*/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { paths: [noVscode], patterns: [{ regex: '^\\.\\./\\.\\./(?!shared/)', message: 'The engine imports only itself and src/shared.' }] }],
-    },
-  },
-  {
-    files: ['src/cli/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { paths: [noVscode], patterns: [{ regex: '^\\.\\./(?!engine/|shared/)', message: 'The CLI imports the engine and src/shared, never the extension host.' }] }],
-    },
-  },
-  {
-    files: ['src/shared/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [{ name: 'vscode', message: 'src/shared is what the webview may import: no vscode.' }],
-          patterns: [
-            { group: nodeModules, message: 'src/shared is what the webview may import: no Node modules.' },
-            { regex: '^(?!\\./)', message: 'src/shared imports only src/shared (no engine, host or packages).' },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['webview/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [{ name: 'vscode', message: 'The webview talks to the host through messages only.' }],
-          patterns: [
-            { group: nodeModules, message: 'The webview runs in a browser: no Node modules.' },
-            { regex: '^\\.\\./src/(?!shared/)', message: 'The webview imports from src/ only src/shared/.' },
-          ],
-        },
-      ],
-    },
-  },
+  boundary(['src/engine/*.ts'], [noVscode], [{ regex: '^\\.\\./(?!shared/)', message: 'The engine imports only itself and src/shared.' }]),
+  boundary(['src/engine/*/*.ts'], [noVscode], [{ regex: '^\\.\\./\\.\\./(?!shared/)', message: 'The engine imports only itself and src/shared.' }]),
+  boundary(['src/cli/*.ts'], [noVscode], [{ regex: '^\\.\\./(?!engine/|shared/)', message: 'The CLI imports the engine and src/shared, never the extension host.' }]),
+  boundary(
+    ['src/shared/*.ts'],
+    [{ name: 'vscode', message: 'src/shared is what the webview may import: no vscode.' }],
+    [
+      { group: nodeModules, message: 'src/shared is what the webview may import: no Node modules.' },
+      { regex: '^(?!\\./)', message: 'src/shared imports only src/shared (no engine, host or packages).' },
+    ],
+  ),
+  boundary(
+    ['webview/*.ts'],
+    [{ name: 'vscode', message: 'The webview talks to the host through messages only.' }],
+    [
+      { group: nodeModules, message: 'The webview runs in a browser: no Node modules.' },
+      { regex: '^\\.\\./src/(?!shared/)', message: 'The webview imports from src/ only src/shared/.' },
+    ],
+  ),
 );
