@@ -3,10 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import { LensError } from '../engine/errors';
-import type { RawSettings } from '../engine/settings';
+import { LensError, locationAt, type RawSettings } from '../engine/index';
 import { isRecord } from '../shared/json';
-import { locationAt } from '../engine/textPosition';
 
 /** Reads `segmentLens.*` from `.vscode/settings.json` the way VS Code does: JSON with comments and trailing commas. */
 export async function readWorkspaceSettings(workspaceDir: string): Promise<RawSettings> {

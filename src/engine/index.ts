@@ -5,6 +5,7 @@ import type { SourceInfo } from './data/loadedData';
 import type { Lineage } from './sql/lineage';
 import { ModelSession, type ModelResult } from './run/session';
 import type { EngineAssets, RunRequest } from './workspace';
+import { loadSqlJs } from './data/sqljs';
 
 export { LensError, describeError, type FileLocation, type LensErrorValue, type Outcome } from './errors';
 export { DataCache } from './data/cache';
@@ -12,6 +13,8 @@ export type { SourceInfo } from './data/loadedData';
 export { ModelSession, type ModelResult } from './run/session';
 export type { Lineage } from './sql/lineage';
 export type { EngineAssets, RunRequest } from './workspace';
+export type { RawSettings } from './settings';
+export { locationAt } from './textPosition';
 export type { RowPage } from '../shared/rows';
 
 export type RunResult = Outcome<ModelResult>;
@@ -42,6 +45,11 @@ function withSession<T>(request: RunRequest, assets: EngineAssets, use: (session
       session.close();
     }
   });
+}
+
+/** Loads sql.js ahead of the first run (a fresh worker warms up while the user types). */
+export async function warmUp(assets: EngineAssets): Promise<void> {
+  await loadSqlJs(assets.wasmPath);
 }
 
 /** Runs the model on the data. */

@@ -1,9 +1,7 @@
 // The engine's worker thread: sql.js runs here, so the extension host never waits on a query. It keeps the loaded
 // data between runs (while the files are unchanged) and the last model, for drill-downs.
 import { parentPort } from 'node:worker_threads';
-import { LensError } from '../errors';
-import { DataCache, ModelSession, type Lineage } from '../index';
-import { loadSqlJs } from '../data/sqljs';
+import { DataCache, LensError, ModelSession, warmUp, type Lineage } from '../index';
 import { buildGrid, segmentOrder } from '../../shared/grid';
 import { drillDownSource, LineageGraph, segmentation } from '../../shared/lineageGraph';
 import type { RunPayload, WorkerRequest, WorkerResponse } from './protocol';
@@ -40,7 +38,7 @@ async function handle(message: WorkerRequest): Promise<unknown> {
     case 'drop':
       return undefined;
     case 'warm':
-      await loadSqlJs(message.assets.wasmPath);
+      await warmUp(message.assets);
       return true;
     case 'run': {
       current?.close();
