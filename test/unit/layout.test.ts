@@ -4,7 +4,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { DataCache, ModelSession } from '../../src/engine/index';
 import { rowObjects } from '../../src/shared/rows';
-import { assets, customerColumns, makeShop, metricColumns, nativeQuery, seedModel, tempWorkspace, toCsvText, write, writeSqlite } from './helpers';
+import { assets, makeShop, nativeQuery, seedModel, tempWorkspace, write, writeShopSeeds, writeShopSqlite } from './helpers';
 
 /** The model's rows from the engine, and the layout the engine chose for each table. */
 async function runWithLayout(dir: string, connection: object, tables: string[]) {
@@ -28,7 +28,7 @@ describe('layout for the model\'s joins', () => {
 
   it('a unique integer join key becomes the INTEGER PRIMARY KEY; results equal native SQLite on the original file', async () => {
     const dir = tempWorkspace();
-    const file = writeSqlite(path.join(dir, 'w.db'), { int_customer_metrics: { columns: metricColumns, rows: shop.metrics as never }, stg_customers: { columns: customerColumns, rows: shop.customers as never } });
+    const file = writeShopSqlite(path.join(dir, 'w.db'), shop);
     write(dir, 'model.sql', seedModel('int_customer_metrics', 'stg_customers'));
     const { rows, layout } = await runWithLayout(dir, { type: 'sqlite', path: 'w.db' }, ['int_customer_metrics', 'stg_customers']);
     assert.deepEqual(layout.int_customer_metrics.primaryKey, ['customer_id']);
@@ -41,7 +41,7 @@ describe('layout for the model\'s joins', () => {
     // A customer with two metric rows (join fan-out), a metric row with no customer id, and ids written as text.
     const metrics = [...shop.metrics, { ...shop.metrics[0] }, { ...shop.metrics[1], customer_id: null }];
     const customers = shop.customers.map((customer) => ({ ...customer, customer_id: String(customer.customer_id).padStart(4, '0') }));
-    const file = writeSqlite(path.join(dir, 'w.db'), { int_customer_metrics: { columns: metricColumns, rows: metrics as never }, stg_customers: { columns: customerColumns, rows: [] } });
+    const file = writeShopSqlite(path.join(dir, 'w.db'), { metrics, customers: [] });
     const db = new BetterSqlite3(file);
     db.exec('CREATE TABLE stg_text (customer_id TEXT, first_name TEXT, last_name TEXT, region TEXT)');
     const insert = db.prepare('INSERT INTO stg_text VALUES (?, ?, ?, ?)');
@@ -59,8 +59,7 @@ describe('keeping the loaded data between runs', () => {
   it('reuses the data while the files are unchanged, and reloads when one changes', async () => {
     const shop = makeShop(100, 9);
     const dir = tempWorkspace();
-    const metrics = write(dir, 'seeds/int_customer_metrics.csv', toCsvText(shop.metrics as never, metricColumns));
-    write(dir, 'seeds/stg_customers.csv', toCsvText(shop.customers as never, customerColumns));
+    const { metrics } = writeShopSeeds(path.join(dir, 'seeds'), shop);
     write(dir, 'model.sql', seedModel('int_customer_metrics', 'stg_customers'));
     const cache = new DataCache();
     const request = { workspaceDir: dir, settings: { model: 'model.sql', connection: { type: 'csv', directory: 'seeds' } }, env: {} };
