@@ -5,7 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { runModel } from '../../src/engine/index';
 import type { LensErrorValue } from '../../src/engine/errors';
 import type { RawSettings } from '../../src/engine/settings';
-import { assets, customerColumns, hashTree, makeShop, seedModel, tempWorkspace, write, writeShopSqlite, writeSqlite, type MetricRow } from './helpers';
+import { assets, customerColumns, hashTree, makeShop, seedModel, tempWorkspace, write, writeShopSqlite, writeSqlite } from './helpers';
 
 const shop = makeShop(200, 3);
 
@@ -214,40 +214,6 @@ describe('errors: statements that are not one read-only query', () => {
       assert.equal(error.location?.line, 2);
     });
   }
-});
-
-describe('warnings: data that makes the numbers mislead', () => {
-  async function warningsFor(metrics: readonly MetricRow[]) {
-    const dir = tempWorkspace();
-    writeShopSqlite(path.join(dir, 'warehouse.db'), { metrics, customers: shop.customers });
-    write(dir, 'models/segments.sql', seedModel('int_customer_metrics', 'stg_customers'));
-    const outcome = await runModel({ workspaceDir: dir, settings: sqliteSettings(), env: {}, homeDir: dir }, assets);
-    assert.ok(outcome.ok);
-    return outcome.result;
-  }
-
-  it('a clean shop has none', async () => {
-    assert.deepEqual((await warningsFor(shop.metrics)).warnings, []);
-  });
-
-  it('duplicate customer ids in the metrics: the join fans out', async () => {
-    const result = await warningsFor([...shop.metrics, shop.metrics[0], shop.metrics[1]]);
-    assert.equal(result.warnings.length, 1);
-    assert.match(result.warnings[0], /^customer_id repeats in int_customer_metrics \(2 extra rows\): the join matches those rows more than once/);
-  });
-
-  it('spend stored as text like "1,234.50"', async () => {
-    const metrics = shop.metrics.map((metric, index) => (index < 3 ? { ...metric, total_spent: '1,234.50' } : metric));
-    const result = await warningsFor(metrics);
-    assert.equal(result.warnings.length, 1);
-    assert.match(result.warnings[0], /^total_spent in int_customer_metrics holds text in 3 rows \(e\.g\. "1,234\.50"\)/);
-  });
-
-  it('empty tables give an empty result, not an error', async () => {
-    const result = await warningsFor([]);
-    assert.deepEqual(result.rows, []);
-    assert.equal(result.cteRowCounts.base, 0);
-  });
 });
 
 describe('errors: settings and profiles', () => {
