@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { DataCache, ModelSession } from '../../src/engine/index';
+import { ModelSession } from '../../src/engine/index';
 import { rowObjects } from '../../src/shared/rows';
-import { assets, makeShop, nativeQuery, seedModel, tempWorkspace, write, writeShopSeeds, writeShopSqlite } from './helpers';
+import { assets, makeShop, nativeQuery, seedModel, tempWorkspace, write, writeShopSqlite } from './helpers';
 
 /** The model's rows from the engine, and the layout the engine chose for each table. */
 async function runWithLayout(dir: string, connection: object, tables: string[]) {
@@ -52,38 +51,5 @@ describe('layout for the model\'s joins', () => {
     assert.deepEqual(layout.int_customer_metrics, { primaryKey: [], indexes: 1 });
     assert.deepEqual(layout.stg_text, { primaryKey: [], indexes: 1 });
     assert.deepEqual(rows, nativeQuery(file, {}, seedModel('int_customer_metrics', 'stg_text')));
-  });
-});
-
-describe('keeping the loaded data between runs', () => {
-  it('reuses the data while the files are unchanged, and reloads when one changes', async () => {
-    const shop = makeShop(100, 9);
-    const dir = tempWorkspace();
-    const { metrics } = writeShopSeeds(path.join(dir, 'seeds'), shop);
-    write(dir, 'model.sql', seedModel('int_customer_metrics', 'stg_customers'));
-    const cache = new DataCache();
-    const request = { workspaceDir: dir, settings: { model: 'model.sql', connection: { type: 'csv', directory: 'seeds' } }, env: {} };
-    const run = async () => {
-      const session = await ModelSession.open(request, assets, cache);
-      try {
-        return session.run();
-      } finally {
-        session.close();
-      }
-    };
-    try {
-      const first = await run();
-      assert.equal(first.timings.dataReused, false);
-      // A threshold edit: new SQL, same data.
-      writeFileSync(path.join(dir, 'model.sql'), readFileSync(path.join(dir, 'model.sql'), 'utf8').replace('>= 10000', '>= 12000'));
-      const edited = await run();
-      assert.equal(edited.timings.dataReused, true);
-      appendFileSync(metrics, `${shop.customers[0].customer_id},1,99999,99999\n`);
-      const reloaded = await run();
-      assert.equal(reloaded.timings.dataReused, false);
-      assert.equal(reloaded.cteRowCounts.base, edited.cteRowCounts.base + 1);
-    } finally {
-      cache.clear();
-    }
   });
 });
