@@ -42,7 +42,7 @@ function assertSegments(result: ModelResult, expected: ReturnType<typeof expecte
 const shop = makeShop();
 const joined = shop.metrics.filter((metric) => shop.customers.some((customer) => customer.customer_id === metric.customer_id)).length;
 
-describe('engine: connection types', () => {
+describe('runModel: each connection type, end to end through the session', () => {
   it('runs the bundled sample when nothing is configured', async () => {
     const result = await ok(tempWorkspace(), {});
     assert.equal(result.source.type, 'sample');
