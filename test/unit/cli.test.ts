@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { cliPath, customerColumns, hashTree, makeShop, metricColumns, nativeQuery, seedModel, tempWorkspace, toCsvText, write, writeSqlite } from './helpers';
+import {
+  cliPath, customerColumns, hashTree, makeShop, metricColumns, nativeQuery, seedModel, tempWorkspace, write, writeShopSeeds, writeShopSqlite, writeSqlite,
+} from './helpers';
 
 function cli(args: string[], cwd: string) {
   const result = spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: 'utf8', env: { ...process.env, HOME: cwd } });
@@ -21,8 +23,8 @@ const shop = makeShop(300, 11);
 function dbtWorkspace(): string {
   const dir = tempWorkspace();
   writeSqlite(path.join(dir, 'data/main.db'), { placeholder: { columns: ['x'], rows: [{ x: 1 }] } });
-  writeSqlite(path.join(dir, 'data/staging.db'), { stg_customers: { columns: customerColumns, rows: shop.customers as never } });
-  writeSqlite(path.join(dir, 'data/intermediate.db'), { int_customer_metrics: { columns: metricColumns, rows: shop.metrics as never } });
+  writeSqlite(path.join(dir, 'data/staging.db'), { stg_customers: { columns: customerColumns, rows: shop.customers } });
+  writeSqlite(path.join(dir, 'data/intermediate.db'), { int_customer_metrics: { columns: metricColumns, rows: shop.metrics } });
   write(dir, 'dbt_project.yml', 'name: jaffle\nprofile: jaffle\nmodels:\n  jaffle:\n    staging:\n      +schema: staging\n    intermediate:\n      +schema: intermediate\n');
   write(dir, 'profiles.yml', 'jaffle:\n  target: dev\n  outputs:\n    dev:\n      type: sqlite\n      threads: 1\n      database: x\n      schema: main\n      schemas_and_paths:\n        main: data/main.db\n        staging: data/staging.db\n        intermediate: data/intermediate.db\n');
   write(dir, 'models/staging/stg_customers.sql', 'select 1');
@@ -49,15 +51,11 @@ describe('cli', () => {
 
   it('CSV seeds with awkward content equal native SQLite on the same rows', () => {
     const dir = tempWorkspace();
-    write(dir, 'seeds/int_customer_metrics.csv', toCsvText(shop.metrics as never, metricColumns, '\r\n'));
-    write(dir, 'seeds/stg_customers.csv', `\uFEFF${toCsvText(shop.customers as never, customerColumns)}`);
+    writeShopSeeds(path.join(dir, 'seeds'), shop, { metrics: { lineEnd: '\r\n' }, customers: { bom: true } });
     write(dir, 'models/customer_segments.sql', seedModel('intermediate.int_customer_metrics', 'staging.stg_customers'));
     write(dir, '.vscode/settings.json', '{ "segmentLens.connection": { "type": "csv", "directory": "seeds" } }');
     const output = jsonRun(dir, ['--model', 'models/customer_segments.sql']);
-    const native = writeSqlite(path.join(tempWorkspace(), 'n.db'), {
-      int_customer_metrics: { columns: metricColumns, rows: shop.metrics as never },
-      stg_customers: { columns: customerColumns, rows: shop.customers as never },
-    });
+    const native = writeShopSqlite(path.join(tempWorkspace(), 'n.db'), shop);
     assert.deepEqual(output.rows, nativeQuery(native, {}, seedModel('int_customer_metrics', 'stg_customers')));
   });
 

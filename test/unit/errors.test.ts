@@ -5,17 +5,14 @@ import BetterSqlite3 from 'better-sqlite3';
 import { runModel } from '../../src/engine/index';
 import type { LensErrorValue } from '../../src/engine/errors';
 import type { RawSettings } from '../../src/engine/settings';
-import { assets, customerColumns, hashTree, makeShop, metricColumns, seedModel, tempWorkspace, write, writeSqlite } from './helpers';
+import { assets, customerColumns, hashTree, makeShop, seedModel, tempWorkspace, write, writeShopSqlite, writeSqlite } from './helpers';
 
 const shop = makeShop(200, 3);
 
 /** A workspace with one SQLite file holding both tables and the seed model using them. */
 function warehouse(model = seedModel('int_customer_metrics', 'stg_customers')): string {
   const dir = tempWorkspace();
-  writeSqlite(path.join(dir, 'warehouse.db'), {
-    int_customer_metrics: { columns: metricColumns, rows: shop.metrics as never },
-    stg_customers: { columns: customerColumns, rows: shop.customers as never },
-  });
+  writeShopSqlite(path.join(dir, 'warehouse.db'), shop);
   write(dir, 'models/segments.sql', model);
   return dir;
 }
@@ -104,7 +101,7 @@ describe('errors: data', () => {
     const dir = tempWorkspace();
     write(dir, 'models/segments.sql', seedModel('int_customer_metrics', 'stg_customers'));
     // A transaction still open in another connection: the rollback journal exists.
-    const busyFile = writeSqlite(path.join(dir, 'busy.db'), { stg_customers: { columns: customerColumns, rows: shop.customers as never } });
+    const busyFile = writeSqlite(path.join(dir, 'busy.db'), { stg_customers: { columns: customerColumns, rows: shop.customers } });
     const writer = new BetterSqlite3(busyFile);
     try {
       writer.exec('BEGIN IMMEDIATE');
@@ -217,43 +214,6 @@ describe('errors: statements that are not one read-only query', () => {
       assert.equal(error.location?.line, 2);
     });
   }
-});
-
-describe('warnings: data that makes the numbers mislead', () => {
-  async function warningsFor(metrics: Record<string, unknown>[]) {
-    const dir = tempWorkspace();
-    writeSqlite(path.join(dir, 'warehouse.db'), {
-      int_customer_metrics: { columns: metricColumns, rows: metrics },
-      stg_customers: { columns: customerColumns, rows: shop.customers as never },
-    });
-    write(dir, 'models/segments.sql', seedModel('int_customer_metrics', 'stg_customers'));
-    const outcome = await runModel({ workspaceDir: dir, settings: sqliteSettings(), env: {}, homeDir: dir }, assets);
-    assert.ok(outcome.ok);
-    return outcome.result;
-  }
-
-  it('a clean shop has none', async () => {
-    assert.deepEqual((await warningsFor(shop.metrics as never)).warnings, []);
-  });
-
-  it('duplicate customer ids in the metrics: the join fans out', async () => {
-    const result = await warningsFor([...shop.metrics, shop.metrics[0], shop.metrics[1]] as never);
-    assert.equal(result.warnings.length, 1);
-    assert.match(result.warnings[0], /^customer_id repeats in int_customer_metrics \(2 extra rows\): the join matches those rows more than once/);
-  });
-
-  it('spend stored as text like "1,234.50"', async () => {
-    const metrics = shop.metrics.map((metric, index) => (index < 3 ? { ...metric, total_spent: '1,234.50' } : metric));
-    const result = await warningsFor(metrics as never);
-    assert.equal(result.warnings.length, 1);
-    assert.match(result.warnings[0], /^total_spent in int_customer_metrics holds text in 3 rows \(e\.g\. "1,234\.50"\)/);
-  });
-
-  it('empty tables give an empty result, not an error', async () => {
-    const result = await warningsFor([]);
-    assert.deepEqual(result.rows, []);
-    assert.equal(result.cteRowCounts.base, 0);
-  });
 });
 
 describe('errors: settings and profiles', () => {

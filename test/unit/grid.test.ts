@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { buildGrid, segmentOrder } from '../../src/shared/grid';
-import { formatMetric, metricLabel, regionLabel } from '../../src/shared/labels';
 
 const columns = ['region', 'customer_segment', 'customer_count', 'avg_ltv', 'avg_orders'];
 const rows = [
@@ -29,13 +28,5 @@ describe('the grid', () => {
     const outcome = buildGrid(['area', 'n'], [['East', 1]]);
     assert.ok(!outcome.ok);
     assert.match(outcome.reason, /needs a region column and a segment column .* this model returns area, n/);
-  });
-
-  it('labels and formats for the user\'s locale', () => {
-    assert.equal(regionLabel(null), '(no region)');
-    assert.equal(metricLabel('avg_ltv'), 'Average LTV');
-    assert.equal(formatMetric(1234567, 'customer_count', 'en'), '1,234,567');
-    assert.equal(formatMetric(1234.5, 'avg_ltv', 'de'), '1.234,50');
-    assert.equal(formatMetric(null, 'avg_ltv', 'en'), '—');
   });
 });

@@ -120,18 +120,31 @@ function csvField(value: unknown): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-export function toCsvText(rows: Record<string, unknown>[], columns: string[], lineEnd = '\n'): string {
+/** A row with (at least) the given columns; the values are whatever the test wants stored, text in a number column included. */
+export type Row<Column extends string> = { readonly [Name in Column]: unknown };
+
+/** A table to write: its columns, in order, and rows that have each of them. */
+export interface Table<Column extends string> {
+  columns: readonly Column[];
+  rows: readonly Row<Column>[];
+}
+
+/** `rows` as CSV text with a header of `columns`. */
+export function toCsvText<Column extends string>(rows: readonly Row<NoInfer<Column>>[], columns: readonly Column[], lineEnd = '\n'): string {
   return [columns.join(','), ...rows.map((row) => columns.map((column) => csvField(row[column])).join(','))].join(lineEnd) + lineEnd;
 }
 
-export const customerColumns = ['customer_id', 'first_name', 'last_name', 'region'];
-export const metricColumns = ['customer_id', 'total_spent', 'total_orders', 'avg_order_value'];
+export const customerColumns = ['customer_id', 'first_name', 'last_name', 'region'] as const;
+export const metricColumns = ['customer_id', 'total_spent', 'total_orders', 'avg_order_value'] as const;
 
-/** Writes tables into a SQLite file with native SQLite. */
-export function writeSqlite(file: string, tables: Record<string, { columns: string[]; rows: Record<string, unknown>[] }>): string {
+export type CustomerRow = Row<(typeof customerColumns)[number]>;
+export type MetricRow = Row<(typeof metricColumns)[number]>;
+
+/** Writes tables into a SQLite file with native SQLite; each table's rows must have its columns. */
+export function writeSqlite<Columns extends Record<string, string>>(file: string, tables: { [Name in keyof Columns]: Table<Columns[Name]> }): string {
   mkdirSync(path.dirname(file), { recursive: true });
   const db = new BetterSqlite3(file);
-  for (const [name, table] of Object.entries(tables)) {
+  for (const [name, table] of Object.entries<Table<string>>(tables)) {
     const types: Record<string, string> = { customer_id: 'INTEGER', total_spent: 'REAL', total_orders: 'INTEGER', avg_order_value: 'REAL' };
     db.exec(`CREATE TABLE "${name}" (${table.columns.map((column) => `"${column}" ${types[column] ?? 'TEXT'}`).join(', ')})`);
     const insert = db.prepare(`INSERT INTO "${name}" VALUES (${table.columns.map(() => '?').join(', ')})`);
@@ -139,6 +152,43 @@ export function writeSqlite(file: string, tables: Record<string, { columns: stri
   }
   db.close();
   return file;
+}
+
+/** The two tables of the seed model's warehouse, as a shop (or a variant of one) fills them. */
+export interface ShopTables {
+  customers: readonly CustomerRow[];
+  metrics: readonly MetricRow[];
+}
+
+/** The shop as one SQLite file holding int_customer_metrics and stg_customers (the model's tables, unqualified). */
+export function writeShopSqlite(file: string, shop: ShopTables): string {
+  return writeSqlite(file, {
+    int_customer_metrics: { columns: metricColumns, rows: shop.metrics },
+    stg_customers: { columns: customerColumns, rows: shop.customers },
+  });
+}
+
+/** How one seed file is written: a UTF-8 BOM first, and its line ends. */
+export interface SeedFileOptions {
+  bom?: boolean;
+  lineEnd?: string;
+}
+
+/**
+ * The shop as CSV seeds in `seedsDir`: int_customer_metrics.csv and stg_customers.csv, flat or (`schemaFolders`) in
+ * intermediate/ and staging/ as the model's schemas. Returns the files written.
+ */
+export function writeShopSeeds(
+  seedsDir: string,
+  shop: ShopTables,
+  options: { schemaFolders?: boolean; metrics?: SeedFileOptions; customers?: SeedFileOptions } = {},
+): { metrics: string; customers: string } {
+  const seed = <Column extends string>(schema: string, table: string, rows: readonly Row<Column>[], columns: readonly Column[], how: SeedFileOptions = {}) =>
+    write(seedsDir, path.join(options.schemaFolders ? schema : '', `${table}.csv`), `${how.bom ? '\uFEFF' : ''}${toCsvText(rows, columns, how.lineEnd)}`);
+  return {
+    metrics: seed('intermediate', 'int_customer_metrics', shop.metrics, metricColumns, options.metrics),
+    customers: seed('staging', 'stg_customers', shop.customers, customerColumns, options.customers),
+  };
 }
 
 /** Runs SQL with native SQLite on the given files (first is main), for results to compare with. */

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { DataCache, ModelSession } from '../../src/engine/index';
+import { ModelSession } from '../../src/engine/index';
 import { rowObjects } from '../../src/shared/rows';
-import { assets, customerColumns, makeShop, metricColumns, nativeQuery, seedModel, tempWorkspace, toCsvText, write, writeSqlite } from './helpers';
+import { assets, makeShop, nativeQuery, seedModel, tempWorkspace, write, writeShopSqlite } from './helpers';
 
 /** The model's rows from the engine, and the layout the engine chose for each table. */
 async function runWithLayout(dir: string, connection: object, tables: string[]) {
@@ -28,7 +27,7 @@ describe('layout for the model\'s joins', () => {
 
   it('a unique integer join key becomes the INTEGER PRIMARY KEY; results equal native SQLite on the original file', async () => {
     const dir = tempWorkspace();
-    const file = writeSqlite(path.join(dir, 'w.db'), { int_customer_metrics: { columns: metricColumns, rows: shop.metrics as never }, stg_customers: { columns: customerColumns, rows: shop.customers as never } });
+    const file = writeShopSqlite(path.join(dir, 'w.db'), shop);
     write(dir, 'model.sql', seedModel('int_customer_metrics', 'stg_customers'));
     const { rows, layout } = await runWithLayout(dir, { type: 'sqlite', path: 'w.db' }, ['int_customer_metrics', 'stg_customers']);
     assert.deepEqual(layout.int_customer_metrics.primaryKey, ['customer_id']);
@@ -41,7 +40,7 @@ describe('layout for the model\'s joins', () => {
     // A customer with two metric rows (join fan-out), a metric row with no customer id, and ids written as text.
     const metrics = [...shop.metrics, { ...shop.metrics[0] }, { ...shop.metrics[1], customer_id: null }];
     const customers = shop.customers.map((customer) => ({ ...customer, customer_id: String(customer.customer_id).padStart(4, '0') }));
-    const file = writeSqlite(path.join(dir, 'w.db'), { int_customer_metrics: { columns: metricColumns, rows: metrics as never }, stg_customers: { columns: customerColumns, rows: [] } });
+    const file = writeShopSqlite(path.join(dir, 'w.db'), { metrics, customers: [] });
     const db = new BetterSqlite3(file);
     db.exec('CREATE TABLE stg_text (customer_id TEXT, first_name TEXT, last_name TEXT, region TEXT)');
     const insert = db.prepare('INSERT INTO stg_text VALUES (?, ?, ?, ?)');
@@ -52,39 +51,5 @@ describe('layout for the model\'s joins', () => {
     assert.deepEqual(layout.int_customer_metrics, { primaryKey: [], indexes: 1 });
     assert.deepEqual(layout.stg_text, { primaryKey: [], indexes: 1 });
     assert.deepEqual(rows, nativeQuery(file, {}, seedModel('int_customer_metrics', 'stg_text')));
-  });
-});
-
-describe('keeping the loaded data between runs', () => {
-  it('reuses the data while the files are unchanged, and reloads when one changes', async () => {
-    const shop = makeShop(100, 9);
-    const dir = tempWorkspace();
-    const metrics = write(dir, 'seeds/int_customer_metrics.csv', toCsvText(shop.metrics as never, metricColumns));
-    write(dir, 'seeds/stg_customers.csv', toCsvText(shop.customers as never, customerColumns));
-    write(dir, 'model.sql', seedModel('int_customer_metrics', 'stg_customers'));
-    const cache = new DataCache();
-    const request = { workspaceDir: dir, settings: { model: 'model.sql', connection: { type: 'csv', directory: 'seeds' } }, env: {} };
-    const run = async () => {
-      const session = await ModelSession.open(request, assets, cache);
-      try {
-        return session.run();
-      } finally {
-        session.close();
-      }
-    };
-    try {
-      const first = await run();
-      assert.equal(first.timings.dataReused, false);
-      // A threshold edit: new SQL, same data.
-      writeFileSync(path.join(dir, 'model.sql'), readFileSync(path.join(dir, 'model.sql'), 'utf8').replace('>= 10000', '>= 12000'));
-      const edited = await run();
-      assert.equal(edited.timings.dataReused, true);
-      appendFileSync(metrics, `${shop.customers[0].customer_id},1,99999,99999\n`);
-      const reloaded = await run();
-      assert.equal(reloaded.timings.dataReused, false);
-      assert.equal(reloaded.cteRowCounts.base, edited.cteRowCounts.base + 1);
-    } finally {
-      cache.clear();
-    }
   });
 });

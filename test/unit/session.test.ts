@@ -5,7 +5,7 @@ import { FINAL_SELECT } from '../../src/shared/lineageModel';
 import { rowObjects } from '../../src/shared/rows';
 import type { RawSettings } from '../../src/engine/settings';
 import {
-  assets, customerColumns, expectedSegments, hashTree, makeShop, metricColumns, nativeQuery, seedModel, tempWorkspace, toCsvText, write, writeSqlite,
+  assets, customerColumns, expectedSegments, hashTree, makeShop, metricColumns, nativeQuery, seedModel, tempWorkspace, write, writeShopSeeds, writeShopSqlite, writeSqlite,
 } from './helpers';
 
 async function run(workspaceDir: string, settings: RawSettings, env: Record<string, string> = {}): Promise<RunResult> {
@@ -42,7 +42,7 @@ function assertSegments(result: ModelResult, expected: ReturnType<typeof expecte
 const shop = makeShop();
 const joined = shop.metrics.filter((metric) => shop.customers.some((customer) => customer.customer_id === metric.customer_id)).length;
 
-describe('engine: connection types', () => {
+describe('runModel: each connection type, end to end through the session', () => {
   it('runs the bundled sample when nothing is configured', async () => {
     const result = await ok(tempWorkspace(), {});
     assert.equal(result.source.type, 'sample');
@@ -58,10 +58,7 @@ describe('engine: connection types', () => {
 
   it('one SQLite file serves a model that says intermediate.… and staging.…', async () => {
     const dir = tempWorkspace();
-    writeSqlite(path.join(dir, 'warehouse.db'), {
-      int_customer_metrics: { columns: metricColumns, rows: shop.metrics as never },
-      stg_customers: { columns: customerColumns, rows: shop.customers as never },
-    });
+    writeShopSqlite(path.join(dir, 'warehouse.db'), shop);
     write(dir, 'models/customer_segments.sql', seedModel('intermediate.int_customer_metrics', 'staging.stg_customers'));
     const before = hashTree(dir);
     const result = await ok(dir, { model: 'models/customer_segments.sql', connection: { type: 'sqlite', path: 'warehouse.db' } });
@@ -73,8 +70,8 @@ describe('engine: connection types', () => {
   it('a SQLite file with others attached as schemas', async () => {
     const dir = tempWorkspace();
     writeSqlite(path.join(dir, 'data/main.db'), { unrelated: { columns: ['x'], rows: [{ x: 1 }] } });
-    writeSqlite(path.join(dir, 'data/intermediate.db'), { int_customer_metrics: { columns: metricColumns, rows: shop.metrics as never } });
-    writeSqlite(path.join(dir, 'data/staging.db'), { stg_customers: { columns: customerColumns, rows: shop.customers as never } });
+    writeSqlite(path.join(dir, 'data/intermediate.db'), { int_customer_metrics: { columns: metricColumns, rows: shop.metrics } });
+    writeSqlite(path.join(dir, 'data/staging.db'), { stg_customers: { columns: customerColumns, rows: shop.customers } });
     write(dir, 'model.sql', seedModel('intermediate.int_customer_metrics', 'staging.stg_customers'));
     const result = await ok(dir, { model: 'model.sql', connection: { type: 'sqlite', path: 'data/main.db', attach: { intermediate: 'data/intermediate.db', staging: 'data/staging.db' } } });
     assertSegments(result, expectedSegments(shop));
@@ -84,8 +81,8 @@ describe('engine: connection types', () => {
   it('a dbt-sqlite profile with schemas_and_paths, schema_directory, ref() and schema configs', async () => {
     const dir = tempWorkspace();
     writeSqlite(path.join(dir, 'warehouse/main.db'), {});
-    writeSqlite(path.join(dir, 'warehouse/schemas/intermediate.db'), { int_customer_metrics: { columns: metricColumns, rows: shop.metrics as never } });
-    writeSqlite(path.join(dir, 'warehouse/stg.db'), { stg_customers: { columns: customerColumns, rows: shop.customers as never } });
+    writeSqlite(path.join(dir, 'warehouse/schemas/intermediate.db'), { int_customer_metrics: { columns: metricColumns, rows: shop.metrics } });
+    writeSqlite(path.join(dir, 'warehouse/stg.db'), { stg_customers: { columns: customerColumns, rows: shop.customers } });
     write(dir, 'dbt_project.yml', [
       'name: shop', 'profile: shop_profile', 'vars:', '  gold_floor: 5000', 'models:', '  shop:', '    intermediate:', '      +schema: intermediate', '',
     ].join('\n'));
@@ -115,8 +112,7 @@ describe('engine: connection types', () => {
 
   it('a folder of CSV seeds, subfolders as schemas, with BOM, CRLF and quoted line breaks', async () => {
     const dir = tempWorkspace();
-    write(dir, 'seeds/intermediate/int_customer_metrics.csv', `\uFEFF${toCsvText(shop.metrics as never, metricColumns, '\r\n')}`);
-    write(dir, 'seeds/staging/stg_customers.csv', toCsvText(shop.customers as never, customerColumns));
+    writeShopSeeds(path.join(dir, 'seeds'), shop, { schemaFolders: true, metrics: { bom: true, lineEnd: '\r\n' } });
     write(dir, 'model.sql', seedModel('intermediate.int_customer_metrics', 'staging.stg_customers'));
     const before = hashTree(dir);
     const result = await ok(dir, { model: 'model.sql', connection: { type: 'csv', directory: 'seeds' } });
@@ -126,21 +122,16 @@ describe('engine: connection types', () => {
 
   it('flat CSV seeds serve a model with qualified names, and equal native SQLite on the same data', async () => {
     const dir = tempWorkspace();
-    write(dir, 'seeds/int_customer_metrics.csv', toCsvText(shop.metrics as never, metricColumns));
-    write(dir, 'seeds/stg_customers.csv', toCsvText(shop.customers as never, customerColumns));
+    writeShopSeeds(path.join(dir, 'seeds'), shop);
     write(dir, 'model.sql', seedModel('intermediate.int_customer_metrics', 'staging.stg_customers'));
     const result = await ok(dir, { model: 'model.sql', connection: { type: 'csv', directory: 'seeds' } });
-    const native = writeSqlite(path.join(dir, 'native.db'), {
-      int_customer_metrics: { columns: metricColumns, rows: shop.metrics as never },
-      stg_customers: { columns: customerColumns, rows: shop.customers as never },
-    });
+    const native = writeShopSqlite(path.join(dir, 'native.db'), shop);
     assert.deepEqual(rowObjects(result.columns, result.rows), nativeQuery(native, {}, seedModel('int_customer_metrics', 'stg_customers')));
   });
 
   it('runs the SQL that is in the user\'s file: a Diamond segment appears', async () => {
     const dir = tempWorkspace();
-    write(dir, 'seeds/int_customer_metrics.csv', toCsvText(shop.metrics as never, metricColumns));
-    write(dir, 'seeds/stg_customers.csv', toCsvText(shop.customers as never, customerColumns));
+    writeShopSeeds(path.join(dir, 'seeds'), shop);
     write(dir, 'model.sql', seedModel('int_customer_metrics', 'stg_customers').replace("WHEN i.total_spent >= 10000 THEN 'Platinum'", "WHEN i.total_spent >= 15000 THEN 'Diamond'\n            WHEN i.total_spent >= 10000 THEN 'Platinum'"));
     const result = await ok(dir, { model: 'model.sql', connection: { type: 'csv', directory: 'seeds' } });
     const diamonds = shop.metrics.filter((metric) => (metric.total_spent ?? 0) >= 15000 && metric.customer_id <= shop.customers.length).length;
