@@ -1,7 +1,7 @@
 // One build for everything: the extension host and CLI (node, cjs, `vscode` external), the webview (browser),
 // and, with --tests, the mocha suites. sql.js's wasm is copied next to the bundles and loaded from there.
 import * as esbuild from 'esbuild';
-import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 const args = new Set(process.argv.slice(2));
@@ -58,6 +58,8 @@ const builds = [
 ];
 
 if (withTests) {
+  // Compiled tests of renamed or deleted files would otherwise stay in out/ and run again.
+  await rm('out', { recursive: true, force: true });
   builds.push({
     ...common,
     sourcemap: true,
