@@ -3,36 +3,18 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, FrameLocator, Page } from 'playwright-core';
-import { openWorkbench, quickOpen } from './browser';
+import type { Browser, Page } from 'playwright-core';
+import { screenshotFailures, shot } from '../e2e/support/screenshots';
+import { codeLens, command, openWorkbench, panel, quickOpen, waitForExplorer, waitForWorkbench } from '../e2e/support/workbench';
 
-const url = process.env.SEGMENT_LENS_URL!;
 const workspace = process.env.SEGMENT_LENS_WORKSPACE!;
-const shots = process.env.SEGMENT_LENS_SHOTS!;
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
 let browser: Browser;
 let page: Page;
 
-function panel(): FrameLocator {
-  return page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
-}
-
-async function command(title: string): Promise<void> {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
-}
-
-async function shot(name: string): Promise<void> {
-  mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: path.join(shots, `${name}.png`) });
-}
-
 async function setTheme(theme: string, bodyClass: string): Promise<void> {
-  await command('Preferences: Color Theme');
+  await command(page, 'Preferences: Color Theme');
   const input = page.locator('.quick-input-widget input');
   await input.fill(theme);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first().click();
@@ -45,15 +27,12 @@ describe('Segment Lens, driven through the browser', () => {
   };
 
   before(async () => {
-    ({ browser, page } = await openWorkbench(url, { width: 1600, height: 1000 }));
-    await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 90_000 });
-    // The command palette lists what is registered when it opens: wait for our contributions to be there.
-    await page.locator('.activitybar [aria-label^="Segment Lens"]').first().waitFor({ timeout: 90_000 });
+    ({ browser, page } = await openWorkbench({ width: 1600, height: 1000 }));
+    await waitForWorkbench(page);
+    await waitForExplorer(page);
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await shot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`);
-  });
+  screenshotFailures('ui', () => page);
 
   after(async () => {
     await browser?.close();
@@ -61,13 +40,13 @@ describe('Segment Lens, driven through the browser', () => {
 
   it('opens the model and runs it from the CodeLens; the grid shows the CLI\'s numbers', async () => {
     await quickOpen(page, 'customer_segments.sql');
-    const lens = page.locator('.contentWidgets .codelens-decoration a', { hasText: 'Run Segment Model' }).first();
+    const lens = codeLens(page, 'Run Segment Model');
     await lens.waitFor({ timeout: 60_000 });
     await lens.click();
 
-    const grid = panel().locator('table#grid');
+    const grid = panel(page).locator('table#grid');
     await grid.waitFor({ timeout: 90_000 });
-    const cells = await Promise.all((await panel().locator('td.cell').all()).map(async (cell) => ({
+    const cells = await Promise.all((await panel(page).locator('td.cell').all()).map(async (cell) => ({
       region: JSON.parse((await cell.getAttribute('data-region'))!) as string | null,
       segment: JSON.parse((await cell.getAttribute('data-segment'))!) as string | null,
       value: await cell.getAttribute('data-value'),
@@ -82,36 +61,36 @@ describe('Segment Lens, driven through the browser', () => {
     const headers = await grid.locator('thead th').allTextContents();
     assert.deepEqual(headers.map((text) => text.replace(/[▲▼]/g, '').trim()), ['Region', 'Platinum', 'Gold', 'Silver', 'Bronze', 'Total']);
     assert.equal(await grid.locator('tbody th').last().textContent(), '(no region)');
-    assert.match(await panel().locator('#status').textContent() ?? '', /CSV seeds · base 4,801 rows · \(final select\) \d+ rows · load \d+ ms · query \d+ ms/);
-    await shot('light-grid');
+    assert.match(await panel(page).locator('#status').textContent() ?? '', /CSV seeds · base 4,801 rows · \(final select\) \d+ rows · load \d+ ms · query \d+ ms/);
+    await shot(page, 'light-grid');
   });
 
   it('switches the metric to average LTV', async () => {
-    await panel().locator('vscode-radio', { hasText: 'Average LTV' }).click();
+    await panel(page).locator('vscode-radio', { hasText: 'Average LTV' }).click();
     const europeGold = cli.rows.find((row) => row.region === 'Europe' && row.customer_segment === 'Gold')!;
-    const cell = panel().locator('td.cell[data-region=\'"Europe"\'][data-segment=\'"Gold"\']');
+    const cell = panel(page).locator('td.cell[data-region=\'"Europe"\'][data-segment=\'"Gold"\']');
     await cell.filter({ hasText: europeGold.avg_ltv.toLocaleString('en', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) }).waitFor();
     assert.equal(Number(await cell.getAttribute('data-value')), europeGold.avg_ltv);
-    await panel().locator('vscode-radio', { hasText: 'Customers' }).click();
+    await panel(page).locator('vscode-radio', { hasText: 'Customers' }).click();
   });
 
   it('clicks a cell and sees the customers behind it', async () => {
     const europePlatinum = cli.rows.find((row) => row.region === 'Europe' && row.customer_segment === 'Platinum')!;
-    await panel().locator('td.cell[data-region=\'"Europe"\'][data-segment=\'"Platinum"\']').click();
-    const range = panel().locator('#detail-range');
+    await panel(page).locator('td.cell[data-region=\'"Europe"\'][data-segment=\'"Platinum"\']').click();
+    const range = panel(page).locator('#detail-range');
     await range.waitFor();
     assert.equal(await range.textContent(), `1–${Math.min(50, europePlatinum.customer_count)} of ${europePlatinum.customer_count} customers`);
-    assert.equal(await panel().locator('#detail h3').textContent(), 'Europe · Platinum');
-    const rows = panel().locator('#detail-table vscode-data-grid-row:not([row-type="header"])');
+    assert.equal(await panel(page).locator('#detail h3').textContent(), 'Europe · Platinum');
+    const rows = panel(page).locator('#detail-table vscode-data-grid-row:not([row-type="header"])');
     assert.equal(await rows.count(), Math.min(50, europePlatinum.customer_count));
-    await shot('light-drilldown');
+    await shot(page, 'light-drilldown');
   });
 
   it('clicks a lineage node and lands on its line in the editor', async () => {
-    const node = panel().locator('g.node[data-id="base.customer_segment"]');
+    const node = panel(page).locator('g.node[data-id="base.customer_segment"]');
     await node.waitFor();
-    assert.match(await panel().locator('#case-summary').textContent() ?? '', /^CASE: Platinum ≥ 10000 · Gold ≥ 5000 · Silver ≥ 1000 · else Bronze$/);
-    assert.equal(await panel().locator('g.node.unused').count(), 3);
+    assert.match(await panel(page).locator('#case-summary').textContent() ?? '', /^CASE: Platinum ≥ 10000 · Gold ≥ 5000 · Silver ≥ 1000 · else Bronze$/);
+    assert.equal(await panel(page).locator('g.node.unused').count(), 3);
     await node.click();
     const model = readFileSync(path.join(workspace, 'models', 'marts', 'customer_segments.sql'), 'utf8').split('\n');
     const caseLine = model.findIndex((line) => line.includes('CASE')) + 1;
@@ -119,7 +98,7 @@ describe('Segment Lens, driven through the browser', () => {
   });
 
   it('expands the tree of regions and segments', async () => {
-    await command('View: Show Segment Lens');
+    await command(page, 'View: Show Segment Lens');
     const sidebar = page.locator('.part.sidebar');
     const europe = sidebar.locator('.monaco-list-row', { hasText: 'Europe' }).first();
     await europe.waitFor();
@@ -132,16 +111,16 @@ describe('Segment Lens, driven through the browser', () => {
     await goldRow.waitFor({ state: 'detached' });
     await europe.locator('.monaco-tl-twistie').click();
     await goldRow.waitFor();
-    await shot('light-tree');
+    await shot(page, 'light-tree');
   });
 
   it('looks right in dark and high-contrast themes', async () => {
     await setTheme('Dark Modern', 'vs-dark');
-    await panel().locator('table#grid').waitFor();
-    await shot('dark-panel');
+    await panel(page).locator('table#grid').waitFor();
+    await shot(page, 'dark-panel');
     await setTheme('Dark High Contrast', 'hc-black');
-    await panel().locator('table#grid').waitFor();
-    await shot('high-contrast-panel');
+    await panel(page).locator('table#grid').waitFor();
+    await shot(page, 'high-contrast-panel');
     await setTheme('Light Modern', 'vs');
   });
 
@@ -168,20 +147,20 @@ describe('Segment Lens, driven through the browser', () => {
     const settings = readFileSync(settingsFile, 'utf8');
     writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(settings), 'segmentLens.model': 'models/hostile.sql', 'segmentLens.connection': { type: 'csv', directory: 'seeds_hostile' } }));
     try {
-      await panel().locator('#status', { hasText: 'CSV seeds_hostile' }).waitFor({ timeout: 90_000 });
-      assert.ok((await panel().locator('table#grid thead').textContent())?.includes(hostileLabel), 'the label is a column header, as text');
-      assert.ok((await panel().locator('#case-summary').textContent())?.includes(`${hostileLabel} ≥ 10000`), 'and in the lineage, as text');
-      const headers = await panel().locator('table#grid tbody th').allTextContents();
+      await panel(page).locator('#status', { hasText: 'CSV seeds_hostile' }).waitFor({ timeout: 90_000 });
+      assert.ok((await panel(page).locator('table#grid thead').textContent())?.includes(hostileLabel), 'the label is a column header, as text');
+      assert.ok((await panel(page).locator('#case-summary').textContent())?.includes(`${hostileLabel} ≥ 10000`), 'and in the lineage, as text');
+      const headers = await panel(page).locator('table#grid tbody th').allTextContents();
       for (const region of hostile) assert.ok(headers.includes(region), `the region ${region.slice(0, 30)} is shown as text`);
-      await panel().locator('table#grid tbody tr').filter({ hasText: '<img src=x' }).locator('td.cell:not([data-value=""])').first().click();
-      await panel().locator('#detail-range').waitFor();
-      assert.match(await panel().locator('#detail-table').textContent() ?? '', /<b onmouseover="globalThis\.__pwned=3">0<\/b>/);
-      const inside = await panel().locator('#app').evaluate((app: { querySelectorAll(selector: string): { length: number } }) => ({
+      await panel(page).locator('table#grid tbody tr').filter({ hasText: '<img src=x' }).locator('td.cell:not([data-value=""])').first().click();
+      await panel(page).locator('#detail-range').waitFor();
+      assert.match(await panel(page).locator('#detail-table').textContent() ?? '', /<b onmouseover="globalThis\.__pwned=3">0<\/b>/);
+      const inside = await panel(page).locator('#app').evaluate((app: { querySelectorAll(selector: string): { length: number } }) => ({
         pwned: (globalThis as { __pwned?: number }).__pwned,
         fromData: app.querySelectorAll('img, script, b, iframe, object, embed').length,
       }));
       assert.deepEqual(inside, { pwned: undefined, fromData: 0 });
-      await command('View: Show Segment Lens');
+      await command(page, 'View: Show Segment Lens');
       const sidebar = page.locator('.part.sidebar');
       await sidebar.locator('.monaco-list-row', { hasText: 'Emoji region' }).first().waitFor();
       // The segment's tooltip lists its metrics under the hostile names, as text.
@@ -190,11 +169,11 @@ describe('Segment Lens, driven through the browser', () => {
       assert.equal(await page.locator('.monaco-hover img[src="x"], .workbench-hover img[src="x"]').count(), 0);
       assert.equal(await sidebar.locator('img[src="x"], b').count(), 0);
       assert.equal(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned), undefined);
-      await shot('hostile-content');
+      await shot(page, 'hostile-content');
     } finally {
       writeFileSync(settingsFile, settings);
     }
-    await panel().locator('#status', { hasText: /^CSV seeds ·/ }).waitFor({ timeout: 90_000 });
+    await panel(page).locator('#status', { hasText: /^CSV seeds ·/ }).waitFor({ timeout: 90_000 });
   });
 
   it('shows the join fan-out warning, and says there is no data for empty tables', async () => {
@@ -209,19 +188,19 @@ describe('Segment Lens, driven through the browser', () => {
     };
     try {
       useSeeds('seeds_dupes', (lines) => [...lines, lines[1]]);
-      await panel().locator('.warning', { hasText: 'customer_id repeats in intermediate.int_customer_metrics (1 extra row)' }).waitFor({ timeout: 90_000 });
+      await panel(page).locator('.warning', { hasText: 'customer_id repeats in intermediate.int_customer_metrics (1 extra row)' }).waitFor({ timeout: 90_000 });
       useSeeds('seeds_empty', (lines) => [lines[0]]);
-      await panel().locator('#grid-empty', { hasText: 'The model returned no rows: there is no data to show.' }).waitFor({ timeout: 90_000 });
-      await shot('empty-data');
+      await panel(page).locator('#grid-empty', { hasText: 'The model returned no rows: there is no data to show.' }).waitFor({ timeout: 90_000 });
+      await shot(page, 'empty-data');
     } finally {
       writeFileSync(settingsFile, settings);
     }
-    await panel().locator('#status', { hasText: /^CSV seeds ·/ }).waitFor({ timeout: 90_000 });
+    await panel(page).locator('#status', { hasText: /^CSV seeds ·/ }).waitFor({ timeout: 90_000 });
   });
 
   it('selects the bundled sample from the command palette and re-runs on it', async () => {
-    await command('Segment Lens: Select Data Source');
+    await command(page, 'Segment Lens: Select Data Source');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Bundled sample' }).first().click();
-    await panel().locator('#status', { hasText: 'Bundled sample data' }).waitFor({ timeout: 90_000 });
+    await panel(page).locator('#status', { hasText: 'Bundled sample data' }).waitFor({ timeout: 90_000 });
   });
 });
