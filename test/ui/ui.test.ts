@@ -21,6 +21,18 @@ async function setTheme(theme: string, bodyClass: string): Promise<void> {
   await page.locator(`.monaco-workbench.${bodyClass}`).waitFor({ timeout: 60_000 });
 }
 
+/** Runs `body` with the workspace's settings changed through `set`, then puts them back and waits for the re-run. */
+async function withSettings(body: (set: (changes: Record<string, unknown>) => void) => Promise<void>): Promise<void> {
+  const file = path.join(workspace, '.vscode', 'settings.json');
+  const original = readFileSync(file, 'utf8');
+  try {
+    await body((changes) => writeFileSync(file, JSON.stringify({ ...JSON.parse(original), ...changes })));
+  } finally {
+    writeFileSync(file, original);
+  }
+  await panel(page).locator('#status', { hasText: /^CSV seeds ·/ }).waitFor({ timeout: 90_000 });
+}
+
 describe('Segment Lens, driven through the browser', () => {
   const cli = JSON.parse(execFileSync(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), 'run', '--workspace', workspace, '--format', 'json'], { encoding: 'utf8' })) as {
     rows: { region: string | null; customer_segment: string; customer_count: number; avg_ltv: number }[];
@@ -143,10 +155,8 @@ describe('Segment Lens, driven through the browser', () => {
     const hostileLabel = '<img src=x onerror="globalThis.__pwned=4">Platinum';
     const model = readFileSync(path.join(workspace, 'models', 'marts', 'customer_segments.sql'), 'utf8').replace("THEN 'Platinum'", `THEN '${hostileLabel}'`);
     writeFileSync(path.join(workspace, 'models', 'hostile.sql'), model);
-    const settingsFile = path.join(workspace, '.vscode', 'settings.json');
-    const settings = readFileSync(settingsFile, 'utf8');
-    writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(settings), 'segmentLens.model': 'models/hostile.sql', 'segmentLens.connection': { type: 'csv', directory: 'seeds_hostile' } }));
-    try {
+    await withSettings(async (set) => {
+      set({ 'segmentLens.model': 'models/hostile.sql', 'segmentLens.connection': { type: 'csv', directory: 'seeds_hostile' } });
       await panel(page).locator('#status', { hasText: 'CSV seeds_hostile' }).waitFor({ timeout: 90_000 });
       assert.ok((await panel(page).locator('table#grid thead').textContent())?.includes(hostileLabel), 'the label is a column header, as text');
       assert.ok((await panel(page).locator('#case-summary').textContent())?.includes(`${hostileLabel} ≥ 10000`), 'and in the lineage, as text');
@@ -170,32 +180,24 @@ describe('Segment Lens, driven through the browser', () => {
       assert.equal(await sidebar.locator('img[src="x"], b').count(), 0);
       assert.equal(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned), undefined);
       await shot(page, 'hostile-content');
-    } finally {
-      writeFileSync(settingsFile, settings);
-    }
-    await panel(page).locator('#status', { hasText: /^CSV seeds ·/ }).waitFor({ timeout: 90_000 });
+    });
   });
 
   it('shows the join fan-out warning, and says there is no data for empty tables', async () => {
-    const settingsFile = path.join(workspace, '.vscode', 'settings.json');
-    const settings = readFileSync(settingsFile, 'utf8');
-    const useSeeds = (name: string, edit: (lines: string[]) => string[]) => {
-      const folder = path.join(workspace, name);
-      cpSync(path.join(workspace, 'seeds'), folder, { recursive: true });
-      const metrics = path.join(folder, 'intermediate', 'int_customer_metrics.csv');
-      writeFileSync(metrics, edit(readFileSync(metrics, 'utf8').trimEnd().split('\n')).join('\n') + '\n');
-      writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(settings), 'segmentLens.connection': { type: 'csv', directory: name } }));
-    };
-    try {
+    await withSettings(async (set) => {
+      const useSeeds = (name: string, edit: (lines: string[]) => string[]) => {
+        const folder = path.join(workspace, name);
+        cpSync(path.join(workspace, 'seeds'), folder, { recursive: true });
+        const metrics = path.join(folder, 'intermediate', 'int_customer_metrics.csv');
+        writeFileSync(metrics, edit(readFileSync(metrics, 'utf8').trimEnd().split('\n')).join('\n') + '\n');
+        set({ 'segmentLens.connection': { type: 'csv', directory: name } });
+      };
       useSeeds('seeds_dupes', (lines) => [...lines, lines[1]]);
       await panel(page).locator('.warning', { hasText: 'customer_id repeats in intermediate.int_customer_metrics (1 extra row)' }).waitFor({ timeout: 90_000 });
       useSeeds('seeds_empty', (lines) => [lines[0]]);
       await panel(page).locator('#grid-empty', { hasText: 'The model returned no rows: there is no data to show.' }).waitFor({ timeout: 90_000 });
       await shot(page, 'empty-data');
-    } finally {
-      writeFileSync(settingsFile, settings);
-    }
-    await panel(page).locator('#status', { hasText: /^CSV seeds ·/ }).waitFor({ timeout: 90_000 });
+    });
   });
 
   it('selects the bundled sample from the command palette and re-runs on it', async () => {
