@@ -73,7 +73,7 @@ describe('Segment Lens, driven through the browser', () => {
     const headers = await grid.locator('thead th').allTextContents();
     assert.deepEqual(headers.map((text) => text.replace(/[▲▼]/g, '').trim()), ['Region', 'Platinum', 'Gold', 'Silver', 'Bronze', 'Total']);
     assert.equal(await grid.locator('tbody th').last().textContent(), '(no region)');
-    assert.match(await panel(page).locator('#status').textContent() ?? '', /CSV seeds · base 4,801 rows · \(final select\) \d+ rows · load \d+ ms · query \d+ ms/);
+    assert.match(await panel(page).locator('#status').textContent() ?? '', /CSV seeds · base 4,801 rows · \(final select\) \d+ rows · load [\d,]+ ms · query [\d,]+ ms/);
     await shot(page, 'light-grid');
   });
 
