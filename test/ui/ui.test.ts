@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { screenshotFailures, shot } from '../e2e/support/screenshots';
-import { codeLens, command, openWorkbench, panel, quickOpen, waitForExplorer, waitForWorkbench } from '../e2e/support/workbench';
+import { closeEditor, codeLens, command, openWorkbench, panel, quickOpen, waitForExplorer, waitForWorkbench } from '../e2e/support/workbench';
 
 const workspace = process.env.SEGMENT_LENS_WORKSPACE!;
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -36,6 +36,7 @@ async function withSettings(body: (set: (changes: Record<string, unknown>) => vo
 describe('Segment Lens, driven through the browser', () => {
   const cli = JSON.parse(execFileSync(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), 'run', '--workspace', workspace, '--format', 'json'], { encoding: 'utf8' })) as {
     rows: { region: string | null; customer_segment: string; customer_count: number; avg_ltv: number }[];
+    cteRowCounts: Record<string, number>;
   };
 
   before(async () => {
@@ -134,6 +135,87 @@ describe('Segment Lens, driven through the browser', () => {
     await panel(page).locator('table#grid').waitFor();
     await shot(page, 'high-contrast-panel');
     await setTheme('Light Modern', 'vs');
+  });
+
+  // Messages posted to the panel before its webview says it is ready must wait for it, not be dropped: these open
+  // the panel from closed with something to show in it.
+  async function closePanel(): Promise<void> {
+    await closeEditor(page, 'Segment Lens');
+    await page.locator('iframe.webview').first().waitFor({ state: 'detached', timeout: 30_000 });
+  }
+
+  /** Where the panel's webview is on the page. */
+  async function panelBox(): Promise<{ x: number; y: number; width: number; height: number }> {
+    const box = await page.locator('iframe.webview.ready:visible').boundingBox();
+    assert.ok(box, 'the panel is on screen');
+    return box;
+  }
+
+  async function assertInPanel(what: string, locator: Locator): Promise<void> {
+    const [box, frame] = [await locator.boundingBox(), await panelBox()];
+    assert.ok(box && box.width > 0 && box.height > 0, `${what} has a size`);
+    const inside = box.x >= frame.x && box.y >= frame.y && box.x + box.width <= frame.x + frame.width && box.y + box.height <= frame.y + frame.height;
+    assert.ok(inside, `${what} ${JSON.stringify(box)} is within the panel ${JSON.stringify(frame)}`);
+  }
+
+  it('with the panel closed, a segment clicked in the tree opens the panel on its cell, outlined', async () => {
+    await closePanel();
+    await command(page, 'View: Show Segment Lens');
+    const target = cli.rows.find((row) => row.region === 'North America' && row.customer_segment === 'Bronze')!;
+    const sidebar = page.locator('.part.sidebar');
+    // The tree keeps the last run's regions and segments while the panel is closed.
+    const item = sidebar.locator('.monaco-list-row', { hasText: `${target.customer_count.toLocaleString('en')} customers · avg LTV ${target.avg_ltv.toLocaleString('en', { minimumFractionDigits: 2 })}` }).first();
+    await item.waitFor();
+    assert.match(await item.textContent() ?? '', /^Bronze/);
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    await shot(page, 'closed-panel-tree');
+    await item.click();
+
+    const cell = panel(page).locator('td.cell.revealed');
+    await cell.waitFor({ timeout: 60_000 });
+    assert.equal(await cell.count(), 1, 'one cell is revealed');
+    assert.equal(await cell.getAttribute('data-region'), JSON.stringify(target.region));
+    assert.equal(await cell.getAttribute('data-segment'), JSON.stringify(target.customer_segment));
+    assert.equal(await cell.textContent(), target.customer_count.toLocaleString('en'));
+    assert.ok(await cell.isVisible());
+    await assertInPanel('the revealed cell', cell);
+    type Outline = { style: string; width: string; color: string };
+    const outline = (td: unknown): Outline => {
+      const style = (globalThis as unknown as { getComputedStyle(element: unknown): { outlineStyle: string; outlineWidth: string; outlineColor: string } }).getComputedStyle(td);
+      return { style: style.outlineStyle, width: style.outlineWidth, color: style.outlineColor };
+    };
+    const revealed = await cell.evaluate(outline);
+    assert.notEqual(revealed.style, 'none', `the revealed cell is outlined: ${JSON.stringify(revealed)}`);
+    assert.ok(parseFloat(revealed.width) > 0, `its outline has a width: ${JSON.stringify(revealed)}`);
+    assert.notEqual(revealed.color, 'rgba(0, 0, 0, 0)', `its outline has a colour: ${JSON.stringify(revealed)}`);
+    // The outline singles it out: a cell beside it has none.
+    const other = await panel(page).locator(`td.cell[data-region='${JSON.stringify(target.region)}']:not(.revealed)`).first().evaluate(outline);
+    assert.equal(other.style, 'none', `a cell not revealed is not outlined: ${JSON.stringify(other)}`);
+    await shot(page, 'closed-panel-reveal-cell');
+  });
+
+  it('with the panel closed, the Preview base CodeLens opens the panel on the first rows of base', async () => {
+    await closePanel();
+    await quickOpen(page, 'customer_segments.sql');
+    await codeLens(page, 'Preview base').click();
+
+    const detail = panel(page).locator('#detail');
+    const heading = detail.locator('h3', { hasText: 'Preview of base' });
+    await heading.waitFor({ timeout: 60_000 });
+    assert.equal(await heading.textContent(), 'Preview of base');
+    assert.ok(await detail.isVisible());
+    await assertInPanel('the preview\'s heading', heading);
+    const total = cli.cteRowCounts.base;
+    const shown = Math.min(50, total);
+    assert.equal(await detail.locator('#detail-range').textContent(), `1–${shown} of ${total.toLocaleString('en')} rows`);
+    const header = detail.locator('#detail-table vscode-data-grid-row[row-type="header"] vscode-data-grid-cell');
+    assert.deepEqual(await header.allTextContents(), ['customer_id', 'first_name', 'last_name', 'region', 'total_spent', 'total_orders', 'avg_order_value', 'customer_segment']);
+    const rows = detail.locator('#detail-table vscode-data-grid-row:not([row-type="header"])');
+    assert.ok(await rows.count() > 0, 'the preview has rows');
+    assert.equal(await rows.count(), shown);
+    await assertInPanel('the preview\'s first row', rows.first());
+    assert.match(await rows.first().locator('vscode-data-grid-cell').first().textContent() ?? '', /^[\d,]+$/, 'a customer id');
+    await shot(page, 'closed-panel-preview-cte');
   });
 
   it('shows hostile names as text everywhere: no script runs, no element comes from the data', async () => {

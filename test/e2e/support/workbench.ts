@@ -1,6 +1,6 @@
 // What the browser suites (ui, vsix, untrusted) share: Debian's Chromium, headless, opening the workbench that
-// test/e2e/run.mjs started, and driving it as a user would: Quick Open, the command palette, CodeLens, and the
-// Segment Lens panel's webview.
+// test/e2e/run.mjs started, and driving it as a user would: Quick Open, the command palette, CodeLens, editor tabs,
+// and the Segment Lens panel's webview.
 import type { Browser, FrameLocator, Locator, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 
@@ -57,6 +57,14 @@ export async function command(page: Page, title: string): Promise<void> {
 /** A CodeLens of the active editor, by its title. */
 export function codeLens(page: Page, title: string | RegExp): Locator {
   return page.locator('.contentWidgets .codelens-decoration a', { hasText: title }).first();
+}
+
+/** Closes an editor by the close button on its tab, as a user would, and waits until the tab is gone. */
+export async function closeEditor(page: Page, title: string): Promise<void> {
+  const tab = page.locator('.tabs-container .tab', { hasText: title });
+  await tab.hover();
+  await tab.locator('.tab-actions .action-label').click();
+  await tab.waitFor({ state: 'detached', timeout: 30_000 });
 }
 
 /** The Segment Lens panel's content: the visible webview, inside VS Code's frame around it. */
