@@ -18,6 +18,7 @@ const common = {
   logLevel: 'warning',
 };
 
+// Entry points are the *.test.ts files; what they import (test/e2e/support/, test/unit/helpers.ts) is bundled into each.
 async function listTests(dir) {
   const found = [];
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {

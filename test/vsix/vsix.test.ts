@@ -3,16 +3,15 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { openWorkbench } from '../ui/browser';
+import { screenshotFailures } from '../e2e/support/screenshots';
+import { command, openWorkbench, panel, waitForExplorer, waitForWorkbench } from '../e2e/support/workbench';
 
 const extensions = process.env.SEGMENT_LENS_EXTENSIONS!;
 let browser: Browser;
 let page: Page;
 
 describe('the VSIX', () => {
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) await page.screenshot({ path: path.join(process.env.SEGMENT_LENS_SHOTS!, 'failed-vsix.png') });
-  });
+  screenshotFailures('vsix', () => page);
 
   after(async () => {
     await browser?.close();
@@ -34,16 +33,12 @@ describe('the VSIX', () => {
   });
 
   it('runs the model from the command palette', async () => {
-    ({ browser, page } = await openWorkbench(process.env.SEGMENT_LENS_URL!, { width: 1400, height: 900 }));
-    await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 90_000 });
-    // The command palette lists what is registered when it opens: wait for our contributions to be there.
-    await page.locator('.activitybar [aria-label^="Segment Lens"]').first().waitFor({ timeout: 90_000 });
-    await page.keyboard.press('F1');
-    await page.locator('.quick-input-widget input').fill('>Segment Lens: Run Segment Model');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Segment Lens: Run Segment Model' }).first().click();
-    const panel = page.frameLocator('iframe.webview.ready:visible').frameLocator('iframe#active-frame');
-    await panel.locator('table#grid').waitFor({ timeout: 90_000 });
-    assert.match(await panel.locator('#status').textContent() ?? '', /^CSV seeds · base 4,801 rows/);
-    assert.ok(await panel.locator('td.cell').count() >= 20);
+    ({ browser, page } = await openWorkbench({ width: 1400, height: 900 }));
+    await waitForWorkbench(page);
+    await waitForExplorer(page);
+    await command(page, 'Segment Lens: Run Segment Model');
+    await panel(page).locator('table#grid').waitFor({ timeout: 90_000 });
+    assert.match(await panel(page).locator('#status').textContent() ?? '', /^CSV seeds · base 4,801 rows/);
+    assert.ok(await panel(page).locator('td.cell').count() >= 20);
   });
 });
