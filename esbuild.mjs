@@ -31,7 +31,11 @@ const builds = [
   {
     ...common,
     // The CodeLens outline (parser, Jinja) is its own bundle, loaded on first use, to keep activation light.
-    entryPoints: { extension: 'src/extension.ts', worker: 'src/engine/worker/worker.ts', outline: 'src/engine/model/outline.ts' },
+    entryPoints: {
+      extension: 'src/extension.ts',
+      worker: 'src/engine/worker/worker.ts',
+      outline: 'src/engine/model/outline.ts',
+    },
     outdir: 'dist',
     platform: 'node',
     format: 'cjs',
@@ -64,7 +68,13 @@ if (withTests) {
   builds.push({
     ...common,
     sourcemap: true,
-    entryPoints: [...(await listTests('test/exthost')), 'test/exthost/index.ts', ...(await listTests('test/ui')), ...(await listTests('test/vsix')), ...(await listTests('test/untrusted'))],
+    entryPoints: [
+      ...(await listTests('test/exthost')),
+      'test/exthost/index.ts',
+      ...(await listTests('test/ui')),
+      ...(await listTests('test/vsix')),
+      ...(await listTests('test/untrusted')),
+    ],
     outbase: '.',
     outdir: 'out',
     platform: 'node',
@@ -75,7 +85,12 @@ if (withTests) {
   builds.push({
     ...common,
     sourcemap: true,
-    entryPoints: [...(await listTests('test/unit')), 'scripts/bench-lineage.ts', 'scripts/bench.ts', 'scripts/save-storm.ts'],
+    entryPoints: [
+      ...(await listTests('test/unit')),
+      'scripts/bench-lineage.ts',
+      'scripts/bench.ts',
+      'scripts/save-storm.ts',
+    ],
     outbase: '.',
     outdir: 'out',
     platform: 'node',

@@ -13,7 +13,10 @@ function boundary(files, paths, patterns) {
   return { files, rules: { 'no-restricted-imports': ['error', { paths, patterns }] } };
 }
 
-const noVscode = { name: 'vscode', message: 'The engine and the CLI run without VS Code: keep vscode in the extension host (src/*.ts).' };
+const noVscode = {
+  name: 'vscode',
+  message: 'The engine and the CLI run without VS Code: keep vscode in the extension host (src/*.ts).',
+};
 
 export default tseslint.config(
   { ignores: ['dist/', 'out/', 'node_modules/', '.vscode-test/', 'test-results/', 'media/', 'sample/'] },
@@ -33,9 +36,26 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
-  boundary(['src/engine/*.ts'], [noVscode], [{ regex: '^\\.\\./(?!shared/)', message: 'The engine imports only itself and src/shared.' }]),
-  boundary(['src/engine/*/*.ts'], [noVscode], [{ regex: '^\\.\\./\\.\\./(?!shared/)', message: 'The engine imports only itself and src/shared.' }]),
-  boundary(['src/cli/*.ts'], [noVscode], [{ regex: '^\\.\\./(?!engine/index$|shared/)', message: 'The CLI calls the engine through engine/index.ts, never the extension host.' }]),
+  boundary(
+    ['src/engine/*.ts'],
+    [noVscode],
+    [{ regex: '^\\.\\./(?!shared/)', message: 'The engine imports only itself and src/shared.' }],
+  ),
+  boundary(
+    ['src/engine/*/*.ts'],
+    [noVscode],
+    [{ regex: '^\\.\\./\\.\\./(?!shared/)', message: 'The engine imports only itself and src/shared.' }],
+  ),
+  boundary(
+    ['src/cli/*.ts'],
+    [noVscode],
+    [
+      {
+        regex: '^\\.\\./(?!engine/index$|shared/)',
+        message: 'The CLI calls the engine through engine/index.ts, never the extension host.',
+      },
+    ],
+  ),
   boundary(
     ['src/shared/*.ts'],
     [{ name: 'vscode', message: 'src/shared is what the webview may import: no vscode.' }],

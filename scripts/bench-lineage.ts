@@ -6,14 +6,25 @@ import { renderModel } from '../src/engine/model/jinja';
 
 const RUNS = 200;
 const columns: Record<string, string[]> = {
-  'intermediate.int_customer_metrics': ['customer_id', 'total_orders', 'total_spent', 'avg_order_value', 'first_order_date', 'last_order_date'],
+  'intermediate.int_customer_metrics': [
+    'customer_id',
+    'total_orders',
+    'total_spent',
+    'avg_order_value',
+    'first_order_date',
+    'last_order_date',
+  ],
   'staging.stg_customers': ['customer_id', 'first_name', 'last_name', 'email', 'region', 'signup_date'],
 };
 
 async function main() {
   const file = path.join(__dirname, '..', '..', 'sample', 'models', 'customer_segments.sql');
-  const rendered = renderModel(readFileSync(file, 'utf8'), file, { target: { name: 'dev', schema: 'main', type: 'sqlite' }, env: {} });
-  const once = () => buildLineage({ sql: rendered.sql, sourceMap: rendered.sourceMap, catalog: (table) => columns[table] });
+  const rendered = renderModel(readFileSync(file, 'utf8'), file, {
+    target: { name: 'dev', schema: 'main', type: 'sqlite' },
+    env: {},
+  });
+  const once = () =>
+    buildLineage({ sql: rendered.sql, sourceMap: rendered.sourceMap, catalog: (table) => columns[table] });
   const firstStart = performance.now();
   once();
   const firstMs = performance.now() - firstStart;

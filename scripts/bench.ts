@@ -21,10 +21,15 @@ const runsIndex = args.indexOf('--runs');
 const RUNS = runsIndex >= 0 ? Number(args[runsIndex + 1]) : 5;
 const sizes = [100_000, 1_000_000, ...(args.includes('--5m') ? [5_000_000] : [])];
 const root = path.resolve(__dirname, '..', '..');
-const assets: EngineAssets = { wasmPath: path.join(root, 'dist', 'sql-wasm.wasm'), sampleDir: path.join(root, 'sample') };
+const assets: EngineAssets = {
+  wasmPath: path.join(root, 'dist', 'sql-wasm.wasm'),
+  sampleDir: path.join(root, 'sample'),
+};
 const cacheDir = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'segment-lens-bench');
 const seedModel = readFileSync(path.join(root, 'sample', 'models', 'customer_segments.sql'), 'utf8');
-const plainSql = seedModel.replace('intermediate.int_customer_metrics', 'int_customer_metrics').replace('staging.stg_customers', 'stg_customers');
+const plainSql = seedModel
+  .replace('intermediate.int_customer_metrics', 'int_customer_metrics')
+  .replace('staging.stg_customers', 'stg_customers');
 const log = (...parts: unknown[]) => {
   if (!json) console.error(...parts);
 };
@@ -35,7 +40,9 @@ const median = (values: number[]) => {
 };
 
 /** Watches this thread while `work` runs: the longest gap between 1 ms timers, and the peak RSS. */
-async function watched<T>(work: () => Promise<T>): Promise<{ value: T; ms: number; stallMs: number; peakRssMb: number }> {
+async function watched<T>(
+  work: () => Promise<T>,
+): Promise<{ value: T; ms: number; stallMs: number; peakRssMb: number }> {
   let last = performance.now();
   let stall = 0;
   let peak = process.memoryUsage().rss;
@@ -65,14 +72,19 @@ async function segmentLens(data: BenchData, connection: object, runs: number) {
     writeFileSync(data.model, seedModel);
     const engine = new EngineClient(path.join(root, 'dist', 'worker.js'), assets);
     try {
-      const cold = await watched(() => engine.request<RunPayload>({ type: 'run', request: { workspaceDir: data.dir, settings, env: {} }, assets }));
+      const cold = await watched(() =>
+        engine.request<RunPayload>({ type: 'run', request: { workspaceDir: data.dir, settings, env: {} }, assets }),
+      );
       if (!cold.value.ok) throw new Error(cold.value.error.message);
       rows = cold.value.result.result.cteRowCounts.base;
       first.push(cold.ms);
       // The user edits a threshold and saves: same data, new SQL.
       writeFileSync(data.model, seedModel.replace('>= 10000', `>= ${10001 + run}`));
-      const warm = await watched(() => engine.request<RunPayload>({ type: 'run', request: { workspaceDir: data.dir, settings, env: {} }, assets }));
-      if (!warm.value.ok || !warm.value.result.result.timings.dataReused) throw new Error('the re-run did not reuse the loaded data');
+      const warm = await watched(() =>
+        engine.request<RunPayload>({ type: 'run', request: { workspaceDir: data.dir, settings, env: {} }, assets }),
+      );
+      if (!warm.value.ok || !warm.value.result.result.timings.dataReused)
+        throw new Error('the re-run did not reuse the loaded data');
       rerun.push(warm.ms);
       stallMs = Math.max(stallMs, cold.stallMs, warm.stallMs);
       peakRssMb = Math.max(peakRssMb, cold.peakRssMb, warm.peakRssMb);
@@ -103,8 +115,12 @@ async function duckdb(data: BenchData, runs: number): Promise<number> {
     const started = performance.now();
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
-    await connection.run(`CREATE VIEW int_customer_metrics AS SELECT * FROM read_csv_auto(${csv('intermediate/int_customer_metrics.csv')})`);
-    await connection.run(`CREATE VIEW stg_customers AS SELECT * FROM read_csv_auto(${csv('staging/stg_customers.csv')})`);
+    await connection.run(
+      `CREATE VIEW int_customer_metrics AS SELECT * FROM read_csv_auto(${csv('intermediate/int_customer_metrics.csv')})`,
+    );
+    await connection.run(
+      `CREATE VIEW stg_customers AS SELECT * FROM read_csv_auto(${csv('staging/stg_customers.csv')})`,
+    );
     await connection.runAndReadAll(plainSql);
     connection.closeSync();
     instance.closeSync();
@@ -123,10 +139,27 @@ function oneShots(data: BenchData, runs: number): { cliMs: number; sqlite3Ms: nu
   };
   const settingsDir = path.join(data.dir, '.vscode');
   execFileSync('mkdir', ['-p', settingsDir]);
-  writeFileSync(path.join(settingsDir, 'settings.json'), JSON.stringify({ 'segmentLens.model': 'models/customer_segments.sql', 'segmentLens.connection': { type: 'sqlite', path: 'warehouse.db' } }));
-  const cli = Array.from({ length: runs }, () => timeCommand(process.execPath, [path.join(root, 'dist', 'cli.js'), 'run', '--workspace', data.dir, '--format', 'json']));
+  writeFileSync(
+    path.join(settingsDir, 'settings.json'),
+    JSON.stringify({
+      'segmentLens.model': 'models/customer_segments.sql',
+      'segmentLens.connection': { type: 'sqlite', path: 'warehouse.db' },
+    }),
+  );
+  const cli = Array.from({ length: runs }, () =>
+    timeCommand(process.execPath, [
+      path.join(root, 'dist', 'cli.js'),
+      'run',
+      '--workspace',
+      data.dir,
+      '--format',
+      'json',
+    ]),
+  );
   const hasShell = spawnSync('sqlite3', ['-version']).status === 0;
-  const shell = hasShell ? Array.from({ length: runs }, () => timeCommand('sqlite3', ['-readonly', data.sqlite], `${plainSql};\n`)) : [];
+  const shell = hasShell
+    ? Array.from({ length: runs }, () => timeCommand('sqlite3', ['-readonly', data.sqlite], `${plainSql};\n`))
+    : [];
   return { cliMs: median(cli), sqlite3Ms: hasShell ? median(shell) : null };
 }
 
@@ -167,23 +200,52 @@ async function main() {
       },
     });
   }
-  const machine = { date: new Date().toISOString().slice(0, 10), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), runs: RUNS };
+  const machine = {
+    date: new Date().toISOString().slice(0, 10),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    runs: RUNS,
+  };
   if (json) {
     console.log(JSON.stringify({ machine, results }, null, 2));
     return;
   }
-  const header = ['customers', 'SL first (SQLite)', 'SL first (CSV)', 'SL re-run', 'native SQLite', 'DuckDB (CSV)', 'CLI one-shot', 'sqlite3 shell', 'peak RSS', 'max stall'];
+  const header = [
+    'customers',
+    'SL first (SQLite)',
+    'SL first (CSV)',
+    'SL re-run',
+    'native SQLite',
+    'DuckDB (CSV)',
+    'CLI one-shot',
+    'sqlite3 shell',
+    'peak RSS',
+    'max stall',
+  ];
   const lines = results.map((row) => [
-    Number(row.customers).toLocaleString('en'), `${row.segmentLensFirstRunSqliteMs} ms`, `${row.segmentLensFirstRunCsvMs} ms`, `${row.segmentLensRerunMs} ms`, `${row.nativeSqliteMs} ms`,
-    `${row.duckdbCsvMs} ms`, `${row.cliOneShotMs} ms`, row.sqlite3ShellMs === null ? 'n/a' : `${row.sqlite3ShellMs} ms`, `${row.peakRssMb} MB`, `${row.longestStallMs} ms`,
+    Number(row.customers).toLocaleString('en'),
+    `${row.segmentLensFirstRunSqliteMs} ms`,
+    `${row.segmentLensFirstRunCsvMs} ms`,
+    `${row.segmentLensRerunMs} ms`,
+    `${row.nativeSqliteMs} ms`,
+    `${row.duckdbCsvMs} ms`,
+    `${row.cliOneShotMs} ms`,
+    row.sqlite3ShellMs === null ? 'n/a' : `${row.sqlite3ShellMs} ms`,
+    `${row.peakRssMb} MB`,
+    `${row.longestStallMs} ms`,
   ]);
   const widths = header.map((title, index) => Math.max(title.length, ...lines.map((line) => line[index].length)));
   const format = (cells: string[]) => `| ${cells.map((cell, index) => cell.padStart(widths[index])).join(' | ')} |`;
-  console.log(`\n${machine.date} · Node ${machine.node} · ${machine.cpus} × ${machine.cpu} · ${machine.memoryGb} GiB · median of ${RUNS}`);
+  console.log(
+    `\n${machine.date} · Node ${machine.node} · ${machine.cpus} × ${machine.cpu} · ${machine.memoryGb} GiB · median of ${RUNS}`,
+  );
   console.log(format(header));
   console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
   for (const line of lines) console.log(format(line));
-  for (const row of results) console.log(`${Number(row.customers).toLocaleString('en')}: ${JSON.stringify(row.ratios)}`);
+  for (const row of results)
+    console.log(`${Number(row.customers).toLocaleString('en')}: ${JSON.stringify(row.ratios)}`);
 }
 
 void main();

@@ -33,32 +33,55 @@ async function writeLines(file: string, header: string, count: number, line: (in
 
 export async function benchData(root: string, customers: number, model: string): Promise<BenchData> {
   const dir = path.join(root, String(customers));
-  const data: BenchData = { dir, seeds: path.join(dir, 'seeds'), sqlite: path.join(dir, 'warehouse.db'), model: path.join(dir, 'models', 'customer_segments.sql') };
+  const data: BenchData = {
+    dir,
+    seeds: path.join(dir, 'seeds'),
+    sqlite: path.join(dir, 'warehouse.db'),
+    model: path.join(dir, 'models', 'customer_segments.sql'),
+  };
   if (existsSync(path.join(dir, 'complete'))) return data;
   rmSync(dir, { recursive: true, force: true });
-  for (const folder of ['seeds/staging', 'seeds/intermediate', 'models']) mkdirSync(path.join(dir, folder), { recursive: true });
+  for (const folder of ['seeds/staging', 'seeds/intermediate', 'models'])
+    mkdirSync(path.join(dir, folder), { recursive: true });
   writeFileSync(data.model, model);
   // A fixed linear congruential sequence per row: the same data on every machine, and any row computable alone.
   const unit = (index: number, salt: number) => (((index * 2654435761 + salt * 40503) >>> 0) % 1_000_003) / 1_000_003;
-  await writeLines(path.join(data.seeds, 'staging', 'stg_customers.csv'), 'customer_id,first_name,last_name,region', customers, (index) =>
-    `${index},${FIRST[index % FIRST.length]},${LAST[(index * 7) % LAST.length]},${unit(index, 1) < 0.005 ? '' : `"${REGIONS[Math.floor(unit(index, 2) * REGIONS.length)]}"`}`);
-  await writeLines(path.join(data.seeds, 'intermediate', 'int_customer_metrics.csv'), 'customer_id,total_spent,total_orders,avg_order_value', customers, (index) => {
-    const orders = 1 + Math.floor(unit(index, 3) * 40);
-    const spent = Math.round(unit(index, 4) ** 2 * 2_000_000) / 100;
-    return `${index},${spent.toFixed(2)},${orders},${(spent / orders).toFixed(2)}`;
-  });
+  await writeLines(
+    path.join(data.seeds, 'staging', 'stg_customers.csv'),
+    'customer_id,first_name,last_name,region',
+    customers,
+    (index) =>
+      `${index},${FIRST[index % FIRST.length]},${LAST[(index * 7) % LAST.length]},${unit(index, 1) < 0.005 ? '' : `"${REGIONS[Math.floor(unit(index, 2) * REGIONS.length)]}"`}`,
+  );
+  await writeLines(
+    path.join(data.seeds, 'intermediate', 'int_customer_metrics.csv'),
+    'customer_id,total_spent,total_orders,avg_order_value',
+    customers,
+    (index) => {
+      const orders = 1 + Math.floor(unit(index, 3) * 40);
+      const spent = Math.round(unit(index, 4) ** 2 * 2_000_000) / 100;
+      return `${index},${spent.toFixed(2)},${orders},${(spent / orders).toFixed(2)}`;
+    },
+  );
   const partial = `${data.sqlite}.partial`;
   rmSync(partial, { force: true });
   const db = new BetterSqlite3(partial);
   db.pragma('journal_mode = OFF');
   db.pragma('synchronous = OFF');
   db.exec('CREATE TABLE stg_customers (customer_id INTEGER, first_name TEXT, last_name TEXT, region TEXT)');
-  db.exec('CREATE TABLE int_customer_metrics (customer_id INTEGER, total_spent REAL, total_orders INTEGER, avg_order_value REAL)');
+  db.exec(
+    'CREATE TABLE int_customer_metrics (customer_id INTEGER, total_spent REAL, total_orders INTEGER, avg_order_value REAL)',
+  );
   const insertCustomer = db.prepare('INSERT INTO stg_customers VALUES (?, ?, ?, ?)');
   const insertMetric = db.prepare('INSERT INTO int_customer_metrics VALUES (?, ?, ?, ?)');
   db.transaction(() => {
     for (let index = 1; index <= customers; index++) {
-      insertCustomer.run(index, FIRST[index % FIRST.length], LAST[(index * 7) % LAST.length], unit(index, 1) < 0.005 ? null : REGIONS[Math.floor(unit(index, 2) * REGIONS.length)]);
+      insertCustomer.run(
+        index,
+        FIRST[index % FIRST.length],
+        LAST[(index * 7) % LAST.length],
+        unit(index, 1) < 0.005 ? null : REGIONS[Math.floor(unit(index, 2) * REGIONS.length)],
+      );
       const orders = 1 + Math.floor(unit(index, 3) * 40);
       const spent = Math.round(unit(index, 4) ** 2 * 2_000_000) / 100;
       insertMetric.run(index, spent, orders, Math.round((spent / orders) * 100) / 100);

@@ -19,7 +19,11 @@ async function storm(engine: EngineClient, runs: number) {
   let cancelled = 0;
   for (let run = 0; run < runs; run++) {
     if (engine.busy) engine.cancel();
-    const request = engine.request<RunPayload>({ type: 'run', request: { workspaceDir: root, settings: {}, env: {} }, assets });
+    const request = engine.request<RunPayload>({
+      type: 'run',
+      request: { workspaceDir: root, settings: {}, env: {} },
+      assets,
+    });
     request.catch((error: unknown) => {
       if (error instanceof CancelledError) cancelled++;
     });
@@ -31,17 +35,26 @@ async function storm(engine: EngineClient, runs: number) {
 
 async function main() {
   const engine = new EngineClient(path.join(root, 'dist', 'worker.js'), assets);
-  const reference = await engine.request<RunPayload>({ type: 'run', request: { workspaceDir: root, settings: {}, env: {} }, assets });
+  const reference = await engine.request<RunPayload>({
+    type: 'run',
+    request: { workspaceDir: root, settings: {}, env: {} },
+    assets,
+  });
   if (!reference.ok) throw new Error('the reference run failed');
   const before = { rss: rssMb(), threads: threads() };
   const rounds = 5;
   for (let round = 1; round <= rounds; round++) {
     const { outcome, cancelled } = await storm(engine, 20);
-    const correct = outcome.ok && JSON.stringify(outcome.result?.result.rows) === JSON.stringify(reference.result.result.rows);
-    console.log(`round ${round}: 20 runs, ${cancelled} cancelled, last result ${correct ? 'correct' : 'WRONG'}; RSS ${rssMb().toFixed(0)} MB, ${threads()} threads`);
+    const correct =
+      outcome.ok && JSON.stringify(outcome.result?.result.rows) === JSON.stringify(reference.result.result.rows);
+    console.log(
+      `round ${round}: 20 runs, ${cancelled} cancelled, last result ${correct ? 'correct' : 'WRONG'}; RSS ${rssMb().toFixed(0)} MB, ${threads()} threads`,
+    );
   }
   const after = { rss: rssMb(), threads: threads() };
-  console.log(`before: RSS ${before.rss.toFixed(0)} MB, ${before.threads} threads · after ${rounds * 20} runs: RSS ${after.rss.toFixed(0)} MB, ${after.threads} threads`);
+  console.log(
+    `before: RSS ${before.rss.toFixed(0)} MB, ${before.threads} threads · after ${rounds * 20} runs: RSS ${after.rss.toFixed(0)} MB, ${after.threads} threads`,
+  );
   engine.dispose();
 }
 

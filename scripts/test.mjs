@@ -32,7 +32,8 @@ function suite(name, command, args) {
 
 if (!step('build', process.execPath, ['esbuild.mjs', '--tests'])) failed++;
 if (!step('typecheck', process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'])) failed++;
-if (!step('typecheck webview', process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', 'webview'])) failed++;
+if (!step('typecheck webview', process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', 'webview']))
+  failed++;
 // ESLint holds the architecture's import boundaries (eslint.config.mjs); Prettier holds the format.
 if (!step('lint', 'npm', ['run', '--silent', 'lint'])) failed++;
 suite('unit', process.execPath, ['node_modules/mocha/bin/mocha.js']);

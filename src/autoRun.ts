@@ -32,7 +32,11 @@ export class AutoRunner extends Disposable {
         codeLens.refresh();
         if (controller.state.status === 'empty') return;
         // A new segmentLens.model is the model to run now; a new connection re-runs the same model on it.
-        this.schedule(() => (modelChanged ? controller.run(controller.configuredModel(), { progress: false }) : controller.refresh({ progress: false })));
+        this.schedule(() =>
+          modelChanged
+            ? controller.run(controller.configuredModel(), { progress: false })
+            : controller.refresh({ progress: false }),
+        );
       }),
     );
     this._register(
@@ -44,9 +48,12 @@ export class AutoRunner extends Disposable {
 
   private saved(document: vscode.TextDocument): void {
     const { controller } = this;
-    const isRunModel = document.uri.fsPath === controller.last?.result.model.file || document.uri.fsPath === controller.configuredModel()?.fsPath;
+    const isRunModel =
+      document.uri.fsPath === controller.last?.result.model.file ||
+      document.uri.fsPath === controller.configuredModel()?.fsPath;
     // Untrusted, the workspace's segmentLens.model is not read: any segment model saved is told why nothing ran.
-    const wouldRun = isRunModel || (!vscode.workspace.isTrusted && document.languageId === 'sql' && this.codeLens.isModel(document));
+    const wouldRun =
+      isRunModel || (!vscode.workspace.isTrusted && document.languageId === 'sql' && this.codeLens.isModel(document));
     if (!wouldRun || !readConfig(document.uri).runOnSave) return;
     const model = controller.last?.result.model.sample ? undefined : document.uri;
     this.schedule(() => controller.run(model, { progress: false }));
@@ -56,7 +63,9 @@ export class AutoRunner extends Disposable {
   private watchData(files: string[]): void {
     disposeAll(this.watchers);
     this.watchers = files.map((file) => {
-      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
+      const watcher = vscode.workspace.createFileSystemWatcher(
+        new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)),
+      );
       const changed = () => this.schedule(() => this.controller.refresh({ progress: false }));
       watcher.onDidChange(changed);
       watcher.onDidCreate(changed);
@@ -68,12 +77,13 @@ export class AutoRunner extends Disposable {
     if (!vscode.workspace.isTrusted) {
       if (!this.toldUntrusted) {
         this.toldUntrusted = true;
-        void vscode.window.showInformationMessage('Segment Lens does not run models by itself in an untrusted workspace. Trust the workspace, or use "Segment Lens: Run Segment Model".');
+        void vscode.window.showInformationMessage(
+          'Segment Lens does not run models by itself in an untrusted workspace. Trust the workspace, or use "Segment Lens: Run Segment Model".',
+        );
       }
       return;
     }
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void start(), 250);
   }
-
 }

@@ -40,7 +40,10 @@ export class ModelCodeLens extends Disposable implements vscode.CodeLensProvider
   /** The configured model, or any SQL file with the model's shape. */
   isModel(document: vscode.TextDocument): boolean {
     const configured = this.controller.configuredModel();
-    return (configured !== undefined && configured.fsPath === document.uri.fsPath) || looksLikeSegmentModel(document.getText());
+    return (
+      (configured !== undefined && configured.fsPath === document.uri.fsPath) ||
+      looksLikeSegmentModel(document.getText())
+    );
   }
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
@@ -49,17 +52,28 @@ export class ModelCodeLens extends Disposable implements vscode.CodeLensProvider
     const ranHere = last?.model.file === document.uri.fsPath;
     const counts = ranHere ? last.cteRowCounts : undefined;
     const top = new vscode.Range(0, 0, 0, 0);
-    const summary = ranHere ? ` · ${last.cteRowCounts[FINAL_SELECT]} rows · ${(last.timings.totalMs / 1000).toFixed(1)} s` : '';
-    const lenses = [new vscode.CodeLens(top, { title: `▶ Run Segment Model${summary}`, command: 'segmentLens.run', arguments: [document.uri], tooltip: 'Run this model on the configured data and show its grid and lineage' })];
+    const summary = ranHere
+      ? ` · ${last.cteRowCounts[FINAL_SELECT]} rows · ${(last.timings.totalMs / 1000).toFixed(1)} s`
+      : '';
+    const lenses = [
+      new vscode.CodeLens(top, {
+        title: `▶ Run Segment Model${summary}`,
+        command: 'segmentLens.run',
+        arguments: [document.uri],
+        tooltip: 'Run this model on the configured data and show its grid and lineage',
+      }),
+    ];
     const ctes = loadOutline().outlineModel(document.getText(), document.uri.fsPath);
     for (const cte of ctes ?? []) {
       const rows = counts?.[cte.name];
-      lenses.push(new vscode.CodeLens(toRange(cte.location), {
-        title: `Preview ${cte.name}${rows === undefined ? '' : ` (${rows} rows)`}`,
-        command: 'segmentLens.previewCte',
-        arguments: [document.uri, cte.name],
-        tooltip: `Show the first rows of ${cte.name} in the Segment Lens panel`,
-      }));
+      lenses.push(
+        new vscode.CodeLens(toRange(cte.location), {
+          title: `Preview ${cte.name}${rows === undefined ? '' : ` (${rows} rows)`}`,
+          command: 'segmentLens.previewCte',
+          arguments: [document.uri, cte.name],
+          tooltip: `Show the first rows of ${cte.name} in the Segment Lens panel`,
+        }),
+      );
     }
     return lenses;
   }

@@ -14,7 +14,10 @@ export function readConfig(scope?: vscode.Uri): LensConfig {
   const config = vscode.workspace.getConfiguration(SECTION, scope);
   const runOnSave = config.get<unknown>('runOnSave', true);
   return {
-    engine: { model: plain(config.get<unknown>('model')), connection: plain(config.get<unknown>('connection')) ?? undefined },
+    engine: {
+      model: plain(config.get<unknown>('model')),
+      connection: plain(config.get<unknown>('connection')) ?? undefined,
+    },
     runOnSave: typeof runOnSave === 'boolean' ? runOnSave : true,
   };
 }

@@ -18,30 +18,52 @@ export async function selectDataSource(): Promise<unknown | null | undefined> {
       label: '$(database) SQLite file…',
       detail: 'One SQLite file; qualified names like staging.stg_customers find their tables in it',
       pick: async () => {
-        const [file] = (await vscode.window.showOpenDialog({ defaultUri, canSelectMany: false, openLabel: 'Use this database', filters: { 'SQLite databases': ['db', 'sqlite', 'sqlite3', 'duckdb'], 'All files': ['*'] } })) ?? [];
+        const [file] =
+          (await vscode.window.showOpenDialog({
+            defaultUri,
+            canSelectMany: false,
+            openLabel: 'Use this database',
+            filters: { 'SQLite databases': ['db', 'sqlite', 'sqlite3', 'duckdb'], 'All files': ['*'] },
+          })) ?? [];
         return file && { type: 'sqlite', path: relative(file) };
       },
     },
     {
       label: '$(gear) dbt profile (dbt-sqlite)',
-      detail: 'profiles.yml as dbt reads it: the profile named in dbt_project.yml, its target, one SQLite file per schema',
+      detail:
+        'profiles.yml as dbt reads it: the profile named in dbt_project.yml, its target, one SQLite file per schema',
       pick: async () => ({ type: 'dbt' }),
     },
     {
       label: '$(folder) Folder of CSV seeds…',
       detail: 'Each .csv is a table named after the file; a subfolder is a schema',
       pick: async () => {
-        const [folder] = (await vscode.window.showOpenDialog({ defaultUri, canSelectFiles: false, canSelectFolders: true, openLabel: 'Use this folder' })) ?? [];
+        const [folder] =
+          (await vscode.window.showOpenDialog({
+            defaultUri,
+            canSelectFiles: false,
+            canSelectFolders: true,
+            openLabel: 'Use this folder',
+          })) ?? [];
         return folder && { type: 'csv', directory: relative(folder) };
       },
     },
-    { label: '$(beaker) Bundled sample', detail: '5,000 sample customers shipped with Segment Lens', pick: async () => null },
+    {
+      label: '$(beaker) Bundled sample',
+      detail: '5,000 sample customers shipped with Segment Lens',
+      pick: async () => null,
+    },
   ];
-  const choice = await vscode.window.showQuickPick(choices, { title: 'Segment Lens: where is the model\'s data?', matchOnDetail: true });
+  const choice = await vscode.window.showQuickPick(choices, {
+    title: "Segment Lens: where is the model's data?",
+    matchOnDetail: true,
+  });
   if (!choice) return undefined;
   const connection = await choice.pick();
   if (connection === undefined) return undefined;
-  const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  const target = vscode.workspace.workspaceFolders?.length
+    ? vscode.ConfigurationTarget.Workspace
+    : vscode.ConfigurationTarget.Global;
   await vscode.workspace.getConfiguration(SECTION).update('connection', connection ?? undefined, target);
   return connection;
 }

@@ -9,7 +9,13 @@ import type { RunController, RunState } from './runController';
 import { toRange } from './vscodeTypes';
 import { toCsv } from './shared/format';
 import type { FileLocation } from './shared/problem';
-import { PAGE_SIZE, parseWebviewMessage, type HostMessage, type PanelState, type WebviewMessage } from './shared/protocol';
+import {
+  PAGE_SIZE,
+  parseWebviewMessage,
+  type HostMessage,
+  type PanelState,
+  type WebviewMessage,
+} from './shared/protocol';
 
 /** What the webview shows for the controller's run state. */
 export function panelState(state: RunState): PanelState {
@@ -105,11 +111,16 @@ export class Panel extends Disposable {
       return;
     }
     const extensionUri = this.controller.extensionUri;
-    const webviewPanel = vscode.window.createWebviewPanel(Panel.viewType, 'Segment Lens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
-      enableScripts: true,
-      retainContextWhenHidden: true,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')],
-    });
+    const webviewPanel = vscode.window.createWebviewPanel(
+      Panel.viewType,
+      'Segment Lens',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      {
+        enableScripts: true,
+        retainContextWhenHidden: true,
+        localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')],
+      },
+    );
     webviewPanel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'segment-lens.svg');
     webviewPanel.webview.html = this.html(webviewPanel.webview);
     const view = new PanelView(
@@ -154,9 +165,18 @@ export class Panel extends Disposable {
         this.post({ type: 'notice', text: 'Copied to the clipboard.' });
         return;
       case 'drillDown': {
-        const page = await this.safely(() => this.controller.drillDown(message.region, message.segment, message.offset, PAGE_SIZE));
-        if (page) this.post({ type: 'drillDown', region: message.region, segment: message.segment, page: { ...page, offset: message.offset } });
-        else this.post({ type: 'notice', text: "This model's cells cannot be traced back to the customers of one CTE." });
+        const page = await this.safely(() =>
+          this.controller.drillDown(message.region, message.segment, message.offset, PAGE_SIZE),
+        );
+        if (page)
+          this.post({
+            type: 'drillDown',
+            region: message.region,
+            segment: message.segment,
+            page: { ...page, offset: message.offset },
+          });
+        else
+          this.post({ type: 'notice', text: "This model's cells cannot be traced back to the customers of one CTE." });
         return;
       }
       case 'cteRows':
@@ -172,7 +192,10 @@ export class Panel extends Disposable {
   private async reveal(location: FileLocation | undefined): Promise<void> {
     if (!location) return;
     const document = await vscode.workspace.openTextDocument(vscode.Uri.file(location.file));
-    const editor = await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
+    const editor = await vscode.window.showTextDocument(document, {
+      viewColumn: vscode.ViewColumn.One,
+      preserveFocus: false,
+    });
     const range = toRange(location);
     // Select the span with the cursor at its start, where the reader begins.
     editor.selection = new vscode.Selection(range.end, range.start);
@@ -209,13 +232,20 @@ export class Panel extends Disposable {
       saveLabel: 'Export',
     });
     if (!target) return;
-    await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(toCsv(last.result.columns, last.result.rows, { forSpreadsheets: true })));
-    this.post({ type: 'notice', text: `Exported ${last.result.rows.length} rows to ${vscode.workspace.asRelativePath(target)}.` });
+    await vscode.workspace.fs.writeFile(
+      target,
+      new TextEncoder().encode(toCsv(last.result.columns, last.result.rows, { forSpreadsheets: true })),
+    );
+    this.post({
+      type: 'notice',
+      text: `Exported ${last.result.rows.length} rows to ${vscode.workspace.asRelativePath(target)}.`,
+    });
   }
 
   private html(webview: vscode.Webview): string {
     const nonce = randomBytes(16).toString('base64');
-    const asset = (name: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.controller.extensionUri, 'dist', 'webview', name));
+    const asset = (name: string) =>
+      webview.asWebviewUri(vscode.Uri.joinPath(this.controller.extensionUri, 'dist', 'webview', name));
     return `<!DOCTYPE html>
 <html lang="en">
 <head>

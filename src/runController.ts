@@ -24,7 +24,10 @@ export interface CompletedRun {
   drillDown?: DrillDownSource;
 }
 
-export type SettledRunState = { status: 'empty' } | ({ status: 'done' } & CompletedRun) | { status: 'error'; modelName: string; error: LensErrorValue };
+export type SettledRunState =
+  | { status: 'empty' }
+  | ({ status: 'done' } & CompletedRun)
+  | { status: 'error'; modelName: string; error: LensErrorValue };
 
 /** While a run is in flight, `previous` is what was there before it. */
 export type RunState = SettledRunState | { status: 'running'; modelName: string; previous: SettledRunState };
@@ -91,15 +94,26 @@ export class RunController extends Disposable {
     const { dir, scope } = this.workspaceFor(model);
     const settings = { ...readConfig(scope).engine };
     if (model) settings.model = model.fsPath;
-    const modelName = path.basename(model?.fsPath ?? (typeof settings.model === 'string' && settings.model ? settings.model : this.sampleModel.fsPath));
-    this.setState({ status: 'running', modelName, previous: this.state.status === 'running' ? this.state.previous : this.state });
+    const modelName = path.basename(
+      model?.fsPath ??
+        (typeof settings.model === 'string' && settings.model ? settings.model : this.sampleModel.fsPath),
+    );
+    this.setState({
+      status: 'running',
+      modelName,
+      previous: this.state.status === 'running' ? this.state.previous : this.state,
+    });
 
     const work = async (token: vscode.CancellationToken) => {
       const onCancel = token.onCancellationRequested(() => {
         if (generation === this.generation) this.engine.cancel();
       });
       try {
-        const outcome = await this.engine.request<RunPayload>({ type: 'run', request: { workspaceDir: dir, settings, env: { ...process.env }, trusted: vscode.workspace.isTrusted }, assets: this.assets });
+        const outcome = await this.engine.request<RunPayload>({
+          type: 'run',
+          request: { workspaceDir: dir, settings, env: { ...process.env }, trusted: vscode.workspace.isTrusted },
+          assets: this.assets,
+        });
         if (token.isCancellationRequested || generation !== this.generation) return;
         if (!outcome.ok) throw new LensError(outcome.error);
         const { result, lineage, lineageError, grid, drillDown } = outcome.result;
@@ -109,7 +123,14 @@ export class RunController extends Disposable {
         this.setState({ status: 'done', ...this.last });
       } catch (error) {
         if (error instanceof CancelledError || generation !== this.generation) return;
-        const value: LensErrorValue = error instanceof LensError ? error.value : { code: 'sql', message: `Segment Lens failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`, hint: 'Run again; if it keeps failing, please report it.' };
+        const value: LensErrorValue =
+          error instanceof LensError
+            ? error.value
+            : {
+                code: 'sql',
+                message: `Segment Lens failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`,
+                hint: 'Run again; if it keeps failing, please report it.',
+              };
         this.showDiagnostic(value);
         this.setState({ status: 'error', modelName, error: value });
       } finally {
@@ -119,11 +140,22 @@ export class RunController extends Disposable {
       }
     };
     if (options.progress === false) return work(cancellation.token);
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Segment Lens: running ${modelName}`, cancellable: true }, (_, token) => {
-      token.onCancellationRequested(() => cancellation.cancel());
-      return work(cancellation.token);
-    });
-    if (generation === this.generation && cancellation.token.isCancellationRequested && this.state.status === 'running') {
+    await vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Segment Lens: running ${modelName}`,
+        cancellable: true,
+      },
+      (_, token) => {
+        token.onCancellationRequested(() => cancellation.cancel());
+        return work(cancellation.token);
+      },
+    );
+    if (
+      generation === this.generation &&
+      cancellation.token.isCancellationRequested &&
+      this.state.status === 'running'
+    ) {
       this.setState(this.state.previous);
     }
   }
@@ -142,21 +174,43 @@ export class RunController extends Disposable {
   private showDiagnostic(error: LensErrorValue): void {
     this.diagnostics.clear();
     if (!error.location) return;
-    const diagnostic = new vscode.Diagnostic(toRange(error.location), error.hint ? `${error.message} ${error.hint}` : error.message, vscode.DiagnosticSeverity.Error);
+    const diagnostic = new vscode.Diagnostic(
+      toRange(error.location),
+      error.hint ? `${error.message} ${error.hint}` : error.message,
+      vscode.DiagnosticSeverity.Error,
+    );
     diagnostic.source = 'Segment Lens';
     diagnostic.code = error.code;
     this.diagnostics.set(vscode.Uri.file(error.location.file), [diagnostic]);
   }
 
   /** The customers behind a grid cell, a page at a time; undefined when the model's cells cannot be traced to one CTE. */
-  async drillDown(region: string | null, segment: string | null, offset: number, limit: number): Promise<RowPage | undefined> {
+  async drillDown(
+    region: string | null,
+    segment: string | null,
+    offset: number,
+    limit: number,
+  ): Promise<RowPage | undefined> {
     const source = this.last?.drillDown;
     if (!source) return undefined;
-    return this.cteRows(source.cte, [{ column: source.regionColumn, value: region }, { column: source.segmentColumn, value: segment }], offset, limit);
+    return this.cteRows(
+      source.cte,
+      [
+        { column: source.regionColumn, value: region },
+        { column: source.segmentColumn, value: segment },
+      ],
+      offset,
+      limit,
+    );
   }
 
   /** A page of one of the last run's CTEs, from the data the worker still holds. */
-  async cteRows(cte: string, filters: { column: string; value: string | null }[], offset: number, limit: number): Promise<RowPage> {
+  async cteRows(
+    cte: string,
+    filters: { column: string; value: string | null }[],
+    offset: number,
+    limit: number,
+  ): Promise<RowPage> {
     const outcome = await this.engine.request<RowPage>({ type: 'cteRows', cte, filters, offset, limit });
     if (!outcome.ok) throw new LensError(outcome.error);
     return outcome.result;

@@ -8,7 +8,14 @@ import { formatMetric, metricLabel, regionLabel, segmentLabel } from './shared/l
 type Item = { kind: 'region'; region: string | null; index: number } | { kind: 'segment'; cell: GridCell };
 
 /** Theme colours per segment, in threshold order; unknown segments use the last. */
-const SEGMENT_COLOURS = ['charts.purple', 'charts.yellow', 'charts.blue', 'charts.orange', 'charts.green', 'charts.red'];
+const SEGMENT_COLOURS = [
+  'charts.purple',
+  'charts.yellow',
+  'charts.blue',
+  'charts.orange',
+  'charts.green',
+  'charts.red',
+];
 
 function customers(value: number | null | undefined, column: string, locale: string): string {
   return `${formatMetric(value, column, locale)} ${value === 1 ? 'customer' : 'customers'}`;
@@ -57,15 +64,30 @@ export class SegmentTree extends Disposable implements vscode.TreeDataProvider<I
     }
     const { cell } = element;
     const item = new vscode.TreeItem(segmentLabel(cell.segment), vscode.TreeItemCollapsibleState.None);
-    const parts = [count ? customers(cell.values[count], count, locale) : undefined, ltv ? `avg LTV ${formatMetric(cell.values[ltv], ltv, locale)}` : undefined];
+    const parts = [
+      count ? customers(cell.values[count], count, locale) : undefined,
+      ltv ? `avg LTV ${formatMetric(cell.values[ltv], ltv, locale)}` : undefined,
+    ];
     item.description = parts.filter(Boolean).join(' · ');
     // Plain text, not Markdown: names from the data are never rendered or linked.
-    item.tooltip = [`${regionLabel(cell.region)} · ${segmentLabel(cell.segment)}`, ...grid.metrics.map((metric) => `${metricLabel(metric.column)}: ${formatMetric(cell.values[metric.column], metric.column, locale)}`)].join('\n');
+    item.tooltip = [
+      `${regionLabel(cell.region)} · ${segmentLabel(cell.segment)}`,
+      ...grid.metrics.map(
+        (metric) => `${metricLabel(metric.column)}: ${formatMetric(cell.values[metric.column], metric.column, locale)}`,
+      ),
+    ].join('\n');
     const order = grid.segments.indexOf(cell.segment);
-    item.iconPath = new vscode.ThemeIcon('circle-filled', new vscode.ThemeColor(SEGMENT_COLOURS[Math.min(order, SEGMENT_COLOURS.length - 1)]));
+    item.iconPath = new vscode.ThemeIcon(
+      'circle-filled',
+      new vscode.ThemeColor(SEGMENT_COLOURS[Math.min(order, SEGMENT_COLOURS.length - 1)]),
+    );
     item.id = `cell:${JSON.stringify([cell.region, cell.segment])}`;
     item.contextValue = 'segment';
-    item.command = { command: 'segmentLens.revealCell', title: 'Reveal in the grid', arguments: [cell.region, cell.segment] };
+    item.command = {
+      command: 'segmentLens.revealCell',
+      title: 'Reveal in the grid',
+      arguments: [cell.region, cell.segment],
+    };
     return item;
   }
 }

@@ -11,7 +11,8 @@ class SummaryReporter extends Mocha.reporters.Spec {
     runner.on(Mocha.Runner.constants.EVENT_TEST_PASS, () => passed++);
     runner.on(Mocha.Runner.constants.EVENT_TEST_FAIL, () => failed++);
     runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
-      if (process.env.SEGMENT_LENS_RESULTS) writeFileSync(process.env.SEGMENT_LENS_RESULTS, JSON.stringify({ passed, failed }));
+      if (process.env.SEGMENT_LENS_RESULTS)
+        writeFileSync(process.env.SEGMENT_LENS_RESULTS, JSON.stringify({ passed, failed }));
       else process.stdout.write(`${passed} passed, ${failed} failed\n`);
     });
   }

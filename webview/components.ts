@@ -36,13 +36,30 @@ function element(tag: string, attributes: Attributes = {}, text?: string): HTMLE
   return created;
 }
 
-export function button(label: string, onClick: () => void, options: { secondary?: boolean; title?: string; id?: string } = {}): HTMLElement {
-  const created = element('vscode-button', { appearance: options.secondary ? 'secondary' : 'primary', ...(options.title ? { title: options.title } : {}), ...(options.id ? { id: options.id } : {}) }, label);
+export function button(
+  label: string,
+  onClick: () => void,
+  options: { secondary?: boolean; title?: string; id?: string } = {},
+): HTMLElement {
+  const created = element(
+    'vscode-button',
+    {
+      appearance: options.secondary ? 'secondary' : 'primary',
+      ...(options.title ? { title: options.title } : {}),
+      ...(options.id ? { id: options.id } : {}),
+    },
+    label,
+  );
   created.addEventListener('click', onClick);
   return created;
 }
 
-export function textField(placeholder: string, value: string, onInput: (value: string) => void, id: string): HTMLElement {
+export function textField(
+  placeholder: string,
+  value: string,
+  onInput: (value: string) => void,
+  id: string,
+): HTMLElement {
   const created = element('vscode-text-field', { placeholder, id, 'aria-label': placeholder });
   (created as HTMLInputElement).value = value;
   created.addEventListener('input', () => onInput((created as HTMLInputElement).value));
@@ -50,7 +67,13 @@ export function textField(placeholder: string, value: string, onInput: (value: s
 }
 
 /** A set of exclusive choices (the metric switch). */
-export function choices(label: string, options: { value: string; label: string }[], selected: string, onChange: (value: string) => void, id: string): HTMLElement {
+export function choices(
+  label: string,
+  options: { value: string; label: string }[],
+  selected: string,
+  onChange: (value: string) => void,
+  id: string,
+): HTMLElement {
   const group = element('vscode-radio-group', { id, orientation: 'horizontal' });
   group.append(element('label', { slot: 'label' }, label));
   for (const option of options) {
@@ -76,13 +99,24 @@ export function tag(text: string): HTMLElement {
 
 /** A table of rows as text (the drill-down and CTE previews). */
 export function dataTable(columns: string[], rows: string[][], id: string): HTMLElement {
-  const grid = element('vscode-data-grid', { id, 'aria-label': 'Rows', 'generate-header': 'none', 'grid-template-columns': columns.map(() => 'minmax(6em, 1fr)').join(' ') });
+  const grid = element('vscode-data-grid', {
+    id,
+    'aria-label': 'Rows',
+    'generate-header': 'none',
+    'grid-template-columns': columns.map(() => 'minmax(6em, 1fr)').join(' '),
+  });
   const header = element('vscode-data-grid-row', { 'row-type': 'header' });
-  columns.forEach((column, index) => header.append(element('vscode-data-grid-cell', { 'cell-type': 'columnheader', 'grid-column': String(index + 1) }, column)));
+  columns.forEach((column, index) =>
+    header.append(
+      element('vscode-data-grid-cell', { 'cell-type': 'columnheader', 'grid-column': String(index + 1) }, column),
+    ),
+  );
   grid.append(header);
   for (const row of rows) {
     const line = element('vscode-data-grid-row');
-    row.forEach((value, index) => line.append(element('vscode-data-grid-cell', { 'grid-column': String(index + 1) }, value)));
+    row.forEach((value, index) =>
+      line.append(element('vscode-data-grid-cell', { 'grid-column': String(index + 1) }, value)),
+    );
     grid.append(line);
   }
   return grid;

@@ -19,16 +19,40 @@ function cellText(value: SqlValue, locale: string): string {
 export function detailSection(detail: Detail, locale: string, onClose: () => void): HTMLElement {
   const { page } = detail;
   const section = element('section', { id: 'detail', class: 'detail', 'aria-live': 'polite' });
-  const title = detail.kind === 'drillDown' ? `${regionLabel(detail.region)} · ${segmentLabel(detail.segment)}` : `Preview of ${detail.cte}`;
+  const title =
+    detail.kind === 'drillDown'
+      ? `${regionLabel(detail.region)} · ${segmentLabel(detail.segment)}`
+      : `Preview of ${detail.cte}`;
   const first = page.total === 0 ? 0 : page.offset + 1;
   const last = page.offset + page.rows.length;
   const heading = element('h3', {}, title);
-  section.append(heading, element('p', { class: 'muted', id: 'detail-range' }, `${first}–${last} of ${page.total.toLocaleString(locale)} ${detail.kind === 'drillDown' ? 'customers' : 'rows'}`));
-  section.append(dataTable(page.columns, page.rows.map((row) => row.map((value) => cellText(value, locale))), 'detail-table'));
+  section.append(
+    heading,
+    element(
+      'p',
+      { class: 'muted', id: 'detail-range' },
+      `${first}–${last} of ${page.total.toLocaleString(locale)} ${detail.kind === 'drillDown' ? 'customers' : 'rows'}`,
+    ),
+  );
+  section.append(
+    dataTable(
+      page.columns,
+      page.rows.map((row) => row.map((value) => cellText(value, locale))),
+      'detail-table',
+    ),
+  );
   const current = detail;
-  const goTo = (offset: number) => post(current.kind === 'drillDown' ? { type: 'drillDown', region: current.region, segment: current.segment, offset } : { type: 'cteRows', cte: current.cte, offset });
+  const goTo = (offset: number) =>
+    post(
+      current.kind === 'drillDown'
+        ? { type: 'drillDown', region: current.region, segment: current.segment, offset }
+        : { type: 'cteRows', cte: current.cte, offset },
+    );
   const pager = element('div', { class: 'toolbar' });
-  const previous = button('Previous', () => goTo(Math.max(0, page.offset - PAGE_SIZE)), { secondary: true, id: 'detail-previous' });
+  const previous = button('Previous', () => goTo(Math.max(0, page.offset - PAGE_SIZE)), {
+    secondary: true,
+    id: 'detail-previous',
+  });
   const next = button('Next', () => goTo(page.offset + PAGE_SIZE), { secondary: true, id: 'detail-next' });
   if (page.offset === 0) previous.setAttribute('disabled', '');
   if (last >= page.total) next.setAttribute('disabled', '');

@@ -1,7 +1,11 @@
 // The webview's line to the extension host: messages out, and the view state VS Code keeps while the panel lives.
 import type { WebviewMessage } from '../src/shared/protocol';
 
-declare function acquireVsCodeApi(): { postMessage(message: WebviewMessage): void; getState(): unknown; setState(state: unknown): void };
+declare function acquireVsCodeApi(): {
+  postMessage(message: WebviewMessage): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+};
 
 const vscode = acquireVsCodeApi();
 

@@ -12,7 +12,12 @@ const COLUMN_GAP = 120;
 const GROUP_GAP = 18;
 const HEADER = 20;
 
-const ROW_ROLES: Record<string, string> = { join_key: 'join', group_key: 'group', filter: 'filter', order_key: 'order' };
+const ROW_ROLES: Record<string, string> = {
+  join_key: 'join',
+  group_key: 'group',
+  filter: 'filter',
+  order_key: 'order',
+};
 
 function svg(tag: string, attributes: Record<string, string | number> = {}, text?: string): SVGElement {
   const created = document.createElementNS(SVG, tag);
@@ -27,7 +32,9 @@ export function caseLabel(edge: LineageEdge): string {
   const unquote = (text: string) => text.replace(/^'(.*)'$/s, '$1');
   const parts = edge.case.whens.map((when) => {
     const threshold = /(>=|>|<=|<|=)\s*(-?[\d.]+)\s*$/.exec(when.when);
-    return threshold ? `${unquote(when.then)} ${threshold[1].replace('>=', '≥').replace('<=', '≤')} ${threshold[2]}` : `${unquote(when.then)} if ${when.when}`;
+    return threshold
+      ? `${unquote(when.then)} ${threshold[1].replace('>=', '≥').replace('<=', '≤')} ${threshold[2]}`
+      : `${unquote(when.then)} if ${when.when}`;
   });
   if (edge.case.else) parts.push(`else ${unquote(edge.case.else)}`);
   return `CASE: ${parts.join(' · ')}`;
@@ -35,7 +42,9 @@ export function caseLabel(edge: LineageEdge): string {
 
 /** The functions an expression applies, outermost first: `ROUND(AVG(x), 2)` → "ROUND ∘ AVG". */
 function functionChain(detail: string | undefined): string | undefined {
-  const names = [...(detail ?? '').matchAll(/([A-Za-z_]\w*)\s*\(\s*(DISTINCT\b)?/gi)].map((match) => `${match[1].toUpperCase()}${match[2] ? ' DISTINCT' : ''}`);
+  const names = [...(detail ?? '').matchAll(/([A-Za-z_]\w*)\s*\(\s*(DISTINCT\b)?/gi)].map(
+    (match) => `${match[1].toUpperCase()}${match[2] ? ' DISTINCT' : ''}`,
+  );
   return names.length ? names.join(' ∘ ') : undefined;
 }
 
@@ -67,7 +76,11 @@ export class LineageView {
     // Columns: every source table, each CTE or subquery in the order the model defines them, then the outputs.
     const relations = lineage.relations.filter((relation) => relation.kind !== 'final');
     const sources = relations.filter((relation) => relation.kind === 'source');
-    const middle = [...new Set(lineage.nodes.filter((node) => node.kind === 'cte' || node.kind === 'subquery').map((node) => node.relation))];
+    const middle = [
+      ...new Set(
+        lineage.nodes.filter((node) => node.kind === 'cte' || node.kind === 'subquery').map((node) => node.relation),
+      ),
+    ];
     const stages: { title: string; relations: string[] }[] = [
       { title: 'Sources', relations: sources.map((relation) => relation.name) },
       ...middle.map((relation) => ({ title: relation, relations: [relation] })),
@@ -85,23 +98,50 @@ export class LineageView {
     stages.forEach((stage, column) => {
       const x = column * (NODE_WIDTH + COLUMN_GAP) + 8;
       let y = 8;
-      container.append(svg('text', { x, y: y + 12, class: 'stage' }, stage.title === FINAL_SELECT ? 'Output' : stage.title));
+      container.append(
+        svg('text', { x, y: y + 12, class: 'stage' }, stage.title === FINAL_SELECT ? 'Output' : stage.title),
+      );
       y += HEADER;
       for (const relationName of stage.relations) {
-        const members = lineage.nodes.filter((node) => (relationName === FINAL_SELECT ? node.kind === 'output' : node.relation === relationName && node.kind !== 'output'));
+        const members = lineage.nodes.filter((node) =>
+          relationName === FINAL_SELECT
+            ? node.kind === 'output'
+            : node.relation === relationName && node.kind !== 'output',
+        );
         if (stage.relations.length > 1 || stage.title === 'Sources') {
-          const header = svg('text', { x, y: y + 12, class: 'relation', 'data-id': relationName, tabindex: 0, role: 'button' }, relationName);
+          const header = svg(
+            'text',
+            { x, y: y + 12, class: 'relation', 'data-id': relationName, tabindex: 0, role: 'button' },
+            relationName,
+          );
           header.addEventListener('click', () => this.onReveal(relationName));
           container.append(header);
           y += HEADER;
         }
         for (const node of members) {
-          const group = svg('g', { class: `node ${node.kind}${unused.has(node.id) ? ' unused' : ''}`, 'data-id': node.id, tabindex: 0, role: 'button', transform: `translate(${x},${y})` });
-          group.append(svg('title', {}, `${node.id}${unused.has(node.id) ? ' (unused: never reaches the output)' : ''}${node.span ? ` — line ${node.span.line}` : ''}`));
+          const group = svg('g', {
+            class: `node ${node.kind}${unused.has(node.id) ? ' unused' : ''}`,
+            'data-id': node.id,
+            tabindex: 0,
+            role: 'button',
+            transform: `translate(${x},${y})`,
+          });
+          group.append(
+            svg(
+              'title',
+              {},
+              `${node.id}${unused.has(node.id) ? ' (unused: never reaches the output)' : ''}${node.span ? ` — line ${node.span.line}` : ''}`,
+            ),
+          );
           group.append(svg('rect', { width: NODE_WIDTH, height: NODE_HEIGHT, rx: 4 }));
           const badges = [...(roles.get(node.id) ?? [])];
-          group.append(svg('text', { x: 8, y: 16, class: 'label' }, `${node.column}${unused.has(node.id) ? ' (unused)' : ''}`));
-          if (badges.length) group.append(svg('text', { x: NODE_WIDTH - 6, y: 16, class: 'badge', 'text-anchor': 'end' }, badges.join(' · ')));
+          group.append(
+            svg('text', { x: 8, y: 16, class: 'label' }, `${node.column}${unused.has(node.id) ? ' (unused)' : ''}`),
+          );
+          if (badges.length)
+            group.append(
+              svg('text', { x: NODE_WIDTH - 6, y: 16, class: 'badge', 'text-anchor': 'end' }, badges.join(' · ')),
+            );
           const reveal = () => this.onReveal(node.id);
           group.addEventListener('click', reveal);
           group.addEventListener('keydown', (event) => {
@@ -129,19 +169,35 @@ export class LineageView {
       const x2 = to.x;
       const y2 = to.y + NODE_HEIGHT / 2;
       const bend = Math.max(40, (x2 - x1) / 2);
-      const path = svg('path', { d: `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`, class: `edge ${edge.kind}`, 'data-from': edge.from, 'data-to': edge.to });
+      const path = svg('path', {
+        d: `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`,
+        class: `edge ${edge.kind}`,
+        'data-from': edge.from,
+        'data-to': edge.to,
+      });
       path.append(svg('title', {}, `${edge.from} → ${edge.to}: ${edgeLabel(edge)}`));
       edgeLayer.append(path);
       let label: SVGElement | undefined;
       if (edge.kind !== 'passthrough') {
-        label = svg('text', { x: x2 - 6, y: y2 - 4, class: `edge-label ${edge.kind}`, 'text-anchor': 'end' }, shortLabel(edge));
+        label = svg(
+          'text',
+          { x: x2 - 6, y: y2 - 4, class: `edge-label ${edge.kind}`, 'text-anchor': 'end' },
+          shortLabel(edge),
+        );
         label.append(svg('title', {}, edgeLabel(edge)));
         edgeLayer.append(label);
       }
       this.edges.push({ edge, path, label });
     }
     const width = stages.length * (NODE_WIDTH + COLUMN_GAP);
-    const root = svg('svg', { id: 'lineage', width, height: height + 8, viewBox: `0 0 ${width} ${height + 8}`, role: 'img', 'aria-label': 'Column lineage of the model' });
+    const root = svg('svg', {
+      id: 'lineage',
+      width,
+      height: height + 8,
+      viewBox: `0 0 ${width} ${height + 8}`,
+      role: 'img',
+      'aria-label': 'Column lineage of the model',
+    });
     root.append(edgeLayer, container);
     const wrapper = element('div', { class: 'lineage' });
     wrapper.append(root);
@@ -157,7 +213,9 @@ export class LineageView {
 
   /** Lights up the paths of output columns (by name); an empty list clears the highlight. */
   highlight(columns: string[]): void {
-    const outputs = (this.lineage?.nodes ?? []).filter((node) => node.kind === 'output' && columns.includes(node.column)).map((node) => node.id);
+    const outputs = (this.lineage?.nodes ?? [])
+      .filter((node) => node.kind === 'output' && columns.includes(node.column))
+      .map((node) => node.id);
     this.highlightIds(outputs.length ? this.pathOf(outputs) : new Set());
   }
 

@@ -21,7 +21,12 @@ function gridContext(): GridContext {
 function statusLine(run: Extract<PanelState, { status: 'done' }>['run']): HTMLElement {
   const line = element('p', { id: 'status', class: 'status' });
   const counts = Object.entries(run.cteRowCounts).map(([name, rows]) => `${name} ${rows.toLocaleString(locale)} rows`);
-  line.textContent = [run.source, ...counts, `load ${Math.round(run.timings.loadMs).toLocaleString(locale)} ms`, `query ${Math.round(run.timings.queryMs).toLocaleString(locale)} ms`].join(' · ');
+  line.textContent = [
+    run.source,
+    ...counts,
+    `load ${Math.round(run.timings.loadMs).toLocaleString(locale)} ms`,
+    `query ${Math.round(run.timings.queryMs).toLocaleString(locale)} ms`,
+  ].join(' · ');
   return line;
 }
 
@@ -42,25 +47,46 @@ function render(): void {
     toolbar.append(button('Export CSV', () => post({ type: 'exportCsv' }), { secondary: true, id: 'export' }));
     if (shown.grid.ok) {
       const grid = shown.grid.grid;
-      toolbar.append(button('Copy', () => post({ type: 'copy', text: gridAsText(grid, metricOf(grid), locale) }), { secondary: true, id: 'copy', title: 'Copy the grid as tab-separated text' }));
+      toolbar.append(
+        button('Copy', () => post({ type: 'copy', text: gridAsText(grid, metricOf(grid), locale) }), {
+          secondary: true,
+          id: 'copy',
+          title: 'Copy the grid as tab-separated text',
+        }),
+      );
     }
   }
   if (state.status === 'running') toolbar.append(progress());
-  const title = element('h2', { id: 'title' }, state.status === 'empty' ? 'Segment Lens' : state.status === 'done' ? state.run.modelName : state.modelName);
+  const title = element(
+    'h2',
+    { id: 'title' },
+    state.status === 'empty' ? 'Segment Lens' : state.status === 'done' ? state.run.modelName : state.modelName,
+  );
   header.append(title, toolbar);
   app.append(header);
   if (notice) app.append(element('p', { class: 'notice', id: 'notice', role: 'status' }, notice));
 
   if (shown.status === 'empty') {
-    app.append(element('p', { class: 'empty' }, 'Run the segment model to see customers by region and segment, beside the model\'s column lineage.'));
+    app.append(
+      element(
+        'p',
+        { class: 'empty' },
+        "Run the segment model to see customers by region and segment, beside the model's column lineage.",
+      ),
+    );
     return;
   }
   if (shown.status === 'error') {
     const box = element('div', { class: 'error', id: 'error', role: 'alert' });
-    const where = shown.error.location ? ` (${shown.error.location.file.split(/[\\/]/).pop()}:${shown.error.location.line}:${shown.error.location.column})` : '';
+    const where = shown.error.location
+      ? ` (${shown.error.location.file.split(/[\\/]/).pop()}:${shown.error.location.line}:${shown.error.location.column})`
+      : '';
     box.append(element('strong', {}, `${shown.error.message}${where}`));
     if (shown.error.hint) box.append(element('p', {}, shown.error.hint));
-    if (shown.error.location) box.append(button('Go to the problem', () => post({ type: 'revealError' }), { secondary: true, id: 'go-to-error' }));
+    if (shown.error.location)
+      box.append(
+        button('Go to the problem', () => post({ type: 'revealError' }), { secondary: true, id: 'go-to-error' }),
+      );
     app.append(box);
     return;
   }
@@ -71,7 +97,9 @@ function render(): void {
   if (!shown.grid.ok) {
     gridSection.append(element('p', { class: 'warning', id: 'grid-problem' }, shown.grid.reason));
   } else if (shown.grid.grid.cells.length === 0) {
-    gridSection.append(element('p', { class: 'empty', id: 'grid-empty' }, 'The model returned no rows: there is no data to show.'));
+    gridSection.append(
+      element('p', { class: 'empty', id: 'grid-empty' }, 'The model returned no rows: there is no data to show.'),
+    );
   } else {
     const grid = shown.grid.grid;
     const metric = metricOf(grid);

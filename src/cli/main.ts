@@ -43,12 +43,16 @@ async function main(argv: string[]): Promise<number> {
   }
   const [command] = positionals;
   if (!(command in FORMATS) || positionals.length > 1) {
-    process.stderr.write(`segment-lens: ${command ? `unknown command "${positionals.join(' ')}"` : 'missing command'}\n${USAGE}\n`);
+    process.stderr.write(
+      `segment-lens: ${command ? `unknown command "${positionals.join(' ')}"` : 'missing command'}\n${USAGE}\n`,
+    );
     return 2;
   }
   const format = values.format ?? FORMATS[command][0];
   if (!FORMATS[command].includes(format)) {
-    process.stderr.write(`segment-lens: --format for ${command} must be ${FORMATS[command].join(', ')}, not "${format}"\n`);
+    process.stderr.write(
+      `segment-lens: --format for ${command} must be ${FORMATS[command].join(', ')}, not "${format}"\n`,
+    );
     return 2;
   }
   const workspaceDir = path.resolve(values.workspace ?? '.');
@@ -64,7 +68,10 @@ async function main(argv: string[]): Promise<number> {
   }
   // --model is taken relative to the workspace, as the setting is, or else to the current folder.
   if (values.model !== undefined) {
-    settings.model = path.isAbsolute(values.model) || existsSync(path.join(workspaceDir, values.model)) ? values.model : path.resolve(values.model);
+    settings.model =
+      path.isAbsolute(values.model) || existsSync(path.join(workspaceDir, values.model))
+        ? values.model
+        : path.resolve(values.model);
   }
   if (command === 'lineage') {
     const outcome = await modelLineage({ workspaceDir, settings }, assets);
@@ -85,8 +92,12 @@ async function main(argv: string[]): Promise<number> {
   else if (format === 'csv') process.stdout.write(toCsv(result.columns, result.rows));
   else {
     process.stdout.write(toTable(result.columns, result.rows));
-    const counts = Object.entries(result.cteRowCounts).map(([name, rows]) => `${name} ${rows}`).join(', ');
-    process.stdout.write(`\n${result.model.file}\n${result.source.description} · rows: ${counts} · load ${result.timings.loadMs} ms · query ${result.timings.queryMs} ms\n`);
+    const counts = Object.entries(result.cteRowCounts)
+      .map(([name, rows]) => `${name} ${rows}`)
+      .join(', ');
+    process.stdout.write(
+      `\n${result.model.file}\n${result.source.description} · rows: ${counts} · load ${result.timings.loadMs} ms · query ${result.timings.queryMs} ms\n`,
+    );
   }
   return 0;
 }
@@ -102,7 +113,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`segment-lens: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `segment-lens: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 1;
   },
 );

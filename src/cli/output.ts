@@ -3,14 +3,20 @@ import type { LineageOfModel, ModelResult } from '../engine/index';
 import { rowObjects } from '../shared/rows';
 
 export function toJson(result: ModelResult): string {
-  return JSON.stringify({
-    columns: result.columns,
-    rows: rowObjects(result.columns, result.rows),
-    cteRowCounts: result.cteRowCounts,
-    source: result.source,
-    model: { file: result.model.file, sample: result.model.sample },
-    timings: result.timings,
-  }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      {
+        columns: result.columns,
+        rows: rowObjects(result.columns, result.rows),
+        cteRowCounts: result.cteRowCounts,
+        source: result.source,
+        model: { file: result.model.file, sample: result.model.sample },
+        timings: result.timings,
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 export function lineageJson(result: LineageOfModel): string {

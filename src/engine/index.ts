@@ -36,7 +36,11 @@ async function asOutcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
 }
 
 /** Opens a session without a cache, uses it once, and frees its data. */
-function withSession<T>(request: RunRequest, assets: EngineAssets, use: (session: ModelSession) => T): Promise<Outcome<T>> {
+function withSession<T>(
+  request: RunRequest,
+  assets: EngineAssets,
+  use: (session: ModelSession) => T,
+): Promise<Outcome<T>> {
   return asOutcome(async () => {
     const session = await ModelSession.open(request, assets);
     try {
@@ -59,5 +63,9 @@ export function runModel(request: RunRequest, assets: EngineAssets): Promise<Run
 
 /** The model's column lineage, with `*` and unqualified columns resolved against the data's schemas. */
 export function modelLineage(request: RunRequest, assets: EngineAssets): Promise<Outcome<LineageOfModel>> {
-  return withSession(request, assets, (session) => ({ model: session.model, source: session.data.source, lineage: session.lineage() }));
+  return withSession(request, assets, (session) => ({
+    model: session.model,
+    source: session.data.source,
+    lineage: session.lineage(),
+  }));
 }

@@ -36,7 +36,12 @@ function show(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
 }
 
-function optionalString(value: Record<string, unknown>, key: string, setting: string, hint: string): string | undefined {
+function optionalString(
+  value: Record<string, unknown>,
+  key: string,
+  setting: string,
+  hint: string,
+): string | undefined {
   const found = value[key];
   if (found === undefined || found === null) return undefined;
   if (typeof found !== 'string' || found.trim() === '') {
@@ -54,42 +59,71 @@ function requiredString(value: Record<string, unknown>, key: string, setting: st
 export function resolveConnection(raw: unknown): ConnectionSetting {
   const setting = 'segmentLens.connection';
   if (raw === undefined || raw === null) return { type: 'sample' };
-  const shapes = 'one of {"type":"sqlite","path":…}, {"type":"dbt",…}, {"type":"csv","directory":…} or {"type":"sample"}';
+  const shapes =
+    'one of {"type":"sqlite","path":…}, {"type":"dbt",…}, {"type":"csv","directory":…} or {"type":"sample"}';
   if (!isRecord(raw)) throw settingError(setting, `must be an object, not ${show(raw)}.`, `Set it to ${shapes}.`);
   const type = raw.type;
   if (typeof type !== 'string' || !(type in connectionKeys)) {
-    throw settingError(`${setting}.type`, `must be "sqlite", "dbt", "csv" or "sample", not ${show(type)}.`, `Set it to ${shapes}.`);
+    throw settingError(
+      `${setting}.type`,
+      `must be "sqlite", "dbt", "csv" or "sample", not ${show(type)}.`,
+      `Set it to ${shapes}.`,
+    );
   }
   const unknown = Object.keys(raw).filter((key) => !connectionKeys[type].includes(key));
   if (unknown.length > 0) {
-    throw settingError(setting, `has ${unknown.map((key) => `"${key}"`).join(', ')}, which a "${type}" connection does not use.`,
-      `A "${type}" connection takes ${connectionKeys[type].map((key) => `"${key}"`).join(', ')}.`);
+    throw settingError(
+      setting,
+      `has ${unknown.map((key) => `"${key}"`).join(', ')}, which a "${type}" connection does not use.`,
+      `A "${type}" connection takes ${connectionKeys[type].map((key) => `"${key}"`).join(', ')}.`,
+    );
   }
   switch (type) {
     case 'sqlite': {
       const hint = 'Give the SQLite file\'s path relative to the workspace folder, e.g. "warehouse.db".';
       const attachRaw = raw.attach ?? {};
       if (!isRecord(attachRaw)) {
-        throw settingError(`${setting}.attach`, `must map schema names to SQLite files, not ${show(attachRaw)}.`,
-          'For example {"staging": "staging.db"}.');
+        throw settingError(
+          `${setting}.attach`,
+          `must map schema names to SQLite files, not ${show(attachRaw)}.`,
+          'For example {"staging": "staging.db"}.',
+        );
       }
       const attach: Record<string, string> = {};
       for (const schema of Object.keys(attachRaw)) {
-        attach[schema] = requiredString(attachRaw, schema, `${setting}.attach`, `Give the file that holds schema "${schema}".`);
+        attach[schema] = requiredString(
+          attachRaw,
+          schema,
+          `${setting}.attach`,
+          `Give the file that holds schema "${schema}".`,
+        );
       }
       return { type, path: requiredString(raw, 'path', setting, hint), attach };
     }
     case 'dbt': {
-      const hint = 'Leave it out to use dbt\'s default.';
+      const hint = "Leave it out to use dbt's default.";
       return {
         type,
-        profilesDir: optionalString(raw, 'profilesDir', setting, 'Give the folder that holds profiles.yml, relative to the workspace.'),
+        profilesDir: optionalString(
+          raw,
+          'profilesDir',
+          setting,
+          'Give the folder that holds profiles.yml, relative to the workspace.',
+        ),
         profile: optionalString(raw, 'profile', setting, hint),
         target: optionalString(raw, 'target', setting, hint),
       };
     }
     case 'csv':
-      return { type, directory: requiredString(raw, 'directory', setting, 'Give the folder of CSV seeds relative to the workspace, e.g. "seeds".') };
+      return {
+        type,
+        directory: requiredString(
+          raw,
+          'directory',
+          setting,
+          'Give the folder of CSV seeds relative to the workspace, e.g. "seeds".',
+        ),
+      };
     default:
       return { type: 'sample' };
   }
@@ -99,8 +133,11 @@ export function resolveSettings(raw: RawSettings): LensSettings {
   let model: string | undefined;
   if (raw.model !== undefined && raw.model !== null && raw.model !== '') {
     if (typeof raw.model !== 'string') {
-      throw settingError('segmentLens.model', `must be a path to the model's SQL file, not ${show(raw.model)}.`,
-        'Give it relative to the workspace folder, e.g. "models/marts/customer_segments.sql", or leave it empty for the bundled sample.');
+      throw settingError(
+        'segmentLens.model',
+        `must be a path to the model's SQL file, not ${show(raw.model)}.`,
+        'Give it relative to the workspace folder, e.g. "models/marts/customer_segments.sql", or leave it empty for the bundled sample.',
+      );
     }
     model = raw.model;
   }

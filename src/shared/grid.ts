@@ -50,7 +50,8 @@ export function segmentOrder(caseDetail: CaseDetail | undefined): string[] {
 
 export function buildGrid(columns: string[], rows: SqlValue[][], order: string[] = []): GridOutcome {
   const regionColumn = findColumn(columns, /^region$/i) ?? findColumn(columns, /region/i);
-  const segmentColumn = findColumn(columns, /^customer_segment$/i) ?? findColumn(columns, /segment/i, regionColumn ? [regionColumn] : []);
+  const segmentColumn =
+    findColumn(columns, /^customer_segment$/i) ?? findColumn(columns, /segment/i, regionColumn ? [regionColumn] : []);
   if (!regionColumn || !segmentColumn) {
     return {
       ok: false,
@@ -59,20 +60,29 @@ export function buildGrid(columns: string[], rows: SqlValue[][], order: string[]
   }
   const regionIndex = columns.indexOf(regionColumn);
   const segmentIndex = columns.indexOf(segmentColumn);
-  const metricColumns = columns.filter((_, index) => index !== regionIndex && index !== segmentIndex && rows.some((row) => isNumber(row[index])));
+  const metricColumns = columns.filter(
+    (_, index) => index !== regionIndex && index !== segmentIndex && rows.some((row) => isNumber(row[index])),
+  );
   const countColumn = findColumn(metricColumns, /count/i);
-  const metrics: GridMetric[] = metricColumns.map((column) => ({ column, total: column === countColumn || /^(n|total|sum)_|_(sum|total)$/i.test(column) ? 'sum' : 'weighted' }));
+  const metrics: GridMetric[] = metricColumns.map((column) => ({
+    column,
+    total: column === countColumn || /^(n|total|sum)_|_(sum|total)$/i.test(column) ? 'sum' : 'weighted',
+  }));
 
   const cells: GridCell[] = rows.map((row) => ({
     region: row[regionIndex] === null ? null : String(row[regionIndex]),
     segment: row[segmentIndex] === null ? null : String(row[segmentIndex]),
-    values: Object.fromEntries(metricColumns.map((column) => {
-      const value = row[columns.indexOf(column)];
-      return [column, isNumber(value) ? value : null];
-    })),
+    values: Object.fromEntries(
+      metricColumns.map((column) => {
+        const value = row[columns.indexOf(column)];
+        return [column, isNumber(value) ? value : null];
+      }),
+    ),
   }));
   const distinct = <T>(values: T[]) => [...new Set(values)];
-  const regions = distinct(cells.map((cell) => cell.region)).sort((a, b) => (a === null ? 1 : b === null ? -1 : a.localeCompare(b)));
+  const regions = distinct(cells.map((cell) => cell.region)).sort((a, b) =>
+    a === null ? 1 : b === null ? -1 : a.localeCompare(b),
+  );
   const seen = distinct(cells.map((cell) => cell.segment));
   const rank = (segment: string | null) => {
     const index = segment === null ? -1 : order.indexOf(segment);
@@ -82,13 +92,21 @@ export function buildGrid(columns: string[], rows: SqlValue[][], order: string[]
 
   const totalOf = (group: GridCell[]): Record<string, number | null> => {
     const weightOf = (cell: GridCell) => (countColumn ? (cell.values[countColumn] ?? 0) : 1);
-    return Object.fromEntries(metrics.map((metric) => {
-      const present = group.filter((cell) => cell.values[metric.column] !== null);
-      if (present.length === 0) return [metric.column, null];
-      if (metric.total === 'sum') return [metric.column, present.reduce((sum, cell) => sum + (cell.values[metric.column] ?? 0), 0)];
-      const weight = present.reduce((sum, cell) => sum + weightOf(cell), 0);
-      return [metric.column, weight === 0 ? null : present.reduce((sum, cell) => sum + (cell.values[metric.column] ?? 0) * weightOf(cell), 0) / weight];
-    }));
+    return Object.fromEntries(
+      metrics.map((metric) => {
+        const present = group.filter((cell) => cell.values[metric.column] !== null);
+        if (present.length === 0) return [metric.column, null];
+        if (metric.total === 'sum')
+          return [metric.column, present.reduce((sum, cell) => sum + (cell.values[metric.column] ?? 0), 0)];
+        const weight = present.reduce((sum, cell) => sum + weightOf(cell), 0);
+        return [
+          metric.column,
+          weight === 0
+            ? null
+            : present.reduce((sum, cell) => sum + (cell.values[metric.column] ?? 0) * weightOf(cell), 0) / weight,
+        ];
+      }),
+    );
   };
   return {
     ok: true,

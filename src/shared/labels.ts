@@ -29,9 +29,15 @@ function numberFormat(locale: string, fractionDigits: number): Intl.NumberFormat
   let format = formats.get(key);
   if (!format) {
     try {
-      format = new Intl.NumberFormat(locale, { minimumFractionDigits: fractionDigits, maximumFractionDigits: fractionDigits });
+      format = new Intl.NumberFormat(locale, {
+        minimumFractionDigits: fractionDigits,
+        maximumFractionDigits: fractionDigits,
+      });
     } catch {
-      format = new Intl.NumberFormat('en', { minimumFractionDigits: fractionDigits, maximumFractionDigits: fractionDigits });
+      format = new Intl.NumberFormat('en', {
+        minimumFractionDigits: fractionDigits,
+        maximumFractionDigits: fractionDigits,
+      });
     }
     formats.set(key, format);
   }

@@ -123,7 +123,12 @@ export function numericSources(graph: LineageGraph): SourceColumn[] {
     // COUNT(x) and COUNT(DISTINCT x) do not care whether x is a number.
     (edge) => edge.kind === 'case' || (edge.kind === 'aggregate' && !/^\s*count\s*\(/i.test(edge.detail ?? '')),
   );
-  return [...sourceColumns(graph, uses.map((edge) => edge.from)).values()];
+  return [
+    ...sourceColumns(
+      graph,
+      uses.map((edge) => edge.from),
+    ).values(),
+  ];
 }
 
 /** The first CASE of the model: its thresholds are the segmentation. */
@@ -132,9 +137,14 @@ export function segmentation(graph: LineageGraph): CaseDetail | undefined {
 }
 
 /** Where a cell's rows come from: the CTE both the region and the segment output columns pass straight through. */
-export function drillDownSource(graph: LineageGraph, regionColumn: string, segmentColumn: string): DrillDownSource | undefined {
+export function drillDownSource(
+  graph: LineageGraph,
+  regionColumn: string,
+  segmentColumn: string,
+): DrillDownSource | undefined {
   const origin = (output: string) =>
-    graph.edgesInto(output)
+    graph
+      .edgesInto(output)
       .filter((edge) => edge.kind === 'passthrough')
       .map((edge) => graph.node(edge.from))
       .find((node) => node?.kind === 'cte');

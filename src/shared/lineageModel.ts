@@ -10,7 +10,13 @@ export type RowKind = 'join_key' | 'group_key' | 'filter' | 'order_key';
 export type EdgeKind = ValueKind | RowKind;
 
 /** Kinds of the steps that carry a value from one column to the next (the others shape rows). */
-export const VALUE_KINDS: ReadonlySet<EdgeKind> = new Set<EdgeKind>(['passthrough', 'rename', 'case', 'aggregate', 'expression']);
+export const VALUE_KINDS: ReadonlySet<EdgeKind> = new Set<EdgeKind>([
+  'passthrough',
+  'rename',
+  'case',
+  'aggregate',
+  'expression',
+]);
 
 export interface CaseDetail {
   /** `CASE operand WHEN …`: the value each `when` is compared with. */

@@ -53,9 +53,12 @@ export const PAGE_SIZE = 50;
 /** Copying more than this is refused rather than handed to the clipboard. */
 export const MAX_COPY_CHARS = 10_000_000;
 
-const isKey = (value: unknown): value is string | null => value === null || (typeof value === 'string' && value.length <= 10_000);
-const isOffset = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 1e9;
-const isName = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= 1000;
+const isKey = (value: unknown): value is string | null =>
+  value === null || (typeof value === 'string' && value.length <= 10_000);
+const isOffset = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 1e9;
+const isName = (value: unknown): value is string =>
+  typeof value === 'string' && value.length > 0 && value.length <= 1000;
 
 /** The message if it is one the protocol allows, else undefined: anything else from the webview is ignored. */
 export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
@@ -68,11 +71,17 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
     case 'revealError':
       return { type: message.type };
     case 'copy':
-      return typeof message.text === 'string' && message.text.length <= MAX_COPY_CHARS ? { type: 'copy', text: message.text } : undefined;
+      return typeof message.text === 'string' && message.text.length <= MAX_COPY_CHARS
+        ? { type: 'copy', text: message.text }
+        : undefined;
     case 'drillDown':
-      return isKey(message.region) && isKey(message.segment) && isOffset(message.offset) ? { type: 'drillDown', region: message.region, segment: message.segment, offset: message.offset } : undefined;
+      return isKey(message.region) && isKey(message.segment) && isOffset(message.offset)
+        ? { type: 'drillDown', region: message.region, segment: message.segment, offset: message.offset }
+        : undefined;
     case 'cteRows':
-      return isName(message.cte) && isOffset(message.offset) ? { type: 'cteRows', cte: message.cte, offset: message.offset } : undefined;
+      return isName(message.cte) && isOffset(message.offset)
+        ? { type: 'cteRows', cte: message.cte, offset: message.offset }
+        : undefined;
     case 'revealNode':
       return isName(message.id) ? { type: 'revealNode', id: message.id } : undefined;
     default:

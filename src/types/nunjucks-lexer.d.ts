@@ -3,7 +3,10 @@ import 'nunjucks';
 
 declare module 'nunjucks' {
   export const lexer: {
-    lex(source: string, options: object): {
+    lex(
+      source: string,
+      options: object,
+    ): {
       nextToken(): { type: string; value: string; lineno: number; colno: number } | null;
     };
   };

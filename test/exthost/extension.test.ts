@@ -19,7 +19,11 @@ function waitForState(predicate: (state: PanelState) => boolean, what: string, m
     const timer = setTimeout(() => {
       subscription.dispose();
       const state = panel.state;
-      reject(new Error(`timed out waiting for ${what}; state is ${state.status}${state.status === 'error' ? `: ${state.error.message}` : ''}`));
+      reject(
+        new Error(
+          `timed out waiting for ${what}; state is ${state.status}${state.status === 'error' ? `: ${state.error.message}` : ''}`,
+        ),
+      );
     }, ms);
     const subscription = controller.onDidChange(() => {
       if (!predicate(panel.state)) return;
@@ -38,7 +42,12 @@ async function lensTitles(uri: vscode.Uri): Promise<string[]> {
 }
 
 /** Polls something the editor computes (lenses, diagnostics) until it holds. */
-async function eventually<T>(read: () => T | Promise<T>, holds: (value: T) => boolean, what: string, ms = 30_000): Promise<T> {
+async function eventually<T>(
+  read: () => T | Promise<T>,
+  holds: (value: T) => boolean,
+  what: string,
+  ms = 30_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await read();
@@ -56,7 +65,10 @@ describe('Segment Lens in VS Code', () => {
     const started = performance.now();
     api = await extension.activate();
     // A measurement for the closing notes, not a timed assertion.
-    if (!wasActive) console.log(`activation: ${api.activationMs.toFixed(1)} ms in activate(), ${(performance.now() - started).toFixed(1)} ms for VS Code to load and activate the extension`);
+    if (!wasActive)
+      console.log(
+        `activation: ${api.activationMs.toFixed(1)} ms in activate(), ${(performance.now() - started).toFixed(1)} ms for VS Code to load and activate the extension`,
+      );
   });
 
   afterEach(() => {
@@ -66,14 +78,22 @@ describe('Segment Lens in VS Code', () => {
 
   it('activates and registers every command', async () => {
     const commands = await vscode.commands.getCommands(true);
-    const contributed = (vscode.extensions.getExtension('segment-lens.segment-lens')!.packageJSON.contributes.commands as { command: string }[]).map((item) => item.command);
+    const contributed = (
+      vscode.extensions.getExtension('segment-lens.segment-lens')!.packageJSON.contributes.commands as {
+        command: string;
+      }[]
+    ).map((item) => item.command);
     assert.ok(contributed.length >= 8);
     for (const command of contributed) assert.ok(commands.includes(command), command);
   });
 
   it('shows the Run and Preview CodeLenses on the model before any run', async () => {
     await vscode.window.showTextDocument(modelUri);
-    const titles = await eventually(() => lensTitles(modelUri), (found) => found.length >= 2, 'lenses');
+    const titles = await eventually(
+      () => lensTitles(modelUri),
+      (found) => found.length >= 2,
+      'lenses',
+    );
     assert.deepEqual(titles, ['▶ Run Segment Model', 'Preview base']);
   });
 
@@ -98,16 +118,29 @@ describe('Segment Lens in VS Code', () => {
 
     // The tree: regions, then segments with customers and average LTV.
     const regions = api.tree.getChildren();
-    assert.deepEqual(regions.map((item) => api.tree.getTreeItem(item).label), grid.regions.map((region) => region ?? '(no region)'));
+    assert.deepEqual(
+      regions.map((item) => api.tree.getTreeItem(item).label),
+      grid.regions.map((region) => region ?? '(no region)'),
+    );
     const europe = regions.find((item) => api.tree.getTreeItem(item).label === 'Europe')!;
     const segments = api.tree.getChildren(europe).map((item) => api.tree.getTreeItem(item));
-    assert.deepEqual(segments.map((item) => item.label), ['Platinum', 'Gold', 'Silver', 'Bronze']);
+    assert.deepEqual(
+      segments.map((item) => item.label),
+      ['Platinum', 'Gold', 'Silver', 'Bronze'],
+    );
     const gold = grid.cells.find((cell) => cell.region === 'Europe' && cell.segment === 'Gold')!;
     assert.match(String(segments[1].description), new RegExp(`^${gold.values.customer_count} customers · avg LTV `));
     assert.equal(segments[1].command?.command, 'segmentLens.revealCell');
 
-    const titles = await eventually(() => lensTitles(modelUri), (found) => found[0]?.includes('rows'), 'lenses with the run summary');
-    assert.match(titles[0], new RegExp(`^▶ Run Segment Model · ${state.run.cteRowCounts['(final select)']} rows · \\d+\\.\\d s$`));
+    const titles = await eventually(
+      () => lensTitles(modelUri),
+      (found) => found[0]?.includes('rows'),
+      'lenses with the run summary',
+    );
+    assert.match(
+      titles[0],
+      new RegExp(`^▶ Run Segment Model · ${state.run.cteRowCounts['(final select)']} rows · \\d+\\.\\d s$`),
+    );
     assert.equal(titles[1], `Preview base (${state.run.cteRowCounts.base} rows)`);
   });
 
@@ -136,7 +169,9 @@ describe('Segment Lens in VS Code', () => {
     assert.ok(page);
     const state = api.panel.state;
     assert.ok(isDone(state) && state.grid.ok);
-    const cell = state.grid.grid.cells.find((candidate) => candidate.region === 'Europe' && candidate.segment === 'Platinum')!;
+    const cell = state.grid.grid.cells.find(
+      (candidate) => candidate.region === 'Europe' && candidate.segment === 'Platinum',
+    )!;
     assert.equal(page.total, cell.values.customer_count);
     const spent = page.columns.indexOf('total_spent');
     assert.ok(page.rows.every((row) => (row[spent] as number) >= 10000));
@@ -160,7 +195,11 @@ describe('Segment Lens in VS Code', () => {
     const state = await waitForState((current) => current.status === 'error', 'the error');
     assert.ok(state.status === 'error');
     assert.equal(state.error.code, 'sql-syntax');
-    const diagnostics = await eventually(() => vscode.languages.getDiagnostics(modelUri), (found) => found.length === 1, 'a diagnostic');
+    const diagnostics = await eventually(
+      () => vscode.languages.getDiagnostics(modelUri),
+      (found) => found.length === 1,
+      'a diagnostic',
+    );
     assert.equal(diagnostics[0].range.start.line, line);
     assert.equal(diagnostics[0].range.start.character, 'GROUP BY region '.length);
     assert.equal(diagnostics[0].source, 'Segment Lens');
@@ -168,7 +207,11 @@ describe('Segment Lens in VS Code', () => {
     writeFileSync(modelUri.fsPath, modelText);
     await vscode.commands.executeCommand('segmentLens.run', modelUri);
     await waitForState(isDone, 'the fixed run');
-    await eventually(() => vscode.languages.getDiagnostics(modelUri), (found) => found.length === 0, 'the diagnostic to clear');
+    await eventually(
+      () => vscode.languages.getDiagnostics(modelUri),
+      (found) => found.length === 0,
+      'the diagnostic to clear',
+    );
   });
 
   it('editing a threshold and saving re-runs and changes the grid', async () => {
@@ -177,18 +220,30 @@ describe('Segment Lens in VS Code', () => {
     // The earlier tests rewrote the file on disk: reload it into the editor (and its idea of the file's mtime),
     // else the save below could meet a "file is newer" conflict.
     await vscode.commands.executeCommand('workbench.action.files.revert');
-    await eventually(() => document.getText(), (text) => text === modelText, 'the editor to show the file as on disk');
+    await eventually(
+      () => document.getText(),
+      (text) => text === modelText,
+      'the editor to show the file as on disk',
+    );
     await vscode.commands.executeCommand('segmentLens.run', modelUri);
     const before = await waitForState(isDone, 'the first run');
-    const platinum = (state: PanelState) => (isDone(state) && state.grid.ok ? state.grid.grid.segmentTotals[0].customer_count : undefined);
+    const platinum = (state: PanelState) =>
+      isDone(state) && state.grid.ok ? state.grid.grid.segmentTotals[0].customer_count : undefined;
     const edit = new vscode.WorkspaceEdit();
     const offset = document.getText().indexOf('>= 10000');
-    edit.replace(modelUri, new vscode.Range(document.positionAt(offset), document.positionAt(offset + '>= 10000'.length)), '>= 20000');
+    edit.replace(
+      modelUri,
+      new vscode.Range(document.positionAt(offset), document.positionAt(offset + '>= 10000'.length)),
+      '>= 20000',
+    );
     assert.ok(await vscode.workspace.applyEdit(edit));
     const previous = api.controller.last;
     assert.ok(await document.save());
     const after = await waitForState((state) => isDone(state) && api.controller.last !== previous, 'the run on save');
-    assert.ok((platinum(after) ?? 0) < (platinum(before) ?? 0), `fewer Platinum customers: ${platinum(after)} < ${platinum(before)}`);
+    assert.ok(
+      (platinum(after) ?? 0) < (platinum(before) ?? 0),
+      `fewer Platinum customers: ${platinum(after)} < ${platinum(before)}`,
+    );
   });
 
   it('changing segmentLens.connection re-runs on the new data', async () => {
@@ -201,17 +256,30 @@ describe('Segment Lens in VS Code', () => {
     cpSync(seeds, small, { recursive: true });
     for (const file of ['staging/stg_customers.csv', 'intermediate/int_customer_metrics.csv']) {
       const lines = readFileSync(path.join(seeds, file), 'utf8').split('\n');
-      writeFileSync(path.join(small, file), lines.filter((line, index) => index === 0 || Number(line.split(',')[0]) <= 500).join('\n'));
+      writeFileSync(
+        path.join(small, file),
+        lines.filter((line, index) => index === 0 || Number(line.split(',')[0]) <= 500).join('\n'),
+      );
     }
     const previous = api.controller.last;
-    await vscode.workspace.getConfiguration('segmentLens').update('connection', { type: 'csv', directory: 'seeds_small' }, vscode.ConfigurationTarget.Workspace);
+    await vscode.workspace
+      .getConfiguration('segmentLens')
+      .update('connection', { type: 'csv', directory: 'seeds_small' }, vscode.ConfigurationTarget.Workspace);
     try {
-      const after = await waitForState((state) => isDone(state) && api.controller.last !== previous, 'the run after the settings change');
+      const after = await waitForState(
+        (state) => isDone(state) && api.controller.last !== previous,
+        'the run after the settings change',
+      );
       assert.ok(isDone(after));
       assert.equal(after.run.source, 'CSV seeds_small');
-      assert.ok(after.run.cteRowCounts.base < 500 && after.run.cteRowCounts.base > 400, String(after.run.cteRowCounts.base));
+      assert.ok(
+        after.run.cteRowCounts.base < 500 && after.run.cteRowCounts.base > 400,
+        String(after.run.cteRowCounts.base),
+      );
     } finally {
-      await vscode.workspace.getConfiguration('segmentLens').update('connection', { type: 'csv', directory: 'seeds' }, vscode.ConfigurationTarget.Workspace);
+      await vscode.workspace
+        .getConfiguration('segmentLens')
+        .update('connection', { type: 'csv', directory: 'seeds' }, vscode.ConfigurationTarget.Workspace);
     }
   });
 
@@ -222,20 +290,35 @@ describe('Segment Lens in VS Code', () => {
     const metrics = path.join(workspace.fsPath, 'seeds', 'intermediate', 'int_customer_metrics.csv');
     const original = readFileSync(metrics, 'utf8');
     // A big spender for a customer who had no metrics: base gains a row.
-    const customers = readFileSync(path.join(workspace.fsPath, 'seeds', 'staging', 'stg_customers.csv'), 'utf8').split('\n').slice(1).map((line) => Number(line.split(',')[0])).filter(Boolean);
-    const known = new Set(original.split('\n').slice(1).map((line) => Number(line.split(',')[0])));
+    const customers = readFileSync(path.join(workspace.fsPath, 'seeds', 'staging', 'stg_customers.csv'), 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((line) => Number(line.split(',')[0]))
+      .filter(Boolean);
+    const known = new Set(
+      original
+        .split('\n')
+        .slice(1)
+        .map((line) => Number(line.split(',')[0])),
+    );
     const newcomer = customers.find((id) => !known.has(id));
     assert.ok(newcomer, 'a customer without metrics exists in the sample');
     const previous = api.controller.last;
     try {
       writeFileSync(metrics, `${original}${newcomer},3,25000.00,8333.33,2024-01-01,2024-06-01\n`);
-      const after = await waitForState((state) => isDone(state) && api.controller.last !== previous, 'the run after the data changed');
+      const after = await waitForState(
+        (state) => isDone(state) && api.controller.last !== previous,
+        'the run after the data changed',
+      );
       assert.ok(isDone(after));
       assert.equal(after.run.cteRowCounts.base, before.run.cteRowCounts.base + 1);
     } finally {
       writeFileSync(metrics, original);
     }
-    await waitForState((state) => isDone(state) && state.run.cteRowCounts.base === before.run.cteRowCounts.base, 'the run after the data was restored');
+    await waitForState(
+      (state) => isDone(state) && state.run.cteRowCounts.base === before.run.cteRowCounts.base,
+      'the run after the data was restored',
+    );
   });
 
   it('duplicate customer ids warn about the join fan-out; empty tables give an empty grid, not an error', async () => {
@@ -250,31 +333,47 @@ describe('Segment Lens in VS Code', () => {
     make('seeds_empty', (lines) => [lines[0]]);
     try {
       let previous = api.controller.last;
-      await vscode.workspace.getConfiguration('segmentLens').update('connection', { type: 'csv', directory: 'seeds_dupes' }, vscode.ConfigurationTarget.Workspace);
-      const dupes = await waitForState((state) => isDone(state) && api.controller.last !== previous, 'the run on duplicated metrics');
+      await vscode.workspace
+        .getConfiguration('segmentLens')
+        .update('connection', { type: 'csv', directory: 'seeds_dupes' }, vscode.ConfigurationTarget.Workspace);
+      const dupes = await waitForState(
+        (state) => isDone(state) && api.controller.last !== previous,
+        'the run on duplicated metrics',
+      );
       assert.ok(isDone(dupes));
       assert.equal(dupes.warnings.length, 1);
       assert.match(dupes.warnings[0], /^customer_id repeats in intermediate\.int_customer_metrics \(2 extra rows\)/);
       previous = api.controller.last;
-      await vscode.workspace.getConfiguration('segmentLens').update('connection', { type: 'csv', directory: 'seeds_empty' }, vscode.ConfigurationTarget.Workspace);
-      const empty = await waitForState((state) => isDone(state) && api.controller.last !== previous, 'the run on empty metrics');
+      await vscode.workspace
+        .getConfiguration('segmentLens')
+        .update('connection', { type: 'csv', directory: 'seeds_empty' }, vscode.ConfigurationTarget.Workspace);
+      const empty = await waitForState(
+        (state) => isDone(state) && api.controller.last !== previous,
+        'the run on empty metrics',
+      );
       assert.ok(isDone(empty) && empty.grid.ok);
       assert.equal(empty.grid.grid.cells.length, 0);
       assert.equal(empty.run.cteRowCounts.base, 0);
     } finally {
-      await vscode.workspace.getConfiguration('segmentLens').update('connection', { type: 'csv', directory: 'seeds' }, vscode.ConfigurationTarget.Workspace);
+      await vscode.workspace
+        .getConfiguration('segmentLens')
+        .update('connection', { type: 'csv', directory: 'seeds' }, vscode.ConfigurationTarget.Workspace);
     }
     await waitForState((state) => isDone(state) && state.run.source === 'CSV seeds', 'the run back on the seeds');
   });
 
   it('a setting of the wrong shape is an error that names it, and the extension keeps working', async () => {
-    await vscode.workspace.getConfiguration('segmentLens').update('connection', { type: 'sqlite' }, vscode.ConfigurationTarget.Workspace);
+    await vscode.workspace
+      .getConfiguration('segmentLens')
+      .update('connection', { type: 'sqlite' }, vscode.ConfigurationTarget.Workspace);
     try {
       const state = await waitForState((current) => current.status === 'error', 'the settings error');
       assert.ok(state.status === 'error');
       assert.equal(state.error.setting, 'segmentLens.connection.path');
     } finally {
-      await vscode.workspace.getConfiguration('segmentLens').update('connection', { type: 'csv', directory: 'seeds' }, vscode.ConfigurationTarget.Workspace);
+      await vscode.workspace
+        .getConfiguration('segmentLens')
+        .update('connection', { type: 'csv', directory: 'seeds' }, vscode.ConfigurationTarget.Workspace);
     }
     await waitForState(isDone, 'the run after the fix');
   });

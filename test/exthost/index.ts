@@ -3,7 +3,12 @@ import path from 'node:path';
 import Mocha from 'mocha';
 
 export function run(): Promise<void> {
-  const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 120_000, reporter: path.join(__dirname, '..', '..', '..', 'test', 'reporter.js') });
+  const mocha = new Mocha({
+    ui: 'bdd',
+    color: false,
+    timeout: 120_000,
+    reporter: path.join(__dirname, '..', '..', '..', 'test', 'reporter.js'),
+  });
   mocha.addFile(path.join(__dirname, 'extension.test.js'));
   return new Promise((resolve, reject) => {
     mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} tests failed`)) : resolve()));

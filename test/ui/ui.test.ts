@@ -5,7 +5,16 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { screenshotFailures, shot } from '../e2e/support/screenshots';
-import { closeEditor, codeLens, command, openWorkbench, panel, quickOpen, waitForExplorer, waitForWorkbench } from '../e2e/support/workbench';
+import {
+  closeEditor,
+  codeLens,
+  command,
+  openWorkbench,
+  panel,
+  quickOpen,
+  waitForExplorer,
+  waitForWorkbench,
+} from '../e2e/support/workbench';
 
 const workspace = process.env.SEGMENT_LENS_WORKSPACE!;
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -30,11 +39,19 @@ async function withSettings(body: (set: (changes: Record<string, unknown>) => vo
   } finally {
     writeFileSync(file, original);
   }
-  await panel(page).locator('#status', { hasText: /^CSV seeds ·/ }).waitFor({ timeout: 90_000 });
+  await panel(page)
+    .locator('#status', { hasText: /^CSV seeds ·/ })
+    .waitFor({ timeout: 90_000 });
 }
 
 describe('Segment Lens, driven through the browser', () => {
-  const cli = JSON.parse(execFileSync(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), 'run', '--workspace', workspace, '--format', 'json'], { encoding: 'utf8' })) as {
+  const cli = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [path.join(repoRoot, 'dist', 'cli.js'), 'run', '--workspace', workspace, '--format', 'json'],
+      { encoding: 'utf8' },
+    ),
+  ) as {
     rows: { region: string | null; customer_segment: string; customer_count: number; avg_ltv: number }[];
     cteRowCounts: Record<string, number>;
   };
@@ -51,7 +68,7 @@ describe('Segment Lens, driven through the browser', () => {
     await browser?.close();
   });
 
-  it('opens the model and runs it from the CodeLens; the grid shows the CLI\'s numbers', async () => {
+  it("opens the model and runs it from the CodeLens; the grid shows the CLI's numbers", async () => {
     await quickOpen(page, 'customer_segments.sql');
     const lens = codeLens(page, 'Run Segment Model');
     await lens.waitFor({ timeout: 60_000 });
@@ -59,22 +76,32 @@ describe('Segment Lens, driven through the browser', () => {
 
     const grid = panel(page).locator('table#grid');
     await grid.waitFor({ timeout: 90_000 });
-    const cells = await Promise.all((await panel(page).locator('td.cell').all()).map(async (cell) => ({
-      region: JSON.parse((await cell.getAttribute('data-region'))!) as string | null,
-      segment: JSON.parse((await cell.getAttribute('data-segment'))!) as string | null,
-      value: await cell.getAttribute('data-value'),
-      text: await cell.textContent(),
-    })));
+    const cells = await Promise.all(
+      (await panel(page).locator('td.cell').all()).map(async (cell) => ({
+        region: JSON.parse((await cell.getAttribute('data-region'))!) as string | null,
+        segment: JSON.parse((await cell.getAttribute('data-segment'))!) as string | null,
+        value: await cell.getAttribute('data-value'),
+        text: await cell.textContent(),
+      })),
+    );
     for (const row of cli.rows) {
-      const cell = cells.find((candidate) => candidate.region === row.region && candidate.segment === row.customer_segment);
+      const cell = cells.find(
+        (candidate) => candidate.region === row.region && candidate.segment === row.customer_segment,
+      );
       assert.ok(cell, `a cell for ${row.region} / ${row.customer_segment}`);
       assert.equal(Number(cell.value), row.customer_count);
       assert.equal(cell.text, row.customer_count.toLocaleString('en'));
     }
     const headers = await grid.locator('thead th').allTextContents();
-    assert.deepEqual(headers.map((text) => text.replace(/[▲▼]/g, '').trim()), ['Region', 'Platinum', 'Gold', 'Silver', 'Bronze', 'Total']);
+    assert.deepEqual(
+      headers.map((text) => text.replace(/[▲▼]/g, '').trim()),
+      ['Region', 'Platinum', 'Gold', 'Silver', 'Bronze', 'Total'],
+    );
     assert.equal(await grid.locator('tbody th').last().textContent(), '(no region)');
-    assert.match(await panel(page).locator('#status').textContent() ?? '', /CSV seeds · base 4,801 rows · \(final select\) \d+ rows · load [\d,]+ ms · query [\d,]+ ms/);
+    assert.match(
+      (await panel(page).locator('#status').textContent()) ?? '',
+      /CSV seeds · base 4,801 rows · \(final select\) \d+ rows · load [\d,]+ ms · query [\d,]+ ms/,
+    );
     await shot(page, 'light-grid');
   });
 
@@ -82,7 +109,11 @@ describe('Segment Lens, driven through the browser', () => {
     await panel(page).locator('vscode-radio', { hasText: 'Average LTV' }).click();
     const europeGold = cli.rows.find((row) => row.region === 'Europe' && row.customer_segment === 'Gold')!;
     const cell = panel(page).locator('td.cell[data-region=\'"Europe"\'][data-segment=\'"Gold"\']');
-    await cell.filter({ hasText: europeGold.avg_ltv.toLocaleString('en', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) }).waitFor();
+    await cell
+      .filter({
+        hasText: europeGold.avg_ltv.toLocaleString('en', { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
+      })
+      .waitFor();
     assert.equal(Number(await cell.getAttribute('data-value')), europeGold.avg_ltv);
     await panel(page).locator('vscode-radio', { hasText: 'Customers' }).click();
   });
@@ -92,7 +123,10 @@ describe('Segment Lens, driven through the browser', () => {
     await panel(page).locator('td.cell[data-region=\'"Europe"\'][data-segment=\'"Platinum"\']').click();
     const range = panel(page).locator('#detail-range');
     await range.waitFor();
-    assert.equal(await range.textContent(), `1–${Math.min(50, europePlatinum.customer_count)} of ${europePlatinum.customer_count} customers`);
+    assert.equal(
+      await range.textContent(),
+      `1–${Math.min(50, europePlatinum.customer_count)} of ${europePlatinum.customer_count} customers`,
+    );
     assert.equal(await panel(page).locator('#detail h3').textContent(), 'Europe · Platinum');
     const rows = panel(page).locator('#detail-table vscode-data-grid-row:not([row-type="header"])');
     assert.equal(await rows.count(), Math.min(50, europePlatinum.customer_count));
@@ -102,12 +136,17 @@ describe('Segment Lens, driven through the browser', () => {
   it('clicks a lineage node and lands on its line in the editor', async () => {
     const node = panel(page).locator('g.node[data-id="base.customer_segment"]');
     await node.waitFor();
-    assert.match(await panel(page).locator('#case-summary').textContent() ?? '', /^CASE: Platinum ≥ 10000 · Gold ≥ 5000 · Silver ≥ 1000 · else Bronze$/);
+    assert.match(
+      (await panel(page).locator('#case-summary').textContent()) ?? '',
+      /^CASE: Platinum ≥ 10000 · Gold ≥ 5000 · Silver ≥ 1000 · else Bronze$/,
+    );
     assert.equal(await panel(page).locator('g.node.unused').count(), 3);
     await node.click();
     const model = readFileSync(path.join(workspace, 'models', 'marts', 'customer_segments.sql'), 'utf8').split('\n');
     const caseLine = model.findIndex((line) => line.includes('CASE')) + 1;
-    await page.locator('.statusbar-item', { hasText: new RegExp(`Ln ${caseLine}, Col 9`) }).waitFor({ timeout: 30_000 });
+    await page
+      .locator('.statusbar-item', { hasText: new RegExp(`Ln ${caseLine}, Col 9`) })
+      .waitFor({ timeout: 30_000 });
   });
 
   it('expands the tree of regions and segments', async () => {
@@ -116,9 +155,13 @@ describe('Segment Lens, driven through the browser', () => {
     const europe = sidebar.locator('.monaco-list-row', { hasText: 'Europe' }).first();
     await europe.waitFor();
     const gold = cli.rows.find((row) => row.region === 'Europe' && row.customer_segment === 'Gold')!;
-    const goldRow = sidebar.locator('.monaco-list-row', { hasText: `${gold.customer_count} customers · avg LTV ${gold.avg_ltv.toLocaleString('en', { minimumFractionDigits: 2 })}` }).first();
+    const goldRow = sidebar
+      .locator('.monaco-list-row', {
+        hasText: `${gold.customer_count} customers · avg LTV ${gold.avg_ltv.toLocaleString('en', { minimumFractionDigits: 2 })}`,
+      })
+      .first();
     await goldRow.waitFor();
-    assert.match(await goldRow.textContent() ?? '', /^Gold/);
+    assert.match((await goldRow.textContent()) ?? '', /^Gold/);
     // Collapsing and expanding a region hides and shows its segments.
     await europe.locator('.monaco-tl-twistie').click();
     await goldRow.waitFor({ state: 'detached' });
@@ -154,7 +197,11 @@ describe('Segment Lens, driven through the browser', () => {
   async function assertInPanel(what: string, locator: Locator): Promise<void> {
     const [box, frame] = [await locator.boundingBox(), await panelBox()];
     assert.ok(box && box.width > 0 && box.height > 0, `${what} has a size`);
-    const inside = box.x >= frame.x && box.y >= frame.y && box.x + box.width <= frame.x + frame.width && box.y + box.height <= frame.y + frame.height;
+    const inside =
+      box.x >= frame.x &&
+      box.y >= frame.y &&
+      box.x + box.width <= frame.x + frame.width &&
+      box.y + box.height <= frame.y + frame.height;
     assert.ok(inside, `${what} ${JSON.stringify(box)} is within the panel ${JSON.stringify(frame)}`);
   }
 
@@ -164,9 +211,13 @@ describe('Segment Lens, driven through the browser', () => {
     const target = cli.rows.find((row) => row.region === 'North America' && row.customer_segment === 'Bronze')!;
     const sidebar = page.locator('.part.sidebar');
     // The tree keeps the last run's regions and segments while the panel is closed.
-    const item = sidebar.locator('.monaco-list-row', { hasText: `${target.customer_count.toLocaleString('en')} customers · avg LTV ${target.avg_ltv.toLocaleString('en', { minimumFractionDigits: 2 })}` }).first();
+    const item = sidebar
+      .locator('.monaco-list-row', {
+        hasText: `${target.customer_count.toLocaleString('en')} customers · avg LTV ${target.avg_ltv.toLocaleString('en', { minimumFractionDigits: 2 })}`,
+      })
+      .first();
     await item.waitFor();
-    assert.match(await item.textContent() ?? '', /^Bronze/);
+    assert.match((await item.textContent()) ?? '', /^Bronze/);
     await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
     await shot(page, 'closed-panel-tree');
     await item.click();
@@ -181,7 +232,11 @@ describe('Segment Lens, driven through the browser', () => {
     await assertInPanel('the revealed cell', cell);
     type Outline = { style: string; width: string; color: string };
     const outline = (td: unknown): Outline => {
-      const style = (globalThis as unknown as { getComputedStyle(element: unknown): { outlineStyle: string; outlineWidth: string; outlineColor: string } }).getComputedStyle(td);
+      const style = (
+        globalThis as unknown as {
+          getComputedStyle(element: unknown): { outlineStyle: string; outlineWidth: string; outlineColor: string };
+        }
+      ).getComputedStyle(td);
       return { style: style.outlineStyle, width: style.outlineWidth, color: style.outlineColor };
     };
     const revealed = await cell.evaluate(outline);
@@ -189,7 +244,10 @@ describe('Segment Lens, driven through the browser', () => {
     assert.ok(parseFloat(revealed.width) > 0, `its outline has a width: ${JSON.stringify(revealed)}`);
     assert.notEqual(revealed.color, 'rgba(0, 0, 0, 0)', `its outline has a colour: ${JSON.stringify(revealed)}`);
     // The outline singles it out: a cell beside it has none.
-    const other = await panel(page).locator(`td.cell[data-region='${JSON.stringify(target.region)}']:not(.revealed)`).first().evaluate(outline);
+    const other = await panel(page)
+      .locator(`td.cell[data-region='${JSON.stringify(target.region)}']:not(.revealed)`)
+      .first()
+      .evaluate(outline);
     assert.equal(other.style, 'none', `a cell not revealed is not outlined: ${JSON.stringify(other)}`);
     await shot(page, 'closed-panel-reveal-cell');
   });
@@ -204,17 +262,33 @@ describe('Segment Lens, driven through the browser', () => {
     await heading.waitFor({ timeout: 60_000 });
     assert.equal(await heading.textContent(), 'Preview of base');
     assert.ok(await detail.isVisible());
-    await assertInPanel('the preview\'s heading', heading);
+    await assertInPanel("the preview's heading", heading);
     const total = cli.cteRowCounts.base;
     const shown = Math.min(50, total);
-    assert.equal(await detail.locator('#detail-range').textContent(), `1–${shown} of ${total.toLocaleString('en')} rows`);
+    assert.equal(
+      await detail.locator('#detail-range').textContent(),
+      `1–${shown} of ${total.toLocaleString('en')} rows`,
+    );
     const header = detail.locator('#detail-table vscode-data-grid-row[row-type="header"] vscode-data-grid-cell');
-    assert.deepEqual(await header.allTextContents(), ['customer_id', 'first_name', 'last_name', 'region', 'total_spent', 'total_orders', 'avg_order_value', 'customer_segment']);
+    assert.deepEqual(await header.allTextContents(), [
+      'customer_id',
+      'first_name',
+      'last_name',
+      'region',
+      'total_spent',
+      'total_orders',
+      'avg_order_value',
+      'customer_segment',
+    ]);
     const rows = detail.locator('#detail-table vscode-data-grid-row:not([row-type="header"])');
-    assert.ok(await rows.count() > 0, 'the preview has rows');
+    assert.ok((await rows.count()) > 0, 'the preview has rows');
     assert.equal(await rows.count(), shown);
-    await assertInPanel('the preview\'s first row', rows.first());
-    assert.match(await rows.first().locator('vscode-data-grid-cell').first().textContent() ?? '', /^[\d,]+$/, 'a customer id');
+    await assertInPanel("the preview's first row", rows.first());
+    assert.match(
+      (await rows.first().locator('vscode-data-grid-cell').first().textContent()) ?? '',
+      /^[\d,]+$/,
+      'a customer id',
+    );
     await shot(page, 'closed-panel-preview-cte');
   });
 
@@ -231,33 +305,74 @@ describe('Segment Lens, driven through the browser', () => {
     mkdirSync(path.join(seeds, 'staging'), { recursive: true });
     mkdirSync(path.join(seeds, 'intermediate'), { recursive: true });
     const quote = (text: string) => `"${text.replaceAll('"', '""')}"`;
-    writeFileSync(path.join(seeds, 'staging', 'stg_customers.csv'), ['customer_id,first_name,last_name,region', ...hostile.map((region, index) => `${index + 1},${quote(`<b onmouseover="globalThis.__pwned=3">${index}</b>`)},${quote('</td><td>')},${quote(region)}`)].join('\n'));
-    writeFileSync(path.join(seeds, 'intermediate', 'int_customer_metrics.csv'), ['customer_id,total_spent,total_orders,avg_order_value', ...hostile.map((_, index) => `${index + 1},${(index + 1) * 4000},${index + 1},1000`)].join('\n'));
+    writeFileSync(
+      path.join(seeds, 'staging', 'stg_customers.csv'),
+      [
+        'customer_id,first_name,last_name,region',
+        ...hostile.map(
+          (region, index) =>
+            `${index + 1},${quote(`<b onmouseover="globalThis.__pwned=3">${index}</b>`)},${quote('</td><td>')},${quote(region)}`,
+        ),
+      ].join('\n'),
+    );
+    writeFileSync(
+      path.join(seeds, 'intermediate', 'int_customer_metrics.csv'),
+      [
+        'customer_id,total_spent,total_orders,avg_order_value',
+        ...hostile.map((_, index) => `${index + 1},${(index + 1) * 4000},${index + 1},1000`),
+      ].join('\n'),
+    );
     // A segment label from the model itself: it shows in the grid, the tree and the lineage's CASE summary.
     const hostileLabel = '<img src=x onerror="globalThis.__pwned=4">Platinum';
-    const model = readFileSync(path.join(workspace, 'models', 'marts', 'customer_segments.sql'), 'utf8').replace("THEN 'Platinum'", `THEN '${hostileLabel}'`);
+    const model = readFileSync(path.join(workspace, 'models', 'marts', 'customer_segments.sql'), 'utf8').replace(
+      "THEN 'Platinum'",
+      `THEN '${hostileLabel}'`,
+    );
     writeFileSync(path.join(workspace, 'models', 'hostile.sql'), model);
     await withSettings(async (set) => {
-      set({ 'segmentLens.model': 'models/hostile.sql', 'segmentLens.connection': { type: 'csv', directory: 'seeds_hostile' } });
+      set({
+        'segmentLens.model': 'models/hostile.sql',
+        'segmentLens.connection': { type: 'csv', directory: 'seeds_hostile' },
+      });
       await panel(page).locator('#status', { hasText: 'CSV seeds_hostile' }).waitFor({ timeout: 90_000 });
-      assert.ok((await panel(page).locator('table#grid thead').textContent())?.includes(hostileLabel), 'the label is a column header, as text');
-      assert.ok((await panel(page).locator('#case-summary').textContent())?.includes(`${hostileLabel} ≥ 10000`), 'and in the lineage, as text');
+      assert.ok(
+        (await panel(page).locator('table#grid thead').textContent())?.includes(hostileLabel),
+        'the label is a column header, as text',
+      );
+      assert.ok(
+        (await panel(page).locator('#case-summary').textContent())?.includes(`${hostileLabel} ≥ 10000`),
+        'and in the lineage, as text',
+      );
       const headers = await panel(page).locator('table#grid tbody th').allTextContents();
-      for (const region of hostile) assert.ok(headers.includes(region), `the region ${region.slice(0, 30)} is shown as text`);
-      await panel(page).locator('table#grid tbody tr').filter({ hasText: '<img src=x' }).locator('td.cell:not([data-value=""])').first().click();
+      for (const region of hostile)
+        assert.ok(headers.includes(region), `the region ${region.slice(0, 30)} is shown as text`);
+      await panel(page)
+        .locator('table#grid tbody tr')
+        .filter({ hasText: '<img src=x' })
+        .locator('td.cell:not([data-value=""])')
+        .first()
+        .click();
       await panel(page).locator('#detail-range').waitFor();
-      assert.match(await panel(page).locator('#detail-table').textContent() ?? '', /<b onmouseover="globalThis\.__pwned=3">0<\/b>/);
-      const inside = await panel(page).locator('#app').evaluate((app: { querySelectorAll(selector: string): { length: number } }) => ({
-        pwned: (globalThis as { __pwned?: number }).__pwned,
-        fromData: app.querySelectorAll('img, script, b, iframe, object, embed').length,
-      }));
+      assert.match(
+        (await panel(page).locator('#detail-table').textContent()) ?? '',
+        /<b onmouseover="globalThis\.__pwned=3">0<\/b>/,
+      );
+      const inside = await panel(page)
+        .locator('#app')
+        .evaluate((app: { querySelectorAll(selector: string): { length: number } }) => ({
+          pwned: (globalThis as { __pwned?: number }).__pwned,
+          fromData: app.querySelectorAll('img, script, b, iframe, object, embed').length,
+        }));
       assert.deepEqual(inside, { pwned: undefined, fromData: 0 });
       await command(page, 'View: Show Segment Lens');
       const sidebar = page.locator('.part.sidebar');
       await sidebar.locator('.monaco-list-row', { hasText: 'Emoji region' }).first().waitFor();
       // The segment's tooltip lists its metrics under the hostile names, as text.
       await sidebar.locator('.monaco-list-row', { hasText: hostileLabel }).first().hover();
-      await page.locator('.monaco-hover, .workbench-hover', { hasText: hostileLabel }).first().waitFor({ timeout: 30_000 });
+      await page
+        .locator('.monaco-hover, .workbench-hover', { hasText: hostileLabel })
+        .first()
+        .waitFor({ timeout: 30_000 });
       assert.equal(await page.locator('.monaco-hover img[src="x"], .workbench-hover img[src="x"]').count(), 0);
       assert.equal(await sidebar.locator('img[src="x"], b').count(), 0);
       assert.equal(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned), undefined);
@@ -275,9 +390,13 @@ describe('Segment Lens, driven through the browser', () => {
         set({ 'segmentLens.connection': { type: 'csv', directory: name } });
       };
       useSeeds('seeds_dupes', (lines) => [...lines, lines[1]]);
-      await panel(page).locator('.warning', { hasText: 'customer_id repeats in intermediate.int_customer_metrics (1 extra row)' }).waitFor({ timeout: 90_000 });
+      await panel(page)
+        .locator('.warning', { hasText: 'customer_id repeats in intermediate.int_customer_metrics (1 extra row)' })
+        .waitFor({ timeout: 90_000 });
       useSeeds('seeds_empty', (lines) => [lines[0]]);
-      await panel(page).locator('#grid-empty', { hasText: 'The model returned no rows: there is no data to show.' }).waitFor({ timeout: 90_000 });
+      await panel(page)
+        .locator('#grid-empty', { hasText: 'The model returned no rows: there is no data to show.' })
+        .waitFor({ timeout: 90_000 });
       await shot(page, 'empty-data');
     });
   });

@@ -12,7 +12,11 @@ describe('keeping the loaded data between runs', () => {
     const { metrics } = writeShopSeeds(path.join(dir, 'seeds'), shop);
     write(dir, 'model.sql', seedModel('int_customer_metrics', 'stg_customers'));
     const cache = new DataCache();
-    const request = { workspaceDir: dir, settings: { model: 'model.sql', connection: { type: 'csv', directory: 'seeds' } }, env: {} };
+    const request = {
+      workspaceDir: dir,
+      settings: { model: 'model.sql', connection: { type: 'csv', directory: 'seeds' } },
+      env: {},
+    };
     const run = async () => {
       const session = await ModelSession.open(request, assets, cache);
       try {
@@ -25,7 +29,10 @@ describe('keeping the loaded data between runs', () => {
       const first = await run();
       assert.equal(first.timings.dataReused, false);
       // A threshold edit: new SQL, same data.
-      writeFileSync(path.join(dir, 'model.sql'), readFileSync(path.join(dir, 'model.sql'), 'utf8').replace('>= 10000', '>= 12000'));
+      writeFileSync(
+        path.join(dir, 'model.sql'),
+        readFileSync(path.join(dir, 'model.sql'), 'utf8').replace('>= 10000', '>= 12000'),
+      );
       const edited = await run();
       assert.equal(edited.timings.dataReused, true);
       appendFileSync(metrics, `${shop.customers[0].customer_id},1,99999,99999\n`);

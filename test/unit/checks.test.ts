@@ -8,7 +8,10 @@ import { assets, makeShop, seedModel, tempWorkspace, write, writeShopSqlite, typ
 
 const shop = makeShop(200, 3);
 
-const sqliteSettings: RawSettings = { model: 'models/segments.sql', connection: { type: 'sqlite', path: 'warehouse.db' } };
+const sqliteSettings: RawSettings = {
+  model: 'models/segments.sql',
+  connection: { type: 'sqlite', path: 'warehouse.db' },
+};
 
 describe('warnings: data that makes the numbers mislead', () => {
   async function warningsFor(metrics: readonly MetricRow[]) {
@@ -27,14 +30,20 @@ describe('warnings: data that makes the numbers mislead', () => {
   it('duplicate customer ids in the metrics: the join fans out', async () => {
     const result = await warningsFor([...shop.metrics, shop.metrics[0], shop.metrics[1]]);
     assert.equal(result.warnings.length, 1);
-    assert.match(result.warnings[0], /^customer_id repeats in int_customer_metrics \(2 extra rows\): the join matches those rows more than once/);
+    assert.match(
+      result.warnings[0],
+      /^customer_id repeats in int_customer_metrics \(2 extra rows\): the join matches those rows more than once/,
+    );
   });
 
   it('spend stored as text like "1,234.50"', async () => {
     const metrics = shop.metrics.map((metric, index) => (index < 3 ? { ...metric, total_spent: '1,234.50' } : metric));
     const result = await warningsFor(metrics);
     assert.equal(result.warnings.length, 1);
-    assert.match(result.warnings[0], /^total_spent in int_customer_metrics holds text in 3 rows \(e\.g\. "1,234\.50"\)/);
+    assert.match(
+      result.warnings[0],
+      /^total_spent in int_customer_metrics holds text in 3 rows \(e\.g\. "1,234\.50"\)/,
+    );
   });
 
   it('empty tables give an empty result and no warning, not an error', async () => {

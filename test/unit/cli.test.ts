@@ -3,18 +3,39 @@ import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import {
-  cliPath, customerColumns, hashTree, makeShop, metricColumns, nativeQuery, seedModel, tempWorkspace, write, writeShopSeeds, writeShopSqlite, writeSqlite,
+  cliPath,
+  customerColumns,
+  hashTree,
+  makeShop,
+  metricColumns,
+  nativeQuery,
+  seedModel,
+  tempWorkspace,
+  write,
+  writeShopSeeds,
+  writeShopSqlite,
+  writeSqlite,
 } from './helpers';
 
 function cli(args: string[], cwd: string) {
-  const result = spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: 'utf8', env: { ...process.env, HOME: cwd } });
+  const result = spawnSync(process.execPath, [cliPath, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, HOME: cwd },
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 function jsonRun(workspace: string, extra: string[] = []) {
   const result = cli(['run', '--workspace', workspace, '--format', 'json', ...extra], path.dirname(workspace));
   assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout) as { columns: string[]; rows: Record<string, unknown>[]; cteRowCounts: Record<string, number>; source: { type: string }; timings: Record<string, number> };
+  return JSON.parse(result.stdout) as {
+    columns: string[];
+    rows: Record<string, unknown>[];
+    cteRowCounts: Record<string, number>;
+    source: { type: string };
+    timings: Record<string, number>;
+  };
 }
 
 const shop = makeShop(300, 11);
@@ -24,13 +45,31 @@ function dbtWorkspace(): string {
   const dir = tempWorkspace();
   writeSqlite(path.join(dir, 'data/main.db'), { placeholder: { columns: ['x'], rows: [{ x: 1 }] } });
   writeSqlite(path.join(dir, 'data/staging.db'), { stg_customers: { columns: customerColumns, rows: shop.customers } });
-  writeSqlite(path.join(dir, 'data/intermediate.db'), { int_customer_metrics: { columns: metricColumns, rows: shop.metrics } });
-  write(dir, 'dbt_project.yml', 'name: jaffle\nprofile: jaffle\nmodels:\n  jaffle:\n    staging:\n      +schema: staging\n    intermediate:\n      +schema: intermediate\n');
-  write(dir, 'profiles.yml', 'jaffle:\n  target: dev\n  outputs:\n    dev:\n      type: sqlite\n      threads: 1\n      database: x\n      schema: main\n      schemas_and_paths:\n        main: data/main.db\n        staging: data/staging.db\n        intermediate: data/intermediate.db\n');
+  writeSqlite(path.join(dir, 'data/intermediate.db'), {
+    int_customer_metrics: { columns: metricColumns, rows: shop.metrics },
+  });
+  write(
+    dir,
+    'dbt_project.yml',
+    'name: jaffle\nprofile: jaffle\nmodels:\n  jaffle:\n    staging:\n      +schema: staging\n    intermediate:\n      +schema: intermediate\n',
+  );
+  write(
+    dir,
+    'profiles.yml',
+    'jaffle:\n  target: dev\n  outputs:\n    dev:\n      type: sqlite\n      threads: 1\n      database: x\n      schema: main\n      schemas_and_paths:\n        main: data/main.db\n        staging: data/staging.db\n        intermediate: data/intermediate.db\n',
+  );
   write(dir, 'models/staging/stg_customers.sql', 'select 1');
   write(dir, 'models/intermediate/int_customer_metrics.sql', 'select 1');
-  write(dir, 'models/marts/customer_segments.sql', seedModel("{{ ref('int_customer_metrics') }}", "{{ ref('stg_customers') }}"));
-  write(dir, '.vscode/settings.json', '{\n  // dbt-sqlite project\n  "segmentLens.model": "models/marts/customer_segments.sql",\n  "segmentLens.connection": { "type": "dbt" },\n}\n');
+  write(
+    dir,
+    'models/marts/customer_segments.sql',
+    seedModel("{{ ref('int_customer_metrics') }}", "{{ ref('stg_customers') }}"),
+  );
+  write(
+    dir,
+    '.vscode/settings.json',
+    '{\n  // dbt-sqlite project\n  "segmentLens.model": "models/marts/customer_segments.sql",\n  "segmentLens.connection": { "type": "dbt" },\n}\n',
+  );
   return dir;
 }
 
@@ -39,12 +78,23 @@ describe('cli', () => {
     const dir = dbtWorkspace();
     const before = hashTree(dir);
     const output = jsonRun(dir);
-    const expected = nativeQuery(path.join(dir, 'data/main.db'), { staging: path.join(dir, 'data/staging.db'), intermediate: path.join(dir, 'data/intermediate.db') }, seedModel('intermediate.int_customer_metrics', 'staging.stg_customers'));
+    const expected = nativeQuery(
+      path.join(dir, 'data/main.db'),
+      { staging: path.join(dir, 'data/staging.db'), intermediate: path.join(dir, 'data/intermediate.db') },
+      seedModel('intermediate.int_customer_metrics', 'staging.stg_customers'),
+    );
     assert.deepEqual(output.rows, expected);
     assert.deepEqual(output.columns, ['region', 'customer_segment', 'customer_count', 'avg_ltv', 'avg_orders']);
     assert.equal(output.source.type, 'dbt');
     assert.equal(output.cteRowCounts['(final select)'], expected.length);
-    assert.equal(output.cteRowCounts.base, nativeQuery(path.join(dir, 'data/staging.db'), { i: path.join(dir, 'data/intermediate.db') }, 'SELECT count(*) AS n FROM i.int_customer_metrics m JOIN stg_customers c USING (customer_id)')[0].n);
+    assert.equal(
+      output.cteRowCounts.base,
+      nativeQuery(
+        path.join(dir, 'data/staging.db'),
+        { i: path.join(dir, 'data/intermediate.db') },
+        'SELECT count(*) AS n FROM i.int_customer_metrics m JOIN stg_customers c USING (customer_id)',
+      )[0].n,
+    );
     for (const key of ['loadMs', 'queryMs', 'totalMs']) assert.equal(typeof output.timings[key], 'number');
     assert.deepEqual(hashTree(dir), before);
   });
@@ -67,7 +117,10 @@ describe('cli', () => {
     const records = parse(csv.stdout) as string[][];
     const json = jsonRun(dir);
     assert.deepEqual(records[0], json.columns);
-    assert.deepEqual(records.slice(1), json.rows.map((row) => json.columns.map((column) => (row[column] === null ? '' : String(row[column])))));
+    assert.deepEqual(
+      records.slice(1),
+      json.rows.map((row) => json.columns.map((column) => (row[column] === null ? '' : String(row[column])))),
+    );
     const table = cli(['run'], dir);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.split('\n');
@@ -97,25 +150,44 @@ describe('cli', () => {
     const dir = dbtWorkspace();
     const result = cli(['lineage', '--workspace', dir], dir);
     assert.equal(result.code, 0, result.stderr);
-    const lineage = JSON.parse(result.stdout) as { columns: { name: string; sources: string[]; kinds: string[] }[]; edges: { from: string; to: string; kind: string; span?: { line: number } }[]; unused: { name: string }[]; unresolved: unknown[] };
-    assert.deepEqual(lineage.columns.map((column) => [column.name, column.sources, column.kinds]), [
-      ['region', ['staging.stg_customers.region'], ['passthrough']],
-      ['customer_segment', ['intermediate.int_customer_metrics.total_spent'], ['case', 'passthrough']],
-      ['customer_count', ['intermediate.int_customer_metrics.customer_id'], ['passthrough', 'aggregate']],
-      ['avg_ltv', ['intermediate.int_customer_metrics.total_spent'], ['passthrough', 'aggregate']],
-      ['avg_orders', ['intermediate.int_customer_metrics.total_orders'], ['passthrough', 'aggregate']],
-    ]);
-    assert.deepEqual(lineage.unused.map((column) => column.name), ['first_name', 'last_name', 'avg_order_value']);
+    const lineage = JSON.parse(result.stdout) as {
+      columns: { name: string; sources: string[]; kinds: string[] }[];
+      edges: { from: string; to: string; kind: string; span?: { line: number } }[];
+      unused: { name: string }[];
+      unresolved: unknown[];
+    };
+    assert.deepEqual(
+      lineage.columns.map((column) => [column.name, column.sources, column.kinds]),
+      [
+        ['region', ['staging.stg_customers.region'], ['passthrough']],
+        ['customer_segment', ['intermediate.int_customer_metrics.total_spent'], ['case', 'passthrough']],
+        ['customer_count', ['intermediate.int_customer_metrics.customer_id'], ['passthrough', 'aggregate']],
+        ['avg_ltv', ['intermediate.int_customer_metrics.total_spent'], ['passthrough', 'aggregate']],
+        ['avg_orders', ['intermediate.int_customer_metrics.total_orders'], ['passthrough', 'aggregate']],
+      ],
+    );
+    assert.deepEqual(
+      lineage.unused.map((column) => column.name),
+      ['first_name', 'last_name', 'avg_order_value'],
+    );
     assert.deepEqual(lineage.unresolved, []);
-    assert.ok(lineage.edges.every((edge) => edge.span && edge.span.line > 0), 'every edge has a span');
-    assert.ok(lineage.edges.some((edge) => edge.kind === 'join_key' && edge.from === 'staging.stg_customers.customer_id'));
+    assert.ok(
+      lineage.edges.every((edge) => edge.span && edge.span.line > 0),
+      'every edge has a span',
+    );
+    assert.ok(
+      lineage.edges.some((edge) => edge.kind === 'join_key' && edge.from === 'staging.stg_customers.customer_id'),
+    );
   });
 
   it('lineage: table format, and errors exit 2', () => {
     const dir = dbtWorkspace();
     const table = cli(['lineage', '--format', 'table'], dir);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /^customer_segment\s+intermediate\.int_customer_metrics\.total_spent\s+case → passthrough$/m);
+    assert.match(
+      table.stdout,
+      /^customer_segment\s+intermediate\.int_customer_metrics\.total_spent\s+case → passthrough$/m,
+    );
     assert.match(table.stdout, /Unused:\n {2}base\.first_name/);
     assert.equal(cli(['lineage', '--format', 'csv'], dir).code, 2);
     write(dir, 'models/broken.sql', 'SELECT a,\nFROM');
@@ -128,7 +200,10 @@ describe('cli', () => {
     const dir = dbtWorkspace();
     for (const format of ['table', 'json', 'csv']) {
       // The reading end is closed before the CLI writes: its first write fails with EPIPE, every time.
-      const child = spawn(process.execPath, [cliPath, 'run', '--workspace', dir, '--format', format], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [cliPath, 'run', '--workspace', dir, '--format', format], {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       child.stdout.destroy();
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));

@@ -10,13 +10,28 @@ describe('the engine worker', () => {
   it('runs the model off the calling thread and answers drill-downs from the data it keeps', async () => {
     const engine = new EngineClient(workerPath, assets);
     try {
-      const outcome = await engine.request<RunPayload>({ type: 'run', request: { workspaceDir: tempWorkspace(), settings: {}, env: {} }, assets });
+      const outcome = await engine.request<RunPayload>({
+        type: 'run',
+        request: { workspaceDir: tempWorkspace(), settings: {}, env: {} },
+        assets,
+      });
       assert.ok(outcome.ok);
       assert.ok(outcome.result.lineage);
-      assert.deepEqual(outcome.result.ctes.map((cte) => cte.name), ['base']);
-      const page = await engine.request<{ total: number; rows: unknown[] }>({ type: 'cteRows', cte: 'base', filters: [{ column: 'customer_segment', value: 'Platinum' }], offset: 0, limit: 10 });
+      assert.deepEqual(
+        outcome.result.ctes.map((cte) => cte.name),
+        ['base'],
+      );
+      const page = await engine.request<{ total: number; rows: unknown[] }>({
+        type: 'cteRows',
+        cte: 'base',
+        filters: [{ column: 'customer_segment', value: 'Platinum' }],
+        offset: 0,
+        limit: 10,
+      });
       assert.ok(page.ok);
-      const platinum = outcome.result.result.rows.filter((row) => row[1] === 'Platinum').reduce((sum, row) => sum + (row[2] as number), 0);
+      const platinum = outcome.result.result.rows
+        .filter((row) => row[1] === 'Platinum')
+        .reduce((sum, row) => sum + (row[2] as number), 0);
       assert.equal(page.result.total, platinum);
       assert.equal(page.result.rows.length, 10);
     } finally {
@@ -25,15 +40,26 @@ describe('the engine worker', () => {
   });
 
   // A short run is left to finish unanswered; a long one is stopped by terminating the worker (threshold 0 here).
-  for (const [how, terminateAfterMs] of [['left to finish unanswered', 1000], ['stopped by terminating the worker', 0]] as const) {
+  for (const [how, terminateAfterMs] of [
+    ['left to finish unanswered', 1000],
+    ['stopped by terminating the worker', 0],
+  ] as const) {
     it(`a cancelled run (${how}) rejects, and the next run is correct`, async () => {
       const engine = new EngineClient(workerPath, assets, terminateAfterMs);
       try {
         const workspaceDir = tempWorkspace();
-        const cancelled = engine.request<RunPayload>({ type: 'run', request: { workspaceDir, settings: {}, env: {} }, assets });
+        const cancelled = engine.request<RunPayload>({
+          type: 'run',
+          request: { workspaceDir, settings: {}, env: {} },
+          assets,
+        });
         engine.cancel();
         await assert.rejects(cancelled, CancelledError);
-        const next = await engine.request<RunPayload>({ type: 'run', request: { workspaceDir, settings: {}, env: {} }, assets });
+        const next = await engine.request<RunPayload>({
+          type: 'run',
+          request: { workspaceDir, settings: {}, env: {} },
+          assets,
+        });
         assert.ok(next.ok);
         assert.equal(next.result.result.cteRowCounts.base, 4801);
       } finally {
@@ -47,7 +73,13 @@ describe('the engine worker', () => {
     try {
       const workspaceDir = tempWorkspace();
       const run = engine.request<RunPayload>({ type: 'run', request: { workspaceDir, settings: {}, env: {} }, assets });
-      const page = engine.request<{ total: number }>({ type: 'cteRows', cte: 'base', filters: [], offset: 0, limit: 5 });
+      const page = engine.request<{ total: number }>({
+        type: 'cteRows',
+        cte: 'base',
+        filters: [],
+        offset: 0,
+        limit: 5,
+      });
       const [ran, rows] = await Promise.all([run, page]);
       assert.ok(ran.ok && rows.ok);
       assert.equal(rows.result.total, ran.result.result.cteRowCounts.base);
@@ -59,7 +91,15 @@ describe('the engine worker', () => {
   it('a user error comes back as a value', async () => {
     const engine = new EngineClient(workerPath, assets);
     try {
-      const outcome = await engine.request<RunPayload>({ type: 'run', request: { workspaceDir: tempWorkspace(), settings: { connection: { type: 'sqlite', path: 'absent.db' } }, env: {} }, assets });
+      const outcome = await engine.request<RunPayload>({
+        type: 'run',
+        request: {
+          workspaceDir: tempWorkspace(),
+          settings: { connection: { type: 'sqlite', path: 'absent.db' } },
+          env: {},
+        },
+        assets,
+      });
       assert.ok(!outcome.ok);
       assert.equal(outcome.error.code, 'file-not-found');
     } finally {

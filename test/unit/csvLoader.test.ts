@@ -12,7 +12,8 @@ async function load(content: string | Buffer) {
   const rows = await loadCsvTable(db, 'seed', file);
   const types = db.exec("SELECT name, type FROM pragma_table_info('seed')")[0].values;
   const data = db.exec('SELECT * FROM seed')[0]?.values ?? [];
-  const storage = db.exec('SELECT ' + types.map(([name]) => `typeof("${name}")`).join(', ') + ' FROM seed')[0]?.values ?? [];
+  const storage =
+    db.exec('SELECT ' + types.map(([name]) => `typeof("${name}")`).join(', ') + ' FROM seed')[0]?.values ?? [];
   db.close();
   return { rows, types: Object.fromEntries(types), data, storage, file };
 }
@@ -31,7 +32,11 @@ describe('csv seeds', () => {
   it('infers integer, real and text columns so numbers compare as numbers', async () => {
     const { types, data, storage } = await load('id,spent,label,mixed\n1,10000,a,1\n2,999.5,b,x\n3,1e3,c,2\n');
     assert.deepEqual(types, { id: 'INTEGER', spent: 'REAL', label: 'TEXT', mixed: 'TEXT' });
-    assert.deepEqual(data, [[1, 10000, 'a', '1'], [2, 999.5, 'b', 'x'], [3, 1000, 'c', '2']]);
+    assert.deepEqual(data, [
+      [1, 10000, 'a', '1'],
+      [2, 999.5, 'b', 'x'],
+      [3, 1000, 'c', '2'],
+    ]);
     assert.deepEqual(storage[0], ['integer', 'real', 'text', 'text']);
     const SQL = await loadSqlJs(assets.wasmPath);
     const db = new SQL.Database();
@@ -43,15 +48,24 @@ describe('csv seeds', () => {
   });
 
   it('reads a UTF-8 BOM, CRLF line ends, quoted commas, quotes and line breaks', async () => {
-    const { data, types } = await load('\uFEFFid,name,region\r\n1,"Smith, Jr.","Zürich ""Central"""\r\n2,"two\r\nlines",😀 east\r\n');
+    const { data, types } = await load(
+      '\uFEFFid,name,region\r\n1,"Smith, Jr.","Zürich ""Central"""\r\n2,"two\r\nlines",😀 east\r\n',
+    );
     assert.deepEqual(types, { id: 'INTEGER', name: 'TEXT', region: 'TEXT' });
-    assert.deepEqual(data, [[1, 'Smith, Jr.', 'Zürich "Central"'], [2, 'two\r\nlines', '😀 east']]);
+    assert.deepEqual(data, [
+      [1, 'Smith, Jr.', 'Zürich "Central"'],
+      [2, 'two\r\nlines', '😀 east'],
+    ]);
   });
 
   it('an empty cell is NULL, in text and number columns alike', async () => {
     const { data, types } = await load('id,spent,region\n1,,\n2,5.5,North\n,7,""\n');
     assert.deepEqual(types, { id: 'INTEGER', spent: 'REAL', region: 'TEXT' });
-    assert.deepEqual(data, [[1, null, null], [2, 5.5, 'North'], [null, 7, null]]);
+    assert.deepEqual(data, [
+      [1, null, null],
+      [2, 5.5, 'North'],
+      [null, 7, null],
+    ]);
   });
 
   it('a header-only file is an empty table; a blank line is skipped', async () => {
@@ -83,7 +97,11 @@ describe('csv seeds', () => {
   });
 
   it('bytes that are not UTF-8 are an error naming the file and line, not replacement characters', async () => {
-    const latin1 = Buffer.concat([Buffer.from('id,name\n1,Ann\n2,'), Buffer.from([0x5a, 0xfc, 0x72, 0x69, 0x63, 0x68]), Buffer.from('\n')]);
+    const latin1 = Buffer.concat([
+      Buffer.from('id,name\n1,Ann\n2,'),
+      Buffer.from([0x5a, 0xfc, 0x72, 0x69, 0x63, 0x68]),
+      Buffer.from('\n'),
+    ]);
     const error = await loadError(latin1);
     assert.equal(error.value.code, 'csv');
     assert.match(error.value.message, /seed\.csv is not UTF-8 text: line 3/);
@@ -98,7 +116,10 @@ describe('csv seeds', () => {
   it('a missing file is an error, not an uncaught stream error', async () => {
     const SQL = await loadSqlJs(assets.wasmPath);
     const db = new SQL.Database();
-    await assert.rejects(loadCsvTable(db, 'x', path.join(tempWorkspace(), 'absent.csv')), (error: unknown) => error instanceof LensError && /absent\.csv/.test(error.message));
+    await assert.rejects(
+      loadCsvTable(db, 'x', path.join(tempWorkspace(), 'absent.csv')),
+      (error: unknown) => error instanceof LensError && /absent\.csv/.test(error.message),
+    );
     db.close();
   });
 });

@@ -5,7 +5,17 @@ import BetterSqlite3 from 'better-sqlite3';
 import { runModel } from '../../src/engine/index';
 import type { LensErrorValue } from '../../src/engine/errors';
 import type { RawSettings } from '../../src/engine/settings';
-import { assets, customerColumns, hashTree, makeShop, seedModel, tempWorkspace, write, writeShopSqlite, writeSqlite } from './helpers';
+import {
+  assets,
+  customerColumns,
+  hashTree,
+  makeShop,
+  seedModel,
+  tempWorkspace,
+  write,
+  writeShopSqlite,
+  writeSqlite,
+} from './helpers';
 
 const shop = makeShop(200, 3);
 
@@ -21,13 +31,16 @@ function warehouse(model = seedModel('int_customer_metrics', 'stg_customers')): 
 async function failure(dir: string, settings: RawSettings): Promise<LensErrorValue> {
   const before = hashTree(dir);
   const outcome = await runModel({ workspaceDir: dir, settings, env: {}, homeDir: dir }, assets);
-  assert.deepEqual(hashTree(dir), before, 'the user\'s files are unchanged');
+  assert.deepEqual(hashTree(dir), before, "the user's files are unchanged");
   if (outcome.ok) return assert.fail('expected an error');
   assert.ok(outcome.error.hint, `says what to do: ${outcome.error.message}`);
   return outcome.error;
 }
 
-const sqliteSettings = (file = 'warehouse.db'): RawSettings => ({ model: 'models/segments.sql', connection: { type: 'sqlite', path: file } });
+const sqliteSettings = (file = 'warehouse.db'): RawSettings => ({
+  model: 'models/segments.sql',
+  connection: { type: 'sqlite', path: file },
+});
 
 /** 1-based line and column of `needle` in `text`. */
 function where(text: string, needle: string) {
@@ -91,9 +104,15 @@ describe('errors: data', () => {
     truncateSync(write(elsewhere, 'huge.db', ''), 3 * 1024 ** 3);
     const sqlite = await failure(dir, sqliteSettings(path.join(elsewhere, 'huge.db')));
     assert.equal(sqlite.code, 'too-large');
-    assert.match(sqlite.message, /The data is 3\.0 GiB \(huge\.db\), more than Segment Lens can hold in memory \(2\.0 GiB\)/);
+    assert.match(
+      sqlite.message,
+      /The data is 3\.0 GiB \(huge\.db\), more than Segment Lens can hold in memory \(2\.0 GiB\)/,
+    );
     truncateSync(write(elsewhere, 'big/seeds.csv', ''), 2 * 1024 ** 3);
-    const csv = await failure(dir, { model: 'models/segments.sql', connection: { type: 'csv', directory: path.join(elsewhere, 'big') } });
+    const csv = await failure(dir, {
+      model: 'models/segments.sql',
+      connection: { type: 'csv', directory: path.join(elsewhere, 'big') },
+    });
     assert.equal(csv.code, 'too-large');
   });
 
@@ -101,7 +120,9 @@ describe('errors: data', () => {
     const dir = tempWorkspace();
     write(dir, 'models/segments.sql', seedModel('int_customer_metrics', 'stg_customers'));
     // A transaction still open in another connection: the rollback journal exists.
-    const busyFile = writeSqlite(path.join(dir, 'busy.db'), { stg_customers: { columns: customerColumns, rows: shop.customers } });
+    const busyFile = writeSqlite(path.join(dir, 'busy.db'), {
+      stg_customers: { columns: customerColumns, rows: shop.customers },
+    });
     const writer = new BetterSqlite3(busyFile);
     try {
       writer.exec('BEGIN IMMEDIATE');
@@ -118,9 +139,14 @@ describe('errors: data', () => {
     const walWriter = new BetterSqlite3(walFile);
     try {
       walWriter.pragma('journal_mode = WAL');
-      walWriter.exec('CREATE TABLE int_customer_metrics (customer_id INTEGER, total_spent REAL, total_orders INTEGER, avg_order_value REAL)');
+      walWriter.exec(
+        'CREATE TABLE int_customer_metrics (customer_id INTEGER, total_spent REAL, total_orders INTEGER, avg_order_value REAL)',
+      );
       walWriter.exec('CREATE TABLE stg_customers (customer_id INTEGER, first_name TEXT, last_name TEXT, region TEXT)');
-      const error = await runModel({ workspaceDir: dir, settings: sqliteSettings('wal.db'), env: {}, homeDir: dir }, assets);
+      const error = await runModel(
+        { workspaceDir: dir, settings: sqliteSettings('wal.db'), env: {}, homeDir: dir },
+        assets,
+      );
       assert.ok(!error.ok);
       assert.equal(error.error.code, 'missing-table');
       assert.match(error.error.hint ?? '', /wal\.db has writes in wal\.db-wal that are not yet in the file itself/);
@@ -134,15 +160,30 @@ describe('errors: data', () => {
     const outside = tempWorkspace();
     writeSqlite(path.join(outside, 'elsewhere.db'), { stg_customers: { columns: customerColumns, rows: [] } });
     const relative = path.relative(dir, path.join(outside, 'elsewhere.db'));
-    const untrusted = await runModel({ workspaceDir: dir, settings: sqliteSettings(relative), env: {}, homeDir: dir, trusted: false }, assets);
+    const untrusted = await runModel(
+      { workspaceDir: dir, settings: sqliteSettings(relative), env: {}, homeDir: dir, trusted: false },
+      assets,
+    );
     assert.ok(!untrusted.ok);
     assert.equal(untrusted.error.code, 'outside-workspace');
     assert.equal(untrusted.error.setting, 'segmentLens.connection.path');
-    const csv = await runModel({ workspaceDir: dir, settings: { connection: { type: 'csv', directory: outside } }, env: {}, homeDir: dir, trusted: false }, assets);
+    const csv = await runModel(
+      {
+        workspaceDir: dir,
+        settings: { connection: { type: 'csv', directory: outside } },
+        env: {},
+        homeDir: dir,
+        trusted: false,
+      },
+      assets,
+    );
     assert.ok(!csv.ok);
     assert.equal(csv.error.setting, 'segmentLens.connection.directory');
     // Trusted (and the CLI), the same path is read.
-    const trusted = await runModel({ workspaceDir: dir, settings: sqliteSettings(relative), env: {}, homeDir: dir }, assets);
+    const trusted = await runModel(
+      { workspaceDir: dir, settings: sqliteSettings(relative), env: {}, homeDir: dir },
+      assets,
+    );
     assert.ok(!trusted.ok);
     assert.equal(trusted.error.code, 'missing-table');
   });
@@ -153,7 +194,10 @@ describe('errors: data', () => {
     assert.equal(error.code, 'missing-table');
     assert.match(error.message, /staging\.stg_customer does not exist/);
     assert.match(error.hint ?? '', /main\.int_customer_metrics, main\.stg_customers/);
-    assert.deepEqual({ line: error.location?.line, column: error.location?.column }, where(model, 'staging.stg_customer'));
+    assert.deepEqual(
+      { line: error.location?.line, column: error.location?.column },
+      where(model, 'staging.stg_customer'),
+    );
   });
 
   it('a missing column names it, points at it and lists the columns there are', async () => {
@@ -167,12 +211,20 @@ describe('errors: data', () => {
 });
 
 describe('errors: model', () => {
-  it('a SQL syntax error points at the line and column in the user\'s file, past Jinja that changed lengths', async () => {
-    const model = "{{ config(materialized='table') }}\n{# the seed model #}\n" + seedModel("{{ ref('int_customer_metrics') }}", "{{ ref('stg_customers') }}").replace('GROUP BY region, customer_segment', 'GROUP BY region customer_segment');
+  it("a SQL syntax error points at the line and column in the user's file, past Jinja that changed lengths", async () => {
+    const model =
+      "{{ config(materialized='table') }}\n{# the seed model #}\n" +
+      seedModel("{{ ref('int_customer_metrics') }}", "{{ ref('stg_customers') }}").replace(
+        'GROUP BY region, customer_segment',
+        'GROUP BY region customer_segment',
+      );
     const error = await failure(warehouse(model), sqliteSettings());
     assert.equal(error.code, 'sql-syntax');
     assert.match(error.message, /near "customer_segment"/);
-    assert.deepEqual({ line: error.location?.line, column: error.location?.column }, where(model, 'customer_segment\nORDER'));
+    assert.deepEqual(
+      { line: error.location?.line, column: error.location?.column },
+      where(model, 'customer_segment\nORDER'),
+    );
   });
 
   it('SQL that ends too early', async () => {
@@ -206,7 +258,14 @@ describe('errors: model', () => {
 });
 
 describe('errors: statements that are not one read-only query', () => {
-  for (const statement of ['DROP TABLE stg_customers', "ATTACH 'other.db' AS other", 'PRAGMA writable_schema = ON', "INSERT INTO stg_customers (customer_id) VALUES (1)", 'DELETE FROM stg_customers', 'CREATE TABLE x (a)']) {
+  for (const statement of [
+    'DROP TABLE stg_customers',
+    "ATTACH 'other.db' AS other",
+    'PRAGMA writable_schema = ON',
+    'INSERT INTO stg_customers (customer_id) VALUES (1)',
+    'DELETE FROM stg_customers',
+    'CREATE TABLE x (a)',
+  ]) {
     it(`refuses ${statement.split(' ').slice(0, 2).join(' ')} before running it`, async () => {
       const error = await failure(warehouse(`-- not a model\n${statement}`), sqliteSettings());
       assert.equal(error.code, 'sql');
@@ -230,7 +289,10 @@ describe('errors: settings and profiles', () => {
     assert.equal(yaml.code, 'yaml');
     assert.match(yaml.message, /profiles\.yml/);
     assert.ok(yaml.location?.line);
-    writeFileSync(path.join(dir, 'profiles.yml'), 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: sqlite\n      schemas_and_paths:\n        main: warehouse.db\n');
+    writeFileSync(
+      path.join(dir, 'profiles.yml'),
+      'shop:\n  target: dev\n  outputs:\n    dev:\n      type: sqlite\n      schemas_and_paths:\n        main: warehouse.db\n',
+    );
     const profile = await failure(dir, { model: 'models/segments.sql', connection: { type: 'dbt', profile: 'other' } });
     assert.match(profile.message, /Profile "other" is not in .*profiles\.yml \(it has shop\)/);
     const target = await failure(dir, { model: 'models/segments.sql', connection: { type: 'dbt', target: 'prod' } });

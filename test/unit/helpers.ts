@@ -10,7 +10,10 @@ import { LensError } from '../../src/engine/errors';
 import assert from 'node:assert/strict';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
-export const assets: EngineAssets = { wasmPath: path.join(repoRoot, 'dist', 'sql-wasm.wasm'), sampleDir: path.join(repoRoot, 'sample') };
+export const assets: EngineAssets = {
+  wasmPath: path.join(repoRoot, 'dist', 'sql-wasm.wasm'),
+  sampleDir: path.join(repoRoot, 'sample'),
+};
 export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
 export const sampleModel = readFileSync(path.join(repoRoot, 'sample', 'models', 'customer_segments.sql'), 'utf8');
 
@@ -75,8 +78,14 @@ export function makeShop(count = 240, seed = 7): { customers: Customer[]; metric
     if (random() < 0.1) continue;
     const orders = 1 + Math.floor(random() * 30);
     // Spend spans every segment; a few values sit exactly on a threshold.
-    const spent = random() < 0.05 ? [1000, 5000, 10000][Math.floor(random() * 3)] : Math.round(random() * random() * 2000000) / 100;
-    metrics.push({ customer_id: id, total_spent: spent, total_orders: orders, avg_order_value: random() < 0.05 ? null : Math.round((spent / orders) * 100) / 100 });
+    const spent =
+      random() < 0.05 ? [1000, 5000, 10000][Math.floor(random() * 3)] : Math.round(random() * random() * 2000000) / 100;
+    metrics.push({
+      customer_id: id,
+      total_spent: spent,
+      total_orders: orders,
+      avg_order_value: random() < 0.05 ? null : Math.round((spent / orders) * 100) / 100,
+    });
   }
   // Metrics for a customer nobody knows: the inner join drops them.
   metrics.push({ customer_id: count + 1000, total_spent: 99999, total_orders: 3, avg_order_value: 33333 });
@@ -92,14 +101,29 @@ export interface ExpectedRow {
 }
 
 /** The seed model computed in plain JavaScript. */
-export function expectedSegments(shop: { customers: Customer[]; metrics: Metric[] }, thresholds = { Platinum: 10000, Gold: 5000, Silver: 1000 }): ExpectedRow[] {
+export function expectedSegments(
+  shop: { customers: Customer[]; metrics: Metric[] },
+  thresholds = { Platinum: 10000, Gold: 5000, Silver: 1000 },
+): ExpectedRow[] {
   const byId = new Map(shop.customers.map((customer) => [customer.customer_id, customer]));
-  const groups = new Map<string, { region: string | null; segment: string; ids: Set<number>; spent: number[]; orders: number[] }>();
+  const groups = new Map<
+    string,
+    { region: string | null; segment: string; ids: Set<number>; spent: number[]; orders: number[] }
+  >();
   for (const metric of shop.metrics) {
     const customer = byId.get(metric.customer_id);
     if (!customer) continue;
     const spent = metric.total_spent;
-    const segment = spent === null ? 'Bronze' : spent >= thresholds.Platinum ? 'Platinum' : spent >= thresholds.Gold ? 'Gold' : spent >= thresholds.Silver ? 'Silver' : 'Bronze';
+    const segment =
+      spent === null
+        ? 'Bronze'
+        : spent >= thresholds.Platinum
+          ? 'Platinum'
+          : spent >= thresholds.Gold
+            ? 'Gold'
+            : spent >= thresholds.Silver
+              ? 'Silver'
+              : 'Bronze';
     const key = JSON.stringify([customer.region, segment]);
     const group = groups.get(key) ?? { region: customer.region, segment, ids: new Set(), spent: [], orders: [] };
     group.ids.add(metric.customer_id);
@@ -110,8 +134,24 @@ export function expectedSegments(shop: { customers: Customer[]; metrics: Metric[
   const round2 = (value: number) => Math.round(value * 100) / 100;
   const average = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
   return [...groups.values()]
-    .map((group) => ({ region: group.region, customer_segment: group.segment, customer_count: group.ids.size, avg_ltv: round2(average(group.spent)), avg_orders: round2(average(group.orders)) }))
-    .sort((a, b) => (a.region === b.region ? b.avg_ltv - a.avg_ltv : a.region === null ? -1 : b.region === null ? 1 : a.region < b.region ? -1 : 1));
+    .map((group) => ({
+      region: group.region,
+      customer_segment: group.segment,
+      customer_count: group.ids.size,
+      avg_ltv: round2(average(group.spent)),
+      avg_orders: round2(average(group.orders)),
+    }))
+    .sort((a, b) =>
+      a.region === b.region
+        ? b.avg_ltv - a.avg_ltv
+        : a.region === null
+          ? -1
+          : b.region === null
+            ? 1
+            : a.region < b.region
+              ? -1
+              : 1,
+    );
 }
 
 function csvField(value: unknown): string {
@@ -130,8 +170,15 @@ export interface Table<Column extends string> {
 }
 
 /** `rows` as CSV text with a header of `columns`. */
-export function toCsvText<Column extends string>(rows: readonly Row<NoInfer<Column>>[], columns: readonly Column[], lineEnd = '\n'): string {
-  return [columns.join(','), ...rows.map((row) => columns.map((column) => csvField(row[column])).join(','))].join(lineEnd) + lineEnd;
+export function toCsvText<Column extends string>(
+  rows: readonly Row<NoInfer<Column>>[],
+  columns: readonly Column[],
+  lineEnd = '\n',
+): string {
+  return (
+    [columns.join(','), ...rows.map((row) => columns.map((column) => csvField(row[column])).join(','))].join(lineEnd) +
+    lineEnd
+  );
 }
 
 export const customerColumns = ['customer_id', 'first_name', 'last_name', 'region'] as const;
@@ -141,14 +188,26 @@ export type CustomerRow = Row<(typeof customerColumns)[number]>;
 export type MetricRow = Row<(typeof metricColumns)[number]>;
 
 /** Writes tables into a SQLite file with native SQLite; each table's rows must have its columns. */
-export function writeSqlite<Columns extends Record<string, string>>(file: string, tables: { [Name in keyof Columns]: Table<Columns[Name]> }): string {
+export function writeSqlite<Columns extends Record<string, string>>(
+  file: string,
+  tables: { [Name in keyof Columns]: Table<Columns[Name]> },
+): string {
   mkdirSync(path.dirname(file), { recursive: true });
   const db = new BetterSqlite3(file);
   for (const [name, table] of Object.entries<Table<string>>(tables)) {
-    const types: Record<string, string> = { customer_id: 'INTEGER', total_spent: 'REAL', total_orders: 'INTEGER', avg_order_value: 'REAL' };
-    db.exec(`CREATE TABLE "${name}" (${table.columns.map((column) => `"${column}" ${types[column] ?? 'TEXT'}`).join(', ')})`);
+    const types: Record<string, string> = {
+      customer_id: 'INTEGER',
+      total_spent: 'REAL',
+      total_orders: 'INTEGER',
+      avg_order_value: 'REAL',
+    };
+    db.exec(
+      `CREATE TABLE "${name}" (${table.columns.map((column) => `"${column}" ${types[column] ?? 'TEXT'}`).join(', ')})`,
+    );
     const insert = db.prepare(`INSERT INTO "${name}" VALUES (${table.columns.map(() => '?').join(', ')})`);
-    db.transaction(() => table.rows.forEach((row) => insert.run(...table.columns.map((column) => row[column] ?? null))))();
+    db.transaction(() =>
+      table.rows.forEach((row) => insert.run(...table.columns.map((column) => row[column] ?? null))),
+    )();
   }
   db.close();
   return file;
@@ -183,8 +242,18 @@ export function writeShopSeeds(
   shop: ShopTables,
   options: { schemaFolders?: boolean; metrics?: SeedFileOptions; customers?: SeedFileOptions } = {},
 ): { metrics: string; customers: string } {
-  const seed = <Column extends string>(schema: string, table: string, rows: readonly Row<Column>[], columns: readonly Column[], how: SeedFileOptions = {}) =>
-    write(seedsDir, path.join(options.schemaFolders ? schema : '', `${table}.csv`), `${how.bom ? '\uFEFF' : ''}${toCsvText(rows, columns, how.lineEnd)}`);
+  const seed = <Column extends string>(
+    schema: string,
+    table: string,
+    rows: readonly Row<Column>[],
+    columns: readonly Column[],
+    how: SeedFileOptions = {},
+  ) =>
+    write(
+      seedsDir,
+      path.join(options.schemaFolders ? schema : '', `${table}.csv`),
+      `${how.bom ? '\uFEFF' : ''}${toCsvText(rows, columns, how.lineEnd)}`,
+    );
   return {
     metrics: seed('intermediate', 'int_customer_metrics', shop.metrics, metricColumns, options.metrics),
     customers: seed('staging', 'stg_customers', shop.customers, customerColumns, options.customers),
@@ -195,7 +264,8 @@ export function writeShopSeeds(
 export function nativeQuery(main: string, attach: Record<string, string>, sql: string): Record<string, unknown>[] {
   const db = new BetterSqlite3(main, { readonly: true });
   try {
-    for (const [schema, file] of Object.entries(attach)) db.exec(`ATTACH '${file.replaceAll("'", "''")}' AS "${schema}"`);
+    for (const [schema, file] of Object.entries(attach))
+      db.exec(`ATTACH '${file.replaceAll("'", "''")}' AS "${schema}"`);
     return db.prepare(sql).all() as Record<string, unknown>[];
   } finally {
     db.close();
@@ -204,7 +274,9 @@ export function nativeQuery(main: string, attach: Record<string, string>, sql: s
 
 /** The seed model with the given table names in place of the spec's qualified names. */
 export function seedModel(metricsTable: string, customersTable: string): string {
-  return sampleModel.replace('intermediate.int_customer_metrics', metricsTable).replace('staging.stg_customers', customersTable);
+  return sampleModel
+    .replace('intermediate.int_customer_metrics', metricsTable)
+    .replace('staging.stg_customers', customersTable);
 }
 
 /** The LensError `work` throws; fails the test if it throws nothing (any other error propagates). */

@@ -10,11 +10,18 @@ const project: DbtProject = {
   name: 'shop',
   profile: 'shop',
   vars: { platinum_floor: 12000, regions: ['North', 'South'] },
-  modelSchemas: new Map([['stg_customers', 'staging'], ['int_customer_metrics', 'intermediate']]),
+  modelSchemas: new Map([
+    ['stg_customers', 'staging'],
+    ['int_customer_metrics', 'intermediate'],
+  ]),
   nodes: new Set(['stg_customers', 'int_customer_metrics', 'plain_model']),
   sources: new Map([['shop_raw', { schema: 'raw', identifiers: new Map([['customers', 'raw_customers']]) }]]),
 };
-const context: RenderContext = { project, target: { name: 'dev', schema: 'main', type: 'sqlite' }, env: { SEGMENT_FLOOR: '900' } };
+const context: RenderContext = {
+  project,
+  target: { name: 'dev', schema: 'main', type: 'sqlite' },
+  env: { SEGMENT_FLOOR: '900' },
+};
 
 function render(template: string) {
   return renderModel(template, 'model.sql', context);
@@ -34,19 +41,26 @@ function where(text: string, needle: string, occurrence = 0) {
 
 describe('jinja: dbt functions', () => {
   it('ref() with and without a package resolves to the schema the project gives, else the bare name', () => {
-    const { sql } = render("select * from {{ ref('stg_customers') }} join {{ ref('shop', 'int_customer_metrics') }} join {{ ref('plain_model') }}");
+    const { sql } = render(
+      "select * from {{ ref('stg_customers') }} join {{ ref('shop', 'int_customer_metrics') }} join {{ ref('plain_model') }}",
+    );
     assert.equal(sql, 'select * from staging.stg_customers join intermediate.int_customer_metrics join plain_model');
   });
 
   it('source(), var() with and without default, env_var(), config(), comments, target and is_incremental()', () => {
-    const { sql } = render([
-      "{{ config(materialized='table', schema='marts') }}",
-      '{# a comment that renders to nothing #}',
-      "select * from {{ source('shop_raw', 'customers') }}, {{ source('other', 'orders') }}",
-      "where spent >= {{ var('platinum_floor') }} and x = {{ var('missing', 7) }} and y = {{ env_var('SEGMENT_FLOOR') }}",
-      "and t = '{{ target.name }}'{% if is_incremental() %} and never{% endif %}",
-    ].join('\n'));
-    assert.equal(sql, "\n\nselect * from raw.raw_customers, other.orders\nwhere spent >= 12000 and x = 7 and y = 900\nand t = 'dev'");
+    const { sql } = render(
+      [
+        "{{ config(materialized='table', schema='marts') }}",
+        '{# a comment that renders to nothing #}',
+        "select * from {{ source('shop_raw', 'customers') }}, {{ source('other', 'orders') }}",
+        "where spent >= {{ var('platinum_floor') }} and x = {{ var('missing', 7) }} and y = {{ env_var('SEGMENT_FLOOR') }}",
+        "and t = '{{ target.name }}'{% if is_incremental() %} and never{% endif %}",
+      ].join('\n'),
+    );
+    assert.equal(
+      sql,
+      "\n\nselect * from raw.raw_customers, other.orders\nwhere spent >= 12000 and x = 7 and y = 900\nand t = 'dev'",
+    );
   });
 
   it('loops, macros and whitespace control render exactly as nunjucks renders them', () => {
@@ -90,18 +104,36 @@ describe('jinja: positions in the rendered SQL map back to the file', () => {
     const location = sourceMap.location(start, start + 'staging.stg_customers'.length);
     const tag = "{{ ref('stg_customers') }}";
     const tagStart = where(template, tag);
-    assert.deepEqual([location.line, location.column, location.endLine, location.endColumn], [tagStart.line, tagStart.column, tagStart.line, tagStart.column + tag.length]);
+    assert.deepEqual(
+      [location.line, location.column, location.endLine, location.endColumn],
+      [tagStart.line, tagStart.column, tagStart.line, tagStart.column + tag.length],
+    );
   });
 
   it('positions after whitespace control and loops stay exact', () => {
-    const looped = "select{%- for n in [1, 2] %}\n  {{ n }} as c{{ n }},{%- endfor %}\n  last_column\nfrom t";
+    const looped = 'select{%- for n in [1, 2] %}\n  {{ n }} as c{{ n }},{%- endfor %}\n  last_column\nfrom t';
     const { sql, sourceMap } = render(looped);
     assert.equal(sql, 'select\n  1 as c1,\n  2 as c2,\n  last_column\nfrom t');
-    assert.deepEqual({ line: sourceMap.location(sql.indexOf('last_column')).line, column: sourceMap.location(sql.indexOf('last_column')).column }, where(looped, 'last_column'));
-    assert.deepEqual({ line: sourceMap.location(sql.indexOf('from t')).line, column: sourceMap.location(sql.indexOf('from t')).column }, where(looped, 'from t'));
+    assert.deepEqual(
+      {
+        line: sourceMap.location(sql.indexOf('last_column')).line,
+        column: sourceMap.location(sql.indexOf('last_column')).column,
+      },
+      where(looped, 'last_column'),
+    );
+    assert.deepEqual(
+      {
+        line: sourceMap.location(sql.indexOf('from t')).line,
+        column: sourceMap.location(sql.indexOf('from t')).column,
+      },
+      where(looped, 'from t'),
+    );
     // Both loop iterations' " as c" come from the same place in the file.
     const second = sql.indexOf(' as c', sql.indexOf(' as c') + 1);
-    assert.deepEqual({ line: sourceMap.location(second).line, column: sourceMap.location(second).column }, where(looped, ' as c'));
+    assert.deepEqual(
+      { line: sourceMap.location(second).line, column: sourceMap.location(second).column },
+      where(looped, ' as c'),
+    );
   });
 });
 
@@ -135,7 +167,10 @@ describe('jinja: errors name the line in the file', () => {
   it('ref() to a model that is nowhere in the project', () => {
     const error = renderError("select *\nfrom {{ ref('stg_customerz') }}");
     assert.equal(error.value.location?.line, 2);
-    assert.match(error.value.message, /ref\('stg_customerz'\): the dbt project has no model or seed named stg_customerz/);
+    assert.match(
+      error.value.message,
+      /ref\('stg_customerz'\): the dbt project has no model or seed named stg_customerz/,
+    );
   });
 
   it('ref() with a wrong argument', () => {

@@ -5,9 +5,22 @@ import assert from 'node:assert/strict';
 import { buildLineage, type Catalog } from '../../src/engine/sql/lineage';
 import { renderModel } from '../../src/engine/model/jinja';
 import {
-  drillDownSource, joinKeys, LineageGraph, numericSources, segmentation, spanOf, upstream, type SourceColumn,
+  drillDownSource,
+  joinKeys,
+  LineageGraph,
+  numericSources,
+  segmentation,
+  spanOf,
+  upstream,
+  type SourceColumn,
 } from '../../src/shared/lineageGraph';
-import { FINAL_SELECT, type CaseDetail, type EdgeKind, type LineageEdge, type LineageNode } from '../../src/shared/lineageModel';
+import {
+  FINAL_SELECT,
+  type CaseDetail,
+  type EdgeKind,
+  type LineageEdge,
+  type LineageNode,
+} from '../../src/shared/lineageModel';
 import { sampleModel } from './helpers';
 
 const M = 'intermediate.int_customer_metrics';
@@ -70,7 +83,10 @@ describe('lineageGraph: nodes and edges of the seed model', () => {
 
   it('finds a source, a CTE and an output column by id, and nothing for a relation or an unknown id', () => {
     const { id, kind, relation, column } = graph.node(`${M}.total_spent`) ?? assert.fail('the source column is a node');
-    assert.deepEqual({ id, kind, relation, column }, { id: `${M}.total_spent`, kind: 'source', relation: M, column: 'total_spent' });
+    assert.deepEqual(
+      { id, kind, relation, column },
+      { id: `${M}.total_spent`, kind: 'source', relation: M, column: 'total_spent' },
+    );
     const segment = graph.node('base.customer_segment');
     assert.deepEqual([segment?.kind, segment?.relation, segment?.column], ['cte', 'base', 'customer_segment']);
     const output = graph.node('avg_ltv');
@@ -81,13 +97,18 @@ describe('lineageGraph: nodes and edges of the seed model', () => {
   });
 
   it('edges into a column: the step that computes it', () => {
-    assert.deepEqual(described(graph.edgesInto('base.customer_segment')), [`case ${M}.total_spent -> base.customer_segment`]);
+    assert.deepEqual(described(graph.edgesInto('base.customer_segment')), [
+      `case ${M}.total_spent -> base.customer_segment`,
+    ]);
     assert.deepEqual(described(graph.edgesInto('avg_ltv')), ['aggregate base.total_spent -> avg_ltv']);
     assert.deepEqual(described(graph.edgesInto(`${M}.total_spent`)), [], 'a source column has nothing upstream');
   });
 
   it('edges into a relation: the columns that shape its rows', () => {
-    assert.deepEqual(described(graph.edgesInto('base')), [`join_key ${M}.customer_id -> base`, `join_key ${C}.customer_id -> base`]);
+    assert.deepEqual(described(graph.edgesInto('base')), [
+      `join_key ${M}.customer_id -> base`,
+      `join_key ${C}.customer_id -> base`,
+    ]);
     assert.deepEqual(described(graph.edgesInto(FINAL_SELECT)), [
       'group_key base.customer_segment -> (final select)',
       'group_key base.region -> (final select)',
@@ -97,9 +118,18 @@ describe('lineageGraph: nodes and edges of the seed model', () => {
   });
 
   it('edges out of a column: where its value goes and which rows it shapes', () => {
-    assert.deepEqual(described(graph.edgesFrom(`${M}.total_spent`)), [`case ${M}.total_spent -> base.customer_segment`, `passthrough ${M}.total_spent -> base.total_spent`]);
-    assert.deepEqual(described(graph.edgesFrom(`${M}.customer_id`)), [`join_key ${M}.customer_id -> base`, `passthrough ${M}.customer_id -> base.customer_id`]);
-    assert.deepEqual(described(graph.edgesFrom('base.region')), ['group_key base.region -> (final select)', 'passthrough base.region -> region']);
+    assert.deepEqual(described(graph.edgesFrom(`${M}.total_spent`)), [
+      `case ${M}.total_spent -> base.customer_segment`,
+      `passthrough ${M}.total_spent -> base.total_spent`,
+    ]);
+    assert.deepEqual(described(graph.edgesFrom(`${M}.customer_id`)), [
+      `join_key ${M}.customer_id -> base`,
+      `passthrough ${M}.customer_id -> base.customer_id`,
+    ]);
+    assert.deepEqual(described(graph.edgesFrom('base.region')), [
+      'group_key base.region -> (final select)',
+      'passthrough base.region -> region',
+    ]);
     assert.deepEqual(described(graph.edgesFrom('avg_ltv')), ['order_key avg_ltv -> (final select)']);
     assert.deepEqual(described(graph.edgesFrom('base.first_name')), [], 'an unused column leads nowhere');
     assert.deepEqual(described(graph.edgesFrom('nowhere')), []);
@@ -133,7 +163,14 @@ describe('lineageGraph: upstream', () => {
       sources: [`${C}.region`, `${M}.customer_id`],
       // aggregate and passthrough at the output, passthrough below both: the repeat collapses.
       kinds: ['passthrough', 'aggregate'],
-      reached: new Set(['region', 'customer_count', 'base.region', 'base.customer_id', `${C}.region`, `${M}.customer_id`]),
+      reached: new Set([
+        'region',
+        'customer_count',
+        'base.region',
+        'base.customer_id',
+        `${C}.region`,
+        `${M}.customer_id`,
+      ]),
     });
     assert.deepEqual(upstream(graph, ['avg_ltv']), upstream(graph, 'avg_ltv'));
   });
@@ -146,8 +183,13 @@ describe('lineageGraph: upstream', () => {
   it('hand-written: sources nearest first, each once though two paths reach it; the kinds met at one distance all count', () => {
     const hand = new LineageGraph({
       nodes: [
-        node('src.t.w', 'source'), node('src.t.a', 'source'), node('src.t.z', 'source'),
-        node('c1.a', 'cte'), node('c1.b', 'cte'), node('c2.total', 'cte'), node('score', 'output'),
+        node('src.t.w', 'source'),
+        node('src.t.a', 'source'),
+        node('src.t.z', 'source'),
+        node('c1.a', 'cte'),
+        node('c1.b', 'cte'),
+        node('c2.total', 'cte'),
+        node('score', 'output'),
       ],
       edges: [
         edge('aggregate', 'src.t.w', 'score', 'SUM(total * w)'),
@@ -168,7 +210,13 @@ describe('lineageGraph: upstream', () => {
 
   it('hand-written: the same kind again after another one is a step of its own', () => {
     const hand = new LineageGraph({
-      nodes: [node('s.x', 'source'), node('c1.x', 'cte'), node('c2.x', 'cte'), node('c3.seg', 'cte'), node('seg', 'output')],
+      nodes: [
+        node('s.x', 'source'),
+        node('c1.x', 'cte'),
+        node('c2.x', 'cte'),
+        node('c3.seg', 'cte'),
+        node('seg', 'output'),
+      ],
       edges: [
         edge('passthrough', 's.x', 'c1.x'),
         edge('passthrough', 'c1.x', 'c2.x'),
@@ -185,7 +233,11 @@ describe('lineageGraph: upstream', () => {
       nodes: [node('r.n', 'cte'), node('n', 'output')],
       edges: [edge('passthrough', 'r.n', 'n'), edge('expression', 'r.n', 'r.n', 'n + 1')],
     });
-    assert.deepEqual(upstream(hand, 'n'), { sources: [], kinds: ['expression', 'passthrough'], reached: new Set(['n', 'r.n']) });
+    assert.deepEqual(upstream(hand, 'n'), {
+      sources: [],
+      kinds: ['expression', 'passthrough'],
+      reached: new Set(['n', 'r.n']),
+    });
   });
 });
 
@@ -205,8 +257,11 @@ describe('lineageGraph: joinKeys', () => {
   it('hand-written: source columns only, each once, however many joins use it and however it is spelled', () => {
     const hand = new LineageGraph({
       nodes: [
-        node('src.orders.customer_id', 'source'), node('src.customers.id', 'source'), node('src.orders.region', 'source'),
-        node('SRC.Orders.Customer_ID', 'source'), node('c1.customer_id', 'cte'),
+        node('src.orders.customer_id', 'source'),
+        node('src.customers.id', 'source'),
+        node('src.orders.region', 'source'),
+        node('SRC.Orders.Customer_ID', 'source'),
+        node('c1.customer_id', 'cte'),
       ],
       edges: [
         edge('join_key', 'src.orders.customer_id', 'c1', 'INNER JOIN'),
@@ -218,7 +273,10 @@ describe('lineageGraph: joinKeys', () => {
         edge('group_key', 'src.orders.region', 'c1'),
       ],
     });
-    assert.deepEqual(joinKeys(hand).map((key) => `${key.table}.${key.column}`.toLowerCase()), ['src.orders.customer_id', 'src.customers.id']);
+    assert.deepEqual(
+      joinKeys(hand).map((key) => `${key.table}.${key.column}`.toLowerCase()),
+      ['src.orders.customer_id', 'src.customers.id'],
+    );
   });
 });
 
@@ -238,8 +296,15 @@ describe('lineageGraph: numericSources', () => {
   it('hand-written: COUNT in any spelling is excluded, SUM and CASE reach their sources through CTEs', () => {
     const hand = new LineageGraph({
       nodes: [
-        node('s.t.k', 'source'), node('s.t.j', 'source'), node('s.t.v', 'source'), node('s.t.x', 'source'),
-        node('c.v', 'cte'), node('c.band', 'cte'), node('n', 'output'), node('m', 'output'), node('total', 'output'),
+        node('s.t.k', 'source'),
+        node('s.t.j', 'source'),
+        node('s.t.v', 'source'),
+        node('s.t.x', 'source'),
+        node('c.v', 'cte'),
+        node('c.band', 'cte'),
+        node('n', 'output'),
+        node('m', 'output'),
+        node('total', 'output'),
       ],
       edges: [
         edge('aggregate', 's.t.k', 'n', 'count (DISTINCT k)'),
@@ -249,7 +314,10 @@ describe('lineageGraph: numericSources', () => {
         edge('case', 's.t.x', 'c.band', "CASE WHEN x > 0 THEN 'up' END"),
       ],
     });
-    assert.deepEqual(numericSources(hand).sort(byName), [{ table: 's.t', column: 'v' }, { table: 's.t', column: 'x' }]);
+    assert.deepEqual(numericSources(hand).sort(byName), [
+      { table: 's.t', column: 'v' },
+      { table: 's.t', column: 'x' },
+    ]);
   });
 });
 
@@ -266,7 +334,10 @@ describe('lineageGraph: segmentation', () => {
   });
 
   it('a CASE in another CTE, and no CASE at all', () => {
-    assert.deepEqual(segmentation(graphOf(twoCtes)), { whens: [{ when: 'total_spent >= 1000', then: "'High'" }], else: "'Low'" });
+    assert.deepEqual(segmentation(graphOf(twoCtes)), {
+      whens: [{ when: 'total_spent >= 1000', then: "'High'" }],
+      else: "'Low'",
+    });
     assert.equal(segmentation(graphOf(noCte)), undefined);
   });
 
@@ -274,7 +345,13 @@ describe('lineageGraph: segmentation', () => {
     const first: CaseDetail = { whens: [{ when: 'x >= 10', then: "'High'" }], else: "'Low'" };
     const second: CaseDetail = { operand: 'y', whens: [{ when: '1', then: "'one'" }] };
     const hand = new LineageGraph({
-      nodes: [node('s.t.x', 'source'), node('s.t.y', 'source'), node('c.y', 'cte'), node('c.band', 'cte'), node('c.label', 'cte')],
+      nodes: [
+        node('s.t.x', 'source'),
+        node('s.t.y', 'source'),
+        node('c.y', 'cte'),
+        node('c.band', 'cte'),
+        node('c.label', 'cte'),
+      ],
       edges: [
         edge('passthrough', 's.t.y', 'c.y'),
         { ...edge('case', 's.t.x', 'c.band'), case: first },
@@ -287,7 +364,11 @@ describe('lineageGraph: segmentation', () => {
 
 describe('lineageGraph: drillDownSource', () => {
   it('region and segment both pass straight through from base: base and its columns', () => {
-    assert.deepEqual(drillDownSource(graphOf(sampleModel), 'region', 'customer_segment'), { cte: 'base', regionColumn: 'region', segmentColumn: 'customer_segment' });
+    assert.deepEqual(drillDownSource(graphOf(sampleModel), 'region', 'customer_segment'), {
+      cte: 'base',
+      regionColumn: 'region',
+      segmentColumn: 'customer_segment',
+    });
   });
 
   it('from two different CTEs: none', () => {
@@ -302,11 +383,17 @@ describe('lineageGraph: drillDownSource', () => {
     assert.equal(drillDownSource(graphOf(sampleModel), 'area', 'customer_segment'), undefined);
   });
 
-  it('hand-written: the CTE\'s own column names; a rename or a subquery is no passthrough from a CTE', () => {
+  it("hand-written: the CTE's own column names; a rename or a subquery is no passthrough from a CTE", () => {
     const hand = new LineageGraph({
       nodes: [
-        node('base.Region', 'cte'), node('base.seg', 'cte'), node('base.area', 'cte'), node('(subquery 1).seg', 'subquery'),
-        node('region', 'output'), node('segment', 'output'), node('renamed_region', 'output'), node('sub_segment', 'output'),
+        node('base.Region', 'cte'),
+        node('base.seg', 'cte'),
+        node('base.area', 'cte'),
+        node('(subquery 1).seg', 'subquery'),
+        node('region', 'output'),
+        node('segment', 'output'),
+        node('renamed_region', 'output'),
+        node('sub_segment', 'output'),
       ],
       edges: [
         edge('passthrough', 'base.Region', 'region'),
@@ -315,7 +402,11 @@ describe('lineageGraph: drillDownSource', () => {
         edge('passthrough', '(subquery 1).seg', 'sub_segment'),
       ],
     });
-    assert.deepEqual(drillDownSource(hand, 'region', 'segment'), { cte: 'base', regionColumn: 'Region', segmentColumn: 'seg' });
+    assert.deepEqual(drillDownSource(hand, 'region', 'segment'), {
+      cte: 'base',
+      regionColumn: 'Region',
+      segmentColumn: 'seg',
+    });
     assert.equal(drillDownSource(hand, 'renamed_region', 'segment'), undefined);
     assert.equal(drillDownSource(hand, 'region', 'sub_segment'), undefined);
   });
@@ -329,12 +420,18 @@ describe('lineageGraph: spanOf', () => {
 
   it('a column: where the model first names it', () => {
     // `        c.region,` on line 7: the reference in base's select list.
-    assert.deepEqual(spanOf(graph, `${C}.region`), { file: 'model.sql', line: 7, column: 9, endLine: 7, endColumn: 17 });
+    assert.deepEqual(spanOf(graph, `${C}.region`), {
+      file: 'model.sql',
+      line: 7,
+      column: 9,
+      endLine: 7,
+      endColumn: 17,
+    });
     // `    ROUND(AVG(total_spent), 2)  AS avg_ltv,` on line 25: the whole select item.
     assert.deepEqual(spanOf(graph, 'avg_ltv'), { file: 'model.sql', line: 25, column: 5, endLine: 25, endColumn: 43 });
   });
 
-  it('a relation: the CTE\'s name, or the table with its alias', () => {
+  it("a relation: the CTE's name, or the table with its alias", () => {
     // `WITH base AS (` on line 2.
     assert.deepEqual(spanOf(graph, 'base'), { file: 'model.sql', line: 2, column: 6, endLine: 2, endColumn: 10 });
     // `    FROM intermediate.int_customer_metrics AS i` on line 17.
@@ -348,22 +445,28 @@ describe('lineageGraph: spanOf', () => {
     assert.equal(spanOf(graph, 'nowhere'), undefined);
   });
 
-  it('hand-written: a node\'s own span; without relations in the lineage, a relation has none', () => {
+  it("hand-written: a node's own span; without relations in the lineage, a relation has none", () => {
     const span = { file: 'm.sql', line: 3, column: 5, endLine: 3, endColumn: 12 };
-    const hand = new LineageGraph({ nodes: [{ ...node('base.region', 'cte'), span }, node('region', 'output')], edges: [edge('passthrough', 'base.region', 'region')] });
+    const hand = new LineageGraph({
+      nodes: [{ ...node('base.region', 'cte'), span }, node('region', 'output')],
+      edges: [edge('passthrough', 'base.region', 'region')],
+    });
     assert.deepEqual(spanOf(hand, 'base.region'), span);
     assert.equal(spanOf(hand, 'region'), undefined, 'a node without a span');
     assert.equal(spanOf(hand, 'base'), undefined);
     assert.equal(spanOf(hand, FINAL_SELECT), undefined);
   });
 
-  it('hand-written: a relation\'s span from the lineage\'s relations, and never one for the final select', () => {
+  it("hand-written: a relation's span from the lineage's relations, and never one for the final select", () => {
     const base = { file: 'm.sql', line: 1, column: 6, endLine: 1, endColumn: 10 };
     const whole = { file: 'm.sql', line: 1, column: 1, endLine: 9, endColumn: 1 };
     const hand = new LineageGraph({
       nodes: [node('base.region', 'cte'), node('region', 'output')],
       edges: [edge('passthrough', 'base.region', 'region')],
-      relations: [{ name: 'base', kind: 'cte', span: base }, { name: FINAL_SELECT, kind: 'final', span: whole }],
+      relations: [
+        { name: 'base', kind: 'cte', span: base },
+        { name: FINAL_SELECT, kind: 'final', span: whole },
+      ],
     });
     assert.deepEqual(spanOf(hand, 'base'), base);
     assert.equal(spanOf(hand, FINAL_SELECT), undefined);

@@ -4,20 +4,43 @@ import { parseWebviewMessage } from '../../src/shared/protocol';
 describe('messages from the webview', () => {
   it('accepts each message of the protocol', () => {
     assert.deepEqual(parseWebviewMessage({ type: 'ready' }), { type: 'ready' });
-    assert.deepEqual(parseWebviewMessage({ type: 'drillDown', region: null, segment: 'Gold', offset: 50 }), { type: 'drillDown', region: null, segment: 'Gold', offset: 50 });
-    assert.deepEqual(parseWebviewMessage({ type: 'cteRows', cte: 'base', offset: 0 }), { type: 'cteRows', cte: 'base', offset: 0 });
-    assert.deepEqual(parseWebviewMessage({ type: 'revealNode', id: 'base.region' }), { type: 'revealNode', id: 'base.region' });
+    assert.deepEqual(parseWebviewMessage({ type: 'drillDown', region: null, segment: 'Gold', offset: 50 }), {
+      type: 'drillDown',
+      region: null,
+      segment: 'Gold',
+      offset: 50,
+    });
+    assert.deepEqual(parseWebviewMessage({ type: 'cteRows', cte: 'base', offset: 0 }), {
+      type: 'cteRows',
+      cte: 'base',
+      offset: 0,
+    });
+    assert.deepEqual(parseWebviewMessage({ type: 'revealNode', id: 'base.region' }), {
+      type: 'revealNode',
+      id: 'base.region',
+    });
     assert.deepEqual(parseWebviewMessage({ type: 'copy', text: 'a\tb' }), { type: 'copy', text: 'a\tb' });
   });
 
   it('ignores anything else: unknown types, wrong shapes, extra power', () => {
     const rejected: unknown[] = [
-      null, 'ready', 42, [], {}, { type: 'readFile', path: '/etc/passwd' }, { type: 'setting', key: 'segmentLens.connection' },
-      { type: 'drillDown', region: 1, segment: 'Gold', offset: 0 }, { type: 'drillDown', region: 'N', segment: 'G', offset: -1 },
-      { type: 'drillDown', region: 'N', segment: 'G', offset: 1.5 }, { type: 'cteRows', cte: '', offset: 0 }, { type: 'revealNode', id: 7 },
-      { type: 'copy', text: 'x'.repeat(10_000_001) }, { type: 'revealNode' },
+      null,
+      'ready',
+      42,
+      [],
+      {},
+      { type: 'readFile', path: '/etc/passwd' },
+      { type: 'setting', key: 'segmentLens.connection' },
+      { type: 'drillDown', region: 1, segment: 'Gold', offset: 0 },
+      { type: 'drillDown', region: 'N', segment: 'G', offset: -1 },
+      { type: 'drillDown', region: 'N', segment: 'G', offset: 1.5 },
+      { type: 'cteRows', cte: '', offset: 0 },
+      { type: 'revealNode', id: 7 },
+      { type: 'copy', text: 'x'.repeat(10_000_001) },
+      { type: 'revealNode' },
     ];
-    for (const message of rejected) assert.equal(parseWebviewMessage(message), undefined, JSON.stringify(message)?.slice(0, 80));
+    for (const message of rejected)
+      assert.equal(parseWebviewMessage(message), undefined, JSON.stringify(message)?.slice(0, 80));
   });
 
   it('drops fields the protocol does not define', () => {

@@ -13,10 +13,25 @@ describe('settings', () => {
   });
 
   it('reads each connection shape', () => {
-    assert.deepEqual(resolveSettings({ connection: { type: 'sqlite', path: 'w.db' } }).connection, { type: 'sqlite', path: 'w.db', attach: {} });
-    assert.deepEqual(resolveSettings({ connection: { type: 'sqlite', path: 'w.db', attach: { staging: 's.db' } } }).connection, { type: 'sqlite', path: 'w.db', attach: { staging: 's.db' } });
-    assert.deepEqual(resolveSettings({ connection: { type: 'dbt', profile: 'shop' } }).connection, { type: 'dbt', profilesDir: undefined, profile: 'shop', target: undefined });
-    assert.deepEqual(resolveSettings({ connection: { type: 'csv', directory: 'seeds' } }).connection, { type: 'csv', directory: 'seeds' });
+    assert.deepEqual(resolveSettings({ connection: { type: 'sqlite', path: 'w.db' } }).connection, {
+      type: 'sqlite',
+      path: 'w.db',
+      attach: {},
+    });
+    assert.deepEqual(
+      resolveSettings({ connection: { type: 'sqlite', path: 'w.db', attach: { staging: 's.db' } } }).connection,
+      { type: 'sqlite', path: 'w.db', attach: { staging: 's.db' } },
+    );
+    assert.deepEqual(resolveSettings({ connection: { type: 'dbt', profile: 'shop' } }).connection, {
+      type: 'dbt',
+      profilesDir: undefined,
+      profile: 'shop',
+      target: undefined,
+    });
+    assert.deepEqual(resolveSettings({ connection: { type: 'csv', directory: 'seeds' } }).connection, {
+      type: 'csv',
+      directory: 'seeds',
+    });
   });
 
   const wrong: [string, RawSettings, string][] = [
@@ -25,11 +40,23 @@ describe('settings', () => {
     ['unknown type', { connection: { type: 'postgres' } }, 'segmentLens.connection.type'],
     ['sqlite without path', { connection: { type: 'sqlite' } }, 'segmentLens.connection.path'],
     ['path is a number', { connection: { type: 'sqlite', path: 3 } }, 'segmentLens.connection.path'],
-    ['attach is a list', { connection: { type: 'sqlite', path: 'a.db', attach: ['b.db'] } }, 'segmentLens.connection.attach'],
-    ['attach value not a string', { connection: { type: 'sqlite', path: 'a.db', attach: { staging: 1 } } }, 'segmentLens.connection.attach.staging'],
+    [
+      'attach is a list',
+      { connection: { type: 'sqlite', path: 'a.db', attach: ['b.db'] } },
+      'segmentLens.connection.attach',
+    ],
+    [
+      'attach value not a string',
+      { connection: { type: 'sqlite', path: 'a.db', attach: { staging: 1 } } },
+      'segmentLens.connection.attach.staging',
+    ],
     ['csv without directory', { connection: { type: 'csv' } }, 'segmentLens.connection.directory'],
     ['dbt target is a number', { connection: { type: 'dbt', target: 1 } }, 'segmentLens.connection.target'],
-    ['a key the type does not use', { connection: { type: 'csv', directory: 'seeds', path: 'x.db' } }, 'segmentLens.connection'],
+    [
+      'a key the type does not use',
+      { connection: { type: 'csv', directory: 'seeds', path: 'x.db' } },
+      'segmentLens.connection',
+    ],
   ];
   for (const [name, raw, setting] of wrong) {
     it(`names the setting when ${name}`, () => {

@@ -31,13 +31,15 @@ describe('an untrusted workspace', () => {
     await page.locator('[id="status.notifications"]').click();
     await page.locator('.notifications-center').waitFor();
     await page.keyboard.press('Control+S');
-    await page.locator('.notifications-center', { hasText: 'does not run models by itself in an untrusted workspace' }).waitFor({ timeout: 60_000 });
+    await page
+      .locator('.notifications-center', { hasText: 'does not run models by itself in an untrusted workspace' })
+      .waitFor({ timeout: 60_000 });
     assert.equal(await page.locator('iframe.webview').count(), 0, 'no panel was opened, nothing ran');
   });
 
   it('a run by hand still works', async () => {
     await codeLens(page, 'Run Segment Model').click();
     await panel(page).locator('table#grid').waitFor({ timeout: 90_000 });
-    assert.ok(await panel(page).locator('td.cell').count() >= 20);
+    assert.ok((await panel(page).locator('td.cell').count()) >= 20);
   });
 });

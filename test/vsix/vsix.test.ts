@@ -20,15 +20,26 @@ describe('the VSIX', () => {
   it('installs only the built extension, its wasm, webview, icon and sample', () => {
     const [installed] = readdirSync(extensions).filter((name) => name.startsWith('segment-lens.segment-lens-'));
     assert.ok(installed, 'the extension is installed');
-    const files = (readdirSync(path.join(extensions, installed), { recursive: true, withFileTypes: true }))
+    const files = readdirSync(path.join(extensions, installed), { recursive: true, withFileTypes: true })
       .filter((entry) => entry.isFile())
       .map((entry) => path.relative(path.join(extensions, installed), path.join(entry.parentPath, entry.name)))
       .filter((file) => !file.startsWith('.vsixmanifest') && file !== '.vsixmanifest')
       .sort();
     assert.deepEqual(files, [
       // vsce stores the licence and the readme under these names.
-      'LICENSE.txt', 'dist/extension.js', 'dist/outline.js', 'dist/sql-wasm.wasm', 'dist/webview/main.css', 'dist/webview/main.js', 'dist/worker.js',
-      'media/segment-lens.svg', 'package.json', 'readme.md', 'sample/models/customer_segments.sql', 'sample/seeds/intermediate/int_customer_metrics.csv', 'sample/seeds/staging/stg_customers.csv',
+      'LICENSE.txt',
+      'dist/extension.js',
+      'dist/outline.js',
+      'dist/sql-wasm.wasm',
+      'dist/webview/main.css',
+      'dist/webview/main.js',
+      'dist/worker.js',
+      'media/segment-lens.svg',
+      'package.json',
+      'readme.md',
+      'sample/models/customer_segments.sql',
+      'sample/seeds/intermediate/int_customer_metrics.csv',
+      'sample/seeds/staging/stg_customers.csv',
     ]);
   });
 
@@ -38,7 +49,7 @@ describe('the VSIX', () => {
     await waitForExplorer(page);
     await command(page, 'Segment Lens: Run Segment Model');
     await panel(page).locator('table#grid').waitFor({ timeout: 90_000 });
-    assert.match(await panel(page).locator('#status').textContent() ?? '', /^CSV seeds · base 4,801 rows/);
-    assert.ok(await panel(page).locator('td.cell').count() >= 20);
+    assert.match((await panel(page).locator('#status').textContent()) ?? '', /^CSV seeds · base 4,801 rows/);
+    assert.ok((await panel(page).locator('td.cell').count()) >= 20);
   });
 });

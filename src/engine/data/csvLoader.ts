@@ -31,19 +31,28 @@ function utf8Decoder(file: string): Transform {
         const lenient = new TextDecoder('utf-8').decode(chunk);
         const before = lenient.slice(0, Math.max(0, lenient.indexOf('\uFFFD')));
         const line = lines + (before.match(/\n/g)?.length ?? 0);
-        done(new LensError({
-          code: 'csv',
-          message: `${file} is not UTF-8 text: line ${line} has bytes that are not UTF-8 (a file saved as Latin-1 or Windows-1252?).`,
-          hint: 'Save the file as UTF-8 (dbt reads seeds as UTF-8 too).',
-          location: { file, line, column: 1 },
-        }));
+        done(
+          new LensError({
+            code: 'csv',
+            message: `${file} is not UTF-8 text: line ${line} has bytes that are not UTF-8 (a file saved as Latin-1 or Windows-1252?).`,
+            hint: 'Save the file as UTF-8 (dbt reads seeds as UTF-8 too).',
+            location: { file, line, column: 1 },
+          }),
+        );
       }
     },
     flush(done) {
       try {
         done(null, decoder.decode());
       } catch {
-        done(new LensError({ code: 'csv', message: `${file} ends in the middle of a UTF-8 character.`, hint: 'Save the file as UTF-8.', location: { file, line: lines, column: 1 } }));
+        done(
+          new LensError({
+            code: 'csv',
+            message: `${file} ends in the middle of a UTF-8 character.`,
+            hint: 'Save the file as UTF-8.',
+            location: { file, line: lines, column: 1 },
+          }),
+        );
       }
     },
   });
@@ -54,7 +63,10 @@ function records(file: string): AsyncIterable<string[]> {
   const decoder = utf8Decoder(file);
   // pipe() does not forward errors; without this an unreadable file would be an uncaught error.
   decoder.on('error', (error) => parser.destroy(error));
-  return createReadStream(file).on('error', (error) => decoder.destroy(error)).pipe(decoder).pipe(parser);
+  return createReadStream(file)
+    .on('error', (error) => decoder.destroy(error))
+    .pipe(decoder)
+    .pipe(parser);
 }
 
 function csvError(file: string, error: unknown): LensError {
@@ -67,7 +79,13 @@ function csvError(file: string, error: unknown): LensError {
       location: line ? { file, line, column: 1 } : undefined,
     });
   }
-  return error instanceof LensError ? error : new LensError({ code: 'csv', message: `Could not read ${file}: ${(error as Error).message}`, hint: 'Check that the file exists and can be read.' });
+  return error instanceof LensError
+    ? error
+    : new LensError({
+        code: 'csv',
+        message: `Could not read ${file}: ${(error as Error).message}`,
+        hint: 'Check that the file exists and can be read.',
+      });
 }
 
 let loads = 0;
@@ -83,7 +101,11 @@ function widen(seen: Seen, value: string): Seen {
 
 function checkHeader(file: string, header: string[] | undefined): string[] {
   if (!header) {
-    throw new LensError({ code: 'csv', message: `${file} is empty: a seed needs a header row.`, hint: 'Add a header row naming the columns, or remove the file.' });
+    throw new LensError({
+      code: 'csv',
+      message: `${file} is empty: a seed needs a header row.`,
+      hint: 'Add a header row naming the columns, or remove the file.',
+    });
   }
   const seen = new Set<string>();
   header.forEach((name, index) => {
@@ -114,7 +136,10 @@ export async function loadCsvTable(db: Database, table: string, file: string): P
   let batchInsert: Statement | undefined;
   let rowsPerInsert = 1;
   const batch: (string | null)[] = [];
-  const insertSql = (count: number) => `INSERT INTO ${quoteIdentifier(staging)} VALUES ${Array(count).fill(`(${header!.map(() => '?').join(',')})`).join(',')}`;
+  const insertSql = (count: number) =>
+    `INSERT INTO ${quoteIdentifier(staging)} VALUES ${Array(count)
+      .fill(`(${header!.map(() => '?').join(',')})`)
+      .join(',')}`;
   const flushTail = () => {
     if (batch.length === 0) return;
     const tail = db.prepare(insertSql(batch.length / header!.length));
@@ -154,7 +179,9 @@ export async function loadCsvTable(db: Database, table: string, file: string): P
     const types = seen.map((type) => (type === 'none' ? 'TEXT' : type));
     const columns = header!.map((name, index) => `${quoteIdentifier(name)} ${types[index]}`).join(', ');
     db.run(`CREATE TABLE ${quoteIdentifier(table)} (${columns})`);
-    const values = types.map((type, index) => (type === 'TEXT' ? `c${index}` : `CAST(c${index} AS ${type})`)).join(', ');
+    const values = types
+      .map((type, index) => (type === 'TEXT' ? `c${index}` : `CAST(c${index} AS ${type})`))
+      .join(', ');
     db.run(`INSERT INTO ${quoteIdentifier(table)} SELECT ${values} FROM ${quoteIdentifier(staging)}`);
     db.run(`DROP TABLE ${quoteIdentifier(staging)}`);
     db.run('COMMIT');

@@ -27,7 +27,10 @@ export interface SqliteTarget {
 const SETTING = 'segmentLens.connection';
 
 async function isFile(file: string): Promise<boolean> {
-  return stat(file).then((info) => info.isFile(), () => false);
+  return stat(file).then(
+    (info) => info.isFile(),
+    () => false,
+  );
 }
 
 /** profiles.yml values may use {{ env_var('X', 'default') }}, as dbt allows. */
@@ -37,7 +40,11 @@ function renderProfileValue(value: unknown, env: Record<string, string | undefin
     environment.addGlobal('env_var', (name: string, fallback?: unknown) => {
       const found = env[name] ?? fallback;
       if (found === undefined) {
-        throw new LensError({ code: 'dbt-profile', message: `${file} uses env_var('${name}'), which is not set.`, hint: `Set the environment variable ${name}, or give env_var() a default.` });
+        throw new LensError({
+          code: 'dbt-profile',
+          message: `${file} uses env_var('${name}'), which is not set.`,
+          hint: `Set the environment variable ${name}, or give env_var() a default.`,
+        });
       }
       return found;
     });
@@ -46,11 +53,16 @@ function renderProfileValue(value: unknown, env: Record<string, string | undefin
     } catch (error) {
       const cause = (error as { cause?: unknown }).cause;
       if (cause instanceof LensError) throw cause;
-      throw new LensError({ code: 'dbt-profile', message: `${file}: cannot render ${JSON.stringify(value)}: ${(error as Error).message.split('\n').pop()?.trim()}`, hint: 'Fix the Jinja in profiles.yml.' });
+      throw new LensError({
+        code: 'dbt-profile',
+        message: `${file}: cannot render ${JSON.stringify(value)}: ${(error as Error).message.split('\n').pop()?.trim()}`,
+        hint: 'Fix the Jinja in profiles.yml.',
+      });
     }
   }
   if (Array.isArray(value)) return value.map((item) => renderProfileValue(item, env, file));
-  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderProfileValue(item, env, file)]));
+  if (isRecord(value))
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderProfileValue(item, env, file)]));
   return value;
 }
 
@@ -58,42 +70,85 @@ function renderProfileValue(value: unknown, env: Record<string, string | undefin
  * Finds profiles.yml as dbt does: the setting's folder, else DBT_PROFILES_DIR, else the dbt project's folder,
  * else the workspace folder, else ~/.dbt.
  */
-async function findProfiles(workspace: Workspace, projectDir: string | undefined, setting: DbtConnectionSetting): Promise<string> {
+async function findProfiles(
+  workspace: Workspace,
+  projectDir: string | undefined,
+  setting: DbtConnectionSetting,
+): Promise<string> {
   if (setting.profilesDir) {
     const file = path.join(workspace.resolve(setting.profilesDir, SETTING), 'profiles.yml');
     if (await isFile(file)) return file;
-    throw new LensError({ code: 'file-not-found', setting: `${SETTING}.profilesDir`, message: `There is no profiles.yml in ${path.dirname(file)} (${SETTING}.profilesDir).`, hint: 'Point profilesDir at the folder that holds profiles.yml, relative to the workspace.' });
+    throw new LensError({
+      code: 'file-not-found',
+      setting: `${SETTING}.profilesDir`,
+      message: `There is no profiles.yml in ${path.dirname(file)} (${SETTING}.profilesDir).`,
+      hint: 'Point profilesDir at the folder that holds profiles.yml, relative to the workspace.',
+    });
   }
-  const candidates = [workspace.env.DBT_PROFILES_DIR, projectDir, workspace.dir, path.join(workspace.homeDir, '.dbt')].filter((dir): dir is string => !!dir);
+  const candidates = [
+    workspace.env.DBT_PROFILES_DIR,
+    projectDir,
+    workspace.dir,
+    path.join(workspace.homeDir, '.dbt'),
+  ].filter((dir): dir is string => !!dir);
   for (const dir of candidates) {
     const file = path.join(dir, 'profiles.yml');
     if (await isFile(file)) return workspace.resolve(file, SETTING);
   }
-  throw new LensError({ code: 'file-not-found', setting: SETTING, message: `No profiles.yml found (looked in ${candidates.join(', ')}).`, hint: `Set ${SETTING}.profilesDir to the folder that holds profiles.yml.` });
+  throw new LensError({
+    code: 'file-not-found',
+    setting: SETTING,
+    message: `No profiles.yml found (looked in ${candidates.join(', ')}).`,
+    hint: `Set ${SETTING}.profilesDir to the folder that holds profiles.yml.`,
+  });
 }
 
 /** The dbt-sqlite target a profile names: its files resolved (from the dbt project's folder, as dbt does) and checked. */
-export async function resolveDbtTarget(workspace: Workspace, project: { dir: string; profile?: string } | undefined, setting: DbtConnectionSetting): Promise<SqliteTarget> {
+export async function resolveDbtTarget(
+  workspace: Workspace,
+  project: { dir: string; profile?: string } | undefined,
+  setting: DbtConnectionSetting,
+): Promise<SqliteTarget> {
   const projectDir = project?.dir;
   const file = await findProfiles(workspace, projectDir, setting);
   const profiles = await readYamlFile(file);
   const profileName = setting.profile ?? project?.profile;
   if (!profileName) {
-    throw new LensError({ code: 'dbt-profile', setting: `${SETTING}.profile`, message: 'No dbt profile is named: dbt_project.yml has no profile: and the setting gives none.', hint: `Set ${SETTING}.profile to a profile in ${file}.` });
+    throw new LensError({
+      code: 'dbt-profile',
+      setting: `${SETTING}.profile`,
+      message: 'No dbt profile is named: dbt_project.yml has no profile: and the setting gives none.',
+      hint: `Set ${SETTING}.profile to a profile in ${file}.`,
+    });
   }
   const profile = isRecord(profiles) ? profiles[profileName] : undefined;
   if (!isRecord(profile)) {
     const known = isRecord(profiles) ? Object.keys(profiles).filter((key) => key !== 'config') : [];
-    throw new LensError({ code: 'dbt-profile', setting: `${SETTING}.profile`, message: `Profile "${profileName}" is not in ${file}${known.length ? ` (it has ${known.join(', ')})` : ''}.`, hint: `Add the profile, or set ${SETTING}.profile to one that exists.` });
+    throw new LensError({
+      code: 'dbt-profile',
+      setting: `${SETTING}.profile`,
+      message: `Profile "${profileName}" is not in ${file}${known.length ? ` (it has ${known.join(', ')})` : ''}.`,
+      hint: `Add the profile, or set ${SETTING}.profile to one that exists.`,
+    });
   }
   const targetName = setting.target ?? (typeof profile.target === 'string' ? profile.target : undefined);
   const outputs = isRecord(profile.outputs) ? profile.outputs : {};
   if (!targetName) {
-    throw new LensError({ code: 'dbt-profile', setting: `${SETTING}.target`, message: `Profile "${profileName}" in ${file} has no target: and the setting gives none.`, hint: `Add target: to the profile, or set ${SETTING}.target to one of ${Object.keys(outputs).join(', ') || 'its outputs'}.` });
+    throw new LensError({
+      code: 'dbt-profile',
+      setting: `${SETTING}.target`,
+      message: `Profile "${profileName}" in ${file} has no target: and the setting gives none.`,
+      hint: `Add target: to the profile, or set ${SETTING}.target to one of ${Object.keys(outputs).join(', ') || 'its outputs'}.`,
+    });
   }
   const rawTarget = outputs[targetName];
   if (!isRecord(rawTarget)) {
-    throw new LensError({ code: 'dbt-profile', setting: `${SETTING}.target`, message: `Profile "${profileName}" in ${file} has no target "${targetName}"${Object.keys(outputs).length ? ` (it has ${Object.keys(outputs).join(', ')})` : ''}.`, hint: `Set ${SETTING}.target to one of its outputs.` });
+    throw new LensError({
+      code: 'dbt-profile',
+      setting: `${SETTING}.target`,
+      message: `Profile "${profileName}" in ${file} has no target "${targetName}"${Object.keys(outputs).length ? ` (it has ${Object.keys(outputs).join(', ')})` : ''}.`,
+      hint: `Set ${SETTING}.target to one of its outputs.`,
+    });
   }
   const target = renderProfileValue(rawTarget, workspace.env, file) as Record<string, unknown>;
   if (target.type !== 'sqlite') {
@@ -121,7 +176,11 @@ export async function resolveDbtTarget(workspace: Workspace, project: { dir: str
   }
   const mainFile = files.get('main');
   if (!mainFile) {
-    throw new LensError({ code: 'dbt-profile', message: `Profile "${profileName}" target "${targetName}" in ${file} has no schemas_and_paths: main: entry.`, hint: 'dbt-sqlite needs the path of the main database under schemas_and_paths: main:.' });
+    throw new LensError({
+      code: 'dbt-profile',
+      message: `Profile "${profileName}" target "${targetName}" in ${file} has no schemas_and_paths: main: entry.`,
+      hint: 'dbt-sqlite needs the path of the main database under schemas_and_paths: main:.',
+    });
   }
   const mainPath = path.resolve(mainFile);
   return {
@@ -129,7 +188,9 @@ export async function resolveDbtTarget(workspace: Workspace, project: { dir: str
     target: targetName,
     schema: typeof target.schema === 'string' ? target.schema : 'main',
     main: { schema: 'main', file: mainFile },
-    attached: [...files].filter(([schema, file_]) => schema !== 'main' && path.resolve(file_) !== mainPath).map(([schema, file_]) => ({ schema, file: file_ })),
+    attached: [...files]
+      .filter(([schema, file_]) => schema !== 'main' && path.resolve(file_) !== mainPath)
+      .map(([schema, file_]) => ({ schema, file: file_ })),
     profilesFile: file,
   };
 }

@@ -53,7 +53,10 @@ export class LoadedData {
   readonly notes: string[] = [];
   /** Results of the data checks (checks.ts), by check and column: each is computed once per load. */
   readonly checks = new Map<string, string | undefined>();
-  constructor(readonly main: Database, readonly source: SourceInfo) {
+  constructor(
+    readonly main: Database,
+    readonly source: SourceInfo,
+  ) {
     this.databases.push(main);
   }
 
@@ -69,7 +72,10 @@ export class LoadedData {
   }
 
   tablesOf(schema: string): string[] {
-    const rows = this.main.exec(`SELECT name FROM ${quoteIdentifier(schema)}.sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`)[0]?.values ?? [];
+    const rows =
+      this.main.exec(
+        `SELECT name FROM ${quoteIdentifier(schema)}.sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`,
+      )[0]?.values ?? [];
     return rows.map((row) => String(row[0]));
   }
 
@@ -79,7 +85,9 @@ export class LoadedData {
   }
 
   columnsOf(schema: string, table: string): string[] {
-    const rows = this.main.exec(`SELECT name FROM pragma_table_info(${quoteString(table)}, ${quoteString(schema)})`)[0]?.values ?? [];
+    const rows =
+      this.main.exec(`SELECT name FROM pragma_table_info(${quoteString(table)}, ${quoteString(schema)})`)[0]?.values ??
+      [];
     return rows.map((row) => String(row[0]));
   }
 

@@ -18,30 +18,67 @@ export interface DataPlan {
   open(): Promise<LoadedData>;
 }
 
-export async function planData(connection: ConnectionSetting, workspace: Workspace, project: { dir: string; profile?: string } | undefined, assets: EngineAssets): Promise<DataPlan> {
+export async function planData(
+  connection: ConnectionSetting,
+  workspace: Workspace,
+  project: { dir: string; profile?: string } | undefined,
+  assets: EngineAssets,
+): Promise<DataPlan> {
   const plain = { name: 'dev', schema: 'main' };
   const sqlJs = () => loadSqlJs(assets.wasmPath);
   switch (connection.type) {
     case 'sample': {
       const seeds = path.join(assets.sampleDir, 'seeds');
-      return { target: plain, sources: [seeds], open: async () => openCsvDirectory(await sqlJs(), seeds, { type: 'sample', description: 'Bundled sample data' }, 'the bundled sample') };
+      return {
+        target: plain,
+        sources: [seeds],
+        open: async () =>
+          openCsvDirectory(
+            await sqlJs(),
+            seeds,
+            { type: 'sample', description: 'Bundled sample data' },
+            'the bundled sample',
+          ),
+      };
     }
     case 'csv': {
       const setting = 'segmentLens.connection.directory';
       const directory = workspace.resolve(connection.directory, setting);
-      return { target: plain, sources: [directory], open: async () => openCsvDirectory(await sqlJs(), directory, { type: 'csv', description: `CSV ${path.relative(workspace.dir, directory) || '.'}` }, setting) };
+      return {
+        target: plain,
+        sources: [directory],
+        open: async () =>
+          openCsvDirectory(
+            await sqlJs(),
+            directory,
+            { type: 'csv', description: `CSV ${path.relative(workspace.dir, directory) || '.'}` },
+            setting,
+          ),
+      };
     }
     case 'sqlite': {
       const hint = 'Check segmentLens.connection: paths are relative to the workspace folder.';
       const main = { schema: 'main', file: workspace.resolve(connection.path, 'segmentLens.connection.path') };
-      const attached = Object.entries(connection.attach).map(([schema, file]) => ({ schema, file: workspace.resolve(file, `segmentLens.connection.attach.${schema}`) }));
+      const attached = Object.entries(connection.attach).map(([schema, file]) => ({
+        schema,
+        file: workspace.resolve(file, `segmentLens.connection.attach.${schema}`),
+      }));
       const description = `SQLite ${path.relative(workspace.dir, main.file)}${attached.length ? ` + ${attached.map((item) => item.schema).join(', ')}` : ''}`;
-      return { target: plain, sources: [main.file, ...attached.map((item) => item.file)], open: async () => openSqliteFiles(await sqlJs(), main, attached, { type: 'sqlite', description }, hint) };
+      return {
+        target: plain,
+        sources: [main.file, ...attached.map((item) => item.file)],
+        open: async () => openSqliteFiles(await sqlJs(), main, attached, { type: 'sqlite', description }, hint),
+      };
     }
     case 'dbt': {
       const target = await resolveDbtTarget(workspace, project, connection);
       const hint = `Check schemas_and_paths in ${target.profilesFile}: relative paths are resolved from the dbt project folder.`;
-      const source = { type: 'dbt' as const, description: `dbt ${target.profile}.${target.target}`, profile: target.profile, target: target.target };
+      const source = {
+        type: 'dbt' as const,
+        description: `dbt ${target.profile}.${target.target}`,
+        profile: target.profile,
+        target: target.target,
+      };
       return {
         target: { name: target.target, schema: target.schema },
         sources: [target.profilesFile, target.main.file, ...target.attached.map((item) => item.file)],

@@ -10,13 +10,17 @@ const SQLITE_HEADER = 'SQLite format 3\0';
 async function readDataFile(file: string, what: string, hint: string): Promise<Buffer> {
   const info = await stat(file).catch(() => undefined);
   if (!info) throw new LensError({ code: 'file-not-found', message: `${what} ${file} does not exist.`, hint });
-  if (!info.isFile()) throw new LensError({ code: 'not-a-file', message: `${what} ${file} is a folder, not a file.`, hint });
+  if (!info.isFile())
+    throw new LensError({ code: 'not-a-file', message: `${what} ${file} is a folder, not a file.`, hint });
   return readFile(file);
 }
 
 /** Size of a file, or 0 when there is none. */
 async function sizeOf(file: string): Promise<number> {
-  return stat(file).then((info) => info.size, () => 0);
+  return stat(file).then(
+    (info) => info.size,
+    () => 0,
+  );
 }
 
 /**
@@ -37,28 +41,57 @@ async function checkWriters(file: string, what: string): Promise<string | undefi
   return undefined;
 }
 
-async function openSqliteCopy(sql: SqlJsStatic, file: string, what: string, hint: string, notes: string[]): Promise<Database> {
+async function openSqliteCopy(
+  sql: SqlJsStatic,
+  file: string,
+  what: string,
+  hint: string,
+  notes: string[],
+): Promise<Database> {
   const note = await checkWriters(file, what);
   if (note) notes.push(note);
   const bytes = await readDataFile(file, what, hint);
   // SQLite itself opens a 0-byte file as an empty database (dbt-sqlite leaves such files behind).
   if (bytes.length === 0) return new sql.Database();
   if (bytes.length < 100 || bytes.subarray(0, 16).toString('latin1') !== SQLITE_HEADER) {
-    throw new LensError({ code: 'not-sqlite', message: `${what} ${file} is not a SQLite database (it does not start with the SQLite header).`, hint });
+    throw new LensError({
+      code: 'not-sqlite',
+      message: `${what} ${file} is not a SQLite database (it does not start with the SQLite header).`,
+      hint,
+    });
   }
   const db = new sql.Database(bytes);
   try {
     db.exec('SELECT count(*) FROM sqlite_master');
   } catch (error) {
     db.close();
-    throw new LensError({ code: 'corrupt-database', message: `${what} ${file} cannot be read: ${(error as Error).message}.`, hint: 'The file may be corrupt or truncated; restore it or rebuild it with dbt.' });
+    throw new LensError({
+      code: 'corrupt-database',
+      message: `${what} ${file} cannot be read: ${(error as Error).message}.`,
+      hint: 'The file may be corrupt or truncated; restore it or rebuild it with dbt.',
+    });
   }
   return db;
 }
 
-export async function openSqliteFiles(sql: SqlJsStatic, main: SchemaFile, attached: SchemaFile[], source: Omit<SourceInfo, 'files' | 'schemas'>, hint: string): Promise<LoadedData> {
+export async function openSqliteFiles(
+  sql: SqlJsStatic,
+  main: SchemaFile,
+  attached: SchemaFile[],
+  source: Omit<SourceInfo, 'files' | 'schemas'>,
+  hint: string,
+): Promise<LoadedData> {
   const files = [main.file, ...attached.map((item) => item.file)];
-  const bytes = (await Promise.all(files.map((file) => stat(file).then((info) => (info.isFile() ? info.size : 0), () => 0)))).reduce((sum, size) => sum + size, 0);
+  const bytes = (
+    await Promise.all(
+      files.map((file) =>
+        stat(file).then(
+          (info) => (info.isFile() ? info.size : 0),
+          () => 0,
+        ),
+      ),
+    )
+  ).reduce((sum, size) => sum + size, 0);
   if (bytes > MAX_SQLITE_BYTES) throw tooLarge(files, bytes, MAX_SQLITE_BYTES);
   const notes: string[] = [];
   const mainDb = await openSqliteCopy(sql, main.file, 'The SQLite file', hint, notes);

@@ -25,7 +25,10 @@ export interface DbtProject {
 }
 
 async function exists(file: string): Promise<boolean> {
-  return stat(file).then(() => true, () => false);
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The nearest folder at or above `start` (but not above `workspaceDir`) holding dbt_project.yml. */
@@ -57,7 +60,12 @@ function schemaConfig(level: Record<string, unknown>): string | undefined {
 }
 
 /** Walks the `models: <project>:` tree down a model's folders; the deepest `+schema` wins. */
-function folderSchema(modelsConfig: unknown, projectName: string | undefined, folders: string[], model: string): string | undefined {
+function folderSchema(
+  modelsConfig: unknown,
+  projectName: string | undefined,
+  folders: string[],
+  model: string,
+): string | undefined {
   if (!isRecord(modelsConfig)) return undefined;
   let level: unknown = projectName ? modelsConfig[projectName] : undefined;
   let schema: string | undefined;
@@ -71,7 +79,10 @@ function folderSchema(modelsConfig: unknown, projectName: string | undefined, fo
 }
 
 /** The dbt project a model belongs to (for the bundled sample: one at the workspace's root), if there is one. */
-export async function projectOfModel(model: Pick<ModelFile, 'file' | 'sample'>, workspace: Workspace): Promise<DbtProject | undefined> {
+export async function projectOfModel(
+  model: Pick<ModelFile, 'file' | 'sample'>,
+  workspace: Workspace,
+): Promise<DbtProject | undefined> {
   const dir = await findDbtProjectDir(model.sample ? workspace.dir : path.dirname(model.file), workspace.dir);
   return dir ? loadDbtProject(dir) : undefined;
 }
@@ -101,7 +112,8 @@ export async function loadDbtProject(dir: string): Promise<DbtProject> {
     for (const file of await listFiles(root, ['.yml', '.yaml'])) readProperties(await readYamlFile(file), result);
   }
   for (const seedPath of stringList(project['seed-paths'] ?? project['data-paths'], ['seeds'])) {
-    for (const file of await listFiles(path.join(dir, seedPath), ['.csv'])) result.nodes.add(path.basename(file, '.csv'));
+    for (const file of await listFiles(path.join(dir, seedPath), ['.csv']))
+      result.nodes.add(path.basename(file, '.csv'));
   }
   return result;
 }
@@ -121,6 +133,9 @@ function readProperties(properties: unknown, project: DbtProject): void {
       if (!isRecord(table) || typeof table.name !== 'string') continue;
       identifiers.set(table.name, typeof table.identifier === 'string' ? table.identifier : table.name);
     }
-    project.sources.set(source.name, { schema: typeof source.schema === 'string' ? source.schema : source.name, identifiers });
+    project.sources.set(source.name, {
+      schema: typeof source.schema === 'string' ? source.schema : source.name,
+      identifiers,
+    });
   }
 }

@@ -56,10 +56,13 @@ function instrument(source: string): Instrumented {
   // Whitespace control (`{%-`, `-%}`, …) is applied here, on the original text, so that the markers never stop
   // nunjucks from trimming and the map stays exact.
   const trimsAfter = (token: { type: string; value: string } | undefined) =>
-    !!token && (((token.type === 'block-end' || token.type === 'variable-end') && token.value.startsWith('-')) ||
+    !!token &&
+    (((token.type === 'block-end' || token.type === 'variable-end') && token.value.startsWith('-')) ||
       (token.type === 'comment' && token.value.endsWith('-#}')));
   const trimsBefore = (token: { type: string; value: string } | undefined) =>
-    !!token && (token.type === 'block-start' || token.type === 'variable-start' || token.type === 'comment') && token.value[2] === '-';
+    !!token &&
+    (token.type === 'block-start' || token.type === 'variable-start' || token.type === 'comment') &&
+    token.value[2] === '-';
   let openExpression = -1;
   tokens.forEach((token, index) => {
     const start = token.start;
@@ -122,7 +125,10 @@ function errorOffset(message: string, instrumented: Instrumented, zeroBased: boo
 }
 
 function cleanMessage(message: string): string {
-  const lines = message.split('\n').map((line) => line.trim()).filter((line) => line && !/^\(.*\) \[Line \d+, Column \d+\]$/.test(line));
+  const lines = message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !/^\(.*\) \[Line \d+, Column \d+\]$/.test(line));
   return (lines.join(' ') || message).replace(/^Error: /, '').replace(/__lensMark\(\d+, /g, '');
 }
 
@@ -154,7 +160,10 @@ export function renderModel(source: string, file: string, context: RenderContext
   const globals: Record<string, unknown> = {
     __lensMark(id: number, value: unknown) {
       if (value === undefined || value === null) {
-        return missing(`${instrumented.expressions[id].text.replace(/^\{\{-?\s*|\s*-?\}\}$/g, '')} is undefined in ${file}.`, 'Define it, or use a dbt function Segment Lens knows: ref, source, var, config, env_var, is_incremental.');
+        return missing(
+          `${instrumented.expressions[id].text.replace(/^\{\{-?\s*|\s*-?\}\}$/g, '')} is undefined in ${file}.`,
+          'Define it, or use a dbt function Segment Lens knows: ref, source, var, config, env_var, is_incremental.',
+        );
       }
       return `${EXPR_OPEN}${id}${ID_END}${String(value)}${EXPR_CLOSE}`;
     },
@@ -162,17 +171,26 @@ export function renderModel(source: string, file: string, context: RenderContext
       const names = positional(args);
       const name = names[names.length - 1];
       if (typeof name !== 'string' || names.length < 1 || names.length > 2) {
-        return fail(`ref() takes a model name, or a package and a model name; got ${JSON.stringify(names)}.`, "Write {{ ref('model_name') }}.");
+        return fail(
+          `ref() takes a model name, or a package and a model name; got ${JSON.stringify(names)}.`,
+          "Write {{ ref('model_name') }}.",
+        );
       }
       if (project && !project.nodes.has(name)) {
-        return fail(`ref('${name}'): the dbt project has no model or seed named ${name}.`, `Check the name against the .sql files under ${project.dir}'s model paths and the seeds, or use source() for a table dbt does not build.`);
+        return fail(
+          `ref('${name}'): the dbt project has no model or seed named ${name}.`,
+          `Check the name against the .sql files under ${project.dir}'s model paths and the seeds, or use source() for a table dbt does not build.`,
+        );
       }
       return relation(project?.modelSchemas.get(name), name);
     },
     source(...args: unknown[]) {
       const [sourceName, table] = positional(args);
       if (typeof sourceName !== 'string' || typeof table !== 'string') {
-        return fail(`source() takes a source name and a table name; got ${JSON.stringify(positional(args))}.`, "Write {{ source('source_name', 'table_name') }}.");
+        return fail(
+          `source() takes a source name and a table name; got ${JSON.stringify(positional(args))}.`,
+          "Write {{ source('source_name', 'table_name') }}.",
+        );
       }
       const known = project?.sources.get(sourceName);
       return relation(known?.schema ?? sourceName, known?.identifiers.get(table) ?? table);
@@ -180,14 +198,21 @@ export function renderModel(source: string, file: string, context: RenderContext
     config: () => '',
     var(...args: unknown[]) {
       const [name, ...fallback] = positional(args);
-      if (typeof name !== 'string') return fail('var() takes the name of a variable.', "Write {{ var('name') }} or {{ var('name', default) }}.");
+      if (typeof name !== 'string')
+        return fail('var() takes the name of a variable.', "Write {{ var('name') }} or {{ var('name', default) }}.");
       if (project && Object.hasOwn(project.vars, name)) return project.vars[name];
       if (fallback.length > 0) return fallback[0];
-      return missing(`Required var '${name}' is not set.`, project ? `Add it under vars: in ${project.dir}/dbt_project.yml, or give var() a default.` : 'Give var() a default, or add a dbt_project.yml with vars:.');
+      return missing(
+        `Required var '${name}' is not set.`,
+        project
+          ? `Add it under vars: in ${project.dir}/dbt_project.yml, or give var() a default.`
+          : 'Give var() a default, or add a dbt_project.yml with vars:.',
+      );
     },
     env_var(...args: unknown[]) {
       const [name, ...fallback] = positional(args);
-      if (typeof name !== 'string') return fail('env_var() takes the name of an environment variable.', "Write {{ env_var('NAME') }}.");
+      if (typeof name !== 'string')
+        return fail('env_var() takes the name of an environment variable.', "Write {{ env_var('NAME') }}.");
       const value = context.env[name];
       if (value !== undefined) return value;
       if (fallback.length > 0) return fallback[0];
@@ -202,7 +227,11 @@ export function renderModel(source: string, file: string, context: RenderContext
   const jinjaError = (error: unknown, zeroBased: boolean): LensError => {
     const message = error instanceof Error ? error.message : String(error);
     const offset = errorOffset(message, instrumented, zeroBased);
-    const value = raised?.value ?? { code: 'jinja' as const, message: `Jinja error in ${file}: ${cleanMessage(message)}`, hint: 'Fix the template so dbt can compile it.' };
+    const value = raised?.value ?? {
+      code: 'jinja' as const,
+      message: `Jinja error in ${file}: ${cleanMessage(message)}`,
+      hint: 'Fix the template so dbt can compile it.',
+    };
     return new LensError({ ...value, location: offset === undefined ? undefined : locationAt(file, source, offset) });
   };
   let template: nunjucks.Template;
@@ -257,9 +286,21 @@ function unmark(rendered: string, instrumented: Instrumented, file: string, sour
     const text = rendered.slice(index, next);
     if (expressionDepth > 0) {
       const expression = instrumented.expressions[expressionId];
-      segments.push({ renderedStart: length, renderedEnd: length + text.length, originalStart: expression.start, originalEnd: expression.end, literal: false });
+      segments.push({
+        renderedStart: length,
+        renderedEnd: length + text.length,
+        originalStart: expression.start,
+        originalEnd: expression.end,
+        literal: false,
+      });
     } else {
-      segments.push({ renderedStart: length, renderedEnd: length + text.length, originalStart: dataOrigin, originalEnd: dataOrigin + text.length, literal: true });
+      segments.push({
+        renderedStart: length,
+        renderedEnd: length + text.length,
+        originalStart: dataOrigin,
+        originalEnd: dataOrigin + text.length,
+        literal: true,
+      });
       dataOrigin += text.length;
     }
     out.push(text);

@@ -16,7 +16,11 @@ export function sampleModelFile(assets: EngineAssets): string {
   return path.join(assets.sampleDir, 'models', 'customer_segments.sql');
 }
 
-export async function readModelFile(workspace: Workspace, model: string | undefined, assets: EngineAssets): Promise<ModelFile> {
+export async function readModelFile(
+  workspace: Workspace,
+  model: string | undefined,
+  assets: EngineAssets,
+): Promise<ModelFile> {
   if (!model) {
     const file = sampleModelFile(assets);
     return { file, sample: true, text: await readFile(file, 'utf8') };
@@ -27,7 +31,9 @@ export async function readModelFile(workspace: Workspace, model: string | undefi
     throw new LensError({
       code: info ? 'not-a-file' : 'file-not-found',
       setting: 'segmentLens.model',
-      message: info ? `The model ${file} (segmentLens.model) is a folder, not a SQL file.` : `The model file ${file} (segmentLens.model) does not exist.`,
+      message: info
+        ? `The model ${file} (segmentLens.model) is a folder, not a SQL file.`
+        : `The model file ${file} (segmentLens.model) does not exist.`,
       hint: "Set segmentLens.model to the model's .sql file relative to the workspace, or leave it empty for the bundled sample.",
     });
   }

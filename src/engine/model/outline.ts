@@ -7,11 +7,18 @@ import { parseSql, topLevelWith } from '../sql/syntax';
 export function outlineModel(text: string, file: string): { name: string; location: FileLocation }[] | undefined {
   let rendered;
   try {
-    rendered = renderModel(text, file, { target: { name: 'dev', schema: 'main', type: 'sqlite' }, env: {}, lenient: true });
+    rendered = renderModel(text, file, {
+      target: { name: 'dev', schema: 'main', type: 'sqlite' },
+      env: {},
+      lenient: true,
+    });
   } catch {
     return undefined;
   }
   const parsed = parseSql(rendered.sql);
   const withClause = parsed.ok ? topLevelWith(parsed.program) : undefined;
-  return (withClause?.ctes ?? []).map((cte) => ({ name: cte.name, location: rendered.sourceMap.location(cte.nameStart, cte.nameEnd) }));
+  return (withClause?.ctes ?? []).map((cte) => ({
+    name: cte.name,
+    location: rendered.sourceMap.location(cte.nameStart, cte.nameEnd),
+  }));
 }

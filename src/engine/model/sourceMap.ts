@@ -41,10 +41,14 @@ export class SourceMap {
   originalRange(renderedStart: number, renderedEnd = renderedStart): { start: number; end: number } {
     const first = this.segmentAt(renderedStart);
     if (!first) return { start: 0, end: 0 };
-    const start = first.literal ? first.originalStart + Math.min(renderedStart - first.renderedStart, first.originalEnd - first.originalStart) : first.originalStart;
+    const start = first.literal
+      ? first.originalStart + Math.min(renderedStart - first.renderedStart, first.originalEnd - first.originalStart)
+      : first.originalStart;
     if (renderedEnd <= renderedStart) return { start, end: first.literal ? start : first.originalEnd };
     const last = this.segmentAt(renderedEnd - 1) ?? first;
-    const end = last.literal ? last.originalStart + Math.min(renderedEnd - last.renderedStart, last.originalEnd - last.originalStart) : last.originalEnd;
+    const end = last.literal
+      ? last.originalStart + Math.min(renderedEnd - last.renderedStart, last.originalEnd - last.originalStart)
+      : last.originalEnd;
     return { start, end: Math.max(start, end) };
   }
 
@@ -52,6 +56,12 @@ export class SourceMap {
     const range = this.originalRange(renderedStart, renderedEnd);
     const start = positionAt(this.originalLineStarts, range.start);
     const end = positionAt(this.originalLineStarts, range.end);
-    return { file: this.file, line: start.line + 1, column: start.column + 1, endLine: end.line + 1, endColumn: end.column + 1 };
+    return {
+      file: this.file,
+      line: start.line + 1,
+      column: start.column + 1,
+      endLine: end.line + 1,
+      endColumn: end.column + 1,
+    };
   }
 }

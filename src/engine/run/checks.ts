@@ -10,31 +10,46 @@ const plural = (count: number, noun: string) => `${count.toLocaleString('en')} $
 export function dataWarnings(data: LoadedData, graph: LineageGraph): string[] {
   const count = (sql: string) => Number(data.main.exec(sql)[0]?.values[0]?.[0] ?? 0);
   /** Runs a check once per loaded data and column; later runs (a model edit) reuse the answer. */
-  const check = (name: string, located: { schema: string; table: string }, column: string, compute: (table: string, column: string) => string | undefined) => {
+  const check = (
+    name: string,
+    located: { schema: string; table: string },
+    column: string,
+    compute: (table: string, column: string) => string | undefined,
+  ) => {
     const key = `${name}:${located.schema}.${located.table}.${column}`.toLowerCase();
-    if (!data.checks.has(key)) data.checks.set(key, compute(`${quoteIdentifier(located.schema)}.${quoteIdentifier(located.table)}`, quoteIdentifier(column)));
+    if (!data.checks.has(key))
+      data.checks.set(
+        key,
+        compute(`${quoteIdentifier(located.schema)}.${quoteIdentifier(located.table)}`, quoteIdentifier(column)),
+      );
     return data.checks.get(key);
   };
   const warnings: (string | undefined)[] = [];
   for (const key of joinKeys(graph)) {
     const located = data.locate(key.table);
     if (!located || data.uniqueKeys.has(`${located.schema}.${located.table}.${key.column}`.toLowerCase())) continue;
-    warnings.push(check('repeats', located, key.column, (table, column) => {
-      const repeats = count(`SELECT count(${column}) - count(DISTINCT ${column}) FROM ${table}`);
-      return repeats > 0
-        ? `${key.column} repeats in ${key.table} (${plural(repeats, 'extra row')}): the join matches those rows more than once, so COUNT(DISTINCT …) and AVG(…) count different rows. Deduplicate ${key.table} if each ${key.column} should appear once.`
-        : undefined;
-    }));
+    warnings.push(
+      check('repeats', located, key.column, (table, column) => {
+        const repeats = count(`SELECT count(${column}) - count(DISTINCT ${column}) FROM ${table}`);
+        return repeats > 0
+          ? `${key.column} repeats in ${key.table} (${plural(repeats, 'extra row')}): the join matches those rows more than once, so COUNT(DISTINCT …) and AVG(…) count different rows. Deduplicate ${key.table} if each ${key.column} should appear once.`
+          : undefined;
+      }),
+    );
   }
   for (const use of numericSources(graph)) {
     const located = data.locate(use.table);
     if (!located) continue;
-    warnings.push(check('text', located, use.column, (table, column) => {
-      const texts = count(`SELECT count(*) FROM ${table} WHERE typeof(${column}) = 'text'`);
-      if (texts === 0) return undefined;
-      const example = String(data.main.exec(`SELECT ${column} FROM ${table} WHERE typeof(${column}) = 'text' LIMIT 1`)[0].values[0][0]);
-      return `${use.column} in ${use.table} holds text in ${plural(texts, 'row')} (e.g. ${JSON.stringify(example.slice(0, 40))}): SQLite compares text above every number, so those rows land in the wrong segment. Store the column as numbers (no thousands separators or currency signs).`;
-    }));
+    warnings.push(
+      check('text', located, use.column, (table, column) => {
+        const texts = count(`SELECT count(*) FROM ${table} WHERE typeof(${column}) = 'text'`);
+        if (texts === 0) return undefined;
+        const example = String(
+          data.main.exec(`SELECT ${column} FROM ${table} WHERE typeof(${column}) = 'text' LIMIT 1`)[0].values[0][0],
+        );
+        return `${use.column} in ${use.table} holds text in ${plural(texts, 'row')} (e.g. ${JSON.stringify(example.slice(0, 40))}): SQLite compares text above every number, so those rows land in the wrong segment. Store the column as numbers (no thousands separators or currency signs).`;
+      }),
+    );
   }
   return warnings.filter((warning): warning is string => warning !== undefined);
 }

@@ -19,16 +19,35 @@ export function prepareQuery(rendered: RenderedModel, file: string): PreparedQue
   const parsed = parseSql(sql);
   const found = parsed.ok ? statements(parsed.program) : undefined;
   if (found?.length === 0 || sql.trim() === '') {
-    throw new LensError({ code: 'sql', message: `The model ${file} has no SQL to run.`, hint: "Write the model's SELECT statement in the file.", location: { file, line: 1, column: 1 } });
+    throw new LensError({
+      code: 'sql',
+      message: `The model ${file} has no SQL to run.`,
+      hint: "Write the model's SELECT statement in the file.",
+      location: { file, line: 1, column: 1 },
+    });
   }
   // One read-only query: anything else is refused before it reaches SQLite (query_only is the second guard).
   const first = found?.[0];
   if (first && first.type !== 'select_stmt' && first.type !== 'compound_select_stmt') {
-    const keyword = sql.slice(first.range?.[0] ?? 0).match(/^\s*([A-Za-z]+(?:\s+[A-Za-z]+)?)/)?.[1]?.toUpperCase() ?? first.type;
-    throw new LensError({ code: 'sql', message: `The model ${file} is a ${keyword} statement; Segment Lens runs one read-only SELECT.`, hint: 'A model is one SELECT (with CTEs); it never changes the data.', location: sourceMap.location(first.range?.[0] ?? 0) });
+    const keyword =
+      sql
+        .slice(first.range?.[0] ?? 0)
+        .match(/^\s*([A-Za-z]+(?:\s+[A-Za-z]+)?)/)?.[1]
+        ?.toUpperCase() ?? first.type;
+    throw new LensError({
+      code: 'sql',
+      message: `The model ${file} is a ${keyword} statement; Segment Lens runs one read-only SELECT.`,
+      hint: 'A model is one SELECT (with CTEs); it never changes the data.',
+      location: sourceMap.location(first.range?.[0] ?? 0),
+    });
   }
   if (found && found.length > 1) {
-    throw new LensError({ code: 'sql', message: `The model ${file} holds more than one SQL statement.`, hint: "A model is one SELECT; remove everything after the first statement's semicolon.", location: sourceMap.location(found[1].range?.[0] ?? 0) });
+    throw new LensError({
+      code: 'sql',
+      message: `The model ${file} holds more than one SQL statement.`,
+      hint: "A model is one SELECT; remove everything after the first statement's semicolon.",
+      location: sourceMap.location(found[1].range?.[0] ?? 0),
+    });
   }
   return { file, sql, sourceMap, parsed, withClause: parsed.ok ? topLevelWith(parsed.program) : undefined };
 }

@@ -39,7 +39,14 @@ type LineageOutcome = { lineage: Lineage; error?: undefined } | { lineage?: unde
 /** The model's lineage against the loaded data's schemas; a model that cannot be parsed is an outcome, not a throw. */
 function lineageOf(query: PreparedQuery, data: LoadedData): LineageOutcome {
   try {
-    return { lineage: buildLineage({ sql: query.sql, sourceMap: query.sourceMap, parsed: query.parsed, catalog: (table) => data.columnsOfWritten(table) }) };
+    return {
+      lineage: buildLineage({
+        sql: query.sql,
+        sourceMap: query.sourceMap,
+        parsed: query.parsed,
+        catalog: (table) => data.columnsOfWritten(table),
+      }),
+    };
   } catch (error) {
     if (error instanceof LensError) return { error };
     throw error;
@@ -86,7 +93,11 @@ export class ModelSession {
     const plan = await planData(settings.connection, workspace, project, assets);
 
     const renderStarted = performance.now();
-    const rendered = renderModel(model.text, model.file, { project, target: { ...plan.target, type: 'sqlite' }, env: workspace.env });
+    const rendered = renderModel(model.text, model.file, {
+      project,
+      target: { ...plan.target, type: 'sqlite' },
+      env: workspace.env,
+    });
     const renderMs = elapsed(renderStarted);
     const query = prepareQuery(rendered, model.file);
 
@@ -98,7 +109,9 @@ export class ModelSession {
       if (lineage.lineage) optimizeLayout(data, joinKeys(new LineageGraph(lineage.lineage)));
     };
     const loadStarted = performance.now();
-    const { data, reused } = cache ? await cache.get(plan, layout) : { data: await loadData(plan, layout), reused: false };
+    const { data, reused } = cache
+      ? await cache.get(plan, layout)
+      : { data: await loadData(plan, layout), reused: false };
     const timings = { started, renderMs, loadMs: elapsed(loadStarted) };
     return new ModelSession({ file: model.file, sample: model.sample }, query, data, timings, reused, !cache, lineage);
   }
@@ -109,7 +122,10 @@ export class ModelSession {
 
   /** Top-level CTEs of the model, in order, with where their names are in the file. */
   get ctes(): { name: string; location: FileLocation }[] {
-    return (this.query.withClause?.ctes ?? []).map((cte) => ({ name: cte.name, location: this.query.sourceMap.location(cte.nameStart, cte.nameEnd) }));
+    return (this.query.withClause?.ctes ?? []).map((cte) => ({
+      name: cte.name,
+      location: this.query.sourceMap.location(cte.nameStart, cte.nameEnd),
+    }));
   }
 
   private select(sql: string, params: SqlValue[] = []): { columns: string[]; rows: SqlValue[][] } {
@@ -138,7 +154,10 @@ export class ModelSession {
     const cteRowCounts: Record<string, number> = {};
     const withClause = this.query.withClause;
     for (const cte of withClause?.ctes ?? []) {
-      cteRowCounts[cte.name] = Number(this.select(`${this.sql.slice(0, withClause!.end)} SELECT count(*) FROM ${quoteIdentifier(cte.name)}`).rows[0][0]);
+      cteRowCounts[cte.name] = Number(
+        this.select(`${this.sql.slice(0, withClause!.end)} SELECT count(*) FROM ${quoteIdentifier(cte.name)}`)
+          .rows[0][0],
+      );
     }
     cteRowCounts[FINAL_SELECT] = rows.length;
     const { started, renderMs, loadMs } = this.timings;
@@ -149,7 +168,14 @@ export class ModelSession {
       warnings: [...this.data.notes, ...this.warnings()],
       source: this.data.source,
       model: { ...this.model, renderedSql: this.sql },
-      timings: { renderMs, loadMs, queryMs, countMs: elapsed(countStarted), totalMs: elapsed(started), dataReused: this.reusedData },
+      timings: {
+        renderMs,
+        loadMs,
+        queryMs,
+        countMs: elapsed(countStarted),
+        totalMs: elapsed(started),
+        dataReused: this.reusedData,
+      },
     };
   }
 
@@ -176,17 +202,35 @@ export class ModelSession {
   cteRows(cte: string, filters: { column: string; value: SqlValue }[], offset: number, limit: number): RowPage {
     const withClause = this.query.withClause;
     const known = withClause?.ctes.find((candidate) => candidate.name.toLowerCase() === cte.toLowerCase());
-    if (!withClause || !known) throw new LensError({ code: 'sql', message: `The model has no CTE named ${cte}.`, hint: `Its CTEs are ${this.ctes.map((item) => item.name).join(', ') || 'none'}.` });
+    if (!withClause || !known)
+      throw new LensError({
+        code: 'sql',
+        message: `The model has no CTE named ${cte}.`,
+        hint: `Its CTEs are ${this.ctes.map((item) => item.name).join(', ') || 'none'}.`,
+      });
     const withSql = this.sql.slice(0, withClause.end);
     const from = `${withSql} SELECT * FROM ${quoteIdentifier(known.name)}`;
     const columns = this.select(`${from} LIMIT 0`).columns;
     for (const filter of filters) {
-      if (!columns.includes(filter.column)) throw new LensError({ code: 'missing-column', message: `CTE ${known.name} has no column ${filter.column}.`, hint: `Its columns are ${columns.join(', ')}.` });
+      if (!columns.includes(filter.column))
+        throw new LensError({
+          code: 'missing-column',
+          message: `CTE ${known.name} has no column ${filter.column}.`,
+          hint: `Its columns are ${columns.join(', ')}.`,
+        });
     }
-    const where = filters.length ? ` WHERE ${filters.map((filter) => `${quoteIdentifier(filter.column)} IS ?`).join(' AND ')}` : '';
+    const where = filters.length
+      ? ` WHERE ${filters.map((filter) => `${quoteIdentifier(filter.column)} IS ?`).join(' AND ')}`
+      : '';
     const values = filters.map((filter) => filter.value);
-    const total = Number(this.select(`${withSql} SELECT count(*) FROM ${quoteIdentifier(known.name)}${where}`, values).rows[0][0]);
-    const page = this.select(`${from}${where} LIMIT ? OFFSET ?`, [...values, Math.max(0, Math.floor(limit)), Math.max(0, Math.floor(offset))]);
+    const total = Number(
+      this.select(`${withSql} SELECT count(*) FROM ${quoteIdentifier(known.name)}${where}`, values).rows[0][0],
+    );
+    const page = this.select(`${from}${where} LIMIT ? OFFSET ?`, [
+      ...values,
+      Math.max(0, Math.floor(limit)),
+      Math.max(0, Math.floor(offset)),
+    ]);
     return { columns: page.columns, rows: page.rows, total };
   }
 

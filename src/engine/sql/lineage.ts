@@ -24,7 +24,20 @@ export type * from '../../shared/lineageModel';
 /** Column names of a table as the model writes it (`schema.table` or `table`); undefined when unknown. */
 export type Catalog = (table: string) => string[] | undefined;
 
-const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'total', 'group_concat', 'string_agg', 'array_agg', 'median', 'stddev', 'variance']);
+const AGGREGATES = new Set([
+  'count',
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'total',
+  'group_concat',
+  'string_agg',
+  'array_agg',
+  'median',
+  'stddev',
+  'variance',
+]);
 const QUERIES = new Set(['select_stmt', 'compound_select_stmt']);
 
 const lower = (name: string) => name.toLowerCase();
@@ -57,10 +70,21 @@ interface OutputColumn {
 /** `a`, `t.a` or `s.t.a` as a column reference; undefined for anything else. */
 function columnRef(node: CstNode): ColumnRef | undefined {
   if (node.type === 'identifier') return { column: node.name as string, range: node.range };
-  if (node.type !== 'member_expr' || !isNode(node.property) || node.property.type !== 'identifier' || !isNode(node.object)) return undefined;
+  if (
+    node.type !== 'member_expr' ||
+    !isNode(node.property) ||
+    node.property.type !== 'identifier' ||
+    !isNode(node.object)
+  )
+    return undefined;
   const parts: string[] = [];
   let object: CstNode = node.object;
-  while (object.type === 'member_expr' && isNode(object.property) && object.property.type === 'identifier' && isNode(object.object)) {
+  while (
+    object.type === 'member_expr' &&
+    isNode(object.property) &&
+    object.property.type === 'identifier' &&
+    isNode(object.object)
+  ) {
     parts.unshift(object.property.name as string);
     object = object.object;
   }
@@ -134,9 +158,14 @@ class LineageBuilder {
       const having = current.relations.filter((relation) => columnIn(relation));
       const unknown = current.relations.filter((relation) => !relation.columns);
       if (having.length === 1 && unknown.length === 0) return `${having[0].name}.${columnIn(having[0])}`;
-      if (having.length === 0 && unknown.length === 1 && current.relations.length === 1) return `${unknown[0].name}.${ref.column}`;
-      if (having.length > 1) return fail(`ambiguous: ${having.map((relation) => relation.name).join(' and ')} both have ${ref.column}`);
-      if (unknown.length > 0) return fail(`the columns of ${unknown.map((relation) => relation.name).join(', ')} are unknown, so ${ref.column} could be in ${unknown.length > 1 ? 'any of them' : 'it'}`);
+      if (having.length === 0 && unknown.length === 1 && current.relations.length === 1)
+        return `${unknown[0].name}.${ref.column}`;
+      if (having.length > 1)
+        return fail(`ambiguous: ${having.map((relation) => relation.name).join(' and ')} both have ${ref.column}`);
+      if (unknown.length > 0)
+        return fail(
+          `the columns of ${unknown.map((relation) => relation.name).join(', ')} are unknown, so ${ref.column} could be in ${unknown.length > 1 ? 'any of them' : 'it'}`,
+        );
     }
     return fail(`no table in scope has a column ${ref.column}`);
   }
@@ -145,12 +174,18 @@ class LineageBuilder {
    * Column references in an expression. Nested queries are walked in their own scope and feed the expression
    * through their outputs (e.g. `x IN (SELECT y …)`).
    */
-  columnRefs(node: unknown, scope: Scope, ctes: Map<string, Relation>, out: { ref: ColumnRef; id?: string }[] = []): { ref: ColumnRef; id?: string }[] {
+  columnRefs(
+    node: unknown,
+    scope: Scope,
+    ctes: Map<string, Relation>,
+    out: { ref: ColumnRef; id?: string }[] = [],
+  ): { ref: ColumnRef; id?: string }[] {
     if (Array.isArray(node)) {
       for (const item of node) this.columnRefs(item, scope, ctes, out);
       return out;
     }
-    if (!isNode(node) || node.type === 'keyword' || node.type.endsWith('_literal') || node.type.startsWith('data_type')) return out;
+    if (!isNode(node) || node.type === 'keyword' || node.type.endsWith('_literal') || node.type.startsWith('data_type'))
+      return out;
     const ref = columnRef(node);
     if (ref) {
       out.push({ ref, id: this.resolve(scope, ref) });
@@ -164,7 +199,8 @@ class LineageBuilder {
     }
     for (const [key, child] of Object.entries(node)) {
       // A function's name and an alias are names, not columns.
-      if (key === 'range' || (node.type === 'func_call' && key === 'name') || key === 'alias' || key === 'dataType') continue;
+      if (key === 'range' || (node.type === 'func_call' && key === 'name') || key === 'alias' || key === 'dataType')
+        continue;
       this.columnRefs(child, scope, ctes, out);
     }
     return out;
@@ -174,12 +210,16 @@ class LineageBuilder {
 
   classify(expression: CstNode, outputName: string): { kind: ValueKind; detail?: string; case?: CaseDetail } {
     const ref = columnRef(expression);
-    if (ref) return lower(ref.column) === lower(outputName) ? { kind: 'passthrough' } : { kind: 'rename', detail: `${ref.column} AS ${outputName}` };
+    if (ref)
+      return lower(ref.column) === lower(outputName)
+        ? { kind: 'passthrough' }
+        : { kind: 'rename', detail: `${ref.column} AS ${outputName}` };
     if (expression.type === 'case_expr') {
       const detail: CaseDetail = { whens: [] };
       if (isNode(expression.expr)) detail.operand = this.text(expression.expr);
       for (const item of expression.clauses as CstNode[]) {
-        if (item.type === 'case_when') detail.whens.push({ when: this.text(item.condition), then: this.text(item.result) });
+        if (item.type === 'case_when')
+          detail.whens.push({ when: this.text(item.condition), then: this.text(item.result) });
         else if (item.type === 'case_else') detail.else = this.text(item.result);
       }
       return { kind: 'case', detail: this.text(expression), case: detail };
@@ -200,7 +240,11 @@ class LineageBuilder {
 
   // ---- FROM and JOIN
 
-  private tableRelation(node: CstNode, alias: CstNode | undefined, ctes: Map<string, Relation>): { relation: Relation; alias: string } | undefined {
+  private tableRelation(
+    node: CstNode,
+    alias: CstNode | undefined,
+    ctes: Map<string, Relation>,
+  ): { relation: Relation; alias: string } | undefined {
     const ref = columnRef(node);
     if (!ref) return undefined;
     const written = ref.table ? `${ref.table}.${ref.column}` : ref.column;
@@ -208,9 +252,15 @@ class LineageBuilder {
     const cte = !ref.table ? ctes.get(lower(ref.column)) : undefined;
     if (cte) return { relation: cte, alias: aliasName };
     const range: [number, number] | undefined = node.range && [node.range[0], alias?.range?.[1] ?? node.range[1]];
-    if (!this.relations.some((known) => known.name === written)) this.relations.push({ name: written, kind: 'source', span: this.location(range) });
+    if (!this.relations.some((known) => known.name === written))
+      this.relations.push({ name: written, kind: 'source', span: this.location(range) });
     const relation: Relation = { name: written, kind: 'source', columns: this.catalog(written) };
-    if (!relation.columns) this.unresolved.push({ name: written, reason: `the columns of ${written} are unknown (no such table in the data)`, span: this.location(range) });
+    if (!relation.columns)
+      this.unresolved.push({
+        name: written,
+        reason: `the columns of ${written} are unknown (no such table in the data)`,
+        span: this.location(range),
+      });
     return { relation, alias: aliasName };
   }
 
@@ -233,7 +283,10 @@ class LineageBuilder {
     if (query) {
       const name = (alias?.name as string | undefined) ?? `(subquery ${++this.subqueries})`;
       const nested = this.walkQuery(query, ctes, name, 'subquery', scope.outer);
-      entry = { relation: { name, kind: 'subquery', columns: nested.outputs.map((output) => output.name) }, alias: name };
+      entry = {
+        relation: { name, kind: 'subquery', columns: nested.outputs.map((output) => output.name) },
+        alias: name,
+      };
     } else entry = this.tableRelation(target, alias, ctes);
     if (!entry) return;
     scope.aliases.set(lower(entry.alias), entry.relation);
@@ -243,10 +296,24 @@ class LineageBuilder {
   // ---- queries
 
   /** Walks a query; `relationName` names its columns (`cte.column`); undefined means the final select (bare names). */
-  walkQuery(node: CstNode, ctes: Map<string, Relation>, relationName: string | undefined, kind: 'cte' | 'subquery' | 'final', outer?: Scope, names?: string[]): { outputs: OutputColumn[] } {
+  walkQuery(
+    node: CstNode,
+    ctes: Map<string, Relation>,
+    relationName: string | undefined,
+    kind: 'cte' | 'subquery' | 'final',
+    outer?: Scope,
+    names?: string[],
+  ): { outputs: OutputColumn[] } {
     if (node.type === 'compound_select_stmt') {
       const left = this.walkQuery(node.left as CstNode, ctes, relationName, kind, outer, names);
-      this.walkQuery(node.right as CstNode, ctes, relationName, kind, outer, left.outputs.map((output) => output.name));
+      this.walkQuery(
+        node.right as CstNode,
+        ctes,
+        relationName,
+        kind,
+        outer,
+        left.outputs.map((output) => output.name),
+      );
       return left;
     }
     if (node.type !== 'select_stmt') return { outputs: [] };
@@ -255,7 +322,10 @@ class LineageBuilder {
     for (const cte of listItems(withClause?.tables)) {
       const table = cte.table as CstNode;
       const name = table.name as string;
-      const columnNames = isNode(cte.columns) && isNode(cte.columns.expr) ? listItems(cte.columns.expr).map((column) => column.name as string) : undefined;
+      const columnNames =
+        isNode(cte.columns) && isNode(cte.columns.expr)
+          ? listItems(cte.columns.expr).map((column) => column.name as string)
+          : undefined;
       this.relations.push({ name, kind: 'cte', span: this.location(table.range) });
       const query = subquery(cte.expr as CstNode);
       const walked = query ? this.walkQuery(query, visible, name, 'cte', undefined, columnNames) : { outputs: [] };
@@ -264,7 +334,14 @@ class LineageBuilder {
     return this.walkSelect(node, visible, relationName, kind, outer, names);
   }
 
-  private walkSelect(select: CstNode, ctes: Map<string, Relation>, relationName: string | undefined, kind: 'cte' | 'subquery' | 'final', outer?: Scope, names?: string[]) {
+  private walkSelect(
+    select: CstNode,
+    ctes: Map<string, Relation>,
+    relationName: string | undefined,
+    kind: 'cte' | 'subquery' | 'final',
+    outer?: Scope,
+    names?: string[],
+  ) {
     const scope: Scope = { aliases: new Map(), relations: [], outer };
     const joins: CstNode[] = [];
     const from = clause(select, 'from_clause');
@@ -283,12 +360,23 @@ class LineageBuilder {
     };
     const nodeFor = (id: string, ref: ColumnRef) => {
       const relation = id.slice(0, id.length - ref.column.length - 1);
-      this.addNode({ id, kind: this.kindOfRelation(relation, scope), relation, column: id.slice(relation.length + 1), span: this.location(ref.range) });
+      this.addNode({
+        id,
+        kind: this.kindOfRelation(relation, scope),
+        relation,
+        column: id.slice(relation.length + 1),
+        span: this.location(ref.range),
+      });
     };
 
     for (const item of listItems(clause(select, 'select_clause')?.columns)) {
       const span = this.location(item.range);
-      const star = item.type === 'all_columns' ? { table: undefined } : item.type === 'member_expr' && isNode(item.property) && item.property.type === 'all_columns' ? { table: isNode(item.object) ? (item.object.name as string) : undefined } : undefined;
+      const star =
+        item.type === 'all_columns'
+          ? { table: undefined }
+          : item.type === 'member_expr' && isNode(item.property) && item.property.type === 'all_columns'
+            ? { table: isNode(item.object) ? (item.object.name as string) : undefined }
+            : undefined;
       if (star) {
         const relations = star.table ? [scope.aliases.get(lower(star.table))] : scope.relations;
         for (const relation of relations) {
@@ -297,14 +385,24 @@ class LineageBuilder {
             continue;
           }
           if (!relation.columns) {
-            this.unresolved.push({ name: `${star.table ? `${star.table}.` : ''}*`, reason: `cannot expand * without the columns of ${relation.name}`, span });
+            this.unresolved.push({
+              name: `${star.table ? `${star.table}.` : ''}*`,
+              reason: `cannot expand * without the columns of ${relation.name}`,
+              span,
+            });
             continue;
           }
           for (const column of relation.columns) {
             const from = `${relation.name}.${column}`;
             const output = addOutput(column, span);
             this.addNode({ id: from, kind: relation.kind, relation: relation.name, column, span });
-            this.addEdge({ from, to: output.id, kind: lower(output.name) === lower(column) ? 'passthrough' : 'rename', span, refSpan: span });
+            this.addEdge({
+              from,
+              to: output.id,
+              kind: lower(output.name) === lower(column) ? 'passthrough' : 'rename',
+              span,
+              refSpan: span,
+            });
           }
         }
         continue;
@@ -312,13 +410,23 @@ class LineageBuilder {
       const aliased = item.type === 'alias' && isNode(item.alias) && isNode(item.expr);
       const expression = aliased ? (item.expr as CstNode) : item;
       // SQLite names an unaliased column by its name, and any other expression by its text.
-      const name = aliased ? ((item.alias as CstNode).name as string) : columnRef(expression)?.column ?? this.text(expression);
+      const name = aliased
+        ? ((item.alias as CstNode).name as string)
+        : (columnRef(expression)?.column ?? this.text(expression));
       const output = addOutput(name, span);
       const step = this.classify(expression, output.name);
       for (const { ref, id } of this.columnRefs(expression, scope, ctes)) {
         if (!id) continue;
         nodeFor(id, ref);
-        this.addEdge({ from: id, to: output.id, kind: step.kind, detail: step.detail, case: step.case, span: this.location(expression.range), refSpan: this.location(ref.range) });
+        this.addEdge({
+          from: id,
+          to: output.id,
+          kind: step.kind,
+          detail: step.detail,
+          case: step.case,
+          span: this.location(expression.range),
+          refSpan: this.location(ref.range),
+        });
       }
     }
 
@@ -331,23 +439,43 @@ class LineageBuilder {
           continue;
         }
         const ref = columnRef(item);
-        const output = outputsFirst && ref && !ref.table ? outputs.find((candidate) => lower(candidate.name) === lower(ref.column)) : undefined;
+        const output =
+          outputsFirst && ref && !ref.table
+            ? outputs.find((candidate) => lower(candidate.name) === lower(ref.column))
+            : undefined;
         if (output) {
-          this.addEdge({ from: output.id, to: label, kind: edgeKind, span: this.location(item.range), refSpan: this.location(item.range) });
+          this.addEdge({
+            from: output.id,
+            to: label,
+            kind: edgeKind,
+            span: this.location(item.range),
+            refSpan: this.location(item.range),
+          });
           continue;
         }
         for (const found of this.columnRefs(item, scope, ctes)) {
           if (!found.id) continue;
           nodeFor(found.id, found.ref);
-          this.addEdge({ from: found.id, to: label, kind: edgeKind, detail, span: this.location(found.ref.range), refSpan: this.location(found.ref.range) });
+          this.addEdge({
+            from: found.id,
+            to: label,
+            kind: edgeKind,
+            detail,
+            span: this.location(found.ref.range),
+            refSpan: this.location(found.ref.range),
+          });
         }
       }
     };
     for (const join of joins) {
-      const operator = (Array.isArray(join.operator) ? join.operator : [join.operator]).filter(isNode).map((keyword) => String(keyword.name)).join(' ');
+      const operator = (Array.isArray(join.operator) ? join.operator : [join.operator])
+        .filter(isNode)
+        .map((keyword) => String(keyword.name))
+        .join(' ');
       const joinKind = operator === 'JOIN' ? 'INNER JOIN' : operator === ',' ? 'CROSS JOIN' : operator;
       const specification = isNode(join.specification) ? join.specification : undefined;
-      if (specification?.type === 'join_on_specification' && isNode(specification.expr)) rowEdges([specification.expr], 'join_key', false, joinKind);
+      if (specification?.type === 'join_on_specification' && isNode(specification.expr))
+        rowEdges([specification.expr], 'join_key', false, joinKind);
       if (specification?.type === 'join_using_specification' && isNode(specification.expr)) {
         for (const key of listItems(specification.expr.expr)) {
           for (const relation of scope.relations) {
@@ -355,7 +483,13 @@ class LineageBuilder {
             if (!column) continue;
             const id = `${relation.name}.${column}`;
             this.addNode({ id, kind: relation.kind, relation: relation.name, column, span: this.location(key.range) });
-            this.addEdge({ from: id, to: label, kind: 'join_key', detail: `${joinKind} USING`, span: this.location(key.range) });
+            this.addEdge({
+              from: id,
+              to: label,
+              kind: 'join_key',
+              detail: `${joinKind} USING`,
+              span: this.location(key.range),
+            });
           }
         }
       }
@@ -365,7 +499,13 @@ class LineageBuilder {
     rowEdges(listItems(clause(select, 'group_by_clause')?.columns), 'group_key', false);
     const having = clause(select, 'having_clause');
     if (isNode(having?.expr)) rowEdges([having.expr], 'filter', true);
-    rowEdges(listItems(clause(select, 'order_by_clause')?.specifications).map((specification) => (specification.type === 'sort_specification' ? (specification.expr as CstNode) : specification)), 'order_key', true);
+    rowEdges(
+      listItems(clause(select, 'order_by_clause')?.specifications).map((specification) =>
+        specification.type === 'sort_specification' ? (specification.expr as CstNode) : specification,
+      ),
+      'order_key',
+      true,
+    );
     return { outputs };
   }
 
@@ -382,14 +522,29 @@ class LineageBuilder {
  * Builds the lineage of a rendered model (parsing it, unless given the parse). Throws a LensError pointing into the
  * user's file when the SQL cannot be parsed or is not a query.
  */
-export function buildLineage(input: { sql: string; sourceMap: SourceMap; catalog: Catalog; parsed?: ParsedSql }): Lineage {
+export function buildLineage(input: {
+  sql: string;
+  sourceMap: SourceMap;
+  catalog: Catalog;
+  parsed?: ParsedSql;
+}): Lineage {
   const parsed = input.parsed ?? parseSql(input.sql);
   if (!parsed.ok) {
-    throw new LensError({ code: 'sql-syntax', message: `Cannot parse the model for lineage: ${parsed.message}`, hint: 'Fix the SQL at this position.', location: input.sourceMap.location(parsed.offset) });
+    throw new LensError({
+      code: 'sql-syntax',
+      message: `Cannot parse the model for lineage: ${parsed.message}`,
+      hint: 'Fix the SQL at this position.',
+      location: input.sourceMap.location(parsed.offset),
+    });
   }
   const [statement] = statements(parsed.program);
   if (!statement || !QUERIES.has(statement.type)) {
-    throw new LensError({ code: 'sql', message: 'The model is not a SELECT, so it has no column lineage.', hint: 'A model is one SELECT statement.', location: input.sourceMap.location(statement?.range?.[0] ?? 0) });
+    throw new LensError({
+      code: 'sql',
+      message: 'The model is not a SELECT, so it has no column lineage.',
+      hint: 'A model is one SELECT statement.',
+      location: input.sourceMap.location(statement?.range?.[0] ?? 0),
+    });
   }
   const builder = new LineageBuilder(input.sql, input.sourceMap, input.catalog);
   const { outputs } = builder.walkQuery(statement, new Map(), undefined, 'final');
@@ -406,7 +561,19 @@ export function buildLineage(input: { sql: string; sourceMap: SourceMap; catalog
   const used = upstream(graph, [...outputs.map((output) => output.id), ...rowShapers]).reached;
   const unused = [...builder.nodes.values()]
     .filter((node) => (node.kind === 'cte' || node.kind === 'subquery') && !used.has(node.id))
-    .map((node) => ({ name: node.column, column: node.id, sources: upstream(graph, node.id).sources, span: node.span }));
+    .map((node) => ({
+      name: node.column,
+      column: node.id,
+      sources: upstream(graph, node.id).sources,
+      span: node.span,
+    }));
 
-  return { columns, edges: builder.edges, nodes: [...builder.nodes.values()], relations: builder.relations, unused, unresolved: builder.unresolved };
+  return {
+    columns,
+    edges: builder.edges,
+    nodes: [...builder.nodes.values()],
+    relations: builder.relations,
+    unused,
+    unresolved: builder.unresolved,
+  };
 }

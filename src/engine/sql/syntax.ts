@@ -19,7 +19,10 @@ export function isNode(value: unknown): value is CstNode {
 /** Parses SQLite SQL; a syntax error comes back with its offset (UTF-16, like every range). */
 export function parseSql(sql: string): ParsedSql {
   try {
-    return { ok: true, program: parse(sql, { dialect: 'sqlite', includeRange: true, filename: 'model' }) as unknown as CstNode };
+    return {
+      ok: true,
+      program: parse(sql, { dialect: 'sqlite', includeRange: true, filename: 'model' }) as unknown as CstNode,
+    };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     // The parser reports "--> model:LINE:COLUMN" (1-based) in its message.
@@ -80,7 +83,12 @@ export function findName(program: CstNode, dotted: string): { start: number; end
   const wanted = dotted.toLowerCase();
   const path = (node: CstNode): string | undefined => {
     if (node.type === 'identifier') return String(node.name).toLowerCase();
-    if (node.type === 'member_expr' && isNode(node.object) && isNode(node.property) && node.property.type === 'identifier') {
+    if (
+      node.type === 'member_expr' &&
+      isNode(node.object) &&
+      isNode(node.property) &&
+      node.property.type === 'identifier'
+    ) {
       const object = path(node.object);
       return object === undefined ? undefined : `${object}.${String(node.property.name).toLowerCase()}`;
     }

@@ -57,7 +57,11 @@ export class EngineClient {
     const id = this.nextId++;
     const worker = this.ensureWorker();
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (outcome: Outcome<unknown>) => void, reject, sent: performance.now() });
+      this.pending.set(id, {
+        resolve: resolve as (outcome: Outcome<unknown>) => void,
+        reject,
+        sent: performance.now(),
+      });
       worker.postMessage({ ...body, id });
     });
   }

@@ -20,7 +20,14 @@ export type WorkerRequest =
   /** Requests up to this id are no longer wanted: skip those not started (answered at once, out of turn). */
   | { id: number; type: 'drop'; upTo: number }
   | { id: number; type: 'run'; request: RunRequest; assets: EngineAssets }
-  | { id: number; type: 'cteRows'; cte: string; filters: { column: string; value: SqlValue }[]; offset: number; limit: number };
+  | {
+      id: number;
+      type: 'cteRows';
+      cte: string;
+      filters: { column: string; value: SqlValue }[];
+      offset: number;
+      limit: number;
+    };
 
 export type WorkerResponse =
   | { id: number; ok: true; value: unknown }

@@ -28,7 +28,8 @@ function runPayload(session: ModelSession): RunPayload {
   const graph = lineage && new LineageGraph(lineage);
   // Segments in the order the model's CASE lists them (Platinum first).
   const grid = buildGrid(result.columns, result.rows, segmentOrder(graph && segmentation(graph)));
-  const drillDown = graph && grid.ok ? drillDownSource(graph, grid.grid.regionColumn, grid.grid.segmentColumn) : undefined;
+  const drillDown =
+    graph && grid.ok ? drillDownSource(graph, grid.grid.regionColumn, grid.grid.segmentColumn) : undefined;
   return { result, lineage, lineageError, grid, drillDown, ctes: session.ctes };
 }
 
@@ -49,7 +50,8 @@ async function handle(message: WorkerRequest): Promise<unknown> {
       return payload;
     }
     case 'cteRows':
-      if (!current) throw new LensError({ code: 'sql', message: 'No model has run yet.', hint: 'Run the model first.' });
+      if (!current)
+        throw new LensError({ code: 'sql', message: 'No model has run yet.', hint: 'Run the model first.' });
       return current.cteRows(message.cte, message.filters, message.offset, message.limit);
   }
 }
@@ -63,8 +65,15 @@ parentPort!.on('message', (message: WorkerRequest) => {
   queue = done.catch(() => undefined);
   done.then(
     (value) => parentPort!.postMessage({ id: message.id, ok: true, value } satisfies WorkerResponse),
-    (error: unknown) => parentPort!.postMessage(error instanceof LensError
-      ? ({ id: message.id, ok: false, error: error.value } satisfies WorkerResponse)
-      : ({ id: message.id, ok: false, internal: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies WorkerResponse)),
+    (error: unknown) =>
+      parentPort!.postMessage(
+        error instanceof LensError
+          ? ({ id: message.id, ok: false, error: error.value } satisfies WorkerResponse)
+          : ({
+              id: message.id,
+              ok: false,
+              internal: error instanceof Error ? (error.stack ?? error.message) : String(error),
+            } satisfies WorkerResponse),
+      ),
   );
 });

@@ -21,7 +21,8 @@ export function screenshotFailures(suite: string, page: () => Page | undefined):
   const save = async (name: string) => {
     const current = page();
     // A screenshot that cannot be taken must not hide the failure it was for.
-    if (current && !current.isClosed()) await shot(current, name).catch((error: unknown) => console.error(`no screenshot ${name}: ${error}`));
+    if (current && !current.isClosed())
+      await shot(current, name).catch((error: unknown) => console.error(`no screenshot ${name}: ${error}`));
   };
   let ran = 0;
   afterEach(async function () {

@@ -8,12 +8,23 @@ import { chromium } from 'playwright-core';
  * Opens the workbench at the URL run.mjs gives, in a new headless Chromium. Returns as soon as the page is there, so
  * that a suite whose start then fails still has a page to take a picture of and a browser to close.
  */
-export async function openWorkbench(viewport: { width: number; height: number }): Promise<{ browser: Browser; page: Page }> {
+export async function openWorkbench(viewport: {
+  width: number;
+  height: number;
+}): Promise<{ browser: Browser; page: Page }> {
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
     // Without the background-networking flags Chromium keeps dialling hosts this machine cannot reach.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const page = await (await browser.newContext({ viewport })).newPage();
