@@ -10,21 +10,28 @@ function relative(uri: vscode.Uri): string {
   return folder ? path.relative(folder.uri.fsPath, uri.fsPath).split(path.sep).join('/') || '.' : uri.fsPath;
 }
 
+/** One file or folder the user picks, starting in the workspace folder. */
+async function pickOne(options: vscode.OpenDialogOptions): Promise<vscode.Uri | undefined> {
+  const [picked] =
+    (await vscode.window.showOpenDialog({
+      defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+      canSelectMany: false,
+      ...options,
+    })) ?? [];
+  return picked;
+}
+
 /** Shows the choices; returns the connection written (null for the sample), or undefined when dismissed. */
 export async function selectDataSource(): Promise<unknown | null | undefined> {
-  const defaultUri = vscode.workspace.workspaceFolders?.[0]?.uri;
   const choices: Choice[] = [
     {
       label: '$(database) SQLite file…',
       detail: 'One SQLite file; qualified names like staging.stg_customers find their tables in it',
       pick: async () => {
-        const [file] =
-          (await vscode.window.showOpenDialog({
-            defaultUri,
-            canSelectMany: false,
-            openLabel: 'Use this database',
-            filters: { 'SQLite databases': ['db', 'sqlite', 'sqlite3', 'duckdb'], 'All files': ['*'] },
-          })) ?? [];
+        const file = await pickOne({
+          openLabel: 'Use this database',
+          filters: { 'SQLite databases': ['db', 'sqlite', 'sqlite3', 'duckdb'], 'All files': ['*'] },
+        });
         return file && { type: 'sqlite', path: relative(file) };
       },
     },
@@ -38,13 +45,7 @@ export async function selectDataSource(): Promise<unknown | null | undefined> {
       label: '$(folder) Folder of CSV seeds…',
       detail: 'Each .csv is a table named after the file; a subfolder is a schema',
       pick: async () => {
-        const [folder] =
-          (await vscode.window.showOpenDialog({
-            defaultUri,
-            canSelectFiles: false,
-            canSelectFolders: true,
-            openLabel: 'Use this folder',
-          })) ?? [];
+        const folder = await pickOne({ canSelectFiles: false, canSelectFolders: true, openLabel: 'Use this folder' });
         return folder && { type: 'csv', directory: relative(folder) };
       },
     },

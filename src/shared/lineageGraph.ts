@@ -3,15 +3,8 @@
 // (highlighting) all ask it rather than walking the edges themselves. The walks are functions over the graph, so
 // each bundle carries only those it uses (the extension host's stays light).
 import type { FileLocation } from './problem';
-import {
-  FINAL_SELECT,
-  VALUE_KINDS,
-  type CaseDetail,
-  type Lineage,
-  type LineageEdge,
-  type LineageNode,
-  type ValueKind,
-} from './lineageModel';
+import { FINAL_SELECT, VALUE_KINDS } from './lineageModel';
+import type { CaseDetail, Lineage, LineageEdge, LineageNode, ValueKind } from './lineageModel';
 
 /** A source column, with its table as the model writes it. */
 export interface SourceColumn {

@@ -6,7 +6,7 @@ import type { ConnectionSetting } from '../settings';
 import type { EngineAssets, Workspace } from '../workspace';
 import { openCsvDirectory } from './csvFolder';
 import { resolveDbtTarget } from './dbtProfile';
-import type { LoadedData } from './loadedData';
+import type { LoadedData, SourceInfo } from './loadedData';
 import { loadSqlJs } from './sqljs';
 import { openSqliteFiles } from './sqliteFiles';
 
@@ -18,43 +18,36 @@ export interface DataPlan {
   open(): Promise<LoadedData>;
 }
 
+/** dbt's target when no dbt profile names one. */
+const PLAIN_TARGET = { name: 'dev', schema: 'main' };
+
 export async function planData(
   connection: ConnectionSetting,
   workspace: Workspace,
   project: { dir: string; profile?: string } | undefined,
   assets: EngineAssets,
 ): Promise<DataPlan> {
-  const plain = { name: 'dev', schema: 'main' };
   const sqlJs = () => loadSqlJs(assets.wasmPath);
+  const csvPlan = (directory: string, source: Pick<SourceInfo, 'type' | 'description'>, setting: string): DataPlan => ({
+    target: PLAIN_TARGET,
+    sources: [directory],
+    open: async () => openCsvDirectory(await sqlJs(), directory, source, setting),
+  });
   switch (connection.type) {
-    case 'sample': {
-      const seeds = path.join(assets.sampleDir, 'seeds');
-      return {
-        target: plain,
-        sources: [seeds],
-        open: async () =>
-          openCsvDirectory(
-            await sqlJs(),
-            seeds,
-            { type: 'sample', description: 'Bundled sample data' },
-            'the bundled sample',
-          ),
-      };
-    }
+    case 'sample':
+      return csvPlan(
+        path.join(assets.sampleDir, 'seeds'),
+        { type: 'sample', description: 'Bundled sample data' },
+        'the bundled sample',
+      );
     case 'csv': {
       const setting = 'segmentLens.connection.directory';
       const directory = workspace.resolve(connection.directory, setting);
-      return {
-        target: plain,
-        sources: [directory],
-        open: async () =>
-          openCsvDirectory(
-            await sqlJs(),
-            directory,
-            { type: 'csv', description: `CSV ${path.relative(workspace.dir, directory) || '.'}` },
-            setting,
-          ),
-      };
+      return csvPlan(
+        directory,
+        { type: 'csv', description: `CSV ${path.relative(workspace.dir, directory) || '.'}` },
+        setting,
+      );
     }
     case 'sqlite': {
       const hint = 'Check segmentLens.connection: paths are relative to the workspace folder.';
@@ -65,7 +58,7 @@ export async function planData(
       }));
       const description = `SQLite ${path.relative(workspace.dir, main.file)}${attached.length ? ` + ${attached.map((item) => item.schema).join(', ')}` : ''}`;
       return {
-        target: plain,
+        target: PLAIN_TARGET,
         sources: [main.file, ...attached.map((item) => item.file)],
         open: async () => openSqliteFiles(await sqlJs(), main, attached, { type: 'sqlite', description }, hint),
       };

@@ -5,17 +5,16 @@
 import { LensError, type FileLocation } from '../errors';
 import type { SourceMap } from '../model/sourceMap';
 import { LineageGraph, upstream } from '../../shared/lineageGraph';
-import {
-  FINAL_SELECT,
-  VALUE_KINDS,
-  type CaseDetail,
-  type Lineage,
-  type LineageEdge,
-  type LineageNode,
-  type LineageRelation,
-  type RowKind,
-  type UnresolvedReference,
-  type ValueKind,
+import { FINAL_SELECT, VALUE_KINDS } from '../../shared/lineageModel';
+import type {
+  CaseDetail,
+  Lineage,
+  LineageEdge,
+  LineageNode,
+  LineageRelation,
+  RowKind,
+  UnresolvedReference,
+  ValueKind,
 } from '../../shared/lineageModel';
 import { clause, isNode, listItems, parseSql, statements, type CstNode, type ParsedSql } from './syntax';
 
@@ -60,6 +59,17 @@ interface ColumnRef {
   table?: string;
   column: string;
   range?: [number, number];
+}
+
+/** What a query's columns are named as: `cte.column` for a CTE or subquery, bare names for the final select. */
+interface QueryTarget {
+  /** Names its columns (`cte.column`); undefined for the final select. */
+  relationName?: string;
+  kind: 'cte' | 'subquery' | 'final';
+  /** The scope of the query around it (a correlated subquery sees its columns). */
+  outer?: Scope;
+  /** Column names given from outside (`WITH t(a, b) AS …`, a compound select's later parts). */
+  names?: string[];
 }
 
 interface OutputColumn {
@@ -193,7 +203,11 @@ class LineageBuilder {
     }
     const query = subquery(node);
     if (query) {
-      const nested = this.walkQuery(query, ctes, `(subquery ${++this.subqueries})`, 'subquery', scope);
+      const nested = this.walkQuery(query, ctes, {
+        relationName: `(subquery ${++this.subqueries})`,
+        kind: 'subquery',
+        outer: scope,
+      });
       for (const output of nested.outputs) out.push({ ref: { column: output.name }, id: output.id });
       return out;
     }
@@ -282,7 +296,7 @@ class LineageBuilder {
     const query = subquery(target);
     if (query) {
       const name = (alias?.name as string | undefined) ?? `(subquery ${++this.subqueries})`;
-      const nested = this.walkQuery(query, ctes, name, 'subquery', scope.outer);
+      const nested = this.walkQuery(query, ctes, { relationName: name, kind: 'subquery', outer: scope.outer });
       entry = {
         relation: { name, kind: 'subquery', columns: nested.outputs.map((output) => output.name) },
         alias: name,
@@ -295,25 +309,11 @@ class LineageBuilder {
 
   // ---- queries
 
-  /** Walks a query; `relationName` names its columns (`cte.column`); undefined means the final select (bare names). */
-  walkQuery(
-    node: CstNode,
-    ctes: Map<string, Relation>,
-    relationName: string | undefined,
-    kind: 'cte' | 'subquery' | 'final',
-    outer?: Scope,
-    names?: string[],
-  ): { outputs: OutputColumn[] } {
+  /** Walks a query: its CTEs, then its select (a compound select's parts name their columns after the first's). */
+  walkQuery(node: CstNode, ctes: Map<string, Relation>, target: QueryTarget): { outputs: OutputColumn[] } {
     if (node.type === 'compound_select_stmt') {
-      const left = this.walkQuery(node.left as CstNode, ctes, relationName, kind, outer, names);
-      this.walkQuery(
-        node.right as CstNode,
-        ctes,
-        relationName,
-        kind,
-        outer,
-        left.outputs.map((output) => output.name),
-      );
+      const left = this.walkQuery(node.left as CstNode, ctes, target);
+      this.walkQuery(node.right as CstNode, ctes, { ...target, names: left.outputs.map((output) => output.name) });
       return left;
     }
     if (node.type !== 'select_stmt') return { outputs: [] };
@@ -328,20 +328,16 @@ class LineageBuilder {
           : undefined;
       this.relations.push({ name, kind: 'cte', span: this.location(table.range) });
       const query = subquery(cte.expr as CstNode);
-      const walked = query ? this.walkQuery(query, visible, name, 'cte', undefined, columnNames) : { outputs: [] };
+      const walked = query
+        ? this.walkQuery(query, visible, { relationName: name, kind: 'cte', names: columnNames })
+        : { outputs: [] };
       visible.set(lower(name), { name, kind: 'cte', columns: walked.outputs.map((output) => output.name) });
     }
-    return this.walkSelect(node, visible, relationName, kind, outer, names);
+    return this.walkSelect(node, visible, target);
   }
 
-  private walkSelect(
-    select: CstNode,
-    ctes: Map<string, Relation>,
-    relationName: string | undefined,
-    kind: 'cte' | 'subquery' | 'final',
-    outer?: Scope,
-    names?: string[],
-  ) {
+  private walkSelect(select: CstNode, ctes: Map<string, Relation>, target: QueryTarget) {
+    const { relationName, kind, outer, names } = target;
     const scope: Scope = { aliases: new Map(), relations: [], outer };
     const joins: CstNode[] = [];
     const from = clause(select, 'from_clause');
@@ -547,7 +543,7 @@ export function buildLineage(input: {
     });
   }
   const builder = new LineageBuilder(input.sql, input.sourceMap, input.catalog);
-  const { outputs } = builder.walkQuery(statement, new Map(), undefined, 'final');
+  const { outputs } = builder.walkQuery(statement, new Map(), { kind: 'final' });
   builder.relations.push({ name: FINAL_SELECT, kind: 'final' });
 
   const graph = new LineageGraph({ nodes: [...builder.nodes.values()], edges: builder.edges });
