@@ -104,6 +104,11 @@ if (withTests) {
 await mkdir('dist/webview', { recursive: true });
 await copyFile('webview/main.css', 'dist/webview/main.css');
 await copyFile('node_modules/sql.js/dist/sql-wasm.wasm', 'dist/sql-wasm.wasm');
+// minijinja-js's Node build, loaded (and, after a trap, loaded afresh) by src/engine/model/jinjaRuntime.ts.
+await mkdir('dist/minijinja', { recursive: true });
+for (const file of ['minijinja_js.js', 'minijinja_js_bg.wasm']) {
+  await copyFile(`node_modules/minijinja-js/dist/node/${file}`, `dist/minijinja/${file}`);
+}
 
 if (watch) {
   for (const options of builds) await (await esbuild.context(options)).watch();

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildLineage } from '../src/engine/sql/lineage';
 import { renderModel } from '../src/engine/model/jinja';
+import { jinjaRuntime } from '../src/engine/model/jinjaRuntime';
 
 const RUNS = 200;
 const columns: Record<string, string[]> = {
@@ -20,6 +21,7 @@ const columns: Record<string, string[]> = {
 async function main() {
   const file = path.join(__dirname, '..', '..', 'sample', 'models', 'customer_segments.sql');
   const rendered = renderModel(readFileSync(file, 'utf8'), file, {
+    jinja: jinjaRuntime(path.join(__dirname, '..', '..', 'dist', 'minijinja')),
     target: { name: 'dev', schema: 'main', type: 'sqlite' },
     env: {},
   });

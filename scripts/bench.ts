@@ -24,6 +24,7 @@ const root = path.resolve(__dirname, '..', '..');
 const assets: EngineAssets = {
   wasmPath: path.join(root, 'dist', 'sql-wasm.wasm'),
   sampleDir: path.join(root, 'sample'),
+  jinjaDir: path.join(root, 'dist', 'minijinja'),
 };
 const cacheDir = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'segment-lens-bench');
 const seedModel = readFileSync(path.join(root, 'sample', 'models', 'customer_segments.sql'), 'utf8');

@@ -7,7 +7,11 @@ import { CancelledError, EngineClient } from '../src/engine/worker/client';
 import type { RunPayload } from '../src/engine/worker/protocol';
 
 const root = path.resolve(__dirname, '..', '..');
-const assets = { wasmPath: path.join(root, 'dist', 'sql-wasm.wasm'), sampleDir: path.join(root, 'sample') };
+const assets = {
+  wasmPath: path.join(root, 'dist', 'sql-wasm.wasm'),
+  sampleDir: path.join(root, 'sample'),
+  jinjaDir: path.join(root, 'dist', 'minijinja'),
+};
 const threads = () => Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN);
 const rssMb = () => {
   (globalThis as { gc?: () => void }).gc?.();

@@ -63,7 +63,7 @@ export class ModelCodeLens extends Disposable implements vscode.CodeLensProvider
         tooltip: 'Run this model on the configured data and show its grid and lineage',
       }),
     ];
-    const ctes = loadOutline().outlineModel(document.getText(), document.uri.fsPath);
+    const ctes = loadOutline().outlineModel(document.getText(), document.uri.fsPath, this.controller.assets.jinjaDir);
     for (const cte of ctes ?? []) {
       const rows = counts?.[cte.name];
       lenses.push(

@@ -17,6 +17,7 @@ export function readConfig(scope?: vscode.Uri): LensConfig {
     engine: {
       model: plain(config.get<unknown>('model')),
       connection: plain(config.get<unknown>('connection')) ?? undefined,
+      vars: plain(config.get<unknown>('vars')) ?? undefined,
     },
     runOnSave: typeof runOnSave === 'boolean' ? runOnSave : true,
   };

@@ -59,6 +59,7 @@ export class RunController extends Disposable {
     return {
       wasmPath: vscode.Uri.joinPath(this.extensionUri, 'dist', 'sql-wasm.wasm').fsPath,
       sampleDir: vscode.Uri.joinPath(this.extensionUri, 'sample').fsPath,
+      jinjaDir: vscode.Uri.joinPath(this.extensionUri, 'dist', 'minijinja').fsPath,
     };
   }
 

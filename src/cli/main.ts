@@ -57,7 +57,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const workspaceDir = path.resolve(values.workspace ?? '.');
   const root = path.dirname(__dirname);
-  const assets = { wasmPath: path.join(__dirname, 'sql-wasm.wasm'), sampleDir: path.join(root, 'sample') };
+  const assets = {
+    wasmPath: path.join(__dirname, 'sql-wasm.wasm'),
+    sampleDir: path.join(root, 'sample'),
+    jinjaDir: path.join(__dirname, 'minijinja'),
+  };
   let settings;
   try {
     settings = await readWorkspaceSettings(workspaceDir);

@@ -28,5 +28,10 @@ export async function readWorkspaceSettings(workspaceDir: string): Promise<RawSe
     });
   }
   if (!isRecord(parsed)) return {};
-  return { model: parsed['segmentLens.model'], connection: parsed['segmentLens.connection'] };
+  const vars = parsed['segmentLens.vars'];
+  return {
+    model: parsed['segmentLens.model'],
+    connection: parsed['segmentLens.connection'],
+    ...(vars === undefined ? {} : { vars }),
+  };
 }

@@ -13,12 +13,15 @@ export interface LensSettings {
   /** Model file relative to the workspace; undefined means the bundled sample model. */
   model?: string;
   connection: ConnectionSetting;
+  /** `segmentLens.vars`: dbt vars above the project's own, as `dbt run --vars` gives them. */
+  vars?: Record<string, unknown>;
 }
 
 /** The raw values of the `segmentLens.*` settings, as VS Code or `.vscode/settings.json` hold them. */
 export interface RawSettings {
   model?: unknown;
   connection?: unknown;
+  vars?: unknown;
 }
 
 const connectionKeys: Record<string, string[]> = {
@@ -141,5 +144,16 @@ export function resolveSettings(raw: RawSettings): LensSettings {
     }
     model = raw.model;
   }
-  return { model, connection: resolveConnection(raw.connection) };
+  let vars: Record<string, unknown> | undefined;
+  if (raw.vars !== undefined && raw.vars !== null) {
+    if (!isRecord(raw.vars)) {
+      throw settingError(
+        'segmentLens.vars',
+        `must map var names to values, not ${show(raw.vars)}.`,
+        'For example {"start_date": "2024-01-01"}, as dbt run --vars takes them.',
+      );
+    }
+    vars = raw.vars;
+  }
+  return { model, connection: resolveConnection(raw.connection), ...(vars ? { vars } : {}) };
 }

@@ -10,6 +10,8 @@ export interface EngineAssets {
   wasmPath: string;
   /** The bundled sample: `models/customer_segments.sql` and `seeds/`. */
   sampleDir: string;
+  /** minijinja-js's Node build (its glue and its wasm), shipped in the extension's own folder. */
+  jinjaDir: string;
 }
 
 export interface RunRequest {

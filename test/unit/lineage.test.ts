@@ -4,7 +4,7 @@ import { buildLineage, type Catalog, type Lineage } from '../../src/engine/sql/l
 import { renderModel } from '../../src/engine/model/jinja';
 import type { FileLocation } from '../../src/engine/errors';
 import type { DbtProject } from '../../src/engine/model/dbtProject';
-import { sampleModel } from './helpers';
+import { dbtProject, jinja, sampleModel } from './helpers';
 
 const tables: Record<string, string[]> = {
   'intermediate.int_customer_metrics': [
@@ -21,16 +21,15 @@ const catalog: Catalog = (table) =>
   tables[`staging.${table.toLowerCase()}`] ??
   tables[`intermediate.${table.toLowerCase()}`];
 
-const project: DbtProject = {
+const project: DbtProject = dbtProject({
   dir: '/p',
-  vars: {},
   nodes: new Set(['int_customer_metrics', 'stg_customers']),
-  sources: new Map(),
   modelSchemas: new Map([['int_customer_metrics', 'intermediate']]),
-};
+});
 
 function lineageOf(template: string): Lineage {
   const rendered = renderModel(template, 'model.sql', {
+    jinja,
     project,
     target: { name: 'dev', schema: 'main', type: 'sqlite' },
     env: {},
@@ -340,7 +339,7 @@ describe('lineage: variants of the seed model', () => {
     assert.ok(lineage.edges.filter((edge) => edge.kind === 'join_key').every((edge) => edge.detail === 'LEFT JOIN'));
   });
 
-  it('ref() in the FROM: a model with a configured schema and one without', () => {
+  it('ref() in the FROM: a model with a configured schema and one without (then the target schema, main)', () => {
     const model = variant(
       ['intermediate.int_customer_metrics AS i', "{{ ref('int_customer_metrics') }} AS i"],
       ['staging.stg_customers AS c', "{{ ref('stg_customers') }} AS c"],
@@ -350,10 +349,10 @@ describe('lineage: variants of the seed model', () => {
       summary(lineage),
       seedColumns.map((column) => ({
         ...column,
-        sources: column.sources.map((source) => source.replace(`${C}.`, 'stg_customers.')),
+        sources: column.sources.map((source) => source.replace(`${C}.`, 'main.stg_customers.')),
       })),
     );
-    const ref = lineage.relations.find((relation) => relation.name === 'stg_customers');
+    const ref = lineage.relations.find((relation) => relation.name === 'main.stg_customers');
     assert.equal(textAt(model, ref?.span), "{{ ref('stg_customers') }} AS c");
   });
 });

@@ -21,7 +21,7 @@ import {
   type LineageEdge,
   type LineageNode,
 } from '../../src/shared/lineageModel';
-import { sampleModel } from './helpers';
+import { jinja, sampleModel } from './helpers';
 
 const M = 'intermediate.int_customer_metrics';
 const C = 'staging.stg_customers';
@@ -36,7 +36,11 @@ const catalog: Catalog = (table) => tables[table.toLowerCase()];
 
 /** The graph of a model's lineage, built as the engine builds it: rendered, then walked. */
 function graphOf(sql: string): LineageGraph {
-  const rendered = renderModel(sql, 'model.sql', { target: { name: 'dev', schema: 'main', type: 'sqlite' }, env: {} });
+  const rendered = renderModel(sql, 'model.sql', {
+    jinja,
+    target: { name: 'dev', schema: 'main', type: 'sqlite' },
+    env: {},
+  });
   return new LineageGraph(buildLineage({ sql: rendered.sql, sourceMap: rendered.sourceMap, catalog }));
 }
 

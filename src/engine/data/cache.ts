@@ -1,21 +1,33 @@
-// The loaded data, kept in memory between runs while its source files are unchanged.
+// The loaded data, kept in memory between runs while its source files are unchanged. Data is read-only from the
+// moment it is loaded (templates' run_query reads it too); the one layout step, once per load, is the engine's own.
 import type { LoadedData } from './loadedData';
 import { fingerprint, type DataPlan } from './plan';
 
-/** Lays freshly loaded data out for the model; runs once per load, before the data turns read-only. */
+/** Lays freshly loaded data out for the model; runs once per load. */
 export type LayoutStep = (data: LoadedData) => void;
 
-/** Loads the data, lays it out for the model, then makes it read-only for the model's query. */
-export async function loadData(plan: DataPlan, layout: LayoutStep): Promise<LoadedData> {
+/** Loads the data and makes it read-only. */
+export async function loadData(plan: DataPlan): Promise<LoadedData> {
   const data = await plan.open();
   try {
-    layout(data);
     data.main.run('PRAGMA query_only = ON');
   } catch (error) {
     data.close();
     throw error;
   }
   return data;
+}
+
+/** Runs the layout step on data not yet laid out: the only writes Segment Lens makes, to its in-memory copy. */
+export function layOut(data: LoadedData, layout: LayoutStep): void {
+  if (data.laidOut) return;
+  data.laidOut = true;
+  data.main.run('PRAGMA query_only = OFF');
+  try {
+    layout(data);
+  } finally {
+    data.main.run('PRAGMA query_only = ON');
+  }
 }
 
 /**
@@ -25,11 +37,11 @@ export async function loadData(plan: DataPlan, layout: LayoutStep): Promise<Load
 export class DataCache {
   private entry: { key: string; data: LoadedData } | undefined;
 
-  async get(plan: DataPlan, layout: LayoutStep): Promise<{ data: LoadedData; reused: boolean }> {
+  async get(plan: DataPlan): Promise<{ data: LoadedData; reused: boolean }> {
     const key = JSON.stringify([plan.target, await fingerprint(plan.sources)]);
     if (this.entry?.key === key) return { data: this.entry.data, reused: true };
     this.clear();
-    const data = await loadData(plan, layout);
+    const data = await loadData(plan);
     this.entry = { key, data };
     return { data, reused: false };
   }

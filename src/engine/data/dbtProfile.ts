@@ -1,11 +1,12 @@
 // Reads a dbt profiles.yml target the way dbt does, for the dbt-sqlite adapter.
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import nunjucks from 'nunjucks';
 import { LensError } from '../errors';
 import type { SchemaFile } from './loadedData';
 import { readYamlFile } from '../yamlFile';
 import type { Workspace } from '../workspace';
+import { renderText } from '../model/jinja';
+import type { JinjaRuntime } from '../model/jinjaRuntime';
 import { isRecord } from '../../shared/json';
 
 export interface DbtConnectionSetting {
@@ -33,36 +34,26 @@ async function isFile(file: string): Promise<boolean> {
   );
 }
 
-/** profiles.yml values may use {{ env_var('X', 'default') }}, as dbt allows. */
-function renderProfileValue(value: unknown, env: Record<string, string | undefined>, file: string): unknown {
-  if (typeof value === 'string' && value.includes('{{')) {
-    const environment = new nunjucks.Environment(null, { autoescape: false });
-    environment.addGlobal('env_var', (name: string, fallback?: unknown) => {
-      const found = env[name] ?? fallback;
-      if (found === undefined) {
-        throw new LensError({
-          code: 'dbt-profile',
-          message: `${file} uses env_var('${name}'), which is not set.`,
-          hint: `Set the environment variable ${name}, or give env_var() a default.`,
-        });
-      }
-      return found;
-    });
+/** profiles.yml values may use {{ env_var('X', 'default') }}, as dbt allows: rendered in the sandboxed Jinja. */
+function renderProfileValue(
+  value: unknown,
+  jinja: JinjaRuntime,
+  env: Record<string, string | undefined>,
+  file: string,
+): unknown {
+  if (typeof value === 'string' && /\{[{%#]/.test(value)) {
     try {
-      return environment.renderString(value, {});
+      return renderText(value, file, { jinja, env, target: { name: 'dev', schema: 'main', type: 'sqlite' } });
     } catch (error) {
-      const cause = (error as { cause?: unknown }).cause;
-      if (cause instanceof LensError) throw cause;
-      throw new LensError({
-        code: 'dbt-profile',
-        message: `${file}: cannot render ${JSON.stringify(value)}: ${(error as Error).message.split('\n').pop()?.trim()}`,
-        hint: 'Fix the Jinja in profiles.yml.',
-      });
+      if (error instanceof LensError) throw new LensError({ ...error.value, code: 'dbt-profile' });
+      throw error;
     }
   }
-  if (Array.isArray(value)) return value.map((item) => renderProfileValue(item, env, file));
+  if (Array.isArray(value)) return value.map((item) => renderProfileValue(item, jinja, env, file));
   if (isRecord(value))
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderProfileValue(item, env, file)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, renderProfileValue(item, jinja, env, file)]),
+    );
   return value;
 }
 
@@ -105,6 +96,7 @@ async function findProfiles(
 
 /** The dbt-sqlite target a profile names: its files resolved (from the dbt project's folder, as dbt does) and checked. */
 export async function resolveDbtTarget(
+  jinja: JinjaRuntime,
   workspace: Workspace,
   project: { dir: string; profile?: string } | undefined,
   setting: DbtConnectionSetting,
@@ -150,7 +142,7 @@ export async function resolveDbtTarget(
       hint: `Set ${SETTING}.target to one of its outputs.`,
     });
   }
-  const target = renderProfileValue(rawTarget, workspace.env, file) as Record<string, unknown>;
+  const target = renderProfileValue(rawTarget, jinja, workspace.env, file) as Record<string, unknown>;
   if (target.type !== 'sqlite') {
     throw new LensError({
       code: 'dbt-profile',

@@ -53,6 +53,8 @@ export class LoadedData {
   readonly notes: string[] = [];
   /** Results of the data checks (checks.ts), by check and column: each is computed once per load. */
   readonly checks = new Map<string, string | undefined>();
+  /** The layout step ran on this data (once per load). */
+  laidOut = false;
   constructor(
     readonly main: Database,
     readonly source: SourceInfo,

@@ -6,6 +6,7 @@ import type { ConnectionSetting } from '../settings';
 import type { EngineAssets, Workspace } from '../workspace';
 import { openCsvDirectory } from './csvFolder';
 import { resolveDbtTarget } from './dbtProfile';
+import { jinjaRuntime } from '../model/jinjaRuntime';
 import type { LoadedData, SourceInfo } from './loadedData';
 import { loadSqlJs } from './sqljs';
 import { openSqliteFiles } from './sqliteFiles';
@@ -64,7 +65,7 @@ export async function planData(
       };
     }
     case 'dbt': {
-      const target = await resolveDbtTarget(workspace, project, connection);
+      const target = await resolveDbtTarget(jinjaRuntime(assets.jinjaDir), workspace, project, connection);
       const hint = `Check schemas_and_paths in ${target.profilesFile}: relative paths are resolved from the dbt project folder.`;
       const source = {
         type: 'dbt' as const,

@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readYamlFile } from '../yamlFile';
 import type { Workspace } from '../workspace';
@@ -22,6 +22,22 @@ export interface DbtProject {
   /** Model and seed names that exist in the project. */
   nodes: Set<string>;
   sources: Map<string, DbtSource>;
+  /** `alias` of each model that has one (in-file `config(alias=…)` or a properties file). */
+  modelAliases: Map<string, string>;
+  /** Where each macro lives: the root project's `macro-paths`, then each installed package's. */
+  macroFiles: MacroFile[];
+  /** Installed packages (under `packages-install-path`), by their own project name. */
+  packages: { name: string; dir: string }[];
+  /** Packages packages.yml lists that are not installed: `dbt deps` has not run. */
+  missingPackages: string[];
+  /** dbt_project.yml `dispatch:`: the packages searched, in order, for each macro namespace. */
+  dispatchOrder: Map<string, string[]>;
+}
+
+/** A file of macros and the namespace its macros belong to (the project or package name). */
+export interface MacroFile {
+  namespace: string;
+  file: string;
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -99,7 +115,23 @@ export async function loadDbtProject(dir: string): Promise<DbtProject> {
     modelSchemas: new Map(),
     nodes: new Set(),
     sources: new Map(),
+    modelAliases: new Map(),
+    macroFiles: [],
+    packages: [],
+    missingPackages: [],
+    dispatchOrder: new Map(),
   };
+  for (const entry of Array.isArray(project.dispatch) ? project.dispatch : []) {
+    if (isRecord(entry) && typeof entry.macro_namespace === 'string') {
+      result.dispatchOrder.set(entry.macro_namespace, stringList(entry.search_order, [entry.macro_namespace]));
+    }
+  }
+  const rootNamespace = name ?? path.basename(dir);
+  for (const macroPath of stringList(project['macro-paths'], ['macros'])) {
+    for (const file of await listFiles(path.join(dir, macroPath), ['.sql']))
+      result.macroFiles.push({ namespace: rootNamespace, file });
+  }
+  await readPackages(dir, project, result);
   for (const modelPath of stringList(project['model-paths'] ?? project['source-paths'], ['models'])) {
     const root = path.join(dir, modelPath);
     for (const file of await listFiles(root, ['.sql'])) {
@@ -108,6 +140,7 @@ export async function loadDbtProject(dir: string): Promise<DbtProject> {
       const folders = path.relative(root, path.dirname(file)).split(path.sep).filter(Boolean);
       const schema = folderSchema(project.models, name, folders, model);
       if (schema) result.modelSchemas.set(model, schema);
+      readInFileConfig(await readFile(file, 'utf8'), model, result);
     }
     for (const file of await listFiles(root, ['.yml', '.yaml'])) readProperties(await readYamlFile(file), result);
   }
@@ -125,6 +158,8 @@ function readProperties(properties: unknown, project: DbtProject): void {
     if (!isRecord(model) || typeof model.name !== 'string') continue;
     const schema = isRecord(model.config) ? model.config.schema : undefined;
     if (typeof schema === 'string') project.modelSchemas.set(model.name, schema);
+    const alias = isRecord(model.config) ? model.config.alias : undefined;
+    if (typeof alias === 'string') project.modelAliases.set(model.name, alias);
   }
   for (const source of Array.isArray(properties.sources) ? properties.sources : []) {
     if (!isRecord(source) || typeof source.name !== 'string') continue;
@@ -137,5 +172,54 @@ function readProperties(properties: unknown, project: DbtProject): void {
       schema: typeof source.schema === 'string' ? source.schema : source.name,
       identifiers,
     });
+  }
+}
+
+/** `schema=` and `alias=` given as string literals in a model's own `{{ config(…) }}`: they win over every file. */
+function readInFileConfig(text: string, model: string, project: DbtProject): void {
+  for (const call of text.matchAll(/\{\{-?\s*config\s*\(([^)]*)\)/g)) {
+    for (const match of call[1].matchAll(/\b(schema|alias)\s*=\s*(?:'([^']*)'|"([^"]*)")/g)) {
+      const value = match[2] ?? match[3];
+      if (match[1] === 'schema') project.modelSchemas.set(model, value);
+      else project.modelAliases.set(model, value);
+    }
+  }
+}
+
+/** The packages `dbt deps` installed (each folder with a dbt_project.yml), and those packages.yml lists but lacks. */
+async function readPackages(dir: string, project: Record<string, unknown>, result: DbtProject): Promise<void> {
+  const installPath = path.join(
+    dir,
+    typeof project['packages-install-path'] === 'string' ? project['packages-install-path'] : 'dbt_packages',
+  );
+  const folders = await readdir(installPath, { withFileTypes: true }).catch(() => []);
+  for (const folder of folders.filter((entry) => entry.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+    const packageDir = path.join(installPath, folder.name);
+    if (!(await exists(path.join(packageDir, 'dbt_project.yml')))) continue;
+    const config = await readYamlFile(path.join(packageDir, 'dbt_project.yml'));
+    const packageConfig = isRecord(config) ? config : {};
+    const name = typeof packageConfig.name === 'string' ? packageConfig.name : folder.name;
+    result.packages.push({ name, dir: packageDir });
+    for (const macroPath of stringList(packageConfig['macro-paths'], ['macros'])) {
+      for (const file of await listFiles(path.join(packageDir, macroPath), ['.sql']))
+        result.macroFiles.push({ namespace: name, file });
+    }
+  }
+  for (const listing of ['packages.yml', 'dependencies.yml']) {
+    if (!(await exists(path.join(dir, listing)))) continue;
+    const listed = await readYamlFile(path.join(dir, listing));
+    const entries = isRecord(listed) && Array.isArray(listed.packages) ? listed.packages : [];
+    const installed = new Set([...result.packages.map((item) => item.name), ...folders.map((entry) => entry.name)]);
+    for (const entry of entries) {
+      if (!isRecord(entry)) continue;
+      // The hub's `org/name` and a git URL's last part are the folder `dbt deps` installs into.
+      const source =
+        typeof entry.package === 'string' ? entry.package : typeof entry.git === 'string' ? entry.git : undefined;
+      const expected = source
+        ?.split('/')
+        .pop()
+        ?.replace(/\.git$/, '');
+      if (expected && !installed.has(expected)) result.missingPackages.push(source!);
+    }
   }
 }

@@ -1,11 +1,26 @@
-// Renders a dbt model's Jinja with nunjucks (a Jinja-compatible engine) and keeps a map from every offset of the
-// rendered SQL back to the file the user sees. The map comes from markers: the template is re-written so that each
-// run of literal text starts with a data marker and each `{{ … }}` output is wrapped in expression markers; after
-// rendering, the markers say where each piece of output came from and are removed.
-import nunjucks from 'nunjucks';
-import { LensError } from '../errors';
-import type { DbtProject } from './dbtProject';
+// Renders a dbt model's Jinja with MiniJinja (sandboxed, bounded: see jinjaRuntime.ts) in dbt's context
+// (dbtContext.ts), with the project's and its packages' macros (macroLibrary.ts), and keeps a map from every offset of
+// the rendered SQL back to the file the user sees. The map comes from markers: the template is re-written so that
+// each run of literal text starts with a data marker and each `{{ … }}` output is wrapped in expression markers;
+// after rendering, the markers say where each piece of output came from and are removed. Whitespace control is
+// applied on the original text, so the markers never stop it and the map stays exact.
+import type { Environment } from 'minijinja-js';
+import { LensError, type FileLocation } from '../errors';
 import { lineStarts, locationAt } from '../textPosition';
+import {
+  contextGlobals,
+  neverThrows,
+  outputText,
+  relation,
+  restoreRelations,
+  RenderState,
+  type CapturedConfig,
+  type RenderEnvironment,
+} from './dbtContext';
+import { lexTemplate, TemplateSyntaxError, type TemplateToken } from './jinjaLexer';
+import { blockKeyword, rewriteCode, type RewriteScope } from './jinjaRewrite';
+import { isTrap, RENDER_FUEL, type JinjaRuntime } from './jinjaRuntime';
+import { LIBRARY_TEMPLATE, literalText, MacroLibrary, SiteTable } from './macroLibrary';
 import { SourceMap, type Segment } from './sourceMap';
 
 const DATA_MARK = '\uE000';
@@ -13,19 +28,27 @@ const EXPR_OPEN = '\uE001';
 const EXPR_CLOSE = '\uE002';
 const ID_END = '\uE003';
 const MARKERS = /[\uE000-\uE003]/;
+const RESERVED = /[\uE000-\uE003\uE020\uE021]/;
 
-export interface RenderContext {
-  project?: DbtProject;
-  /** dbt's `target`: name and schema of the profile target in use. */
-  target: { name: string; schema: string; type: string };
-  env: Record<string, string | undefined>;
-  /** For outlining a model being edited: missing vars and env vars render as nothing instead of failing. */
-  lenient?: boolean;
+/** Sites of the model's own calls are numbered after the library's. */
+const MODEL_SITES = 1_000_000;
+
+export interface RenderContext extends RenderEnvironment {
+  /** MiniJinja. */
+  jinja: JinjaRuntime;
+  /** The macros of the project and its packages (dbt's own when there is no project). */
+  library?: MacroLibrary;
+  /** For an error inside a macro: the text of a macro file (the library keeps only what it made of it). */
+  macroText?: (file: string) => string | undefined;
 }
 
 export interface RenderedModel {
   sql: string;
   sourceMap: SourceMap;
+  /** What the model's `config()` said. */
+  config: CapturedConfig;
+  /** The template asked for data (run_query, columns of a relation) that was not given: render again with it. */
+  neededData: boolean;
 }
 
 interface Instrumented {
@@ -38,13 +61,13 @@ interface Instrumented {
 
 const isSpace = (char: string) => char === ' ' || char === '\t' || char === '\n' || char === '\r';
 
-function instrument(source: string): Instrumented {
-  const starts = lineStarts(source);
-  const lexer = nunjucks.lexer.lex(source, {});
-  const tokens: { type: string; value: string; start: number }[] = [];
-  for (let token = lexer.nextToken(); token; token = lexer.nextToken()) {
-    tokens.push({ type: token.type, value: token.value, start: starts[token.lineno] + token.colno });
-  }
+/** The model's template, instrumented with markers and rewritten for dbt's semantics (jinjaRewrite.ts). */
+function instrument(
+  source: string,
+  tokens: TemplateToken[],
+  scope: RewriteScope,
+  localMacros: Set<string>,
+): Instrumented {
   const result: Instrumented = { text: '', pieces: [], dataStarts: [], expressions: [] };
   const out: string[] = [];
   let length = 0;
@@ -53,93 +76,151 @@ function instrument(source: string): Instrumented {
     out.push(text);
     length += text.length;
   };
-  // Whitespace control (`{%-`, `-%}`, …) is applied here, on the original text, so that the markers never stop
-  // nunjucks from trimming and the map stays exact.
-  const trimsAfter = (token: { type: string; value: string } | undefined) =>
-    !!token &&
-    (((token.type === 'block-end' || token.type === 'variable-end') && token.value.startsWith('-')) ||
-      (token.type === 'comment' && token.value.endsWith('-#}')));
-  const trimsBefore = (token: { type: string; value: string } | undefined) =>
-    !!token &&
-    (token.type === 'block-start' || token.type === 'variable-start' || token.type === 'comment') &&
-    token.value[2] === '-';
-  let openExpression = -1;
+  const modelScope: RewriteScope = {
+    ...scope,
+    macro: (path) => (path.length === 1 && localMacros.has(path[0]) ? path[0] : scope.macro(path)),
+  };
   tokens.forEach((token, index) => {
-    const start = token.start;
-    const end = index + 1 < tokens.length ? tokens[index + 1].start : source.length;
-    switch (token.type) {
+    const code = source.slice(token.codeStart, token.codeEnd);
+    switch (token.kind) {
       case 'data': {
-        let from = start;
-        let to = end;
-        if (trimsAfter(tokens[index - 1])) while (from < to && isSpace(source[from])) from++;
-        if (trimsBefore(tokens[index + 1])) while (to > from && isSpace(source[to - 1])) to--;
+        let from = token.start;
+        let to = token.end;
+        if (tokens[index - 1]?.trimAfter) while (from < to && isSpace(source[from])) from++;
+        if (tokens[index + 1]?.trimBefore) while (to > from && isSpace(source[to - 1])) to--;
         if (from < to) {
           const id = result.dataStarts.push(from) - 1;
           emit(`${DATA_MARK}${id}${ID_END}`, from, false);
-          emit(source.slice(from, to), from, true);
+          const text = source.slice(from, to);
+          const literal = literalText(text);
+          if (literal === text) emit(text, from, true);
+          else emit(literal, from, false);
         }
-        break;
+        return;
       }
-      case 'variable-start':
-        openExpression = result.expressions.push({ start, end: start, text: '' }) - 1;
-        emit(`{{ __lensMark(${openExpression}, `, start, false);
-        break;
-      case 'variable-end': {
-        const expression = result.expressions[openExpression];
-        expression.end = end;
-        expression.text = source.slice(expression.start, end);
-        emit(') }}', start, false);
-        break;
+      case 'variable': {
+        const id =
+          result.expressions.push({ start: token.start, end: token.end, text: source.slice(token.start, token.end) }) -
+          1;
+        emit(`{{ __lensMark(${id}, (${rewriteCode(code, token.codeStart, modelScope)})) }}`, token.start, false);
+        return;
       }
-      case 'block-start':
-        emit('{%', start, false);
-        break;
-      case 'block-end':
-        emit('%}', start, false);
-        break;
+      case 'block': {
+        const keyword = blockKeyword(code);
+        let rewritten = code;
+        if (keyword === 'call') {
+          rewritten = code.replace(
+            /^(\s*call\s*(?:\([^)]*\))?\s*)([A-Za-z_][\w.]*)(\s*\()/,
+            (whole, head: string, callee: string, paren: string) => {
+              const found = modelScope.macro(callee.split('.'));
+              return found ? `${head}${found}${paren}` : whole;
+            },
+          );
+        } else if (!['macro', 'endmacro', 'endcall', 'import', 'from'].includes(keyword)) {
+          rewritten = rewriteCode(code, token.codeStart, modelScope);
+        }
+        emit(`{%${rewritten}%}`, token.start, false);
+        return;
+      }
       case 'comment':
-        break;
-      default:
-        emit(source.slice(start, end), start, true);
+        return;
     }
   });
   result.text = out.join('');
   return result;
 }
 
-/** Parses nunjucks' "[Line L, Column C]" (1-based from the parser, 0-based at render time) into an original offset. */
-function errorOffset(message: string, instrumented: Instrumented, zeroBased: boolean): number | undefined {
-  const match = /\[Line (\d+), Column (\d+)\]/.exec(message);
-  if (!match) return undefined;
-  const line = Number(match[1]) - (zeroBased ? 0 : 1);
-  const column = Number(match[2]) - (zeroBased ? 0 : 1);
-  const starts = lineStarts(instrumented.text);
-  const offset = (starts[Math.min(line, starts.length - 1)] ?? 0) + column;
+/** What the functions handed to MiniJinja read: the render in progress. */
+let current: { state: RenderState; file: string; instrumented: Instrumented } | undefined;
+
+const environments = new WeakMap<JinjaRuntime, Map<MacroLibrary, Environment>>();
+
+/** One environment per runtime instance and library: the library's template is parsed once. */
+function environmentFor(runtime: JinjaRuntime, library: MacroLibrary): Environment {
+  let byLibrary = environments.get(runtime);
+  if (!byLibrary) environments.set(runtime, (byLibrary = new Map()));
+  let environment = byLibrary.get(library);
+  if (environment) return environment;
+  environment = runtime.environment();
+  const state = () => current!.state;
+  for (const [name, value] of Object.entries(
+    contextGlobals(state, (name, namespace) => library.dispatch(name, namespace)),
+  )) {
+    environment.addGlobal(name, value);
+  }
+  environment.addGlobal(
+    '__lensMark',
+    neverThrows(state, (id: unknown, value: unknown) => {
+      const render = current!;
+      if (render.state.failed || typeof id !== 'number') return '';
+      if (value === undefined) {
+        if (render.state.environment.lenient) return '';
+        const expression = render.instrumented.expressions[id].text.replace(/^\{\{[-+]?\s*|\s*[-+]?\}\}$/g, '');
+        return render.state.fail(
+          `${expression} is undefined in ${render.file}.`,
+          'Define it, or check its spelling (dbt would not compile it either).',
+          undefined,
+          render.instrumented.expressions[id].start,
+        );
+      }
+      return `${EXPR_OPEN}${id}${ID_END}${outputText(value)}${EXPR_CLOSE}`;
+    }),
+  );
+  environment.addGlobal(
+    '__lens_out',
+    neverThrows(state, (value: unknown) => (value === undefined ? '' : outputText(value))),
+  );
+  environment.addTemplate(LIBRARY_TEMPLATE, library.template);
+  byLibrary.set(library, environment);
+  return environment;
+}
+
+let builtinLibrary: MacroLibrary | undefined;
+
+/** dbt's own macros, for a model outside any dbt project. */
+function defaultLibrary(): MacroLibrary {
+  builtinLibrary ??= new MacroLibrary([], 'project', new Map());
+  return builtinLibrary;
+}
+
+/** Line and column (1-based) MiniJinja gives for an error in `template`, from its message and its debug view. */
+function errorPosition(message: string): { template: string; line: number; column: number } | undefined {
+  const where = /\(in (.+):(\d+)\)/.exec(message);
+  if (!where) return undefined;
+  const line = Number(where[2]);
+  let column = 1;
+  const lines = message.split('\n');
+  const shown = lines.findIndex((text) => new RegExp(`^\\s*${line} > `).test(text));
+  const caret = shown === -1 ? undefined : /^(\s*i\s*?)(\s*)\^/.exec(lines[shown + 1] ?? '');
+  if (shown !== -1 && caret) column = lines[shown + 1].indexOf('^') - (lines[shown].indexOf('> ') + 2) + 1;
+  return { template: where[1], line, column: Math.max(1, column) };
+}
+
+function offsetIn(text: string, line: number, column: number): number {
+  const starts = lineStarts(text);
+  return (starts[Math.min(line - 1, starts.length - 1)] ?? 0) + column - 1;
+}
+
+/** The original offset behind an offset of the instrumented text. */
+function originalOffset(instrumented: Instrumented, offset: number): number {
   let piece = instrumented.pieces[0];
   for (const candidate of instrumented.pieces) {
     if (candidate.instrumentedStart > offset) break;
     piece = candidate;
   }
-  if (!piece) return undefined;
+  if (!piece) return 0;
   return piece.verbatim ? piece.originalStart + (offset - piece.instrumentedStart) : piece.originalStart;
 }
 
+/** MiniJinja's message, without its debug view and its "(in …)". */
 function cleanMessage(message: string): string {
-  const lines = message
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line && !/^\(.*\) \[Line \d+, Column \d+\]$/.test(line));
-  return (lines.join(' ') || message).replace(/^Error: /, '').replace(/__lensMark\(\d+, /g, '');
-}
-
-function positional(args: unknown[]): unknown[] {
-  const last = args[args.length - 1] as { __keywords?: boolean } | undefined;
-  return last && typeof last === 'object' && last.__keywords ? args.slice(0, -1) : args;
+  const first = message.split('\n')[0].replace(/\s*\(in .+:\d+\)\s*$/, '');
+  return first.replace(/__lensMark\(\d+, \(|__lens_call\(__lens_enter\(\), |__m_\w+?__/g, '');
 }
 
 export function renderModel(source: string, file: string, context: RenderContext): RenderedModel {
-  if (MARKERS.test(source)) {
-    const offset = source.search(MARKERS);
+  if (RESERVED.test(source)) {
+    const offset = source.search(RESERVED);
     throw new LensError({
       code: 'jinja',
       message: `${file} contains a private-use character (U+${source.charCodeAt(offset).toString(16).toUpperCase()}) that Segment Lens reserves.`,
@@ -147,110 +228,211 @@ export function renderModel(source: string, file: string, context: RenderContext
       location: locationAt(file, source, offset),
     });
   }
-  const instrumented = instrument(source);
-  const project = context.project;
-  // Errors raised by our dbt functions carry their own message; nunjucks only adds where it happened.
-  let raised: LensError | undefined;
-  const fail = (message: string, hint: string): never => {
-    raised = new LensError({ code: 'jinja', message, hint });
-    throw raised;
-  };
-  const missing = (message: string, hint: string): string => (context.lenient ? '' : fail(message, hint));
-  const relation = (schema: string | undefined, name: string) => (schema ? `${schema}.${name}` : name);
-  const globals: Record<string, unknown> = {
-    __lensMark(id: number, value: unknown) {
-      if (value === undefined || value === null) {
-        return missing(
-          `${instrumented.expressions[id].text.replace(/^\{\{-?\s*|\s*-?\}\}$/g, '')} is undefined in ${file}.`,
-          'Define it, or use a dbt function Segment Lens knows: ref, source, var, config, env_var, is_incremental.',
-        );
-      }
-      return `${EXPR_OPEN}${id}${ID_END}${String(value)}${EXPR_CLOSE}`;
-    },
-    ref(...args: unknown[]) {
-      const names = positional(args);
-      const name = names[names.length - 1];
-      if (typeof name !== 'string' || names.length < 1 || names.length > 2) {
-        return fail(
-          `ref() takes a model name, or a package and a model name; got ${JSON.stringify(names)}.`,
-          "Write {{ ref('model_name') }}.",
-        );
-      }
-      if (project && !project.nodes.has(name)) {
-        return fail(
-          `ref('${name}'): the dbt project has no model or seed named ${name}.`,
-          `Check the name against the .sql files under ${project.dir}'s model paths and the seeds, or use source() for a table dbt does not build.`,
-        );
-      }
-      return relation(project?.modelSchemas.get(name), name);
-    },
-    source(...args: unknown[]) {
-      const [sourceName, table] = positional(args);
-      if (typeof sourceName !== 'string' || typeof table !== 'string') {
-        return fail(
-          `source() takes a source name and a table name; got ${JSON.stringify(positional(args))}.`,
-          "Write {{ source('source_name', 'table_name') }}.",
-        );
-      }
-      const known = project?.sources.get(sourceName);
-      return relation(known?.schema ?? sourceName, known?.identifiers.get(table) ?? table);
-    },
-    config: () => '',
-    var(...args: unknown[]) {
-      const [name, ...fallback] = positional(args);
-      if (typeof name !== 'string')
-        return fail('var() takes the name of a variable.', "Write {{ var('name') }} or {{ var('name', default) }}.");
-      if (project && Object.hasOwn(project.vars, name)) return project.vars[name];
-      if (fallback.length > 0) return fallback[0];
-      return missing(
-        `Required var '${name}' is not set.`,
-        project
-          ? `Add it under vars: in ${project.dir}/dbt_project.yml, or give var() a default.`
-          : 'Give var() a default, or add a dbt_project.yml with vars:.',
-      );
-    },
-    env_var(...args: unknown[]) {
-      const [name, ...fallback] = positional(args);
-      if (typeof name !== 'string')
-        return fail('env_var() takes the name of an environment variable.', "Write {{ env_var('NAME') }}.");
-      const value = context.env[name];
-      if (value !== undefined) return value;
-      if (fallback.length > 0) return fallback[0];
-      return missing(`Environment variable ${name} is not set.`, 'Set it, or give env_var() a default.');
-    },
-    is_incremental: () => false,
-    target: context.target,
-  };
-  const env = new nunjucks.Environment(null, { autoescape: false });
-  for (const [name, value] of Object.entries(globals)) env.addGlobal(name, value);
-
-  const jinjaError = (error: unknown, zeroBased: boolean): LensError => {
-    const message = error instanceof Error ? error.message : String(error);
-    const offset = errorOffset(message, instrumented, zeroBased);
-    const value = raised?.value ?? {
-      code: 'jinja' as const,
-      message: `Jinja error in ${file}: ${cleanMessage(message)}`,
-      hint: 'Fix the template so dbt can compile it.',
-    };
-    return new LensError({ ...value, location: offset === undefined ? undefined : locationAt(file, source, offset) });
-  };
-  let template: nunjucks.Template;
+  const library = context.library ?? defaultLibrary();
+  let tokens: TemplateToken[];
   try {
-    template = new nunjucks.Template(instrumented.text, env, file, true);
+    tokens = lexTemplate(source);
   } catch (error) {
-    throw jinjaError(error, false);
+    if (!(error instanceof TemplateSyntaxError)) throw error;
+    throw new LensError({
+      code: 'jinja',
+      message: `Jinja syntax error in ${file}: ${error.message}.`,
+      hint: 'Close the tag.',
+      location: locationAt(file, source, error.offset),
+    });
   }
+  const localMacros = new Set<string>();
+  for (const token of tokens) {
+    const name =
+      token.kind === 'block'
+        ? /^\s*macro\s+([A-Za-z_]\w*)/.exec(source.slice(token.codeStart, token.codeEnd))?.[1]
+        : undefined;
+    if (name) localMacros.add(name);
+  }
+  const sites = new SiteTable(MODEL_SITES);
+  const referenced = new Set<string>();
+  const unresolved: { path: readonly string[]; offset: number }[] = [];
+  const scope = {
+    ...library.scope(library.rootNamespace, file, source, sites, referenced),
+    unresolved: (path: readonly string[], offset: number) => unresolved.push({ path, offset }),
+  };
+  const instrumented = instrument(source, tokens, scope, localMacros);
+  // The library's names the model uses, imported on its first line (no line added: positions stay as written).
+  const imports = [
+    ...referenced,
+    ...[...library.namespaces].filter((name) => /^[A-Za-z_]\w*$/.test(name) && !localMacros.has(name)),
+    '__lens_macros',
+  ];
+  const prefix = `{% from '${LIBRARY_TEMPLATE}' import ${imports.join(', ')} %}`;
+  const text = prefix + instrumented.text;
+
+  const runtime = context.jinja;
+  const state = new RenderState(context, undefined);
   let rendered: string;
   try {
-    rendered = template.render({});
+    const environment = environmentFor(runtime, library);
+    environment.addGlobal('target', { database: 'main', threads: 1, ...context.target });
+    environment.addGlobal('execute', context.execute ?? false);
+    environment.addGlobal(
+      'this',
+      relation(
+        context.target.schema,
+        file
+          .split(/[\\/]/)
+          .pop()!
+          .replace(/\.sql$/i, ''),
+      ),
+    );
+    current = { state, file, instrumented };
+    // Named without an extension: MiniJinja would escape the output of a name ending in .yml or .json.
+    rendered = environment.renderNamedStr('__lens_model', text, {});
   } catch (error) {
-    throw jinjaError(error, true);
+    throw renderError(error, { state, file, source, instrumented, prefix, library, sites, context, unresolved });
+  } finally {
+    current = undefined;
   }
-  return unmark(rendered, instrumented, file, source);
+  if (state.neededData)
+    return { sql: '', sourceMap: new SourceMap(file, source, []), config: state.config, neededData: true };
+  if (state.problem) throw problemError(state, { file, source, library, sites, context });
+  return { ...unmark(rendered, instrumented, file, source), config: state.config, neededData: false };
+}
+
+/**
+ * A short template outside any model (a value of profiles.yml): dbt's context without macros; the problem it
+ * reports (an env_var not set) or a Jinja error comes back as a LensError naming `file`.
+ */
+export function renderText(
+  text: string,
+  file: string,
+  context: Pick<RenderContext, 'jinja' | 'env' | 'target'>,
+): string {
+  const state = new RenderState({ ...context, execute: false }, undefined);
+  const instrumented: Instrumented = { text, pieces: [], dataStarts: [], expressions: [] };
+  try {
+    const environment = environmentFor(context.jinja, defaultLibrary());
+    current = { state, file, instrumented };
+    const rendered = restoreRelations(environment.renderNamedStr('__lens_value', text, {}));
+    if (state.problem)
+      throw new LensError({ code: 'jinja', message: `${file}: ${state.problem.message}`, hint: state.problem.hint });
+    return rendered;
+  } catch (error) {
+    if (error instanceof LensError) throw error;
+    if (isTrap(error)) context.jinja.discardInstance();
+    const message = state.problem?.message ?? cleanMessage(error instanceof Error ? error.message : String(error));
+    throw new LensError({
+      code: 'jinja',
+      message: `${file}: cannot render ${JSON.stringify(text.slice(0, 200))}: ${message}`,
+      hint: state.problem?.hint ?? 'dbt reads this value the same way: fix its Jinja.',
+    });
+  } finally {
+    current = undefined;
+  }
+}
+
+interface ErrorContext {
+  /** Dotted calls that named no macro: the likely cause of an error on their line. */
+  unresolved: { path: readonly string[]; offset: number }[];
+  state: RenderState;
+  file: string;
+  source: string;
+  instrumented: Instrumented;
+  prefix: string;
+  library: MacroLibrary;
+  sites: SiteTable;
+  context: RenderContext;
+}
+
+/** The first problem a dbt function recorded, at the call that recorded it. */
+function problemError(
+  state: RenderState,
+  where: Pick<ErrorContext, 'file' | 'source' | 'library' | 'sites' | 'context'>,
+): LensError {
+  const problem = state.problem!;
+  const site = problem.site;
+  const location =
+    problem.offset !== undefined
+      ? locationAt(where.file, where.source, problem.offset)
+      : site === undefined
+        ? undefined
+        : site >= MODEL_SITES
+          ? where.sites.location(site)
+          : where.library.sites.location(site);
+  return new LensError({ code: 'jinja', message: problem.message, hint: problem.hint, location });
+}
+
+function renderError(error: unknown, where: ErrorContext): LensError {
+  const { state, file, source, instrumented, prefix, library, context } = where;
+  if (isTrap(error)) {
+    context.jinja.discardInstance();
+    return new LensError({
+      code: 'jinja',
+      message: `Rendering ${file} used more memory than Segment Lens allows a template (256 MiB), and was stopped.`,
+      hint: 'A template (or a macro it calls) builds a very large value, e.g. a string multiplied by a large number.',
+      location: locationAt(file, source, 0),
+    });
+  }
+  // A problem our functions recorded explains the failure better than what MiniJinja saw next.
+  if (state.problem && !state.neededData) return problemError(state, where);
+  const message = error instanceof Error ? error.message : String(error);
+  const position = errorPosition(message);
+  let location: FileLocation | undefined;
+  let inMacro = false;
+  if (position?.template === LIBRARY_TEMPLATE) {
+    const offset = offsetIn(library.template, position.line, position.column);
+    location = library.origin(offset, (macroFile) => context.macroText?.(macroFile));
+    inMacro = true;
+  } else if (position) {
+    const offset = offsetIn(prefix + instrumented.text, position.line, position.column) - prefix.length;
+    location = locationAt(file, source, originalOffset(instrumented, Math.max(0, offset)));
+  }
+  const detail = cleanMessage(message);
+  if (/out of fuel/.test(message)) {
+    return new LensError({
+      code: 'jinja',
+      message: `Rendering ${file} took more than the ${RENDER_FUEL.toLocaleString('en')} steps Segment Lens allows a template, and was stopped.`,
+      hint: 'A loop or a recursion in the template (or a macro it calls) runs too long.',
+      location,
+    });
+  }
+  if (/recursion limit/.test(message)) {
+    return new LensError({
+      code: 'jinja',
+      message: `Rendering ${file} nests too deeply (macros calling macros), and was stopped.`,
+      hint: 'A macro calls itself without end.',
+      location,
+    });
+  }
+  const unknown =
+    !inMacro && location
+      ? where.unresolved.find((call) => locationAt(file, source, call.offset).line === location!.line)
+      : undefined;
+  if (unknown && /undefined|unknown method|unknown function/.test(detail)) {
+    const name = unknown.path.join('.');
+    return new LensError({
+      code: 'jinja',
+      message: `${name} is not a macro Segment Lens found for ${file}: there is no package ${unknown.path[0]} with a macro ${unknown.path[1]}.`,
+      hint: `Looked in ${[...library.searched].join(', ')} (the project's macro-paths, the packages under dbt_packages/, dbt's own). Run dbt deps if ${unknown.path[0]} is a package.`,
+      location,
+    });
+  }
+  const where_ = inMacro && location ? ` (in a macro of ${location.file})` : '';
+  return new LensError({
+    code: 'jinja',
+    message: `Jinja error in ${file}${where_}: ${detail}.`,
+    hint: /undefined|unknown function/.test(detail)
+      ? `Macros are looked up in ${[...library.searched].join(', ')} (the project's macro-paths, installed packages, dbt's own).`
+      : 'dbt reads templates the same way: check the tag at this position.',
+    location,
+  });
 }
 
 /** Removes the markers from rendered output, recording where each piece of output came from. */
-function unmark(rendered: string, instrumented: Instrumented, file: string, source: string): RenderedModel {
+function unmark(
+  rendered: string,
+  instrumented: Instrumented,
+  file: string,
+  source: string,
+): Pick<RenderedModel, 'sql' | 'sourceMap'> {
   const segments: Segment[] = [];
   const out: string[] = [];
   let length = 0;
@@ -283,7 +465,9 @@ function unmark(rendered: string, instrumented: Instrumented, file: string, sour
     }
     let next = index;
     while (next < rendered.length && !MARKERS.test(rendered[next])) next++;
-    const text = rendered.slice(index, next);
+    // An expression's output maps to its whole tag: relations stringified inside it can take their SQL text back.
+    const text = expressionDepth > 0 ? restoreRelations(rendered.slice(index, next)) : rendered.slice(index, next);
+    index = next;
     if (expressionDepth > 0) {
       const expression = instrumented.expressions[expressionId];
       segments.push({
@@ -305,7 +489,6 @@ function unmark(rendered: string, instrumented: Instrumented, file: string, sour
     }
     out.push(text);
     length += text.length;
-    index = next;
   }
   return { sql: out.join(''), sourceMap: new SourceMap(file, source, segments) };
 }

@@ -2,15 +2,18 @@
 // rows, the customers behind a cell. The stages hand their products on in one direction:
 // settings → model file → dbt project → data plan → rendered SQL → prepared query → loaded data → results.
 import { LensError, type FileLocation } from '../errors';
-import { DataCache, loadData, type LayoutStep } from '../data/cache';
+import { layOut, loadData, type DataCache, type LayoutStep } from '../data/cache';
 import type { LoadedData, SourceInfo } from '../data/loadedData';
 import { planData } from '../data/plan';
 import { projectOfModel } from '../model/dbtProject';
-import { renderModel } from '../model/jinja';
+import { renderModel, type RenderContext } from '../model/jinja';
+import { jinjaRuntime } from '../model/jinjaRuntime';
+import { loadMacroLibrary } from '../model/macroLibrary';
 import { readModelFile } from '../model/modelFile';
 import { resolveSettings } from '../settings';
 import { buildLineage, type Lineage } from '../sql/lineage';
-import { quoteIdentifier } from '../sql/names';
+import { quoteIdentifier, quoteString } from '../sql/names';
+import { parseSql, statements } from '../sql/syntax';
 import { Workspace, type EngineAssets, type RunRequest } from '../workspace';
 import { joinKeys, LineageGraph } from '../../shared/lineageGraph';
 import { FINAL_SELECT } from '../../shared/lineageModel';
@@ -65,6 +68,46 @@ function prepareWithSchemaAliases(data: LoadedData, sql: string) {
   }
 }
 
+/** Rows a template's run_query may fetch: enough for the pivots templates build, bounded for memory. */
+const MAX_QUERY_ROWS = 100_000;
+
+/** A template's run_query: one SELECT on the read-only data (query_only is the second guard). */
+function readOnlyQuery(data: LoadedData, sql: string): { columns: string[]; rows: SqlValue[][] } {
+  const parsed = parseSql(sql);
+  const found = parsed.ok ? statements(parsed.program) : [];
+  if (
+    !parsed.ok ||
+    found.length !== 1 ||
+    (found[0].type !== 'select_stmt' && found[0].type !== 'compound_select_stmt')
+  ) {
+    throw new Error(parsed.ok ? 'only one SELECT can run' : `the SQL does not parse: ${parsed.message}`);
+  }
+  const statement = prepareWithSchemaAliases(data, sql);
+  try {
+    const columns = statement.getColumnNames();
+    const rows: SqlValue[][] = [];
+    while (statement.step()) {
+      if (rows.length >= MAX_QUERY_ROWS)
+        throw new Error(`it returns more than ${MAX_QUERY_ROWS.toLocaleString('en')} rows`);
+      rows.push(statement.get());
+    }
+    return { columns, rows };
+  } finally {
+    statement.free();
+  }
+}
+
+/** Columns and declared types of a relation of the data, as adapter.get_columns_in_relation gives them. */
+function columnTypes(data: LoadedData, schema: string, table: string): { name: string; type: string }[] | undefined {
+  const located = data.locate(`${schema}.${table}`);
+  if (!located) return undefined;
+  const rows =
+    data.main.exec(
+      `SELECT name, type FROM pragma_table_info(${quoteString(located.table)}, ${quoteString(located.schema)})`,
+    )[0]?.values ?? [];
+  return rows.map(([name, type]) => ({ name: String(name), type: String(type || 'text').toLowerCase() }));
+}
+
 function elapsed(since: number): number {
   return Math.round((performance.now() - since) * 10) / 10;
 }
@@ -92,13 +135,35 @@ export class ModelSession {
     const project = await projectOfModel(model, workspace);
     const plan = await planData(settings.connection, workspace, project, assets);
 
-    const renderStarted = performance.now();
-    const rendered = renderModel(model.text, model.file, {
+    const { library, text: macroText } = await loadMacroLibrary(project);
+    const context: RenderContext = {
+      jinja: jinjaRuntime(assets.jinjaDir),
+      library,
+      macroText,
       project,
       target: { ...plan.target, type: 'sqlite' },
       env: workspace.env,
-    });
-    const renderMs = elapsed(renderStarted);
+      vars: settings.vars,
+      execute: true,
+    };
+    const load = async () => (cache ? cache.get(plan) : { data: await loadData(plan), reused: false });
+    const renderStarted = performance.now();
+    // The template renders before any data loads (its errors come first); one that queries the data (run_query,
+    // the columns of a relation) renders again once the data is there.
+    let rendered = renderModel(model.text, model.file, context);
+    let loaded: { data: LoadedData; reused: boolean; ms: number } | undefined;
+    if (rendered.neededData) {
+      const loadStarted = performance.now();
+      loaded = { ...(await load()), ms: 0 };
+      loaded.ms = elapsed(loadStarted);
+      const data = loaded.data;
+      rendered = renderModel(model.text, model.file, {
+        ...context,
+        runQuery: (sql) => readOnlyQuery(data, sql),
+        columnsOf: (schema, table) => columnTypes(data, schema, table),
+      });
+    }
+    const renderMs = elapsed(renderStarted) - (loaded?.ms ?? 0);
     const query = prepareQuery(rendered, model.file);
 
     // Fresh data is laid out for the joins the model makes (a model our parser cannot read is left as is); the
@@ -109,10 +174,14 @@ export class ModelSession {
       if (lineage.lineage) optimizeLayout(data, joinKeys(new LineageGraph(lineage.lineage)));
     };
     const loadStarted = performance.now();
-    const { data, reused } = cache
-      ? await cache.get(plan, layout)
-      : { data: await loadData(plan, layout), reused: false };
-    const timings = { started, renderMs, loadMs: elapsed(loadStarted) };
+    const { data, reused } = loaded ?? (await load());
+    try {
+      layOut(data, layout);
+    } catch (error) {
+      if (!cache) data.close();
+      throw error;
+    }
+    const timings = { started, renderMs, loadMs: elapsed(loadStarted) + (loaded?.ms ?? 0) };
     return new ModelSession({ file: model.file, sample: model.sample }, query, data, timings, reused, !cache, lineage);
   }
 

@@ -1,0 +1,512 @@
+// dbt's Jinja context as JavaScript functions handed to MiniJinja: ref, source, var, config, env_var, target, this,
+// execute, run_query, log, return, exceptions, adapter, api, modules. None of them may throw (a JavaScript
+// exception inside MiniJinja's WebAssembly is a panic that breaks the instance): a problem is recorded with the
+// place it was called from, the render winds down (every function answers nothing once one failed), and the
+// renderer reports the first problem recorded.
+import { quoteIdentifierIfNeeded } from '../sql/names';
+import type { DbtProject } from './dbtProject';
+
+/** A problem a dbt function reports: what to tell the user, and where the call is written. */
+export interface ContextProblem {
+  message: string;
+  hint: string;
+  site?: number;
+  /** For a problem with one of the model's own `{{ }}` tags: the tag's offset in the model file. */
+  offset?: number;
+}
+
+/** What `config()` captured (for the DAG builder), with the values as written. */
+export type CapturedConfig = Record<string, unknown>;
+
+export interface QueryTable {
+  columns: string[];
+  rows: unknown[][];
+}
+
+export interface RenderEnvironment {
+  project?: DbtProject;
+  /** dbt's `target`. */
+  target: { name: string; schema: string; type: string; database?: string; threads?: number };
+  env: Record<string, string | undefined>;
+  /** `--vars` / segmentLens.vars: above the project's own vars, as `dbt run --vars`. */
+  vars?: Record<string, unknown>;
+  /** True while running (run_query answers); false when only parsing (the CodeLens), as dbt's parse phase. */
+  execute?: boolean;
+  /** Runs a read-only SELECT on the loaded data; undefined when no data is loaded (yet). */
+  runQuery?: (sql: string) => QueryTable;
+  /** Column names and types of a relation in the loaded data; undefined when unknown. */
+  columnsOf?: (schema: string, identifier: string) => { name: string; type: string }[] | undefined;
+  /** Where `log()` and `print()` go. */
+  log?: (message: string) => void;
+  /** For outlining a model being edited: missing vars and env vars render as nothing instead of failing. */
+  lenient?: boolean;
+}
+
+/** Marks a relation's SQL text inside values MiniJinja stringifies, so the renderer can put the text back. */
+export const RELATION_OPEN = '\uE020';
+export const RELATION_CLOSE = '\uE021';
+const RELATION_KEY = '__lens_relation';
+
+type Args = { positional: unknown[]; keywords: Record<string, unknown> };
+
+/** MiniJinja hands keyword arguments to a JavaScript function as a trailing Map. */
+function splitArgs(args: unknown[]): Args {
+  const last = args[args.length - 1];
+  if (last instanceof Map) return { positional: args.slice(0, -1), keywords: plain(last) as Record<string, unknown> };
+  return { positional: args, keywords: {} };
+}
+
+/** Maps (MiniJinja's dicts) as plain objects, recursively: a Map cannot go back into a template. */
+export function plain(value: unknown): unknown {
+  if (value instanceof Map) return Object.fromEntries([...value].map(([key, item]) => [String(key), plain(item)]));
+  if (Array.isArray(value)) return value.map(plain);
+  return value;
+}
+
+/** A dict whose `get(key, default)` works (MiniJinja's `get` takes no default). */
+function withGet<T extends object>(value: T): T & { get: (key: string, fallback?: unknown) => unknown } {
+  const record = value as Record<string, unknown>;
+  return Object.assign(value, {
+    get: (key: string, fallback: unknown = null) => (Object.hasOwn(record, key) ? record[key] : fallback),
+  });
+}
+
+export interface Relation {
+  [RELATION_KEY]: string;
+  database: string;
+  schema: string;
+  identifier: string;
+  name: string;
+  table: string;
+}
+
+/** A relation as dbt's Relation: renders as `schema.identifier`, has dbt's attributes, and is a mapping. */
+export function relation(schema: string, identifier: string, database = 'main'): Relation {
+  const text = `${quoteIdentifierIfNeeded(schema)}.${quoteIdentifierIfNeeded(identifier)}`;
+  const self: Relation = withGet({
+    [RELATION_KEY]: `${RELATION_OPEN}${text}${RELATION_CLOSE}`,
+    database,
+    schema,
+    identifier,
+    name: identifier,
+    table: identifier,
+    is_table: true,
+    is_view: false,
+    is_cte: false,
+    metadata: withGet({ type: 'BaseRelation' }),
+    render: () => text,
+    include: () => self,
+    quote: () => self,
+    incorporate: () => self,
+  });
+  return self;
+}
+
+/** The SQL text of a relation, if the value is one. */
+export function relationText(value: unknown): string | undefined {
+  const marked =
+    value instanceof Map
+      ? value.get(RELATION_KEY)
+      : typeof value === 'object' && value !== null
+        ? (value as Record<string, unknown>)[RELATION_KEY]
+        : undefined;
+  return typeof marked === 'string' ? marked.slice(1, -1) : undefined;
+}
+
+/** Text for output: a relation as its SQL, None as dbt prints it. */
+export function outputText(value: unknown): string {
+  if (value === null) return 'None';
+  const text = relationText(value);
+  if (text !== undefined) return text;
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  return String(value);
+}
+
+/**
+ * Puts back the SQL text of relations MiniJinja stringified inside other values (`'from ' ~ ref('x')` prints the
+ * relation's whole dict, `{"__lens_relation": "\u{e020}text\u{e021}", …}`): each such dict becomes its text.
+ */
+export function restoreRelations(text: string): string {
+  const start = `{"${RELATION_KEY}": "`;
+  for (let at = text.indexOf(start); at !== -1; at = text.indexOf(start, at)) {
+    // The string value, escapes undone.
+    let index = at + start.length;
+    let value = '';
+    while (index < text.length && text[index] !== '"') {
+      if (text[index] === '\\') {
+        const unicode = /^\\u\{([0-9a-fA-F]+)\}/.exec(text.slice(index, index + 12));
+        if (unicode) {
+          value += String.fromCodePoint(parseInt(unicode[1], 16));
+          index += unicode[0].length;
+          continue;
+        }
+        value += text[index + 1] ?? '';
+        index += 2;
+        continue;
+      }
+      value += text[index++];
+    }
+    // The dict ends at the brace that balances its first one (strings skipped).
+    let depth = 1;
+    let inString = false;
+    for (index++; index < text.length && depth > 0; index++) {
+      const char = text[index];
+      if (inString) {
+        if (char === '\\') index++;
+        else if (char === '"') inString = false;
+      } else if (char === '"') inString = true;
+      else if (char === '{') depth++;
+      else if (char === '}') depth--;
+    }
+    const sql = value.replace(RELATION_OPEN, '').replace(RELATION_CLOSE, '');
+    text = text.slice(0, at) + sql + text.slice(index);
+    at += sql.length;
+  }
+  return text;
+}
+
+/** One render's JavaScript side: the functions, the `return()` frames, the first problem, what config() said. */
+export class RenderState {
+  problem: ContextProblem | undefined;
+  /** A function asked for data that was not loaded: render again once it is. */
+  neededData = false;
+  readonly config: CapturedConfig = {};
+  private readonly frames: { id: number; value?: unknown; returned: boolean }[] = [];
+  private nextFrame = 0;
+  private readonly statements = new Map<string, { table: QueryTable }>();
+
+  constructor(
+    readonly environment: RenderEnvironment,
+    /** The model being rendered (for `this`), if there is one. */
+    readonly model: { name: string; schema: string } | undefined,
+  ) {}
+
+  fail(message: string, hint: string, site?: number, offset?: number): undefined {
+    this.problem ??= { message, hint, site, offset };
+    return undefined;
+  }
+
+  get failed(): boolean {
+    return this.problem !== undefined;
+  }
+
+  enter(): number {
+    const id = this.nextFrame++;
+    this.frames.push({ id, returned: false });
+    return id;
+  }
+
+  /** A macro call's value: what its `return()` gave (the first one: dbt's return ends the macro), else its text. */
+  leave(id: number, output: unknown): unknown {
+    let frame;
+    while (this.frames.length && (frame = this.frames.pop())!.id !== id);
+    if (frame?.id === id && frame.returned) return frame.value;
+    return output;
+  }
+
+  return(value: unknown): string {
+    const frame = this.frames[this.frames.length - 1];
+    if (frame && !frame.returned) {
+      frame.returned = true;
+      frame.value = plain(value);
+    }
+    return '';
+  }
+
+  /** After the macro already returned, dbt would have stopped: its remaining calls do nothing. */
+  get returned(): boolean {
+    return this.frames[this.frames.length - 1]?.returned ?? false;
+  }
+
+  statement(name: string, sql: string, site?: number): string {
+    const table = this.query(sql, site);
+    if (table) this.statements.set(name, { table });
+    return '';
+  }
+
+  loadResult(name: string): unknown {
+    const stored = this.statements.get(name);
+    if (!stored) return null;
+    return withGet({
+      data: stored.table.rows,
+      table: agateTable(stored.table),
+      response: withGet({ rows_affected: stored.table.rows.length }),
+    });
+  }
+
+  query(sql: string, site?: number): QueryTable | undefined {
+    if (!this.environment.execute) return { columns: [], rows: [] };
+    if (!this.environment.runQuery) {
+      this.neededData = true;
+      return { columns: [], rows: [] };
+    }
+    try {
+      return this.environment.runQuery(restoreRelations(sql));
+    } catch (error) {
+      return this.fail(
+        `run_query failed: ${error instanceof Error ? error.message : String(error)}`,
+        'Fix the query the template runs (it runs on the loaded data, read-only).',
+        site,
+      );
+    }
+  }
+}
+
+/** dbt's agate table, as far as templates use it: `columns[i].values()`, `rows`, `column_names`. */
+function agateTable(table: QueryTable): unknown {
+  return withGet({
+    column_names: table.columns,
+    columns: table.columns.map((name, index) => withGet({ name, values: () => table.rows.map((row) => row[index]) })),
+    rows: table.rows,
+  });
+}
+
+function siteOf(args: Args): number | undefined {
+  const site = args.keywords.__lens_site;
+  delete args.keywords.__lens_site;
+  return typeof site === 'number' ? site : undefined;
+}
+
+/**
+ * `body` for MiniJinja: an exception (a bug of ours) becomes the render's problem instead of a panic of the
+ * WebAssembly instance.
+ */
+export function neverThrows<A extends unknown[]>(
+  current: () => RenderState,
+  body: (...args: A) => unknown,
+): (...args: A) => unknown {
+  return (...args: A) => {
+    try {
+      return body(...args);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return current().fail(`Segment Lens failed while rendering: ${message}`, 'Please report this.');
+    }
+  };
+}
+
+/** The functions and values a template sees, bound to one render's state (read through `current()`). */
+export function contextGlobals(
+  current: () => RenderState,
+  /** The unique name of the macro `adapter.dispatch(name, namespace)` resolves to. */
+  dispatch: (name: string, namespace: string | undefined) => string | undefined,
+): Record<string, unknown> {
+  /** Every function: never throws; does nothing once a problem was recorded or the macro returned. */
+  const fn =
+    (body: (state: RenderState, args: Args, site: number | undefined) => unknown) =>
+    (...raw: unknown[]): unknown => {
+      const state = current();
+      if (state.failed) return undefined;
+      let site: number | undefined;
+      try {
+        const args = splitArgs(raw);
+        site = siteOf(args);
+        return body(state, args, site);
+      } catch (error) {
+        return state.fail(
+          `Segment Lens failed inside a dbt function: ${error instanceof Error ? error.message : String(error)}`,
+          'Please report this.',
+          site,
+        );
+      }
+    };
+  const project = () => current().environment.project;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+
+  return {
+    ref: fn((state, { positional, keywords }, site) => {
+      const names = positional.map(text);
+      const name = names[names.length - 1];
+      if (name === undefined || names.length < 1 || names.length > 2 || names.some((item) => item === undefined)) {
+        return state.fail(
+          `ref() takes a model name, or a package and a model name; got ${JSON.stringify(positional)}.`,
+          "Write {{ ref('model_name') }}.",
+          site,
+        );
+      }
+      void keywords; // `v=`/`version=` pick a model version; one version per model here.
+      const known = project();
+      if (known && !known.nodes.has(name) && !state.environment.lenient) {
+        return state.fail(
+          `ref('${name}'): the dbt project has no model or seed named ${name}.`,
+          `Check the name against the .sql files under ${known.dir}'s model paths and the seeds, or use source() for a table dbt does not build.`,
+          site,
+        );
+      }
+      return relation(
+        known?.modelSchemas.get(name) ?? state.environment.target.schema,
+        known?.modelAliases.get(name) ?? name,
+      );
+    }),
+    source: fn((state, { positional }, site) => {
+      const [sourceName, table] = positional.map(text);
+      if (sourceName === undefined || table === undefined) {
+        return state.fail(
+          `source() takes a source name and a table name; got ${JSON.stringify(positional)}.`,
+          "Write {{ source('source_name', 'table_name') }}.",
+          site,
+        );
+      }
+      const known = project()?.sources.get(sourceName);
+      return relation(known?.schema ?? sourceName, known?.identifiers.get(table) ?? table);
+    }),
+    config: fn((state, { positional, keywords }) => {
+      const given = positional[0] instanceof Object ? (plain(positional[0]) as Record<string, unknown>) : {};
+      Object.assign(state.config, given, keywords);
+      return '';
+    }),
+    var: fn((state, { positional }, site) => {
+      const [name, ...fallback] = positional;
+      if (typeof name !== 'string')
+        return state.fail(
+          'var() takes the name of a variable.',
+          "Write {{ var('name') }} or {{ var('name', default) }}.",
+          site,
+        );
+      const given = state.environment.vars;
+      if (given && Object.hasOwn(given, name)) return given[name];
+      const vars = project()?.vars ?? {};
+      if (Object.hasOwn(vars, name)) return vars[name];
+      if (fallback.length > 0) return fallback[0];
+      if (state.environment.lenient) return '';
+      const where = project() ? `under vars: in ${project()!.dir}/dbt_project.yml` : 'in a dbt_project.yml vars:';
+      return state.fail(
+        `Required var '${name}' is not set.`,
+        `Set it ${where}, with segmentLens.vars (or --vars), or give var() a default.`,
+        site,
+      );
+    }),
+    env_var: fn((state, { positional }, site) => {
+      const [name, ...fallback] = positional;
+      if (typeof name !== 'string')
+        return state.fail('env_var() takes the name of an environment variable.', "Write {{ env_var('NAME') }}.", site);
+      const value = state.environment.env[name];
+      if (value !== undefined) return value;
+      if (fallback.length > 0) return fallback[0];
+      if (state.environment.lenient) return '';
+      return state.fail(
+        `Environment variable ${name} is not set.`,
+        `Set ${name} in the environment VS Code (or the CLI) runs in, or give env_var() a default.`,
+        site,
+      );
+    }),
+    is_incremental: () => false,
+    run_query: fn((state, { positional }, site) => {
+      if (state.returned) return null;
+      const sql = positional[0];
+      if (typeof sql !== 'string')
+        return state.fail('run_query() takes the SQL to run, as text.', 'Pass the query as a string.', site);
+      const table = state.query(sql, site);
+      return table && agateTable(table);
+    }),
+    __lens_statement: fn((state, { positional }, site) => {
+      if (state.returned) return '';
+      const [name, sql] = positional;
+      return state.statement(typeof name === 'string' ? name : 'main', outputText(sql), site);
+    }),
+    load_result: fn((state, { positional }) => state.loadResult(String(positional[0]))),
+    log: fn((state, { positional }) => {
+      state.environment.log?.(outputText(positional[0]));
+      return '';
+    }),
+    print: fn((state, { positional }) => {
+      state.environment.log?.(positional.map(outputText).join(' '));
+      return '';
+    }),
+    return: fn((state, { positional }) => state.return(positional[0])),
+    zip: fn((_, { positional }) => {
+      const lists = positional.map((item) => (Array.isArray(item) ? item : []));
+      const length = Math.min(...lists.map((list) => list.length));
+      return Array.from({ length: Number.isFinite(length) ? length : 0 }, (_unused, index) =>
+        lists.map((list) => list[index]),
+      );
+    }),
+    exceptions: {
+      raise_compiler_error: fn((state, { positional }, site) => {
+        if (state.returned) return '';
+        return state.fail(
+          `Compilation error: ${outputText(positional[0])}`,
+          'The model (or a macro it calls) raised this error itself.',
+          site,
+        );
+      }),
+      warn: fn((state, { positional }) => {
+        state.environment.log?.(`warning: ${outputText(positional[0])}`);
+        return '';
+      }),
+    },
+    adapter: {
+      quote: fn((_, { positional }) => `"${String(positional[0]).replaceAll('"', '""')}"`),
+      get_columns_in_relation: fn((state, { positional }, site) => {
+        if (state.returned) return [];
+        const target = plain(positional[0]) as Record<string, unknown> | undefined;
+        const schema = typeof target?.schema === 'string' ? target.schema : undefined;
+        const identifier = typeof target?.identifier === 'string' ? target.identifier : undefined;
+        if (!schema || !identifier)
+          return state.fail(
+            'adapter.get_columns_in_relation() takes a relation (ref() or source()).',
+            'Pass ref(…) or source(…).',
+            site,
+          );
+        if (!state.environment.execute) return [];
+        if (!state.environment.columnsOf) {
+          state.neededData = true;
+          return [];
+        }
+        const columns = state.environment.columnsOf(schema, identifier);
+        if (!columns)
+          return state.fail(
+            `adapter.get_columns_in_relation(): ${schema}.${identifier} is not in the data.`,
+            'Check the relation, or load the data that holds it.',
+            site,
+          );
+        return columns.map((column) =>
+          withGet({
+            name: column.name,
+            column: column.name,
+            data_type: column.type,
+            dtype: column.type,
+            quoted: `"${column.name.replaceAll('"', '""')}"`,
+          }),
+        );
+      }),
+    },
+    api: {
+      Relation: {
+        create: fn((_, { keywords }) =>
+          relation(
+            String(keywords.schema ?? 'main'),
+            String(keywords.identifier ?? keywords.name ?? ''),
+            String(keywords.database ?? 'main'),
+          ),
+        ),
+      },
+    },
+    __lens_get: fn((_, { positional }) => {
+      const [target, key, fallback = null] = positional;
+      if (target instanceof Map) return target.has(key) ? target.get(key) : fallback;
+      if (typeof target === 'object' && target !== null && typeof key === 'string') {
+        const record = target as Record<string, unknown>;
+        return Object.hasOwn(record, key) ? record[key] : fallback;
+      }
+      return fallback;
+    }),
+    __lens_enter: neverThrows(current, () => current().enter()),
+    __lens_call: neverThrows(current, (frame: unknown, output: unknown) =>
+      typeof frame === 'number' ? current().leave(frame, output) : output,
+    ),
+    __lens_dispatch: fn((state, { positional, keywords }, site) => {
+      const name = String(positional[0] ?? keywords.macro_name ?? '');
+      const namespace = positional[1] ?? keywords.macro_namespace;
+      const found = dispatch(name, typeof namespace === 'string' ? namespace : undefined);
+      return (
+        found ??
+        state.fail(
+          `adapter.dispatch('${name}'): no macro sqlite__${name} or default__${name} was found.`,
+          "Install the package that defines it (dbt deps), or define it in the project's macros.",
+          site,
+        )
+      );
+    }),
+  };
+}
