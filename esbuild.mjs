@@ -96,8 +96,8 @@ if (withTests) {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    // Native test-only modules stay outside the bundle.
-    external: ['better-sqlite3', 'mocha', '@duckdb/node-api'],
+    // Native test-only modules stay outside the bundle, and minijinja-js, which reads its wasm from beside its own file.
+    external: ['better-sqlite3', 'mocha', '@duckdb/node-api', 'minijinja-js'],
   });
 }
 

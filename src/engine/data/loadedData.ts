@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Database } from 'sql.js';
 import { LensError } from '../errors';
 import { quoteIdentifier, quoteString } from '../sql/names';
+import { registerSqlFunctions } from './sqlFunctions';
 
 /** What was opened, as reported to the user. */
 export interface SourceInfo {
@@ -60,6 +61,7 @@ export class LoadedData {
     readonly source: SourceInfo,
   ) {
     this.databases.push(main);
+    registerSqlFunctions(main);
   }
 
   /** Attaches a database held by another sql.js connection (the file lives in sql.js's memory) as `schema`. */
