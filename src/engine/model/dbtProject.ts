@@ -3,6 +3,7 @@ import path from 'node:path';
 import { readYamlFile } from '../yamlFile';
 import type { Workspace } from '../workspace';
 import type { ModelFile } from './modelFile';
+import { readSeedConfigs, type DbtSeeds } from './seedConfig';
 import { isRecord } from '../../shared/json';
 
 export interface DbtSource {
@@ -22,6 +23,8 @@ export interface DbtProject {
   /** Model and seed names that exist in the project. */
   nodes: Set<string>;
   sources: Map<string, DbtSource>;
+  /** How dbt loads each seed (seedConfig.ts). */
+  seeds?: DbtSeeds;
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -99,6 +102,7 @@ export async function loadDbtProject(dir: string): Promise<DbtProject> {
     modelSchemas: new Map(),
     nodes: new Set(),
     sources: new Map(),
+    seeds: await readSeedConfigs(dir),
   };
   for (const modelPath of stringList(project['model-paths'] ?? project['source-paths'], ['models'])) {
     const root = path.join(dir, modelPath);
