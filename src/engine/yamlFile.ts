@@ -1,11 +1,20 @@
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
-import { LensError } from './errors';
+import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
+import { LensError, type FileLocation } from './errors';
 
-/** Reads a YAML file; a syntax error names the file, line and column. */
-export async function readYamlFile(file: string): Promise<unknown> {
+/** A YAML file's value, and where each of its entries is written. */
+export interface YamlSource {
+  file: string;
+  value: unknown;
+  /** Where the entry at `path` (map keys, list indexes) starts: its key's position, or as near as the path goes. */
+  locate(path: readonly (string | number)[]): FileLocation;
+}
+
+/** Reads a YAML file with where its entries are; a syntax error names the file, line and column. */
+export async function readYamlSource(file: string): Promise<YamlSource> {
   const text = await readFile(file, 'utf8');
-  const document = parseDocument(text);
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter });
   const [first] = document.errors;
   if (first) {
     const position = first.linePos?.[0];
@@ -16,5 +25,35 @@ export async function readYamlFile(file: string): Promise<unknown> {
       location: position ? { file, line: position.line, column: position.col } : undefined,
     });
   }
-  return document.toJS();
+  const at = (offset: number): FileLocation => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file, line, column: col };
+  };
+  return {
+    file,
+    value: document.toJS(),
+    locate(path) {
+      let node: unknown = document.contents;
+      let found = (node as Node | null)?.range?.[0] ?? 0;
+      for (const step of path) {
+        if (isMap(node)) {
+          const pair = node.items.find(
+            (item) => String((item.key as Node & { value?: unknown })?.value) === String(step),
+          );
+          if (!pair) break;
+          found = (pair.key as Node | null)?.range?.[0] ?? found;
+          node = pair.value;
+        } else if (isSeq(node) && typeof step === 'number' && node.items[step]) {
+          node = node.items[step];
+          found = (node as Node).range?.[0] ?? found;
+        } else break;
+      }
+      return at(found);
+    },
+  };
+}
+
+/** Reads a YAML file; a syntax error names the file, line and column. */
+export async function readYamlFile(file: string): Promise<unknown> {
+  return (await readYamlSource(file)).value;
 }

@@ -1,15 +1,29 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { loadSqlJs } from '../../src/engine/data/sqljs';
 import { loadCsvTable } from '../../src/engine/data/csvLoader';
 import { LensError } from '../../src/engine/errors';
-import { assets, tempWorkspace, write } from './helpers';
+import type { SeedConfig } from '../../src/engine/model/seedConfig';
+import { assets, tempWorkspace, toCsvText, write } from './helpers';
 
-async function load(content: string | Buffer) {
+/** A seed config as seedConfig.ts resolves one: `types` declared by dbt_project.yml line 7 (for this seed by name unless `own` is false). */
+function seedConfig(types: Record<string, string>, options: { delimiter?: string; own?: boolean } = {}): SeedConfig {
+  const at = { file: '/project/dbt_project.yml', line: 7, column: 9 };
+  return {
+    enabled: true,
+    delimiter: options.delimiter ?? ',',
+    columnTypes: new Map(
+      Object.entries(types).map(([column, type]) => [column, { type, at, own: options.own ?? true }]),
+    ),
+  };
+}
+
+async function load(content: string | Buffer, seed?: SeedConfig) {
   const SQL = await loadSqlJs(assets.wasmPath);
   const db = new SQL.Database();
   const file = write(tempWorkspace(), 'seed.csv', content);
-  const rows = await loadCsvTable(db, 'seed', file);
+  const rows = await loadCsvTable(db, 'seed', file, seed);
   const types = db.exec("SELECT name, type FROM pragma_table_info('seed')")[0].values;
   const data = db.exec('SELECT * FROM seed')[0]?.values ?? [];
   const storage =
@@ -18,9 +32,9 @@ async function load(content: string | Buffer) {
   return { rows, types: Object.fromEntries(types), data, storage, file };
 }
 
-async function loadError(content: string | Buffer): Promise<LensError> {
+async function loadError(content: string | Buffer, seed?: SeedConfig): Promise<LensError> {
   try {
-    await load(content);
+    await load(content, seed);
   } catch (error) {
     if (error instanceof LensError) return error;
     throw error;
@@ -122,4 +136,184 @@ describe('csv seeds', () => {
     );
     db.close();
   });
+});
+
+describe('csv seeds with dbt column_types and delimiter', () => {
+  // Awkward values for every declared type, as a dbt seed would hold them.
+  const rows = [
+    {
+      zip: '02134',
+      code: '007',
+      qty: '42',
+      big: '9007199254740993',
+      price: '19.90',
+      flag: 'true',
+      day: '2024-02-29',
+      at: '2024-02-29 23:59:59',
+      note: 'plain',
+    },
+    {
+      zip: '00501',
+      code: '1e3',
+      qty: '-3',
+      big: '-12',
+      price: '7',
+      flag: 'F',
+      day: '1999-12-31',
+      at: '1999-12-31T00:00:00Z',
+      note: ' spaced ',
+    },
+    { zip: '', code: '', qty: '', big: '', price: '', flag: '', day: '', at: '', note: '' },
+    {
+      zip: '99950',
+      code: '0',
+      qty: '+8',
+      big: '0',
+      price: '-0.5e2',
+      flag: 'Yes',
+      day: '2000-01-01',
+      at: '2000-01-01 12:00',
+      note: 'x,y',
+    },
+  ];
+  const columns = ['zip', 'code', 'qty', 'big', 'price', 'flag', 'day', 'at', 'note'] as const;
+  const declared = {
+    zip: 'varchar(5)',
+    code: 'TEXT',
+    qty: 'integer',
+    big: 'bigint',
+    price: 'decimal(10, 2)',
+    flag: 'boolean',
+    day: 'date',
+    at: 'timestamp',
+  };
+
+  it('stores each declared type as its SQLite type: text as written, numbers as numbers, booleans as 1/0', async () => {
+    const { types, data, storage } = await load(toCsvText(rows, columns), seedConfig(declared));
+    assert.deepEqual(types, {
+      zip: 'TEXT',
+      code: 'TEXT',
+      qty: 'INTEGER',
+      big: 'INTEGER',
+      price: 'REAL',
+      flag: 'INTEGER',
+      day: 'TEXT',
+      at: 'TEXT',
+      note: 'TEXT',
+    });
+    // Expected values computed here: text kept verbatim, empty cells NULL, numbers parsed, booleans as SQLite's 1/0.
+    const truthy = (value: string) => ['true', 't', 'yes', 'y', 'on', '1'].includes(value.toLowerCase());
+    const expected = rows.map((row) =>
+      columns.map((column) => {
+        const value = row[column];
+        if (value === '') return null;
+        if (column === 'qty' || column === 'big') return Number(value);
+        if (column === 'price') return Number(value);
+        if (column === 'flag') return truthy(value) ? 1 : 0;
+        return value;
+      }),
+    );
+    // 9007199254740993 is past 2^53: JavaScript reads it back rounded, SQLite holds it exactly (checked below).
+    assert.deepEqual(data, expected);
+    assert.deepEqual(storage[0], ['text', 'text', 'integer', 'integer', 'real', 'integer', 'text', 'text', 'text']);
+    assert.deepEqual(storage[2], ['null', 'null', 'null', 'null', 'null', 'null', 'null', 'null', 'null']);
+  });
+
+  it('declared text keeps what inference would have turned into numbers; other columns are still inferred', async () => {
+    const csv = 'zip,id,amount\n02134,1,10\n00501,2,2.5\n';
+    const inferred = await load(csv);
+    assert.deepEqual(inferred.data, [
+      [2134, 1, 10],
+      [501, 2, 2.5],
+    ]);
+    const typed = await load(csv, seedConfig({ zip: 'varchar' }));
+    assert.deepEqual(typed.types, { zip: 'TEXT', id: 'INTEGER', amount: 'REAL' });
+    assert.deepEqual(typed.data, [
+      ['02134', 1, 10],
+      ['00501', 2, 2.5],
+    ]);
+  });
+
+  it('numbers and text equal native SQLite inserting the same cells into columns of the same types', async () => {
+    const numeric = rows.map(({ zip, code, qty, big, price, note }) => ({ zip, code, qty, big, price, note }));
+    const numericColumns = ['zip', 'code', 'qty', 'big', 'price', 'note'] as const;
+    const sqliteTypes = ['TEXT', 'TEXT', 'INTEGER', 'INTEGER', 'REAL', 'TEXT'];
+    const SQL = await loadSqlJs(assets.wasmPath);
+    const db = new SQL.Database();
+    const file = write(tempWorkspace(), 'typed.csv', toCsvText(numeric, numericColumns));
+    await loadCsvTable(db, 'typed', file, seedConfig(declared, { own: false }));
+    const query = `SELECT ${numericColumns.map((column) => `${column}, typeof(${column})`).join(', ')}, CAST(big AS TEXT) FROM typed`;
+    const ours = db.exec(query)[0].values;
+    db.close();
+    const native = new BetterSqlite3(':memory:');
+    native.exec(
+      `CREATE TABLE typed (${numericColumns.map((column, index) => `${column} ${sqliteTypes[index]}`).join(', ')})`,
+    );
+    const insert = native.prepare(`INSERT INTO typed VALUES (${numericColumns.map(() => '?').join(', ')})`);
+    for (const row of numeric) insert.run(...numericColumns.map((column) => (row[column] === '' ? null : row[column])));
+    const theirs = native.prepare(query).raw().all();
+    native.close();
+    assert.deepEqual(ours, theirs);
+    assert.equal(ours[0].at(-1), '9007199254740993');
+  });
+
+  it('a value that cannot be the declared type is an error naming the file, line and column', async () => {
+    // Line 3 holds a quoted line break, so the bad value on the next record starts on line 5.
+    const error = await loadError('id,name,qty\n1,a,1\n2,"two\nlines",2\n3,c,abc\n', seedConfig({ qty: 'integer' }));
+    assert.equal(error.value.code, 'csv');
+    assert.match(error.value.message, /seed\.csv line 5, column "qty": "abc" is not an integer/);
+    assert.match(error.value.message, /integer, in \/project\/dbt_project\.yml:7/);
+    assert.equal(error.value.location?.line, 5);
+    assert.match(error.value.location?.file ?? '', /seed\.csv$/);
+    const cases: [string, string, RegExp][] = [
+      ['1.5', 'int', /is not an integer/],
+      ['9223372036854775808', 'bigint', /is not an integer/],
+      ['1,5', 'numeric', /is not a number/],
+      ['maybe', 'boolean', /is not a boolean/],
+      ['2023-02-29', 'date', /is not a date written YYYY-MM-DD/],
+      ['01/02/2024', 'date', /is not a date/],
+      ['2024-01-01 25:00', 'timestamp', /is not a timestamp/],
+    ];
+    for (const [value, type, message] of cases) {
+      const bad = await loadError(`id,v\n1,"${value}"\n`, seedConfig({ v: type }));
+      assert.match(bad.value.message, message, `${value} as ${type}`);
+      assert.equal(bad.value.location?.line, 2);
+    }
+  });
+
+  it('an unknown type name, and a column the file lacks, are errors naming the seed, the column and the config', async () => {
+    const unknown = await loadError('id,zip\n1,02134\n', seedConfig({ zip: 'varchr(5)' }));
+    assert.equal(unknown.value.code, 'yaml');
+    assert.match(
+      unknown.value.message,
+      /dbt_project\.yml:7 declares column "zip" of seed .*seed\.csv as "varchr\(5\)"/,
+    );
+    assert.deepEqual(unknown.value.location, { file: '/project/dbt_project.yml', line: 7, column: 9 });
+    const missing = await loadError('id,Zip\n1,02134\n', seedConfig({ zip: 'varchar' }));
+    assert.match(
+      missing.value.message,
+      /declares column "zip" of seed .*seed\.csv, which has no such column \(it has "id", "Zip"\)/,
+    );
+    assert.match(missing.value.hint ?? '', /write "Zip"/);
+    assert.equal(missing.value.location?.line, 7);
+    // Declared for a folder, not for this seed: a column this seed lacks belongs to another seed.
+    const { types } = await load(
+      'id,zip\n1,02134\n',
+      seedConfig({ zip: 'varchar', country: 'char(2)' }, { own: false }),
+    );
+    assert.deepEqual(types, { id: 'INTEGER', zip: 'TEXT' });
+  });
+
+  for (const delimiter of [';', '|', '\t']) {
+    it(`reads a seed delimited by ${JSON.stringify(delimiter)}, quoting included`, async () => {
+      const csv =
+        ['id|name|amount', '1|"Smith| Jr; ""x"""|1,5', '2|plain|3'].join('\n').replaceAll('|', delimiter) + '\n';
+      const { data, types } = await load(csv, seedConfig({}, { delimiter }));
+      assert.deepEqual(types, { id: 'INTEGER', name: 'TEXT', amount: 'TEXT' });
+      assert.deepEqual(data, [
+        [1, `Smith${delimiter} Jr; "x"`, '1,5'],
+        [2, 'plain', '3'],
+      ]);
+    });
+  }
 });

@@ -1,10 +1,12 @@
 // Loads CSV seeds into sql.js as dbt seeds are loaded: a header row, UTF-8 with or without BOM, CRLF or LF,
-// RFC 4180 quoting, empty cell = NULL, and one type per column inferred from its values.
+// RFC 4180 quoting, empty cell = NULL, and one type per column: the type dbt's column_types declares, or else
+// inferred from its values.
 import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
 import type { Database, Statement } from 'sql.js';
 import { LensError } from '../errors';
+import type { SeedColumnType, SeedConfig } from '../model/seedConfig';
 import { quoteIdentifier } from '../sql/names';
 
 export type ColumnType = 'INTEGER' | 'REAL' | 'TEXT';
@@ -58,8 +60,9 @@ function utf8Decoder(file: string): Transform {
   });
 }
 
-function records(file: string): AsyncIterable<string[]> {
-  const parser = parse({ bom: true, skip_empty_lines: true });
+/** Records, or (`info`) records with the line each ends on. */
+function records(file: string, delimiter: string, info: boolean): AsyncIterable<string[] | ParsedRecord> {
+  const parser = parse({ bom: true, skip_empty_lines: true, delimiter, info });
   const decoder = utf8Decoder(file);
   // pipe() does not forward errors; without this an unreadable file would be an uncaught error.
   decoder.on('error', (error) => parser.destroy(error));
@@ -86,6 +89,240 @@ function csvError(file: string, error: unknown): LensError {
         message: `Could not read ${file}: ${(error as Error).message}`,
         hint: 'Check that the file exists and can be read.',
       });
+}
+
+/** A record with `info`: the line the record ends on. */
+interface ParsedRecord {
+  record: string[];
+  info: { lines: number };
+}
+
+/** What a type dbt's column_types declares means in SQLite. */
+type Kind = 'text' | 'integer' | 'real' | 'boolean' | 'date' | 'timestamp' | 'time';
+
+/**
+ * Type names by kind, as warehouses write them (lower case; a size or precision in parentheses is dropped first, so
+ * `varchar(10)`, `decimal(12, 2)` and `timestamp(6) with time zone` are found).
+ */
+const TYPE_NAMES: Record<Kind, string[]> = {
+  text: [
+    'varchar',
+    'text',
+    'char',
+    'character',
+    'character varying',
+    'string',
+    'nvarchar',
+    'nchar',
+    'varchar2',
+    'nvarchar2',
+    'bpchar',
+    'citext',
+    'clob',
+    'tinytext',
+    'mediumtext',
+    'longtext',
+  ],
+  integer: [
+    'int',
+    'integer',
+    'bigint',
+    'smallint',
+    'tinyint',
+    'mediumint',
+    'byteint',
+    'int2',
+    'int4',
+    'int8',
+    'int64',
+    'hugeint',
+  ],
+  real: [
+    'float',
+    'real',
+    'double',
+    'double precision',
+    'numeric',
+    'decimal',
+    'dec',
+    'number',
+    'float4',
+    'float8',
+    'float64',
+    'bignumeric',
+  ],
+  boolean: ['boolean', 'bool'],
+  date: ['date'],
+  timestamp: [
+    'timestamp',
+    'datetime',
+    'timestamp_ntz',
+    'timestamp_ltz',
+    'timestamp_tz',
+    'timestamptz',
+    'timestamp with time zone',
+    'timestamp without time zone',
+    'datetime2',
+    'smalldatetime',
+    'datetimeoffset',
+  ],
+  time: ['time', 'time with time zone', 'time without time zone', 'timetz'],
+};
+const KIND_OF_TYPE = new Map(
+  Object.entries(TYPE_NAMES).flatMap(([kind, names]) => names.map((name) => [name, kind as Kind])),
+);
+
+/**
+ * How each kind is stored: text kinds (dates and times too, as SQLite's date functions read them) keep the text as
+ * written; integers and reals are numbers; booleans are 1 and 0, as SQLite's own TRUE and FALSE.
+ */
+const STORED_AS: Record<Kind, ColumnType> = {
+  text: 'TEXT',
+  integer: 'INTEGER',
+  real: 'REAL',
+  boolean: 'INTEGER',
+  date: 'TEXT',
+  timestamp: 'TEXT',
+  time: 'TEXT',
+};
+
+const TRUE_VALUES = ['true', 't', 'yes', 'y', 'on', '1'];
+const FALSE_VALUES = ['false', 'f', 'no', 'n', 'off', '0'];
+const INT64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n };
+
+function kindOf(type: string): Kind | undefined {
+  return KIND_OF_TYPE.get(
+    type
+      .toLowerCase()
+      .replace(/\([^)]*\)/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim(),
+  );
+}
+
+function isDate(year: string, month: string, day: string): boolean {
+  const m = Number(month);
+  const d = Number(day);
+  return m >= 1 && m <= 12 && d >= 1 && d <= new Date(Date.UTC(Number(year), m, 0)).getUTCDate();
+}
+
+function isTime(hours: string, minutes: string, seconds = '00'): boolean {
+  return Number(hours) <= 23 && Number(minutes) <= 59 && Number(seconds) <= 59;
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const TIME = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$/;
+const TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(?: ?(?:Z|UTC|[+-]\d{2}(?::?\d{2})?))?$/;
+
+/** Whether a (non-empty) CSV value is a value of the kind. */
+const ACCEPTS: Record<Kind, (value: string) => boolean> = {
+  text: () => true,
+  integer: (value) => {
+    if (!INTEGER.test(value.trim())) return false;
+    const number = BigInt(value.trim());
+    return number >= INT64.min && number <= INT64.max;
+  },
+  real: (value) => REAL.test(value.trim()) && Number.isFinite(Number(value)),
+  // Spaces only, as SQLite's trim() in storedValue strips.
+  boolean: (value) => [...TRUE_VALUES, ...FALSE_VALUES].includes(value.replace(/^ +| +$/g, '').toLowerCase()),
+  date: (value) => {
+    const match = DATE.exec(value);
+    return !!match && isDate(match[1], match[2], match[3]);
+  },
+  timestamp: (value) => {
+    const match = TIMESTAMP.exec(value);
+    return !!match && isDate(match[1], match[2], match[3]) && (!match[4] || isTime(match[4], match[5], match[6]));
+  },
+  time: (value) => {
+    const match = TIME.exec(value);
+    return !!match && isTime(match[1], match[2], match[3]);
+  },
+};
+
+const DESCRIBED: Record<Kind, string> = {
+  text: 'text',
+  integer: 'an integer',
+  real: 'a number',
+  boolean: `a boolean (${TRUE_VALUES.join('/')} or ${FALSE_VALUES.join('/')})`,
+  date: 'a date written YYYY-MM-DD',
+  timestamp: 'a timestamp written YYYY-MM-DD HH:MM:SS',
+  time: 'a time written HH:MM:SS',
+};
+
+/** A column whose type dbt's column_types declares. */
+interface DeclaredColumn extends SeedColumnType {
+  kind: Kind;
+}
+
+/**
+ * Each header column's declared type (undefined: inferred). An unknown type is an error, and so is a column the file
+ * lacks when the type is declared for this seed by name (a folder's column_types may name columns other seeds have).
+ */
+function declaredColumns(file: string, header: string[], seed: SeedConfig | undefined): (DeclaredColumn | undefined)[] {
+  const declared: (DeclaredColumn | undefined)[] = header.map(() => undefined);
+  for (const [column, declaration] of seed?.columnTypes ?? []) {
+    const where = `${declaration.at.file}:${declaration.at.line}`;
+    const index = header.indexOf(column);
+    if (index === -1 && !declaration.own) continue;
+    if (index === -1) {
+      const near = header.find((name) => name.toLowerCase() === column.toLowerCase());
+      throw new LensError({
+        code: 'yaml',
+        message: `column_types in ${where} declares column "${column}" of seed ${file}, which has no such column (it has ${header.map((name) => `"${name}"`).join(', ')}).`,
+        hint: near
+          ? `dbt matches column names exactly: write "${near}" as the header does.`
+          : 'Fix the column name in column_types, or remove the entry.',
+        location: declaration.at,
+      });
+    }
+    const kind = kindOf(declaration.type);
+    if (!kind) {
+      throw new LensError({
+        code: 'yaml',
+        message: `column_types in ${where} declares column "${column}" of seed ${file} as ${JSON.stringify(declaration.type)}, a type Segment Lens does not know.`,
+        hint: 'Use a type such as varchar, text, integer, bigint, numeric, decimal(10,2), float, boolean, date or timestamp.',
+        location: declaration.at,
+      });
+    }
+    declared[index] = { ...declaration, kind };
+  }
+  return declared;
+}
+
+function newlines(fields: string[]): number {
+  let count = 0;
+  for (const field of fields) for (let at = field.indexOf('\n'); at !== -1; at = field.indexOf('\n', at + 1)) count++;
+  return count;
+}
+
+function badValue(
+  file: string,
+  header: string[],
+  column: number,
+  parsed: ParsedRecord,
+  declared: DeclaredColumn,
+): LensError {
+  // The record ends on `info.lines`; the value starts that many lines up as there are line breaks from it on.
+  const line = parsed.info.lines - newlines(parsed.record.slice(column));
+  const value = parsed.record[column];
+  const shown = JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  return new LensError({
+    code: 'csv',
+    message: `${file} line ${line}, column "${header[column]}": ${shown} is not ${DESCRIBED[declared.kind]}, as column_types declares it (${declared.type}, in ${declared.at.file}:${declared.at.line}).`,
+    hint: `Fix the value in the CSV, or declare the column as text (varchar) in ${declared.at.file}.`,
+    location: { file, line, column: 1 },
+  });
+}
+
+/** SQL turning the staged text of column `index` into its stored value. */
+function storedValue(index: number, type: ColumnType, declared: DeclaredColumn | undefined): string {
+  const staged = `c${index}`;
+  if (declared?.kind === 'boolean') {
+    const list = (values: string[]) => values.map((value) => `'${value}'`).join(', ');
+    return `CASE WHEN lower(trim(${staged})) IN (${list(TRUE_VALUES)}) THEN 1 WHEN lower(trim(${staged})) IN (${list(FALSE_VALUES)}) THEN 0 END`;
+  }
+  return type === 'TEXT' ? staged : `CAST(${staged} AS ${type})`;
 }
 
 let loads = 0;
@@ -125,13 +362,15 @@ function checkHeader(file: string, header: string[] | undefined): string[] {
 
 /**
  * Loads `file` into a new table; returns the number of rows. One pass over the file: every value goes in as text
- * through multi-row inserts while each column's type is inferred, then SQLite copies the rows into the typed table
- * (CAST in SQL is far cheaper than a second pass over the file).
+ * through multi-row inserts while each column's type is inferred (or its declared type checked), then SQLite copies
+ * the rows into the typed table (CAST in SQL is far cheaper than a second pass over the file). `seed`: what dbt's
+ * configs say about the file (column_types, delimiter).
  */
-export async function loadCsvTable(db: Database, table: string, file: string): Promise<number> {
+export async function loadCsvTable(db: Database, table: string, file: string, seed?: SeedConfig): Promise<number> {
   const staging = `segment_lens_loading_${++loads}`;
   let header: string[] | undefined;
   let seen: Seen[] = [];
+  let declared: (DeclaredColumn | undefined)[] = [];
   let rows = 0;
   let batchInsert: Statement | undefined;
   let rowsPerInsert = 1;
@@ -150,12 +389,16 @@ export async function loadCsvTable(db: Database, table: string, file: string): P
     }
     batch.length = 0;
   };
+  // Line numbers cost a little per record: only a file with declared types to check reads them.
+  const checked = (seed?.columnTypes.size ?? 0) > 0;
   db.run('BEGIN');
   try {
-    for await (const record of records(file)) {
+    for await (const item of records(file, seed?.delimiter ?? ',', checked)) {
+      const record = checked ? (item as ParsedRecord).record : (item as string[]);
       if (!header) {
         header = checkHeader(file, record);
         seen = header.map(() => 'none');
+        declared = declaredColumns(file, header, seed);
         db.run(`CREATE TEMP TABLE ${quoteIdentifier(staging)} (${header.map((_, index) => `c${index}`).join(', ')})`);
         rowsPerInsert = Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(MAX_PARAMETERS / header.length)));
         batchInsert = db.prepare(insertSql(rowsPerInsert));
@@ -163,8 +406,12 @@ export async function loadCsvTable(db: Database, table: string, file: string): P
       }
       for (let column = 0; column < header.length; column++) {
         const value = record[column];
+        const type = declared[column];
         if (value === '') batch.push(null);
-        else {
+        else if (type) {
+          if (!ACCEPTS[type.kind](value)) throw badValue(file, header, column, item as ParsedRecord, type);
+          batch.push(value);
+        } else {
           batch.push(value);
           seen[column] = widen(seen[column], value);
         }
@@ -176,12 +423,12 @@ export async function loadCsvTable(db: Database, table: string, file: string): P
     }
     checkHeader(file, header);
     flushTail();
-    const types = seen.map((type) => (type === 'none' ? 'TEXT' : type));
+    const types = seen.map((type, index) =>
+      declared[index] ? STORED_AS[declared[index].kind] : type === 'none' ? 'TEXT' : type,
+    );
     const columns = header!.map((name, index) => `${quoteIdentifier(name)} ${types[index]}`).join(', ');
     db.run(`CREATE TABLE ${quoteIdentifier(table)} (${columns})`);
-    const values = types
-      .map((type, index) => (type === 'TEXT' ? `c${index}` : `CAST(c${index} AS ${type})`))
-      .join(', ');
+    const values = types.map((type, index) => storedValue(index, type, declared[index])).join(', ');
     db.run(`INSERT INTO ${quoteIdentifier(table)} SELECT ${values} FROM ${quoteIdentifier(staging)}`);
     db.run(`DROP TABLE ${quoteIdentifier(staging)}`);
     db.run('COMMIT');

@@ -2,6 +2,7 @@
 // profiles.yml), so the model renders before anything loads. The plan says what to read and how to open it.
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { seedsOfFolder, type DbtSeeds } from '../model/seedConfig';
 import type { ConnectionSetting } from '../settings';
 import type { EngineAssets, Workspace } from '../workspace';
 import { openCsvDirectory } from './csvFolder';
@@ -25,14 +26,20 @@ const PLAIN_TARGET = { name: 'dev', schema: 'main' };
 export async function planData(
   connection: ConnectionSetting,
   workspace: Workspace,
-  project: { dir: string; profile?: string } | undefined,
+  project: { dir: string; profile?: string; seeds?: DbtSeeds } | undefined,
   assets: EngineAssets,
 ): Promise<DataPlan> {
   const sqlJs = () => loadSqlJs(assets.wasmPath);
-  const csvPlan = (directory: string, source: Pick<SourceInfo, 'type' | 'description'>, setting: string): DataPlan => ({
+  const csvPlan = (
+    directory: string,
+    source: Pick<SourceInfo, 'type' | 'description'>,
+    setting: string,
+    seeds?: DbtSeeds,
+  ): DataPlan => ({
     target: PLAIN_TARGET,
-    sources: [directory],
-    open: async () => openCsvDirectory(await sqlJs(), directory, source, setting),
+    // The seed configs are sources too: a changed column type reloads the data.
+    sources: [directory, ...(seeds?.files ?? [])],
+    open: async () => openCsvDirectory(await sqlJs(), directory, source, setting, seeds),
   });
   switch (connection.type) {
     case 'sample':
@@ -44,10 +51,12 @@ export async function planData(
     case 'csv': {
       const setting = 'segmentLens.connection.directory';
       const directory = workspace.resolve(connection.directory, setting);
+      // A folder of the model's dbt project's seeds loads as dbt loads those seeds, with their configs.
       return csvPlan(
         directory,
         { type: 'csv', description: `CSV ${path.relative(workspace.dir, directory) || '.'}` },
         setting,
+        seedsOfFolder(project?.seeds, directory),
       );
     }
     case 'sqlite': {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { readYamlFile } from '../yamlFile';
 import type { Workspace } from '../workspace';
 import type { ModelFile } from './modelFile';
+import { readSeedConfigs, type DbtSeeds } from './seedConfig';
 import { isRecord } from '../../shared/json';
 
 export interface DbtSource {
@@ -32,6 +33,8 @@ export interface DbtProject {
   missingPackages: string[];
   /** dbt_project.yml `dispatch:`: the packages searched, in order, for each macro namespace. */
   dispatchOrder: Map<string, string[]>;
+  /** How dbt loads each seed (seedConfig.ts). */
+  seeds?: DbtSeeds;
 }
 
 /** A file of macros and the namespace its macros belong to (the project or package name). */
@@ -120,6 +123,7 @@ export async function loadDbtProject(dir: string): Promise<DbtProject> {
     packages: [],
     missingPackages: [],
     dispatchOrder: new Map(),
+    seeds: await readSeedConfigs(dir),
   };
   for (const entry of Array.isArray(project.dispatch) ? project.dispatch : []) {
     if (isRecord(entry) && typeof entry.macro_namespace === 'string') {
