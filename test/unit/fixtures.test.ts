@@ -6,8 +6,9 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { loadDbtProject } from '../../src/engine/model/dbtProject';
-import { renderModel } from '../../src/engine/model/jinja';
-import { repoRoot, tempWorkspace } from './helpers';
+import { renderModel, type RenderContext } from '../../src/engine/model/jinja';
+import { loadMacroLibrary } from '../../src/engine/model/macroLibrary';
+import { jinja, repoRoot, tempWorkspace } from './helpers';
 
 const fixtures = path.join(repoRoot, 'test', 'fixtures');
 // jaffle_shop's seeds are shared data kept outside the repository (read-only): copied into the workspace's seeds/.
@@ -53,18 +54,21 @@ function warehouse(project: string, dir: string): BetterSqlite3.Database {
   return db;
 }
 
-// TODO: enable when the minijinja renderer lands. Written against its assumed API: renderModel(source, file, context)
-// with the context below, returning { sql }; runQuery answers with column names and rows, columnsOf with the
-// relation's columns (ref() renders a seed as main.<name>).
-describe.skip('fixture dbt projects render as Python Jinja2 renders them', () => {
+// run_query answers from native SQLite on the same seeds (an independent route to the data).
+describe('fixture dbt projects render as Python Jinja2 renders them', () => {
   for (const project of ['jaffle_shop', 'dispatch_project']) {
     for (const file of modelFiles(path.join(fixtures, project))) {
       const model = path.basename(file, '.sql');
       it(`${project}: ${path.relative(path.join(fixtures, project), file)}`, async () => {
         const dir = workspace(project);
         const db = warehouse(project, dir);
-        const context = {
-          project: await loadDbtProject(dir),
+        const project_ = await loadDbtProject(dir);
+        const { library, text } = await loadMacroLibrary(project_);
+        const context: RenderContext = {
+          jinja,
+          library,
+          macroText: text,
+          project: project_,
           target: { name: 'dev', schema: 'main', type: 'sqlite', database: 'main', threads: 1 },
           env: {},
           execute: true,
@@ -72,8 +76,7 @@ describe.skip('fixture dbt projects render as Python Jinja2 renders them', () =>
             const statement = db.prepare(sql).raw();
             return { columns: statement.columns().map((column) => column.name), rows: statement.all() as unknown[][] };
           },
-          columnsOf: (relation: unknown) =>
-            db.prepare(columnsSql).all(String(relation).replace(/^main\./, '')) as Column[],
+          columnsOf: (_schema: string, identifier: string) => db.prepare(columnsSql).all(identifier) as Column[],
         };
         const copy = path.join(dir, path.relative(path.join(fixtures, project), file));
         const { sql } = renderModel(readFileSync(copy, 'utf8'), copy, context);

@@ -491,6 +491,9 @@ export function contextGlobals(
       }
       return fallback;
     }),
+    __lens_merge: fn((_, { positional }) =>
+      withGet({ ...(plain(positional[0]) as object), ...(plain(positional[1]) as object) }),
+    ),
     __lens_enter: neverThrows(current, () => current().enter()),
     __lens_call: neverThrows(current, (frame: unknown, output: unknown) =>
       typeof frame === 'number' ? current().leave(frame, output) : output,

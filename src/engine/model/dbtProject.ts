@@ -136,6 +136,8 @@ export async function loadDbtProject(dir: string): Promise<DbtProject> {
       result.macroFiles.push({ namespace: rootNamespace, file });
   }
   await readPackages(dir, project, result);
+  // A model's own config() wins over properties files, which win over dbt_project.yml: read last.
+  const inFile: [text: string, model: string][] = [];
   for (const modelPath of stringList(project['model-paths'] ?? project['source-paths'], ['models'])) {
     const root = path.join(dir, modelPath);
     for (const file of await listFiles(root, ['.sql'])) {
@@ -144,10 +146,11 @@ export async function loadDbtProject(dir: string): Promise<DbtProject> {
       const folders = path.relative(root, path.dirname(file)).split(path.sep).filter(Boolean);
       const schema = folderSchema(project.models, name, folders, model);
       if (schema) result.modelSchemas.set(model, schema);
-      readInFileConfig(await readFile(file, 'utf8'), model, result);
+      inFile.push([await readFile(file, 'utf8'), model]);
     }
     for (const file of await listFiles(root, ['.yml', '.yaml'])) readProperties(await readYamlFile(file), result);
   }
+  for (const [text, model] of inFile) readInFileConfig(text, model, result);
   for (const seedPath of stringList(project['seed-paths'] ?? project['data-paths'], ['seeds'])) {
     for (const file of await listFiles(path.join(dir, seedPath), ['.csv']))
       result.nodes.add(path.basename(file, '.csv'));

@@ -18,7 +18,7 @@ import {
   type RenderEnvironment,
 } from './dbtContext';
 import { lexTemplate, TemplateSyntaxError, type TemplateToken } from './jinjaLexer';
-import { blockKeyword, rewriteCode, type RewriteScope } from './jinjaRewrite';
+import { blockKeyword, MutationRewrite, rewriteCode, type RewriteScope } from './jinjaRewrite';
 import { isTrap, RENDER_FUEL, type JinjaRuntime } from './jinjaRuntime';
 import { LIBRARY_TEMPLATE, literalText, MacroLibrary, SiteTable } from './macroLibrary';
 import { SourceMap, type Segment } from './sourceMap';
@@ -76,8 +76,13 @@ function instrument(
     out.push(text);
     length += text.length;
   };
+  const mutation = new MutationRewrite(
+    tokens.filter((token) => token.kind === 'block').map((token) => source.slice(token.codeStart, token.codeEnd)),
+  );
+  if (mutation.opening) emit(mutation.opening, 0, false);
   const modelScope: RewriteScope = {
     ...scope,
+    mutable: mutation.variables,
     macro: (path) => (path.length === 1 && localMacros.has(path[0]) ? path[0] : scope.macro(path)),
   };
   tokens.forEach((token, index) => {
@@ -117,7 +122,8 @@ function instrument(
             },
           );
         } else if (!['macro', 'endmacro', 'endcall', 'import', 'from'].includes(keyword)) {
-          rewritten = rewriteCode(code, token.codeStart, modelScope);
+          rewritten =
+            mutation.block(code, token.codeStart, modelScope) ?? rewriteCode(code, token.codeStart, modelScope);
         }
         emit(`{%${rewritten}%}`, token.start, false);
         return;

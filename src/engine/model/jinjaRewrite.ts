@@ -17,6 +17,8 @@ export interface RewriteScope {
   reportsErrors(path: readonly string[]): boolean;
   /** A dotted call that is neither a macro nor one of ours (`pkg.m(` of a package not installed?), at `offset`. */
   unresolved?(path: readonly string[], offset: number): void;
+  /** Variables a `do x.append(…)` changes: they live in a namespace, `__lens_mut.x` (see mutationRewrite). */
+  mutable?: ReadonlySet<string>;
 }
 
 /** Objects of dbt's context and of Jinja whose methods are not macros. */
@@ -115,6 +117,18 @@ class Rewriter {
         index++;
         continue;
       }
+      // A variable the body changes lives in its namespace (a keyword argument's name stays as it is).
+      if (
+        isName(node) &&
+        this.scope.mutable?.has(node.token.text) &&
+        !isOperator(
+          nodes.slice(index + 1).find((next) => !isSpace(next)),
+          '=',
+        )
+      ) {
+        nodes = [...nodes];
+        nodes[index] = { ...node, token: { kind: 'name', text: `${MUTABLE}.${node.token.text}` } };
+      }
       const [text, next] = this.chain(nodes, index);
       out += text;
       index = next;
@@ -192,6 +206,57 @@ class Rewriter {
 /** The tag's code rewritten; `codeOffset` is where the code starts in its file. */
 export function rewriteCode(code: string, codeOffset: number, scope: RewriteScope): string {
   return new Rewriter(scope).nodes(nest(lexCode(code), codeOffset));
+}
+
+const MUTABLE = '__lens_mut';
+const MUTATION = /^\s*do\s+([A-Za-z_]\w*)\s*\.\s*(append|extend|update)\s*\(/;
+
+/**
+ * MiniJinja's lists and dicts cannot change, but dbt's Jinja changes them in place (`{% do cols.append(c) %}` in a
+ * loop). A body (a macro, or a model) that does so keeps each such variable in a namespace instead, which a loop
+ * can change: `{% set x = [] %}` → `{% set __lens_mut.x = [] %}`, `{% do x.append(v) %}` →
+ * `{% set __lens_mut.x = __lens_mut.x + [v] %}`, and every other use of `x` reads `__lens_mut.x`.
+ */
+export class MutationRewrite {
+  readonly variables: Set<string>;
+
+  /** `codes`: the code of every block tag of the body. */
+  constructor(codes: readonly string[]) {
+    this.variables = new Set(codes.map((code) => MUTATION.exec(code)?.[1]).filter((name): name is string => !!name));
+    // A loop variable of the same name is another variable each time round: leave those alone.
+    for (const code of codes) {
+      const loop = /^\s*for\s+([\w\s,]+?)\s+in\b/.exec(code);
+      for (const name of loop?.[1].split(',') ?? []) this.variables.delete(name.trim());
+    }
+  }
+
+  /** The tag that opens the body's namespace, when the body needs one. */
+  get opening(): string {
+    return this.variables.size ? `{% set ${MUTABLE} = namespace() %}` : '';
+  }
+
+  /** A block tag's code rewritten, when it assigns or changes one of the variables (else undefined). */
+  block(code: string, offset: number, scope: RewriteScope): string | undefined {
+    if (!this.variables.size) return undefined;
+    const assignment = /^(\s*set\s+)([A-Za-z_]\w*)(\s*=)([\s\S]*)$/.exec(code);
+    if (assignment && this.variables.has(assignment[2])) {
+      const valueOffset = offset + assignment[1].length + assignment[2].length + assignment[3].length;
+      return `${assignment[1]}${MUTABLE}.${assignment[2]}${assignment[3]}${rewriteCode(assignment[4], valueOffset, scope)}`;
+    }
+    const mutation = MUTATION.exec(code);
+    if (!mutation || !this.variables.has(mutation[1])) return undefined;
+    const open = code.indexOf('(', mutation[0].length - 1);
+    const close = code.lastIndexOf(')');
+    const argument = rewriteCode(code.slice(open + 1, close), offset + open + 1, scope);
+    const target = `${MUTABLE}.${mutation[1]}`;
+    const value =
+      mutation[2] === 'append'
+        ? `${target} + [${argument}]`
+        : mutation[2] === 'extend'
+          ? `${target} + ((${argument})|list)`
+          : `__lens_merge(${target}, ${argument})`;
+    return ` set ${target} = ${value} `;
+  }
 }
 
 /** The first word of a block tag's code: `if`, `for`, `macro`, … */

@@ -11,7 +11,7 @@ import type { FileLocation } from '../errors';
 import { DBT_INTERNAL_MACROS } from './dbtInternalMacros';
 import type { DbtProject } from './dbtProject';
 import { lexTemplate, TemplateSyntaxError, type TemplateToken } from './jinjaLexer';
-import { blockKeyword, rewriteCode, type RewriteScope } from './jinjaRewrite';
+import { blockKeyword, MutationRewrite, rewriteCode, type RewriteScope } from './jinjaRewrite';
 
 export const LIBRARY_TEMPLATE = '__lens_library';
 const DBT = 'dbt';
@@ -164,7 +164,15 @@ export class MacroLibrary {
   }
 
   private emitMacro(source: MacroSource, tokens: TemplateToken[]): void {
-    const scope = this.scope(source.namespace, source.file, source.text, this.sites);
+    const mutation = new MutationRewrite(
+      tokens
+        .filter((token) => token.kind === 'block')
+        .map((token) => source.text.slice(token.codeStart, token.codeEnd)),
+    );
+    const scope = {
+      ...this.scope(source.namespace, source.file, source.text, this.sites),
+      mutable: mutation.variables,
+    };
     for (const token of tokens) {
       const code = source.text.slice(token.codeStart, token.codeEnd);
       const from = { file: source.file, offset: token.start };
@@ -183,16 +191,20 @@ export class MacroLibrary {
       }
       const keyword = blockKeyword(code);
       let rewritten = code;
-      if (keyword === 'macro') {
+      if (keyword === 'macro' && token === tokens[0]) {
         const macro = this.macros.get(`${source.namespace}.${/^\s*macro\s+(\w+)/.exec(code)![1]}`)!;
         rewritten = code.replace(/^(\s*macro\s+)\w+/, `$1${macro.unique}`);
+        this.emit(`${open}${rewritten}${close}${mutation.opening}`, { ...from, verbatim: false });
+        continue;
+      } else if (keyword === 'macro') {
+        rewritten = code;
       } else if (keyword === 'call') {
         rewritten = code.replace(CALL_TAG, (whole, head: string, callee: string, paren: string) => {
           const found = scope.macro(callee.split('.'));
           return found ? `${head}${found}${paren}` : whole;
         });
       } else if (!['endmacro', 'endcall', 'import', 'from', 'raw', 'endraw'].includes(keyword)) {
-        rewritten = rewriteCode(code, token.codeStart, scope);
+        rewritten = mutation.block(code, token.codeStart, scope) ?? rewriteCode(code, token.codeStart, scope);
       }
       this.emit(`${open}${rewritten}${close}`, { ...from, verbatim: false });
     }
