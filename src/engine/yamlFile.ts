@@ -29,9 +29,20 @@ export async function readYamlSource(file: string): Promise<YamlSource> {
     const { line, col } = lineCounter.linePos(offset);
     return { file, line, column: col };
   };
+  let value: unknown;
+  try {
+    // yaml refuses aliases that expand beyond a limit (a "billion laughs" file): that is the file's problem.
+    value = document.toJS();
+  } catch (error) {
+    throw new LensError({
+      code: 'yaml',
+      message: `${file} cannot be read: ${error instanceof Error ? error.message : String(error)}.`,
+      hint: 'The file expands its aliases (&name / *name) beyond what a configuration file needs; dbt refuses it too.',
+    });
+  }
   return {
     file,
-    value: document.toJS(),
+    value,
     locate(path) {
       let node: unknown = document.contents;
       let found = (node as Node | null)?.range?.[0] ?? 0;

@@ -139,12 +139,15 @@ function instrument(
 /** What the functions handed to MiniJinja read: the render in progress. */
 let current: { state: RenderState; file: string; instrumented: Instrumented } | undefined;
 
-const environments = new WeakMap<JinjaRuntime, Map<MacroLibrary, Environment>>();
+const environments = new WeakMap<JinjaRuntime, { generation: number; byLibrary: Map<MacroLibrary, Environment> }>();
 
 /** One environment per runtime instance and library: the library's template is parsed once. */
 function environmentFor(runtime: JinjaRuntime, library: MacroLibrary): Environment {
-  let byLibrary = environments.get(runtime);
-  if (!byLibrary) environments.set(runtime, (byLibrary = new Map()));
+  let cached = environments.get(runtime);
+  // Environments of a discarded instance are never used again.
+  if (cached?.generation !== runtime.generation)
+    environments.set(runtime, (cached = { generation: runtime.generation, byLibrary: new Map() }));
+  const byLibrary = cached.byLibrary;
   let environment = byLibrary.get(library);
   if (environment) return environment;
   environment = runtime.environment();
@@ -262,7 +265,18 @@ export function renderModel(source: string, file: string, context: RenderContext
     ...library.scope(library.rootNamespace, file, source, sites, referenced),
     unresolved: (path: readonly string[], offset: number) => unresolved.push({ path, offset }),
   };
-  const instrumented = instrument(source, tokens, scope, localMacros);
+  let instrumented: Instrumented;
+  try {
+    instrumented = instrument(source, tokens, scope, localMacros);
+  } catch (error) {
+    if (!(error instanceof TemplateSyntaxError)) throw error;
+    throw new LensError({
+      code: 'jinja',
+      message: `Rendering ${file} stopped: ${error.message}.`,
+      hint: 'A template nests brackets deeper than Segment Lens reads.',
+      location: locationAt(file, source, error.offset),
+    });
+  }
   // The library's names the model uses, imported on its first line (no line added: positions stay as written).
   const imports = [
     ...referenced,

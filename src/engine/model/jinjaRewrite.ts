@@ -4,7 +4,9 @@
 // - `adapter.dispatch` is resolved here, with dbt's search order, against the macros the project has;
 // - `x.get(k, default)` becomes `__lens_get(x, k, default)` (MiniJinja's `get` takes no default);
 // - a call to one of our dbt functions gets `__lens_site=N`, so an error it reports points at the call in the file.
-import { lexCode, stringValue, type CodeToken } from './jinjaLexer';
+import { lexCode, stringValue, TemplateSyntaxError, type CodeToken } from './jinjaLexer';
+
+const MAX_NESTING = 200;
 
 export interface RewriteScope {
   /** The unique name of the macro `path` (`['m']` or `['pkg', 'm']`) names here, if it names one. */
@@ -47,6 +49,8 @@ function nest(tokens: CodeToken[], codeOffset: number): Node[] {
   for (const token of tokens) {
     const top = stack[stack.length - 1];
     if (token.kind === 'operator' && (token.text === '(' || token.text === '[' || token.text === '{')) {
+      // The rewrite walks brackets recursively: beyond this depth a template is refused (MiniJinja's own limit is lower).
+      if (stack.length > MAX_NESTING) throw new TemplateSyntaxError('brackets nest too deeply', offset);
       const group: Extract<Node, { kind: 'group' }> = { kind: 'group', open: token, items: [], offset };
       top.items.push(group);
       stack.push({ items: group.items, group });

@@ -66,6 +66,8 @@ export class JinjaRuntime {
   private readonly glue: string;
   private readonly wasm: Uint8Array;
   private module: JinjaModule | undefined;
+  /** Counts the instances made: what was made from an earlier one (an environment) must not be used. */
+  generation = 0;
 
   /** `dir` holds minijinja-js's Node build (its glue and its wasm). */
   constructor(dir: string) {
@@ -100,6 +102,7 @@ export class JinjaRuntime {
   /** After a trap the instance's state is undefined: the next environment comes from a fresh instance. */
   discardInstance(): void {
     this.module = undefined;
+    this.generation++;
   }
 }
 

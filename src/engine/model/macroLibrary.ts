@@ -98,7 +98,16 @@ export class MacroLibrary {
         });
       }
     }
-    for (const { source, blocks: found } of blocks) for (const block of found) this.emitMacro(source, block.tokens);
+    for (const { source, blocks: found } of blocks) {
+      for (const block of found) {
+        try {
+          this.emitMacro(source, block.tokens);
+        } catch (error) {
+          if (error instanceof TemplateSyntaxError) throw new MacroSyntaxError(source.file, error);
+          throw error;
+        }
+      }
+    }
     this.emitTables();
     this.searched = [...this.namespaces];
   }
