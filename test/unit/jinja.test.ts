@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { renderModel, type RenderContext } from '../../src/engine/model/jinja';
 import type { LensError } from '../../src/engine/errors';
-import { dbtProject, jinja, thrownLensError } from './helpers';
+import path from 'node:path';
+import { loadDbtProject } from '../../src/engine/model/dbtProject';
+import { loadMacroLibrary } from '../../src/engine/model/macroLibrary';
+import { dbtProject, jinja, tempWorkspace, thrownLensError, write } from './helpers';
 import type { DbtProject } from '../../src/engine/model/dbtProject';
 
 const project: DbtProject = dbtProject({
@@ -181,5 +184,52 @@ describe('jinja: errors name the line in the file', () => {
     const error = renderError('select 1\n\nfrom {{ ref(42) }}');
     assert.equal(error.value.location?.line, 3);
     assert.match(error.value.message, /ref\(\) takes a model name/);
+  });
+});
+
+describe('jinja: modules.re and modules.datetime', () => {
+  it('re: match, search, findall, sub and split as Python gives them; a pathological pattern stays linear', () => {
+    const { sql } = render(
+      [
+        "{{ modules.re.match('(\\\\d{4})-(\\\\d\\\\d)', '2024-03-15').group(2) }}",
+        "{{ modules.re.search('o+', 'foo').group() }}",
+        "{{ modules.re.findall('[a-z]+', 'a1bc2d') }}",
+        "{{ modules.re.sub('(\\\\w)(\\\\d)', '\\\\2\\\\1', 'a1 b2') }}",
+        "{{ modules.re.split(',\\\\s*', 'x, y,z') }}",
+        "{{ modules.re.match('x', 'abc') is none }}",
+        "{{ modules.re.match('(a+)+$', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab') is none }}",
+      ].join('\n'),
+    );
+    assert.equal(sql, "03\noo\n['a', 'bc', 'd']\n1a 2b\n['x', 'y', 'z']\nTrue\nTrue");
+  });
+
+  it('datetime: today and now, formatted with strftime', () => {
+    const { sql } = render(
+      "{{ modules.datetime.date.today().strftime('%Y') }}|{{ modules.datetime.datetime.now().year }}",
+    );
+    const year = String(new Date().getUTCFullYear());
+    assert.equal(sql, `${year}|${year}`);
+  });
+
+  it('a bad pattern is an error naming the file, not a crash', () => {
+    const error = renderError("select\n{{ modules.re.match('(', 'x') }}");
+    assert.match(error.message, /failed|parenthesis|missing/i);
+  });
+});
+
+describe('jinja: project macros', () => {
+  it('an error inside a macro names the macro file and its line', async () => {
+    const dir = tempWorkspace();
+    write(dir, 'dbt_project.yml', 'name: shop\n');
+    write(dir, 'macros/broken.sql', '{% macro broken() %}\n  select\n  {{ no_such_variable_here }}\n{% endmacro %}\n');
+    const project_ = await loadDbtProject(dir);
+    const { library, text } = await loadMacroLibrary(project_);
+    const error = thrownLensError(
+      () =>
+        renderModel('select\n{{ broken() }}', 'model.sql', { ...context, project: project_, library, macroText: text }),
+      'an error in the macro',
+    );
+    assert.equal(error.value.location?.file, path.join(dir, 'macros', 'broken.sql'));
+    assert.equal(error.value.location?.line, 3);
   });
 });

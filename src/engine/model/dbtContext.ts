@@ -4,6 +4,7 @@
 // place it was called from, the render winds down (every function answers nothing once one failed), and the
 // renderer reports the first problem recorded.
 import { quoteIdentifierIfNeeded } from '../sql/names';
+import { dbtModules } from './dbtModules';
 import type { DbtProject } from './dbtProject';
 
 /** A problem a dbt function reports: what to tell the user, and where the call is written. */
@@ -113,12 +114,26 @@ export function relationText(value: unknown): string | undefined {
   return typeof marked === 'string' ? marked.slice(1, -1) : undefined;
 }
 
-/** Text for output: a relation as its SQL, None as dbt prints it. */
+/** A value as Python prints it inside a list or dict (dbt's Jinja is Python's): strings quoted, None, True. */
+function pythonRepr(value: unknown): string {
+  if (typeof value === 'string') return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+  if (Array.isArray(value)) return `[${value.map(pythonRepr).join(', ')}]`;
+  if (value instanceof Map)
+    return `{${[...value].map(([key, item]) => `${pythonRepr(key)}: ${pythonRepr(item)}`).join(', ')}}`;
+  if (typeof value === 'object' && value !== null && relationText(value) === undefined) {
+    const entries = Object.entries(value).filter(([, item]) => typeof item !== 'function');
+    return `{${entries.map(([key, item]) => `${pythonRepr(key)}: ${pythonRepr(item)}`).join(', ')}}`;
+  }
+  return outputText(value);
+}
+
+/** Text for output: a relation as its SQL, None, True and lists as dbt (Python) prints them. */
 export function outputText(value: unknown): string {
-  if (value === null) return 'None';
+  if (value === null || value === undefined) return 'None';
   const text = relationText(value);
   if (text !== undefined) return text;
   if (typeof value === 'boolean') return value ? 'True' : 'False';
+  if (typeof value === 'object') return pythonRepr(value);
   return String(value);
 }
 
@@ -283,6 +298,19 @@ export function neverThrows<A extends unknown[]>(
       return current().fail(`Segment Lens failed while rendering: ${message}`, 'Please report this.');
     }
   };
+}
+
+/** `value` with every function in it (and in what those return) unable to throw into MiniJinja. */
+function guarded(value: unknown, current: () => RenderState): unknown {
+  if (typeof value === 'function') {
+    const body = value as (...args: unknown[]) => unknown;
+    return neverThrows(current, (...args: unknown[]) => guarded(body(...args), current));
+  }
+  if (Array.isArray(value)) return value.map((item) => guarded(item, current));
+  if (typeof value === 'object' && value !== null && !(value instanceof Map)) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, guarded(item, current)]));
+  }
+  return value;
 }
 
 /** The functions and values a template sees, bound to one render's state (read through `current()`). */
@@ -471,6 +499,7 @@ export function contextGlobals(
         );
       }),
     },
+    modules: guarded(dbtModules(), current),
     api: {
       Relation: {
         create: fn((_, { keywords }) =>

@@ -177,7 +177,18 @@ function environmentFor(runtime: JinjaRuntime, library: MacroLibrary): Environme
   );
   environment.addGlobal(
     '__lens_out',
-    neverThrows(state, (value: unknown) => (value === undefined ? '' : outputText(value))),
+    neverThrows(state, (site: unknown, value: unknown) => {
+      const render = current!;
+      if (render.state.failed) return '';
+      if (value !== undefined) return outputText(value);
+      if (render.state.environment.lenient || typeof site !== 'number') return '';
+      const file = library.sites.file(site);
+      return render.state.fail(
+        `${library.outputs.get(site)} is undefined in ${file}.`,
+        'Define it, or check its spelling: this can happen when a macro calls a macro that does not exist (dbt would not compile it either).',
+        site,
+      );
+    }),
   );
   environment.addTemplate(LIBRARY_TEMPLATE, library.template);
   byLibrary.set(library, environment);

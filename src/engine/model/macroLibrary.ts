@@ -52,6 +52,11 @@ export class SiteTable {
     const found = this.sites[site - this.first];
     return found && locationAt(found.file, found.text, found.offset);
   }
+
+  /** The file a site is in. */
+  file(site: number): string | undefined {
+    return this.sites[site - this.first]?.file;
+  }
 }
 
 function uniqueName(namespace: string, name: string): string {
@@ -75,6 +80,8 @@ export class MacroLibrary {
   readonly macros = new Map<string, LibraryMacro>();
   readonly namespaces = new Set<string>([DBT]);
   readonly sites = new SiteTable(0);
+  /** The expression of each `{{ }}` in a macro, by its site: to name it when it is undefined. */
+  readonly outputs = new Map<number, string>();
   /** Packages searched for a bare or qualified macro, for an error that says where it looked. */
   readonly searched: string[];
   template = '';
@@ -192,7 +199,9 @@ export class MacroLibrary {
       if (token.kind === 'comment') continue;
       const [open, close] = delimiters(token);
       if (token.kind === 'variable') {
-        this.emit(`${open} __lens_out((${rewriteCode(code, token.codeStart, scope)})) ${close}`, {
+        const site = this.sites.add(source.file, source.text, token.start);
+        this.outputs.set(site, code.trim());
+        this.emit(`${open} __lens_out(${site}, (${rewriteCode(code, token.codeStart, scope)})) ${close}`, {
           ...from,
           verbatim: false,
         });
