@@ -88,6 +88,7 @@ if (withTests) {
     entryPoints: [
       ...(await listTests('test/unit')),
       'scripts/bench-lineage.ts',
+      'scripts/bench-jinja.ts',
       'scripts/bench.ts',
       'scripts/save-storm.ts',
     ],
