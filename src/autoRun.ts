@@ -1,4 +1,4 @@
-// Runs nobody starts by hand: on save of the model, on a change of segmentLens.model or .connection, and when the
+// Runs nobody starts by hand: on save of the model, on a change of segmentLens.model, .connection or .vars, and when the
 // data files the last run read change on disk. They wait for a quiet 250 ms (a save storm or a batch of file
 // changes becomes one run), and in an untrusted workspace they do not happen at all: the user is told once why.
 import path from 'node:path';
@@ -28,7 +28,9 @@ export class AutoRunner extends Disposable {
     this._register(
       vscode.workspace.onDidChangeConfiguration((event) => {
         const modelChanged = event.affectsConfiguration(`${SECTION}.model`);
-        if (!modelChanged && !event.affectsConfiguration(`${SECTION}.connection`)) return;
+        const inputsChanged =
+          event.affectsConfiguration(`${SECTION}.connection`) || event.affectsConfiguration(`${SECTION}.vars`);
+        if (!modelChanged && !inputsChanged) return;
         codeLens.refresh();
         if (controller.state.status === 'empty') return;
         // A new segmentLens.model is the model to run now; a new connection re-runs the same model on it.

@@ -37,6 +37,8 @@ export class RunController extends Disposable {
   /** Fires when a run starts, ends or fails. */
   readonly onDidChange = this.changed.event;
   private readonly diagnostics = this._register(vscode.languages.createDiagnosticCollection('segmentLens'));
+  /** What the model's Jinja logs (log(), print()), made on the first line logged. */
+  private output: vscode.OutputChannel | undefined;
   private generation = 0;
   private inFlight: vscode.CancellationTokenSource | undefined;
   state: RunState = { status: 'empty' };
@@ -121,6 +123,7 @@ export class RunController extends Disposable {
         this.last = { result, lineage, lineageError, grid, drillDown };
         this.lastGraph = lineage && new LineageGraph(lineage);
         this.diagnostics.clear();
+        this.log(result.model.file, result.logs);
         this.setState({ status: 'done', ...this.last });
       } catch (error) {
         if (error instanceof CancelledError || generation !== this.generation) return;
@@ -164,6 +167,13 @@ export class RunController extends Disposable {
   /** Runs the last model again. */
   refresh(options: { progress?: boolean } = {}): Promise<void> {
     return this.run(this.lastModel, options);
+  }
+
+  private log(model: string, lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    this.output ??= this._register(vscode.window.createOutputChannel('Segment Lens'));
+    this.output.appendLine(`[${new Date().toLocaleTimeString()}] ${path.basename(model)}`);
+    for (const line of lines) this.output.appendLine(`  ${line}`);
   }
 
   private setState(state: RunState): void {

@@ -6,15 +6,19 @@ import { describeError, LensError, modelLineage, runModel } from '../engine/inde
 import { lineageTable, toCsv, toTable } from '../shared/format';
 import { lineageJson, toJson } from './output';
 import { readWorkspaceSettings } from './workspaceSettings';
+import { parse as parseYaml } from 'yaml';
+import { isRecord } from '../shared/json';
 
-const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--format table|json|csv]
-       segment-lens lineage [--workspace DIR] [--model FILE] [--format json|table]
+const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--format table|json|csv] [--vars YAML] [--verbose]
+       segment-lens lineage [--workspace DIR] [--model FILE] [--format json|table] [--vars YAML]
 
   run               run the model on the data and print its result
   lineage           print the model's column lineage
   --workspace DIR   the workspace folder (default: the current folder); its .vscode/settings.json is read
   --model FILE      the model's SQL file (overrides segmentLens.model)
-  --format FORMAT   table (default), json or csv for run; json (default) or table for lineage`;
+  --format FORMAT   table (default), json or csv for run; json (default) or table for lineage
+  --vars YAML       dbt vars, as dbt run --vars takes them (e.g. '{start_date: 2024-01-01}'); over segmentLens.vars
+  --verbose         print what the model's Jinja logs (log(), print()) on stderr`;
 
 const FORMATS: Record<string, string[]> = { run: ['table', 'json', 'csv'], lineage: ['json', 'table'] };
 
@@ -29,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
         workspace: { type: 'string' },
         model: { type: 'string' },
         format: { type: 'string' },
+        vars: { type: 'string' },
+        verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -70,6 +76,21 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`segment-lens: ${describeError(error.value)}\n`);
     return 2;
   }
+  if (values.vars !== undefined) {
+    let vars: unknown;
+    try {
+      vars = parseYaml(values.vars);
+    } catch (error) {
+      vars = error;
+    }
+    if (!isRecord(vars)) {
+      process.stderr.write(
+        `segment-lens: --vars must be a YAML or JSON mapping of var names to values, e.g. '{start_date: 2024-01-01}'.\n`,
+      );
+      return 2;
+    }
+    settings.vars = { ...(isRecord(settings.vars) ? settings.vars : {}), ...vars };
+  }
   // --model is taken relative to the workspace, as the setting is, or else to the current folder.
   if (values.model !== undefined) {
     settings.model =
@@ -92,6 +113,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { result } = outcome;
+  if (values.verbose) for (const line of result.logs) process.stderr.write(`${line}\n`);
   if (format === 'json') process.stdout.write(toJson(result));
   else if (format === 'csv') process.stdout.write(toCsv(result.columns, result.rows));
   else {

@@ -212,4 +212,37 @@ describe('cli', () => {
       assert.equal(code, 0, `--format ${format}: exit status`);
     }
   });
+
+  it('--vars sets dbt vars over segmentLens.vars, and --verbose prints what the Jinja logs on stderr', () => {
+    const dir = dbtWorkspace();
+    const model = seedModel("{{ ref('int_customer_metrics') }}", "{{ ref('stg_customers') }}")
+      .replace('>= 10000', ">= {{ var('platinum_floor') }}")
+      .replace('WITH base AS', "{{ log('floor is ' ~ var('platinum_floor')) }}WITH base AS");
+    write(dir, 'models/marts/customer_segments.sql', model);
+    const settings = JSON.parse(
+      '{"segmentLens.model": "models/marts/customer_segments.sql", "segmentLens.connection": { "type": "dbt" }, "segmentLens.vars": { "platinum_floor": 1 }}',
+    );
+    write(dir, '.vscode/settings.json', JSON.stringify(settings));
+    const platinum = (rows: Record<string, unknown>[]) =>
+      rows
+        .filter((row) => row.customer_segment === 'Platinum')
+        .reduce((sum, row) => sum + Number(row.customer_count), 0);
+    const fromSetting = jsonRun(dir);
+    const fromFlag = cli(
+      ['run', '--workspace', dir, '--format', 'json', '--vars', '{platinum_floor: 1000000}', '--verbose'],
+      dir,
+    );
+    assert.equal(fromFlag.code, 0, fromFlag.stderr);
+    const expectedAboveOne = shop.metrics.filter(
+      (metric) =>
+        shop.customers.some((customer) => customer.customer_id === metric.customer_id) &&
+        (metric.total_spent ?? -1) >= 1,
+    ).length;
+    assert.equal(platinum(fromSetting.rows), expectedAboveOne);
+    assert.equal(platinum(JSON.parse(fromFlag.stdout).rows), 0);
+    assert.match(fromFlag.stderr, /^floor is 1000000$/m);
+    const bad = cli(['run', '--workspace', dir, '--vars', '[1, 2]'], dir);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--vars must be a YAML or JSON mapping/);
+  });
 });

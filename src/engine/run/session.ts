@@ -33,6 +33,8 @@ export interface ModelResult {
   warnings: string[];
   source: SourceInfo;
   model: { file: string; sample: boolean; renderedSql: string };
+  /** What the model's Jinja logged (log(), print(), exceptions.warn()), in order. */
+  logs: string[];
   /** `dataReused`: the data was already in memory, unchanged on disk, so only the query ran. */
   timings: { renderMs: number; loadMs: number; queryMs: number; countMs: number; totalMs: number; dataReused: boolean };
 }
@@ -124,6 +126,7 @@ export class ModelSession {
     private readonly ownsData: boolean,
     /** The lineage, when laying the data out already built it. */
     private lineageBuilt?: LineageOutcome,
+    private readonly logs: string[] = [],
   ) {}
 
   /** Prepares the model and loads its data; with a cache, data already loaded and unchanged on disk is reused. */
@@ -136,6 +139,7 @@ export class ModelSession {
     const plan = await planData(settings.connection, workspace, project, assets);
 
     const { library, text: macroText } = await loadMacroLibrary(project);
+    const logs: string[] = [];
     const context: RenderContext = {
       jinja: jinjaRuntime(assets.jinjaDir),
       library,
@@ -145,6 +149,7 @@ export class ModelSession {
       env: workspace.env,
       vars: settings.vars,
       execute: true,
+      log: (message) => logs.push(message),
     };
     const load = async () => (cache ? cache.get(plan) : { data: await loadData(plan), reused: false });
     const renderStarted = performance.now();
@@ -153,6 +158,7 @@ export class ModelSession {
     let rendered = renderModel(model.text, model.file, context);
     let loaded: { data: LoadedData; reused: boolean; ms: number } | undefined;
     if (rendered.neededData) {
+      logs.length = 0;
       const loadStarted = performance.now();
       loaded = { ...(await load()), ms: 0 };
       loaded.ms = elapsed(loadStarted);
@@ -182,7 +188,16 @@ export class ModelSession {
       throw error;
     }
     const timings = { started, renderMs, loadMs: elapsed(loadStarted) + (loaded?.ms ?? 0) };
-    return new ModelSession({ file: model.file, sample: model.sample }, query, data, timings, reused, !cache, lineage);
+    return new ModelSession(
+      { file: model.file, sample: model.sample },
+      query,
+      data,
+      timings,
+      reused,
+      !cache,
+      lineage,
+      logs,
+    );
   }
 
   get sql(): string {
@@ -235,6 +250,7 @@ export class ModelSession {
       rows,
       cteRowCounts,
       warnings: [...this.data.notes, ...this.warnings()],
+      logs: this.logs,
       source: this.data.source,
       model: { ...this.model, renderedSql: this.sql },
       timings: {
