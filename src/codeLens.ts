@@ -46,7 +46,7 @@ export class ModelCodeLens extends Disposable implements vscode.CodeLensProvider
     );
   }
 
-  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+  async provideCodeLenses(document: vscode.TextDocument): Promise<vscode.CodeLens[]> {
     if (!this.isModel(document)) return [];
     const last = this.controller.last?.result;
     const ranHere = last?.model.file === document.uri.fsPath;
@@ -63,7 +63,12 @@ export class ModelCodeLens extends Disposable implements vscode.CodeLensProvider
         tooltip: 'Run this model on the configured data and show its grid and lineage',
       }),
     ];
-    const ctes = loadOutline().outlineModel(document.getText(), document.uri.fsPath, this.controller.assets.jinjaDir);
+    const folder = vscode.workspace.getWorkspaceFolder(document.uri)?.uri.fsPath ?? path.dirname(document.uri.fsPath);
+    const ctes = await loadOutline().outlineModel(document.getText(), document.uri.fsPath, {
+      jinjaDir: this.controller.assets.jinjaDir,
+      workspaceDir: folder,
+      trusted: vscode.workspace.isTrusted,
+    });
     for (const cte of ctes ?? []) {
       const rows = counts?.[cte.name];
       lenses.push(

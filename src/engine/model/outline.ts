@@ -1,6 +1,9 @@
 // Where a model's CTEs are, for the CodeLens: rendered leniently as the user types, then parsed.
 import type { FileLocation } from '../errors';
+import path from 'node:path';
+import { findDbtProjectDir, loadDbtProject } from './dbtProject';
 import { renderModel } from './jinja';
+import { loadMacroLibrary } from './macroLibrary';
 import { jinjaRuntime } from './jinjaRuntime';
 import { parseSql, topLevelWith } from '../sql/syntax';
 
@@ -9,15 +12,23 @@ import { parseSql, topLevelWith } from '../sql/syntax';
  * Rendering is sandboxed (jinjaRuntime.ts), so this runs in any workspace; it parses only, as dbt's parse phase:
  * `execute` is false and nothing queries data.
  */
-export function outlineModel(
+export async function outlineModel(
   text: string,
   file: string,
-  jinjaDir: string,
-): { name: string; location: FileLocation }[] | undefined {
+  where: { jinjaDir: string; workspaceDir: string; trusted: boolean },
+): Promise<{ name: string; location: FileLocation }[] | undefined> {
   let rendered;
   try {
+    // The model's dbt project and its macros (a model that calls them renders only with them); merely opening a
+    // file of a workspace not trusted reads nothing but the file (its dbt_project.yml may point anywhere).
+    const projectDir = where.trusted ? await findDbtProjectDir(path.dirname(file), where.workspaceDir) : undefined;
+    const project = projectDir ? await loadDbtProject(projectDir) : undefined;
+    const { library, text: macroText } = await loadMacroLibrary(project);
     rendered = renderModel(text, file, {
-      jinja: jinjaRuntime(jinjaDir),
+      jinja: jinjaRuntime(where.jinjaDir),
+      library,
+      macroText,
+      project,
       target: { name: 'dev', schema: 'main', type: 'sqlite' },
       env: {},
       execute: false,
