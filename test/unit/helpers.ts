@@ -7,7 +7,6 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { EngineAssets } from '../../src/engine/index';
 import { LensError } from '../../src/engine/errors';
-import type { DbtProject } from '../../src/engine/model/dbtProject';
 import { jinjaRuntime } from '../../src/engine/model/jinjaRuntime';
 import assert from 'node:assert/strict';
 
@@ -20,21 +19,7 @@ export const assets: EngineAssets = {
 /** MiniJinja from the build, as the engine loads it. */
 export const jinja = jinjaRuntime(assets.jinjaDir);
 
-/** A dbt project as loadDbtProject gives it, with only what a test says filled in. */
-export function dbtProject(given: Partial<DbtProject> & { dir: string }): DbtProject {
-  return {
-    vars: {},
-    modelSchemas: new Map(),
-    nodes: new Set(),
-    sources: new Map(),
-    modelAliases: new Map(),
-    macroFiles: [],
-    packages: [],
-    missingPackages: [],
-    dispatchOrder: new Map(),
-    ...given,
-  };
-}
+export { dbtProject } from '../../src/engine/model/dbtProject';
 
 export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
 export const sampleModel = readFileSync(path.join(repoRoot, 'sample', 'models', 'customer_segments.sql'), 'utf8');

@@ -97,6 +97,22 @@ function folderSchema(
   return schema;
 }
 
+/** A project with what `given` says and nothing else: no models, macros, packages or sources yet. */
+export function dbtProject(given: Partial<DbtProject> & { dir: string }): DbtProject {
+  return {
+    vars: {},
+    modelSchemas: new Map(),
+    nodes: new Set(),
+    sources: new Map(),
+    modelAliases: new Map(),
+    macroFiles: [],
+    packages: [],
+    missingPackages: [],
+    dispatchOrder: new Map(),
+    ...given,
+  };
+}
+
 /** The dbt project a model belongs to (for the bundled sample: one at the workspace's root), if there is one. */
 export async function projectOfModel(
   model: Pick<ModelFile, 'file' | 'sample'>,
@@ -110,21 +126,13 @@ export async function loadDbtProject(dir: string): Promise<DbtProject> {
   const config = await readYamlFile(path.join(dir, 'dbt_project.yml'));
   const project = isRecord(config) ? config : {};
   const name = typeof project.name === 'string' ? project.name : undefined;
-  const result: DbtProject = {
+  const result = dbtProject({
     dir,
     name,
     profile: typeof project.profile === 'string' ? project.profile : undefined,
     vars: isRecord(project.vars) ? project.vars : {},
-    modelSchemas: new Map(),
-    nodes: new Set(),
-    sources: new Map(),
-    modelAliases: new Map(),
-    macroFiles: [],
-    packages: [],
-    missingPackages: [],
-    dispatchOrder: new Map(),
     seeds: await readSeedConfigs(dir),
-  };
+  });
   for (const entry of Array.isArray(project.dispatch) ? project.dispatch : []) {
     if (isRecord(entry) && typeof entry.macro_namespace === 'string') {
       result.dispatchOrder.set(entry.macro_namespace, stringList(entry.search_order, [entry.macro_namespace]));
