@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { cpSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runModel, type ModelResult, type RunResult } from '../../src/engine/index';
 import { FINAL_SELECT } from '../../src/shared/lineageModel';
@@ -9,6 +10,7 @@ import {
   customerColumns,
   expectedSegments,
   hashTree,
+  repoRoot,
   makeShop,
   metricColumns,
   nativeQuery,
@@ -231,5 +233,37 @@ describe('runModel: each connection type, end to end through the session', () =>
       result.rows.filter((row) => row[1] === 'Diamond').reduce((sum, row) => sum + (row[2] as number), 0),
       diamonds,
     );
+  });
+});
+
+describe('runModel: a model whose Jinja reads the data', () => {
+  it('adapter.get_columns_in_relation from a package macro lists the seed columns sql.js loaded, and the query runs', async () => {
+    const dir = path.join(tempWorkspace(), 'dispatch_project');
+    cpSync(path.join(repoRoot, 'test', 'fixtures', 'dispatch_project'), dir, {
+      recursive: true,
+      filter: (source) => path.basename(source) !== 'expected',
+    });
+    const before = hashTree(dir);
+    const outcome = await runModel(
+      {
+        workspaceDir: dir,
+        settings: { model: 'models/payment_method_details.sql', connection: { type: 'csv', directory: 'seeds' } },
+      },
+      assets,
+    );
+    assert.ok(outcome.ok, outcome.ok ? '' : outcome.error.message);
+    // Every column of the seed's header but loaded_at, which the model leaves out; the rows are the seed's.
+    const [header, ...lines] = readFileSync(path.join(dir, 'seeds', 'payment_methods.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    assert.deepEqual(
+      outcome.result.columns,
+      header.split(',').filter((column) => column !== 'loaded_at'),
+    );
+    assert.deepEqual(
+      outcome.result.rows.map((row) => row[0]),
+      lines.map((line) => line.split(',')[0]),
+    );
+    assert.deepEqual(hashTree(dir), before, 'the project is only read');
   });
 });
