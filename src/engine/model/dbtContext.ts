@@ -50,11 +50,18 @@ const RELATION_KEY = '__lens_relation';
 
 type Args = { positional: unknown[]; keywords: Record<string, unknown> };
 
-/** MiniJinja hands keyword arguments to a JavaScript function as a trailing Map. */
+/**
+ * MiniJinja hands keyword arguments to a JavaScript function as a trailing Map — as it hands a dict. Every call to
+ * one of our functions the template writes carries `__lens_site` (jinjaRewrite.ts), so a trailing Map with it holds
+ * keyword arguments, and any other is a dict passed positionally.
+ */
 function splitArgs(args: unknown[]): Args {
   const last = args[args.length - 1];
-  if (last instanceof Map) return { positional: args.slice(0, -1), keywords: plain(last) as Record<string, unknown> };
-  return { positional: args, keywords: {} };
+  const positional = args.slice(0, last instanceof Map && last.has('__lens_site') ? -1 : args.length).map(plain);
+  return {
+    positional,
+    keywords: last instanceof Map && last.has('__lens_site') ? (plain(last) as Record<string, unknown>) : {},
+  };
 }
 
 /** Maps (MiniJinja's dicts) as plain objects, recursively: a Map cannot go back into a template. */
@@ -133,8 +140,8 @@ export function outputText(value: unknown): string {
   const text = relationText(value);
   if (text !== undefined) return text;
   if (typeof value === 'boolean') return value ? 'True' : 'False';
-  if (typeof value === 'object') return pythonRepr(value);
-  return String(value);
+  if (typeof value === 'object') return restoreRelations(pythonRepr(value));
+  return restoreRelations(String(value));
 }
 
 /**
@@ -329,7 +336,7 @@ export function contextGlobals(
       try {
         const args = splitArgs(raw);
         site = siteOf(args);
-        return body(state, args, site);
+        return plain(body(state, args, site));
       } catch (error) {
         return state.fail(
           `Segment Lens failed inside a dbt function: ${error instanceof Error ? error.message : String(error)}`,
@@ -500,6 +507,18 @@ export function contextGlobals(
       }),
     },
     modules: guarded(dbtModules(), current),
+    load_relation: fn((state, { positional }) => {
+      const target = plain(positional[0]) as Record<string, unknown> | undefined;
+      if (!state.environment.execute || typeof target?.schema !== 'string' || typeof target.identifier !== 'string')
+        return null;
+      if (!state.environment.columnsOf) {
+        state.neededData = true;
+        return null;
+      }
+      return state.environment.columnsOf(target.schema, target.identifier)
+        ? relation(target.schema, target.identifier)
+        : null;
+    }),
     api: {
       Relation: {
         create: fn((_, { keywords }) =>
@@ -530,7 +549,13 @@ export function contextGlobals(
     __lens_dispatch: fn((state, { positional, keywords }, site) => {
       const name = String(positional[0] ?? keywords.macro_name ?? '');
       const namespace = positional[1] ?? keywords.macro_namespace;
-      const found = dispatch(name, typeof namespace === 'string' ? namespace : undefined);
+      // Older packages pass `packages=[…]`: the namespaces to search, in order.
+      const packages = Array.isArray(keywords.packages)
+        ? keywords.packages.filter((item): item is string => typeof item === 'string')
+        : [];
+      const found =
+        packages.map((item) => dispatch(name, item)).find((item) => item !== undefined) ??
+        dispatch(name, typeof namespace === 'string' ? namespace : undefined);
       return (
         found ??
         state.fail(

@@ -74,6 +74,25 @@ export function literalText(text: string): string {
   return /\{[{%#]/.test(text) ? `{% raw %}${text}{% endraw %}` : text;
 }
 
+/** dbt's functions in the context (dbtContext.ts), whose calls carry their site. */
+const OUR_FUNCTIONS = new Set([
+  'ref',
+  'source',
+  'var',
+  'env_var',
+  'config',
+  'run_query',
+  'load_relation',
+  'load_result',
+  'log',
+  'print',
+  'zip',
+  '__lens_statement',
+  'exceptions',
+  'adapter',
+  'api',
+]);
+
 const CALL_TAG = /^(\s*call\s*(?:\([^)]*\))?\s*)([A-Za-z_][\w.]*)(\s*\()/;
 
 export class MacroLibrary {
@@ -172,10 +191,9 @@ export class MacroLibrary {
         return found;
       },
       site: (offset) => sites.add(file, text, offset),
+      // Every call of one of our functions: its keyword arguments are told from a dict by the site (dbtContext.ts).
       reportsErrors: (path) =>
-        ['ref', 'source', 'var', 'env_var', 'run_query', '__lens_statement'].includes(path.join('.')) ||
-        (path[0] === 'exceptions' && path[1] === 'raise_compiler_error') ||
-        (path[0] === 'adapter' && path[1] === 'get_columns_in_relation'),
+        OUR_FUNCTIONS.has(path[0]) && (path.length === 1 || ['exceptions', 'adapter', 'api'].includes(path[0])),
     };
   }
 
