@@ -93,6 +93,8 @@ function hostileModel(name: string, lines: string[]): string {
 
 const hostileDir = path.join(workspace, 'models', 'hostile');
 const hostileFiles = attacks.map(({ name }) => path.join(hostileDir, `hostile_${name}.sql`));
+/** A copy of the model, first opened after the attacks: its lenses cannot come from VS Code's cache of earlier ones. */
+const freshModel = path.join(workspace, 'models', 'marts', 'segments_after_attacks.sql');
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const hashes = new Map<string, string>();
 
@@ -117,6 +119,7 @@ describe('an untrusted workspace', () => {
       writeFileSync(hostileFiles[index], hostileModel(name, lines));
       hashes.set(hostileFiles[index], sha256(hostileFiles[index]));
     });
+    writeFileSync(freshModel, readFileSync(path.join(workspace, 'models', 'marts', 'customer_segments.sql')));
     assertNoMarkers();
     ({ browser, page } = await openWorkbench({ width: 1400, height: 900 }));
     await waitForWorkbench(page);
@@ -175,6 +178,13 @@ describe('an untrusted workspace', () => {
     await panel(page).locator('#error', { hasText: 'range.constructor' }).waitFor({ timeout: 90_000 });
     assert.equal(await panel(page).locator('#title').textContent(), file);
     assertNoMarkers();
+  });
+
+  it('after a render hit the memory cap, the CodeLens still renders models', async () => {
+    // The memory bomb trapped the WebAssembly in the extension host. A CTE lens on a file not shown before (so not
+    // from VS Code's cache of earlier lenses) means the next render got a working instance.
+    await openFile(path.basename(freshModel));
+    await codeLens(page, 'Preview base').waitFor({ timeout: 60_000 });
   });
 
   it('a run by hand still works', async () => {
