@@ -233,3 +233,44 @@ describe('jinja: project macros', () => {
     assert.equal(error.value.location?.line, 3);
   });
 });
+
+describe('jinja: dbt functions, more', () => {
+  it('var() reads vars scoped to the project before its global ones', () => {
+    const scoped = dbtProject({ dir: '/project', name: 'shop', vars: { floor: 1, shop: { floor: 2 } } });
+    assert.equal(renderModel("{{ var('floor') }}", 'model.sql', { ...context, project: scoped }).sql, '2');
+  });
+
+  it("dbt's cross-database macros dispatch to their SQLite implementations", async () => {
+    const { library, text } = await loadMacroLibrary(undefined);
+    const { sql } = renderModel(
+      "{{ dbt.date_trunc('month', \"'2024-03-15'\") }} | {{ dbt.concat(['a', 'b']) }} | {{ dbt.type_string() }}",
+      'model.sql',
+      { ...context, library, macroText: text },
+    );
+    assert.equal(sql, "datetime('2024-03-15', 'start of month') | a || b | text");
+  });
+
+  it('a package packages.yml lists but dbt_packages/ lacks says to run dbt deps', async () => {
+    const dir = tempWorkspace();
+    write(dir, 'dbt_project.yml', 'name: shop\n');
+    write(dir, 'packages.yml', 'packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.1.1\n');
+    const error = await loadMacroLibrary(await loadDbtProject(dir)).then(
+      () => assert.fail('expected an error'),
+      (caught: LensError) => caught,
+    );
+    assert.match(error.value.message, /dbt-labs\/dbt_utils/);
+    assert.match(error.value.hint ?? '', /dbt deps/);
+  });
+
+  it('a syntax error in a macro file names that file and line', async () => {
+    const dir = tempWorkspace();
+    write(dir, 'dbt_project.yml', 'name: shop\n');
+    write(dir, 'macros/bad.sql', '{% macro fine() %}ok{% endmacro %}\n\n{% macro bad() %}{{ oops {% endmacro %}\n');
+    const error = await loadMacroLibrary(await loadDbtProject(dir)).then(
+      () => assert.fail('expected an error'),
+      (caught: LensError) => caught,
+    );
+    assert.equal(error.value.location?.file, path.join(dir, 'macros', 'bad.sql'));
+    assert.equal(error.value.location?.line, 3);
+  });
+});

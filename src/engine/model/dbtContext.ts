@@ -401,6 +401,11 @@ export function contextGlobals(
       const given = state.environment.vars;
       if (given && Object.hasOwn(given, name)) return given[name];
       const vars = project()?.vars ?? {};
+      // dbt_project.yml's vars scoped to the project (`vars: {shop: {x: 1}}`) come before its global ones.
+      const scoped = project()?.name !== undefined ? vars[project()!.name!] : undefined;
+      if (scoped && typeof scoped === 'object' && !Array.isArray(scoped) && Object.hasOwn(scoped, name)) {
+        return (scoped as Record<string, unknown>)[name];
+      }
       if (Object.hasOwn(vars, name)) return vars[name];
       if (fallback.length > 0) return fallback[0];
       if (state.environment.lenient) return '';
