@@ -245,4 +245,27 @@ describe('cli', () => {
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--vars must be a YAML or JSON mapping/);
   });
+
+  it('a statement that is not one read-only SELECT exits 2 with one line, stray character after it or not', () => {
+    const dir = dbtWorkspace();
+    const before = hashTree(dir);
+    for (const attack of [
+      'PRAGMA query_only = 0; ~',
+      "ATTACH ':memory:' AS aux; ~",
+      'DELETE FROM staging.stg_customers; ~',
+      'INSERT INTO staging.stg_customers (customer_id) VALUES (-1); ~',
+      'WITH x AS (SELECT 1) DELETE FROM staging.stg_customers',
+    ]) {
+      write(dir, 'models/attack.sql', attack);
+      const result = cli(['run', '--workspace', dir, '--model', 'models/attack.sql'], dir);
+      assert.equal(result.code, 2, attack);
+      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+      assert.doesNotMatch(result.stderr, /is a WITH /);
+    }
+    write(dir, 'models/attack.sql', '');
+    const after = hashTree(dir);
+    delete after['models/attack.sql'];
+    delete before['models/attack.sql'];
+    assert.deepEqual(after, before, 'no file changed');
+  });
 });

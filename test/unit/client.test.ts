@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { CancelledError, EngineClient } from '../../src/engine/worker/client';
 import type { RunPayload } from '../../src/engine/worker/protocol';
-import { assets, repoRoot, tempWorkspace } from './helpers';
+import { assets, repoRoot, tempWorkspace, write } from './helpers';
 
 describe('the engine worker', () => {
   const workerPath = path.join(repoRoot, 'dist', 'worker.js');
@@ -102,6 +102,44 @@ describe('the engine worker', () => {
       });
       assert.ok(!outcome.ok);
       assert.equal(outcome.error.code, 'file-not-found');
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  it('statements that would change the cached data are refused, with or without a stray character after them, and the next run reads the data unchanged', async () => {
+    const engine = new EngineClient(workerPath, assets);
+    const dir = tempWorkspace();
+    // The bundled sample data, kept by the worker between runs: what every later run of any model reads.
+    const run = (model: string) => {
+      write(dir, 'model.sql', model);
+      return engine.request<RunPayload>({
+        type: 'run',
+        request: { workspaceDir: dir, settings: { model: 'model.sql' }, env: {} },
+        assets,
+      });
+    };
+    const count = 'SELECT count(*) AS n FROM staging.stg_customers';
+    try {
+      const before = await run(count);
+      assert.ok(before.ok);
+      for (const attack of [
+        'DELETE FROM staging.stg_customers; ~',
+        'DELETE FROM staging.stg_customers',
+        'INSERT INTO staging.stg_customers (customer_id) VALUES (-1); ~',
+        'PRAGMA query_only = 0; ~',
+        "ATTACH ':memory:' AS aux; ~",
+        'WITH x AS (SELECT 1) DELETE FROM staging.stg_customers',
+        'SELECT 1; DELETE FROM staging.stg_customers',
+        '/* a comment first */ DROP TABLE staging.stg_customers',
+      ]) {
+        const outcome = await run(attack);
+        assert.equal(outcome.ok, false, attack);
+        if (!outcome.ok) assert.match(outcome.error.message, /syntax error|read-only SELECT|more than one/, attack);
+      }
+      const after = await run(count);
+      assert.ok(after.ok);
+      assert.deepEqual(after.result.result.rows, before.result.result.rows, 'the data every run reads is unchanged');
     } finally {
       engine.dispose();
     }

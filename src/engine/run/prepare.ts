@@ -13,10 +13,28 @@ export interface PreparedQuery {
   withClause: TopLevelWith | undefined;
 }
 
+/** A message's first line, cut to a readable length. */
+function firstLine(message: string): string {
+  const line = message.split('\n')[0].trim().replace(/\.$/, '');
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
+}
+
 export function prepareQuery(rendered: RenderedModel, file: string): PreparedQuery {
   const { sql, sourceMap } = rendered;
-  // SQLite decides whether the SQL is valid; the parse serves the row counts, error positions and lineage.
+  // The parse is the first guard: SQL it cannot read is never run (SQLite's own check is the second, readOnly.ts).
   const parsed = parseSql(sql);
+  if (!parsed.ok && sql.trim() !== '') {
+    const near = /^Unexpected "(.*)"/.exec(parsed.message)?.[1];
+    throw new LensError({
+      code: 'sql-syntax',
+      message:
+        near === undefined
+          ? `SQL syntax error in ${file}: ${firstLine(parsed.message)}.`
+          : `SQL syntax error near "${firstLine(near)}" in ${file}.`,
+      hint: 'Fix the SQL at this position.',
+      location: sourceMap.location(parsed.offset),
+    });
+  }
   const found = parsed.ok ? statements(parsed.program) : undefined;
   if (found?.length === 0 || sql.trim() === '') {
     throw new LensError({
@@ -29,11 +47,12 @@ export function prepareQuery(rendered: RenderedModel, file: string): PreparedQue
   // One read-only query: anything else is refused before it reaches SQLite (query_only is the second guard).
   const first = found?.[0];
   if (first && first.type !== 'select_stmt' && first.type !== 'compound_select_stmt') {
-    const keyword =
-      sql
-        .slice(first.range?.[0] ?? 0)
-        .match(/^\s*([A-Za-z]+(?:\s+[A-Za-z]+)?)/)?.[1]
-        ?.toUpperCase() ?? first.type;
+    const written = sql
+      .slice(first.range?.[0] ?? 0)
+      .match(/^\s*([A-Za-z]+(?:\s+[A-Za-z]+)?)/)?.[1]
+      ?.toUpperCase();
+    // `WITH x AS (…) DELETE …` is a DELETE statement, whatever its first words.
+    const keyword = !written || written.startsWith('WITH') ? first.type.replace(/_stmt$/, '').toUpperCase() : written;
     throw new LensError({
       code: 'sql',
       message: `The model ${file} is a ${keyword} statement; Segment Lens runs one read-only SELECT.`,

@@ -21,6 +21,7 @@ import type { RowPage, SqlValue } from '../../shared/rows';
 import { dataWarnings } from './checks';
 import { optimizeLayout } from './layout';
 import { prepareQuery, type PreparedQuery } from './prepare';
+import { isQueryOnly, readOnlyProblem, statementProblem } from './readOnly';
 import { sqlError } from './sqlErrors';
 
 export interface ModelResult {
@@ -84,8 +85,12 @@ function readOnlyQuery(data: LoadedData, sql: string): { columns: string[]; rows
   ) {
     throw new Error(parsed.ok ? 'only one SELECT can run' : `the SQL does not parse: ${parsed.message}`);
   }
+  const early = statementProblem(sql);
+  if (early) throw new Error(`only one read-only SELECT can run, and ${early}`);
   const statement = prepareWithSchemaAliases(data, sql);
   try {
+    const problem = readOnlyProblem(data.main, sql);
+    if (problem) throw new Error(`only one read-only SELECT can run, and ${problem}`);
     const columns = statement.getColumnNames();
     const rows: SqlValue[][] = [];
     while (statement.step()) {
@@ -108,6 +113,23 @@ function columnTypes(data: LoadedData, schema: string, table: string): { name: s
       `SELECT name, type FROM pragma_table_info(${quoteString(located.table)}, ${quoteString(located.schema)})`,
     )[0]?.values ?? [];
   return rows.map(([name, type]) => ({ name: String(name), type: String(type || 'text').toLowerCase() }));
+}
+
+function refuseUnlessQuery(problem: string | undefined, file: string): void {
+  if (!problem) return;
+  throw new LensError({
+    code: 'sql',
+    message: `The model ${file} is not one read-only SELECT: ${problem}.`,
+    hint: 'A model is one SELECT (with CTEs); it never changes the data.',
+  });
+}
+
+/** Every query: the connection is read-only, and SQLite itself sees one statement that only reads (readOnly.ts). */
+function assertReadOnly(data: LoadedData, sql: string, file: string): void {
+  refuseUnlessQuery(readOnlyProblem(data.main, sql), file);
+  // Our own invariant (loadData and layOut keep it), asserted before every query: never a user's problem.
+  data.main.run('PRAGMA query_only = ON');
+  if (!isQueryOnly(data.main)) throw new Error('Segment Lens: the data is not read-only before a query');
 }
 
 function elapsed(since: number): number {
@@ -215,8 +237,10 @@ export class ModelSession {
   private select(sql: string, params: SqlValue[] = []): { columns: string[]; rows: SqlValue[][] } {
     const rows: SqlValue[][] = [];
     try {
+      refuseUnlessQuery(statementProblem(sql), this.model.file);
       const statement = prepareWithSchemaAliases(this.data, sql);
       try {
+        assertReadOnly(this.data, sql, this.model.file);
         statement.bind(params);
         const columns = statement.getColumnNames();
         while (statement.step()) rows.push(statement.get());
