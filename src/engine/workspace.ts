@@ -20,11 +20,12 @@ export interface EngineAssets {
 export interface RunRequest {
   workspaceDir: string;
   settings: RawSettings;
+  /** The environment templates see (env_var()); ignored when the workspace is not trusted. */
   env?: Record<string, string | undefined>;
   homeDir?: string;
   /**
    * False in a workspace VS Code does not trust: then no file outside the workspace folder is read (links are
-   * followed to check).
+   * followed to check), and templates get no environment.
    */
   trusted?: boolean;
 }
@@ -72,6 +73,7 @@ function labelOf(origin: PathOrigin): string {
 export class Workspace {
   readonly dir: string;
   readonly trusted: boolean;
+  /** The environment templates see: none when the workspace is not trusted. */
   readonly env: Record<string, string | undefined>;
   readonly homeDir: string;
   /** The workspace folder with its links resolved: what every path is checked against (untrusted only). */
@@ -80,7 +82,7 @@ export class Workspace {
   constructor(request: RunRequest) {
     this.dir = request.workspaceDir;
     this.trusted = request.trusted !== false;
-    this.env = request.env ?? process.env;
+    this.env = this.trusted ? (request.env ?? process.env) : {};
     this.homeDir = request.homeDir ?? process.env.HOME ?? request.workspaceDir;
   }
 

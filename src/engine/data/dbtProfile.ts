@@ -37,7 +37,7 @@ async function exists(file: string): Promise<boolean> {
 
 /**
  * profiles.yml values may use {{ env_var('X', 'default') }}, as dbt allows: rendered in the sandboxed Jinja, with the
- * workspace's environment.
+ * workspace's environment (none when it is not trusted).
  */
 function renderProfileValue(value: unknown, jinja: JinjaRuntime, workspace: Workspace, file: string): unknown {
   if (typeof value === 'string' && /\{[{%#]/.test(value)) {
@@ -45,6 +45,7 @@ function renderProfileValue(value: unknown, jinja: JinjaRuntime, workspace: Work
       return renderText(value, file, {
         jinja,
         env: workspace.env,
+        untrusted: !workspace.trusted,
         target: { name: 'dev', schema: 'main', type: 'sqlite' },
       });
     } catch (error) {
