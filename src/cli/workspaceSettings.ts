@@ -1,21 +1,26 @@
 // The CLI reads a workspace's settings as VS Code would: `.vscode/settings.json`, JSON with comments (jsonc-parser,
 // VS Code's own parser). Only the CLI needs it; the extension gets settings from VS Code.
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import { LensError, locationAt, type RawSettings } from '../engine/index';
+import { LensError, locationAt, readTextFile, type RawSettings } from '../engine/index';
 import { isRecord } from '../shared/json';
 
 /** Reads `segmentLens.*` from `.vscode/settings.json` the way VS Code does: JSON with comments and trailing commas. */
 export async function readWorkspaceSettings(workspaceDir: string): Promise<RawSettings> {
   const file = path.join(workspaceDir, '.vscode', 'settings.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw error;
-  }
+  // No settings.json (or a link to nothing) is no settings; anything else there is read as a text file is, or refused.
+  if (
+    !(await stat(file).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return {};
+  const text = await readTextFile(file, {
+    what: 'The settings file',
+    hint: 'Make .vscode/settings.json a JSON file (VS Code reads it the same way).',
+  });
   const errors: ParseError[] = [];
   const parsed: unknown = parseJsonc(text, errors, { allowTrailingComma: true });
   if (errors.length > 0) {

@@ -15,6 +15,7 @@ export type { Lineage } from './sql/lineage';
 export type { EngineAssets, RunRequest } from './workspace';
 export type { RawSettings } from './settings';
 export { locationAt } from './textPosition';
+export { readTextFile } from './files';
 export type { RowPage } from '../shared/rows';
 
 export type RunResult = Outcome<ModelResult>;

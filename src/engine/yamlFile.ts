@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
 import { LensError, type FileLocation } from './errors';
+import { readTextFile } from './files';
 
 /** A YAML file's value, and where each of its entries is written. */
 export interface YamlSource {
@@ -10,9 +10,12 @@ export interface YamlSource {
   locate(path: readonly (string | number)[]): FileLocation;
 }
 
-/** Reads a YAML file with where its entries are; a syntax error names the file, line and column. */
-export async function readYamlSource(file: string): Promise<YamlSource> {
-  const text = await readFile(file, 'utf8');
+/**
+ * Reads a YAML file with where its entries are; a syntax error names the file, line and column. The file is checked
+ * as every text file is (files.ts); where it may be is the caller's question (Workspace.resolve).
+ */
+export async function readYamlSource(file: string, what = 'The YAML file'): Promise<YamlSource> {
+  const text = await readTextFile(file, what);
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter });
   const [first] = document.errors;
@@ -65,6 +68,6 @@ export async function readYamlSource(file: string): Promise<YamlSource> {
 }
 
 /** Reads a YAML file; a syntax error names the file, line and column. */
-export async function readYamlFile(file: string): Promise<unknown> {
-  return (await readYamlSource(file)).value;
+export async function readYamlFile(file: string, what?: string): Promise<unknown> {
+  return (await readYamlSource(file, what)).value;
 }

@@ -1,8 +1,10 @@
 // Opens a folder of CSV seeds: each file a table, each subfolder a schema (or the schema a dbt seed config names).
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SqlJsStatic } from 'sql.js';
 import { LensError } from '../errors';
+import { checkRegularFile } from '../files';
+import type { Workspace } from '../workspace';
 import type { DbtSeeds, SeedConfig } from '../model/seedConfig';
 import { loadCsvTable } from './csvLoader';
 import { LoadedData, MAX_CSV_BYTES, tooLarge, type SourceInfo } from './loadedData';
@@ -22,12 +24,13 @@ function commonFolder(files: string[]): string {
 /**
  * Every `*.csv` in `directory` is a table named after the file; a subfolder's name is the schema of its files. When
  * the folder holds a dbt project's seeds, their configs say how each loads: column types, delimiter, enabled, schema.
+ * The files are listed through `workspace` (which checks, untrusted, where each link leads), and each must be a
+ * regular file: a FIFO or a device is refused before it is opened.
  */
 export async function openCsvDirectory(
   sql: SqlJsStatic,
-  directory: string,
+  { directory, setting, workspace }: { directory: string; setting: string; workspace: Workspace },
   source: Omit<SourceInfo, 'files' | 'schemas'>,
-  setting: string,
   seeds?: DbtSeeds,
 ): Promise<LoadedData> {
   const info = await stat(directory).catch(() => undefined);
@@ -42,19 +45,18 @@ export async function openCsvDirectory(
     });
   }
   // The tables: CSV files at the top (schema main) and one folder down (the folder names the schema).
-  const csvIn = (dir: string) =>
-    readdir(dir).then((names) =>
-      names
-        .filter((name) => name.toLowerCase().endsWith('.csv'))
-        .sort()
-        .map((name) => path.join(dir, name)),
-    );
-  const folders = (await readdir(directory, { withFileTypes: true }))
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => entry.name)
-    .sort();
-  const groups: { schema: string; files: string[] }[] = [{ schema: 'main', files: await csvIn(directory) }];
-  for (const folder of folders) groups.push({ schema: folder, files: await csvIn(path.join(directory, folder)) });
+  const byFolder = new Map<string, string[]>([[directory, []]]);
+  for (const file of await workspace.listFiles(directory, ['.csv'], setting, 1)) {
+    const folder = path.dirname(file);
+    byFolder.set(folder, [...(byFolder.get(folder) ?? []), file]);
+  }
+  const groups = [...byFolder]
+    .map(([folder, files]) => ({
+      schema: folder === directory ? 'main' : path.basename(folder),
+      files,
+      top: folder === directory,
+    }))
+    .sort((a, b) => (a.top ? -1 : b.top ? 1 : a.schema < b.schema ? -1 : a.schema > b.schema ? 1 : 0));
   // Each file is a table in its folder's schema, or in the schema its dbt seed config names; a disabled seed is no table.
   const tables: { file: string; schema: string; config?: SeedConfig }[] = [];
   const disabled: string[] = [];
@@ -66,10 +68,10 @@ export async function openCsvDirectory(
     }
   }
   const files = tables.map((table) => table.file);
-  const bytes = (await Promise.all(files.map((file) => stat(file).then((fileInfo) => fileInfo.size)))).reduce(
-    (sum, size) => sum + size,
-    0,
+  const sizes = await Promise.all(
+    files.map((file) => checkRegularFile(file, { what: 'The CSV file', limit: Infinity }).then((it) => it.size)),
   );
+  const bytes = sizes.reduce((sum, size) => sum + size, 0);
   if (bytes > MAX_CSV_BYTES) throw tooLarge(files, bytes, MAX_CSV_BYTES);
   // Schemas as SQLite names them (case-insensitively), main first, then in the order the files come.
   const schemas = new Map<string, { name: string; tables: typeof tables }>([['main', { name: 'main', tables: [] }]]);

@@ -1,5 +1,5 @@
 // Reads a dbt profiles.yml target the way dbt does, for the dbt-sqlite adapter.
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LensError } from '../errors';
 import type { SchemaFile } from './loadedData';
@@ -27,39 +27,43 @@ export interface SqliteTarget {
 
 const SETTING = 'segmentLens.connection';
 
-async function isFile(file: string): Promise<boolean> {
+/** Something is there (a FIFO or a device too: reading it refuses it, rather than looking elsewhere). */
+async function exists(file: string): Promise<boolean> {
   return stat(file).then(
-    (info) => info.isFile(),
+    () => true,
     () => false,
   );
 }
 
-/** profiles.yml values may use {{ env_var('X', 'default') }}, as dbt allows: rendered in the sandboxed Jinja. */
-function renderProfileValue(
-  value: unknown,
-  jinja: JinjaRuntime,
-  env: Record<string, string | undefined>,
-  file: string,
-): unknown {
+/**
+ * profiles.yml values may use {{ env_var('X', 'default') }}, as dbt allows: rendered in the sandboxed Jinja, with the
+ * workspace's environment (none when it is not trusted).
+ */
+function renderProfileValue(value: unknown, jinja: JinjaRuntime, workspace: Workspace, file: string): unknown {
   if (typeof value === 'string' && /\{[{%#]/.test(value)) {
     try {
-      return renderText(value, file, { jinja, env, target: { name: 'dev', schema: 'main', type: 'sqlite' } });
+      return renderText(value, file, {
+        jinja,
+        env: workspace.env,
+        untrusted: !workspace.trusted,
+        target: { name: 'dev', schema: 'main', type: 'sqlite' },
+      });
     } catch (error) {
       if (error instanceof LensError) throw new LensError({ ...error.value, code: 'dbt-profile' });
       throw error;
     }
   }
-  if (Array.isArray(value)) return value.map((item) => renderProfileValue(item, jinja, env, file));
+  if (Array.isArray(value)) return value.map((item) => renderProfileValue(item, jinja, workspace, file));
   if (isRecord(value))
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, renderProfileValue(item, jinja, env, file)]),
+      Object.entries(value).map(([key, item]) => [key, renderProfileValue(item, jinja, workspace, file)]),
     );
   return value;
 }
 
 /**
  * Finds profiles.yml as dbt does: the setting's folder, else DBT_PROFILES_DIR, else the dbt project's folder,
- * else the workspace folder, else ~/.dbt.
+ * else the workspace folder, else ~/.dbt. The file found is checked (Workspace.resolve) before anything reads it.
  */
 async function findProfiles(
   workspace: Workspace,
@@ -67,8 +71,8 @@ async function findProfiles(
   setting: DbtConnectionSetting,
 ): Promise<string> {
   if (setting.profilesDir) {
-    const file = path.join(workspace.resolve(setting.profilesDir, SETTING), 'profiles.yml');
-    if (await isFile(file)) return file;
+    const file = path.join(await workspace.resolve(setting.profilesDir, SETTING), 'profiles.yml');
+    if (await exists(file)) return workspace.resolve(file, SETTING);
     throw new LensError({
       code: 'file-not-found',
       setting: `${SETTING}.profilesDir`,
@@ -84,7 +88,7 @@ async function findProfiles(
   ].filter((dir): dir is string => !!dir);
   for (const dir of candidates) {
     const file = path.join(dir, 'profiles.yml');
-    if (await isFile(file)) return workspace.resolve(file, SETTING);
+    if (await exists(file)) return workspace.resolve(file, SETTING);
   }
   throw new LensError({
     code: 'file-not-found',
@@ -103,7 +107,7 @@ export async function resolveDbtTarget(
 ): Promise<SqliteTarget> {
   const projectDir = project?.dir;
   const file = await findProfiles(workspace, projectDir, setting);
-  const profiles = await readYamlFile(file);
+  const profiles = await readYamlFile(file, 'The dbt profiles file');
   const profileName = setting.profile ?? project?.profile;
   if (!profileName) {
     throw new LensError({
@@ -142,7 +146,7 @@ export async function resolveDbtTarget(
       hint: `Set ${SETTING}.target to one of its outputs.`,
     });
   }
-  const target = renderProfileValue(rawTarget, jinja, workspace.env, file) as Record<string, unknown>;
+  const target = renderProfileValue(rawTarget, jinja, workspace, file) as Record<string, unknown>;
   if (target.type !== 'sqlite') {
     throw new LensError({
       code: 'dbt-profile',
@@ -154,16 +158,18 @@ export async function resolveDbtTarget(
   const base = projectDir ?? workspace.dir;
   const schemasAndPaths = isRecord(target.schemas_and_paths) ? target.schemas_and_paths : {};
   const files = new Map<string, string>();
+  const key = (name: string, written: string) => ({ file, key: name, written, setting: SETTING });
   for (const [schema, file_] of Object.entries(schemasAndPaths)) {
-    if (typeof file_ === 'string') files.set(schema, workspace.resolve(file_, SETTING, base));
+    if (typeof file_ === 'string')
+      files.set(schema, await workspace.resolve(file_, key(`schemas_and_paths: ${schema}`, file_), base));
   }
   if (typeof target.schema_directory === 'string') {
     // dbt-sqlite attaches every *.db file in schema_directory as the schema named after the file.
-    const dir = workspace.resolve(target.schema_directory, SETTING, base);
-    const names = await readdir(dir).catch(() => [] as string[]);
-    for (const name of names.filter((entry) => entry.endsWith('.db')).sort()) {
-      const schema = path.basename(name, '.db');
-      if (!files.has(schema)) files.set(schema, path.join(dir, name));
+    const origin = key('schema_directory', target.schema_directory);
+    const dir = await workspace.resolve(target.schema_directory, origin, base);
+    for (const found of (await workspace.listFiles(dir, ['.db'], origin, 0)).filter((item) => item.endsWith('.db'))) {
+      const schema = path.basename(found, path.extname(found));
+      if (!files.has(schema)) files.set(schema, found);
     }
   }
   const mainFile = files.get('main');

@@ -4,7 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { seedsOfFolder, type DbtSeeds } from '../model/seedConfig';
 import type { ConnectionSetting } from '../settings';
-import type { EngineAssets, Workspace } from '../workspace';
+import { Workspace, type EngineAssets } from '../workspace';
 import { openCsvDirectory } from './csvFolder';
 import { resolveDbtTarget } from './dbtProfile';
 import { jinjaRuntime } from '../model/jinjaRuntime';
@@ -31,41 +31,41 @@ export async function planData(
 ): Promise<DataPlan> {
   const sqlJs = () => loadSqlJs(assets.wasmPath);
   const csvPlan = (
-    directory: string,
+    folder: { directory: string; setting: string; workspace: Workspace },
     source: Pick<SourceInfo, 'type' | 'description'>,
-    setting: string,
     seeds?: DbtSeeds,
   ): DataPlan => ({
     target: PLAIN_TARGET,
     // The seed configs are sources too: a changed column type reloads the data.
-    sources: [directory, ...(seeds?.files ?? [])],
-    open: async () => openCsvDirectory(await sqlJs(), directory, source, setting, seeds),
+    sources: [folder.directory, ...(seeds?.files ?? [])],
+    open: async () => openCsvDirectory(await sqlJs(), folder, source, seeds),
   });
   switch (connection.type) {
-    case 'sample':
+    case 'sample': {
+      // The bundled sample is the extension's own: trusted, wherever the workspace is.
+      const directory = path.join(assets.sampleDir, 'seeds');
+      const bundled = new Workspace({ workspaceDir: assets.sampleDir, settings: {}, env: {} });
       return csvPlan(
-        path.join(assets.sampleDir, 'seeds'),
+        { directory, setting: 'the bundled sample', workspace: bundled },
         { type: 'sample', description: 'Bundled sample data' },
-        'the bundled sample',
       );
+    }
     case 'csv': {
       const setting = 'segmentLens.connection.directory';
-      const directory = workspace.resolve(connection.directory, setting);
+      const directory = await workspace.resolve(connection.directory, setting);
       // A folder of the model's dbt project's seeds loads as dbt loads those seeds, with their configs.
       return csvPlan(
-        directory,
+        { directory, setting, workspace },
         { type: 'csv', description: `CSV ${path.relative(workspace.dir, directory) || '.'}` },
-        setting,
         seedsOfFolder(project?.seeds, directory),
       );
     }
     case 'sqlite': {
       const hint = 'Check segmentLens.connection: paths are relative to the workspace folder.';
-      const main = { schema: 'main', file: workspace.resolve(connection.path, 'segmentLens.connection.path') };
-      const attached = Object.entries(connection.attach).map(([schema, file]) => ({
-        schema,
-        file: workspace.resolve(file, `segmentLens.connection.attach.${schema}`),
-      }));
+      const main = { schema: 'main', file: await workspace.resolve(connection.path, 'segmentLens.connection.path') };
+      const attached: { schema: string; file: string }[] = [];
+      for (const [schema, file] of Object.entries(connection.attach))
+        attached.push({ schema, file: await workspace.resolve(file, `segmentLens.connection.attach.${schema}`) });
       const description = `SQLite ${path.relative(workspace.dir, main.file)}${attached.length ? ` + ${attached.map((item) => item.schema).join(', ')}` : ''}`;
       return {
         target: PLAIN_TARGET,
@@ -109,10 +109,11 @@ export async function fingerprint(sources: string[]): Promise<string> {
       continue;
     }
     for (const entry of await readdir(source, { withFileTypes: true, recursive: true })) {
-      if (!entry.isFile() || !entry.name.toLowerCase().endsWith('.csv')) continue;
+      if (!(entry.isFile() || entry.isSymbolicLink()) || !entry.name.toLowerCase().endsWith('.csv')) continue;
       const file = path.join(entry.parentPath, entry.name);
-      const fileInfo = await stat(file);
-      parts.push([file, fileInfo.size, fileInfo.mtimeMs]);
+      // A link's target (only sizes and times: nothing is read here); a link to nothing is a file that is not there.
+      const fileInfo = await stat(file).catch(() => undefined);
+      parts.push([file, fileInfo?.size ?? -1, fileInfo?.mtimeMs ?? -1]);
     }
   }
   return JSON.stringify(parts.sort((a, b) => a[0].localeCompare(b[0])));

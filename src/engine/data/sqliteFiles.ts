@@ -1,18 +1,16 @@
 // Opens SQLite files (the main database and attached schemas) as in-memory copies, checking each is one.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
 import { LensError } from '../errors';
+import { readRegularFile } from '../files';
 import { LoadedData, MAX_SQLITE_BYTES, tooLarge, type SchemaFile, type SourceInfo } from './loadedData';
 
 const SQLITE_HEADER = 'SQLite format 3\0';
 
-async function readDataFile(file: string, what: string, hint: string): Promise<Buffer> {
-  const info = await stat(file).catch(() => undefined);
-  if (!info) throw new LensError({ code: 'file-not-found', message: `${what} ${file} does not exist.`, hint });
-  if (!info.isFile())
-    throw new LensError({ code: 'not-a-file', message: `${what} ${file} is a folder, not a file.`, hint });
-  return readFile(file);
+/** The file's bytes: a regular file (a FIFO or a device is refused before it is opened) within sql.js's limit. */
+function readDataFile(file: string, what: string, hint: string): Promise<Buffer> {
+  return readRegularFile(file, { what, hint, limit: MAX_SQLITE_BYTES });
 }
 
 /** Size of a file, or 0 when there is none. */

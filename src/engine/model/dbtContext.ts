@@ -29,6 +29,8 @@ export interface RenderEnvironment {
   /** dbt's `target`. */
   target: { name: string; schema: string; type: string; database?: string; threads?: number };
   env: Record<string, string | undefined>;
+  /** The workspace is not trusted: `env` is empty, and env_var() without a default says why. */
+  untrusted?: boolean;
   /** `--vars` / segmentLens.vars: above the project's own vars, as `dbt run --vars`. */
   vars?: Record<string, unknown>;
   /** True while running (run_query answers); false when only parsing (the CodeLens), as dbt's parse phase. */
@@ -424,6 +426,12 @@ export function contextGlobals(
       if (value !== undefined) return value;
       if (fallback.length > 0) return fallback[0];
       if (state.environment.lenient) return '';
+      if (state.environment.untrusted)
+        return state.fail(
+          `Environment variable ${name} is not read: the workspace is not trusted, so templates see no environment.`,
+          `Trust the workspace to read ${name}, or give env_var() a default.`,
+          site,
+        );
       return state.fail(
         `Environment variable ${name} is not set.`,
         `Set ${name} in the environment VS Code (or the CLI) runs in, or give env_var() a default.`,

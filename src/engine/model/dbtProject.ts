@@ -1,9 +1,10 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { readYamlFile } from '../yamlFile';
-import type { Workspace } from '../workspace';
+import { readTextFile } from '../files';
+import { readYamlFile, readYamlSource, type YamlSource } from '../yamlFile';
+import { Workspace } from '../workspace';
 import type { ModelFile } from './modelFile';
-import { readSeedConfigs, type DbtSeeds } from './seedConfig';
+import { folderKey, readSeedConfigs, type DbtSeeds } from './seedConfig';
 import { isRecord } from '../../shared/json';
 
 export interface DbtSource {
@@ -61,13 +62,6 @@ export async function findDbtProjectDir(start: string, workspaceDir: string): Pr
   }
 }
 
-async function listFiles(dir: string, extensions: string[]): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
-  return entries
-    .filter((entry) => entry.isFile() && extensions.includes(path.extname(entry.name).toLowerCase()))
-    .map((entry) => path.join(entry.parentPath, entry.name));
-}
-
 function stringList(value: unknown, fallback: string[]): string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : fallback;
 }
@@ -119,19 +113,28 @@ export async function projectOfModel(
   workspace: Workspace,
 ): Promise<DbtProject | undefined> {
   const dir = await findDbtProjectDir(model.sample ? workspace.dir : path.dirname(model.file), workspace.dir);
-  return dir ? loadDbtProject(dir) : undefined;
+  return dir ? loadDbtProject(dir, workspace) : undefined;
 }
 
-export async function loadDbtProject(dir: string): Promise<DbtProject> {
-  const config = await readYamlFile(path.join(dir, 'dbt_project.yml'));
-  const project = isRecord(config) ? config : {};
+/**
+ * Reads the dbt project in `dir`: its dbt_project.yml, and the files in the folders it names, each listed and read
+ * through `workspace` (checked to stay inside it when it is not trusted). Without a workspace (the CodeLens of a
+ * trusted workspace, tests), the project's folder as a trusted one.
+ */
+export async function loadDbtProject(
+  dir: string,
+  workspace = new Workspace({ workspaceDir: dir, settings: {} }),
+): Promise<DbtProject> {
+  const projectFile = await workspace.resolve(path.join(dir, 'dbt_project.yml'), { what: 'The dbt project file' });
+  const source = await readYamlSource(projectFile, 'The dbt project file');
+  const project = isRecord(source.value) ? source.value : {};
   const name = typeof project.name === 'string' ? project.name : undefined;
   const result = dbtProject({
     dir,
     name,
     profile: typeof project.profile === 'string' ? project.profile : undefined,
     vars: isRecord(project.vars) ? project.vars : {},
-    seeds: await readSeedConfigs(dir),
+    seeds: await readSeedConfigs(dir, source, workspace),
   });
   for (const entry of Array.isArray(project.dispatch) ? project.dispatch : []) {
     if (isRecord(entry) && typeof entry.macro_namespace === 'string') {
@@ -139,29 +142,39 @@ export async function loadDbtProject(dir: string): Promise<DbtProject> {
     }
   }
   const rootNamespace = name ?? path.basename(dir);
-  for (const macroPath of stringList(project['macro-paths'], ['macros'])) {
-    for (const file of await listFiles(path.join(dir, macroPath), ['.sql']))
+  const folders = (key: string, old: string | undefined, fallback: string) => {
+    // The pre-1.0 name when only it is written; the current one otherwise (and for the default).
+    const written = project[key] === undefined && old !== undefined && project[old] !== undefined ? old : key;
+    return stringList(project[written], [fallback]).map((folder, index) => ({
+      folder,
+      origin: folderKey(source, written, project[written] === undefined ? `${folder} (the default)` : folder, index),
+    }));
+  };
+  for (const { folder, origin } of folders('macro-paths', undefined, 'macros')) {
+    for (const file of await workspace.listFiles(path.join(dir, folder), ['.sql'], origin))
       result.macroFiles.push({ namespace: rootNamespace, file });
   }
-  await readPackages(dir, project, result);
+  await readPackages(dir, source, workspace, result);
   // A model's own config() wins over properties files, which win over dbt_project.yml: read last.
   const inFile: [text: string, model: string][] = [];
-  for (const modelPath of stringList(project['model-paths'] ?? project['source-paths'], ['models'])) {
-    const root = path.join(dir, modelPath);
-    for (const file of await listFiles(root, ['.sql'])) {
+  for (const { folder, origin } of folders('model-paths', 'source-paths', 'models')) {
+    const root = path.join(dir, folder);
+    const files = await workspace.listFiles(root, ['.sql', '.yml', '.yaml'], origin);
+    for (const file of files.filter((item) => path.extname(item).toLowerCase() === '.sql')) {
       const model = path.basename(file, path.extname(file));
       result.nodes.add(model);
       const folders = path.relative(root, path.dirname(file)).split(path.sep).filter(Boolean);
       const schema = folderSchema(project.models, name, folders, model);
       if (schema) result.modelSchemas.set(model, schema);
-      inFile.push([await readFile(file, 'utf8'), model]);
+      inFile.push([await readTextFile(file, 'The model file'), model]);
     }
-    for (const file of await listFiles(root, ['.yml', '.yaml'])) readProperties(await readYamlFile(file), result);
+    for (const file of files.filter((item) => path.extname(item).toLowerCase() !== '.sql'))
+      readProperties(await readYamlFile(file, 'The properties file'), result);
   }
   for (const [text, model] of inFile) readInFileConfig(text, model, result);
-  for (const seedPath of stringList(project['seed-paths'] ?? project['data-paths'], ['seeds'])) {
-    for (const file of await listFiles(path.join(dir, seedPath), ['.csv']))
-      result.nodes.add(path.basename(file, '.csv'));
+  for (const { folder, origin } of folders('seed-paths', 'data-paths', 'seeds')) {
+    for (const file of await workspace.listFiles(path.join(dir, folder), ['.csv'], origin))
+      result.nodes.add(path.basename(file, path.extname(file)));
   }
   return result;
 }
@@ -202,29 +215,47 @@ function readInFileConfig(text: string, model: string, project: DbtProject): voi
 }
 
 /** The packages `dbt deps` installed (each folder with a dbt_project.yml), and those packages.yml lists but lacks. */
-async function readPackages(dir: string, project: Record<string, unknown>, result: DbtProject): Promise<void> {
-  const installPath = path.join(
-    dir,
-    typeof project['packages-install-path'] === 'string' ? project['packages-install-path'] : 'dbt_packages',
+async function readPackages(dir: string, source: YamlSource, workspace: Workspace, result: DbtProject): Promise<void> {
+  const project = isRecord(source.value) ? source.value : {};
+  const written = project['packages-install-path'];
+  const installPath = path.join(dir, typeof written === 'string' ? written : 'dbt_packages');
+  const origin = folderKey(
+    source,
+    'packages-install-path',
+    typeof written === 'string' ? written : 'dbt_packages (the default)',
   );
-  const folders = await readdir(installPath, { withFileTypes: true }).catch(() => []);
-  for (const folder of folders.filter((entry) => entry.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
-    const packageDir = path.join(installPath, folder.name);
-    if (!(await exists(path.join(packageDir, 'dbt_project.yml')))) continue;
-    const config = await readYamlFile(path.join(packageDir, 'dbt_project.yml'));
-    const packageConfig = isRecord(config) ? config : {};
-    const name = typeof packageConfig.name === 'string' ? packageConfig.name : folder.name;
+  // `dbt deps` links a local package in: a link to a folder is a package folder too.
+  const folders = await workspace.listFolders(installPath, origin);
+  for (const packageDir of folders.sort((a, b) => path.basename(a).localeCompare(path.basename(b)))) {
+    const packageFile = await workspace.resolve(path.join(packageDir, 'dbt_project.yml'), {
+      what: "The package's dbt project file",
+    });
+    if (!(await exists(packageFile))) continue;
+    const packageSource = await readYamlSource(packageFile, "The package's dbt project file");
+    const packageConfig = isRecord(packageSource.value) ? packageSource.value : {};
+    const name = typeof packageConfig.name === 'string' ? packageConfig.name : path.basename(packageDir);
     result.packages.push({ name, dir: packageDir });
-    for (const macroPath of stringList(packageConfig['macro-paths'], ['macros'])) {
-      for (const file of await listFiles(path.join(packageDir, macroPath), ['.sql']))
+    const macroPaths = packageConfig['macro-paths'];
+    for (const [index, macroPath] of stringList(macroPaths, ['macros']).entries()) {
+      const macroOrigin = folderKey(
+        packageSource,
+        'macro-paths',
+        macroPaths === undefined ? `${macroPath} (the default)` : macroPath,
+        index,
+      );
+      for (const file of await workspace.listFiles(path.join(packageDir, macroPath), ['.sql'], macroOrigin))
         result.macroFiles.push({ namespace: name, file });
     }
   }
   for (const listing of ['packages.yml', 'dependencies.yml']) {
-    if (!(await exists(path.join(dir, listing)))) continue;
-    const listed = await readYamlFile(path.join(dir, listing));
+    const listingFile = await workspace.resolve(path.join(dir, listing), { what: `The dbt ${listing} file` });
+    if (!(await exists(listingFile))) continue;
+    const listed = await readYamlFile(listingFile, `The dbt ${listing} file`);
     const entries = isRecord(listed) && Array.isArray(listed.packages) ? listed.packages : [];
-    const installed = new Set([...result.packages.map((item) => item.name), ...folders.map((entry) => entry.name)]);
+    const installed = new Set([
+      ...result.packages.map((item) => item.name),
+      ...folders.map((item) => path.basename(item)),
+    ]);
     for (const entry of entries) {
       if (!isRecord(entry)) continue;
       // The hub's `org/name` and a git URL's last part are the folder `dbt deps` installs into.

@@ -335,7 +335,7 @@ export function renderModel(source: string, file: string, context: RenderContext
 export function renderText(
   text: string,
   file: string,
-  context: Pick<RenderContext, 'jinja' | 'env' | 'target'>,
+  context: Pick<RenderContext, 'jinja' | 'env' | 'untrusted' | 'target'>,
 ): string {
   const state = new RenderState({ ...context, execute: false }, undefined);
   const instrumented: Instrumented = { text, pieces: [], dataStarts: [], expressions: [] };

@@ -4,8 +4,8 @@
 // then dbt's), and `adapter.dispatch` is resolved here with dbt's search order. Where each piece of the template
 // came from is kept, so an error inside a macro names the macro's file and line.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { LensError } from '../errors';
+import { readTextFile } from '../files';
 import { locationAt } from '../textPosition';
 import type { FileLocation } from '../errors';
 import { DBT_INTERNAL_MACROS } from './dbtInternalMacros';
@@ -360,10 +360,13 @@ class MacroSyntaxError extends TemplateSyntaxError {
   }
 }
 
-/** The macro files of a project and its packages, read; dbt's own macros first. */
+/**
+ * The macro files of a project and its packages, read; dbt's own macros first. The files were listed (and, in an
+ * untrusted workspace, checked) by loadDbtProject.
+ */
 export async function macroSources(project: DbtProject | undefined): Promise<MacroSource[]> {
   const sources: MacroSource[] = [{ namespace: DBT, file: '(dbt built-in macros)', text: DBT_INTERNAL_MACROS }];
   for (const file of project?.macroFiles ?? [])
-    sources.push({ namespace: file.namespace, file: file.file, text: await readFile(file.file, 'utf8') });
+    sources.push({ namespace: file.namespace, file: file.file, text: await readTextFile(file.file, 'The macro file') });
   return sources;
 }

@@ -1,7 +1,6 @@
 // Which SQL file is the model: the one the settings (or the editor) name, else the bundled sample.
-import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { LensError } from '../errors';
+import { readTextFile } from '../files';
 import type { EngineAssets, Workspace } from '../workspace';
 
 export interface ModelFile {
@@ -23,19 +22,14 @@ export async function readModelFile(
 ): Promise<ModelFile> {
   if (!model) {
     const file = sampleModelFile(assets);
-    return { file, sample: true, text: await readFile(file, 'utf8') };
+    return { file, sample: true, text: await readTextFile(file, 'The bundled sample model') };
   }
-  const file = workspace.resolve(model, 'segmentLens.model');
-  const info = await stat(file).catch(() => undefined);
-  if (!info?.isFile()) {
-    throw new LensError({
-      code: info ? 'not-a-file' : 'file-not-found',
-      setting: 'segmentLens.model',
-      message: info
-        ? `The model ${file} (segmentLens.model) is a folder, not a SQL file.`
-        : `The model file ${file} (segmentLens.model) does not exist.`,
-      hint: "Set segmentLens.model to the model's .sql file relative to the workspace, or leave it empty for the bundled sample.",
-    });
-  }
-  return { file, sample: false, text: await readFile(file, 'utf8') };
+  const setting = 'segmentLens.model';
+  const file = await workspace.resolve(model, setting);
+  const text = await readTextFile(file, {
+    what: 'The model file',
+    setting,
+    hint: "Set segmentLens.model to the model's .sql file relative to the workspace, or leave it empty for the bundled sample.",
+  });
+  return { file, sample: false, text };
 }

@@ -3,10 +3,10 @@
 // level a key is a config when it starts with `+`, or when its value is not a mapping (a mapping without `+` is a
 // folder). Deeper levels win; then the seed's `config:` in a properties file wins over all of them. `column_types`
 // merges column by column (dbt's MergeBehavior.Update); every other config is replaced.
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { isRecord } from '../../shared/json';
 import type { FileLocation, LensErrorValue } from '../errors';
+import type { PathOrigin, Workspace } from '../workspace';
 import { readYamlSource, type YamlSource } from '../yamlFile';
 
 /** A type dbt's `column_types` declares for a column, and where. */
@@ -56,28 +56,37 @@ const PROPERTY_PATHS = [
   ['macro-paths', undefined, 'macros'],
 ] as const;
 
+/** A folder a dbt_project.yml names under `key` (its `index`th entry), as a message refusing it names it. */
+export function folderKey(
+  source: YamlSource,
+  key: string,
+  written: string,
+  index?: number,
+): Extract<PathOrigin, { key: string }> {
+  return { file: source.file, key, written, location: source.locate(index === undefined ? [key] : [key, index]) };
+}
+
 function folders(
-  project: Record<string, unknown>,
+  project: YamlSource,
   dir: string,
   [key, old, fallback]: readonly [string, string | undefined, string],
-): string[] {
-  const value = project[key] ?? (old ? project[old] : undefined);
+): { folder: string; origin: PathOrigin }[] {
+  const settings = isRecord(project.value) ? project.value : {};
+  const name = settings[key] === undefined && old && settings[old] !== undefined ? old : key;
+  const value = settings[name];
   const list = Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : [fallback];
   // Only folders inside the project: dbt resolves them from there, and nothing outside is read.
-  return list.map((item) => path.resolve(dir, item)).filter((folder) => isInside(dir, folder));
+  return list
+    .map((item, index) => ({
+      folder: path.resolve(dir, item),
+      origin: folderKey(project, name, value === list ? item : `${item} (the default)`, index),
+    }))
+    .filter(({ folder }) => isInside(dir, folder));
 }
 
 function isInside(root: string, target: string): boolean {
   const relative = path.relative(root, target);
   return relative === '' || (relative.split(path.sep)[0] !== '..' && !path.isAbsolute(relative));
-}
-
-async function listFiles(dir: string, extensions: string[]): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
-  return entries
-    .filter((entry) => entry.isFile() && extensions.includes(path.extname(entry.name).toLowerCase()))
-    .map((entry) => path.join(entry.parentPath, entry.name))
-    .sort();
 }
 
 /** One level of config: its values, and where each is written. */
@@ -215,28 +224,29 @@ function unprefixedColumnTypes(project: YamlSource, tree: unknown, at: string[] 
   });
 }
 
-/** Reads the seed configs of the dbt project in `dir`: dbt_project.yml's `seeds:` and properties files' `seeds:`. */
-export async function readSeedConfigs(dir: string): Promise<DbtSeeds> {
-  const projectFile = path.join(dir, 'dbt_project.yml');
-  const project = await readYamlSource(projectFile);
+/**
+ * Reads the seed configs of the dbt project in `dir`: dbt_project.yml's `seeds:` (`project`, read) and properties
+ * files' `seeds:`, each listed and read through `workspace`.
+ */
+export async function readSeedConfigs(dir: string, project: YamlSource, workspace: Workspace): Promise<DbtSeeds> {
   const settings = isRecord(project.value) ? project.value : {};
   const name = typeof settings.name === 'string' ? settings.name : undefined;
-  const seedPaths = folders(settings, dir, SEED_PATHS);
-  const files = [projectFile];
+  const seedPaths = folders(project, dir, SEED_PATHS);
+  const files = [project.file];
 
   // The `seeds:` entries of properties files, by seed name (a later file's entry for the same seed wins).
   const patches = new Map<string, ConfigLevel>();
   const propertyFiles = new Set(
     (
       await Promise.all(
-        PROPERTY_PATHS.flatMap((keys) => folders(settings, dir, keys)).map((folder) =>
-          listFiles(folder, ['.yml', '.yaml']),
+        PROPERTY_PATHS.flatMap((keys) => folders(project, dir, keys)).map(({ folder, origin }) =>
+          workspace.listFiles(folder, ['.yml', '.yaml'], origin),
         ),
       )
     ).flat(),
   );
   for (const file of [...propertyFiles].sort()) {
-    const properties = await readYamlSource(file);
+    const properties = await readYamlSource(file, 'The properties file');
     const seeds = isRecord(properties.value) && Array.isArray(properties.value.seeds) ? properties.value.seeds : [];
     let configures = false;
     seeds.forEach((seed: unknown, index: number) => {
@@ -252,8 +262,8 @@ export async function readSeedConfigs(dir: string): Promise<DbtSeeds> {
   }
 
   const configs = new Map<string, SeedConfig>();
-  for (const root of seedPaths) {
-    for (const file of await listFiles(root, ['.csv'])) {
+  for (const { folder: root, origin } of seedPaths) {
+    for (const file of await workspace.listFiles(root, ['.csv'], origin)) {
       if (configs.has(file)) continue;
       const seed = path.basename(file, path.extname(file));
       // Without a project name only the root of `seeds:` can apply: every deeper level starts with the name.
@@ -268,7 +278,12 @@ export async function readSeedConfigs(dir: string): Promise<DbtSeeds> {
       configs.set(file, config);
     }
   }
-  return { paths: seedPaths, files, configs, notes: unprefixedColumnTypes(project, settings.seeds) };
+  return {
+    paths: seedPaths.map(({ folder }) => folder),
+    files,
+    configs,
+    notes: unprefixedColumnTypes(project, settings.seeds),
+  };
 }
 
 /** The project's seed configs when `directory` is one of its seed folders or inside one; else dbt would not load it. */

@@ -169,6 +169,7 @@ export class ModelSession {
       project,
       target: { ...plan.target, type: 'sqlite' },
       env: workspace.env,
+      untrusted: !workspace.trusted,
       vars: settings.vars,
       execute: true,
       log: (message) => logs.push(message),

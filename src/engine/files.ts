@@ -1,0 +1,137 @@
+// Reading the user's files: only regular files (a FIFO would block forever, a device such as /dev/zero never ends)
+// and of a bounded size, each refusal a LensError naming the file, what it is and what to do. Every file the engine
+// reads goes through here; where a path may lead (inside an untrusted workspace or not) is workspace.ts's question.
+import { constants, type Stats } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { LensError } from './errors';
+
+/** The most a text file (a model, a macro file, YAML, settings.json) may hold: far beyond any real one. */
+export const MAX_TEXT_BYTES = 32 * 1024 ** 2;
+
+/** How a refusal names the file and says what to do (a string: just `what`). */
+export interface FileUse {
+  /** Said before the path, e.g. "The model", "The macro file", "The CSV file". */
+  what: string;
+  /** The segmentLens.* setting that names the file, when one does. */
+  setting?: string;
+  /** What to do when the file is missing or not a file; a sensible default otherwise. */
+  hint?: string;
+  /** Bytes the file may hold; MAX_TEXT_BYTES when not given. */
+  limit?: number;
+}
+
+/** What a path that is not a regular file is, in words. */
+export function kindOf(info: Stats): string {
+  if (info.isDirectory()) return 'a folder';
+  if (info.isFIFO()) return 'a FIFO (named pipe)';
+  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device';
+  if (info.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+function size(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${bytes} bytes`;
+}
+
+function tooLarge(file: string, use: FileUse, bytes: number, limit: number): LensError {
+  return new LensError({
+    code: 'too-large',
+    setting: use.setting,
+    message: `${use.what} ${file} is ${size(bytes)}, more than the ${size(limit)} Segment Lens reads from such a file.`,
+    hint: 'Make the file smaller (split it), or check that the path names the file you mean.',
+  });
+}
+
+function refusal(file: string, use: FileUse, info: Stats): LensError | undefined {
+  if (!info.isFile()) {
+    return new LensError({
+      code: 'not-a-file',
+      setting: use.setting,
+      message: `${use.what} ${file} is ${kindOf(info)}, not a regular file.`,
+      hint: info.isDirectory()
+        ? (use.hint ?? 'Point it at a file.')
+        : 'Segment Lens reads regular files only (a pipe or a device could block or never end): put the file itself there.',
+    });
+  }
+  const limit = use.limit ?? MAX_TEXT_BYTES;
+  return info.size > limit ? tooLarge(file, use, info.size, limit) : undefined;
+}
+
+function unreadable(file: string, use: FileUse, error: unknown): LensError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    return new LensError({
+      code: 'file-not-found',
+      setting: use.setting,
+      message: `${use.what} ${file}${use.setting ? ` (${use.setting})` : ''} does not exist.`,
+      hint: use.hint ?? 'Check the path.',
+    });
+  }
+  return new LensError({
+    code: 'not-a-file',
+    setting: use.setting,
+    message: `${use.what} ${file} cannot be read: ${(error as Error).message}.`,
+    hint: code === 'ELOOP' ? 'A symbolic link on the way loops: fix the link.' : 'Check that the file can be read.',
+  });
+}
+
+/**
+ * Checks, without opening it, that `file` is a regular file of at most `use.limit` bytes (MAX_TEXT_BYTES by default).
+ * For files read as a stream (CSV): a FIFO or a device is refused before it is opened.
+ */
+export async function checkRegularFile(file: string, given: FileUse | string): Promise<Stats> {
+  const use = typeof given === 'string' ? { what: given } : given;
+  const info = await stat(file).catch((error: unknown) => {
+    throw unreadable(file, use, error);
+  });
+  const problem = refusal(file, use, info);
+  if (problem) throw problem;
+  return info;
+}
+
+/**
+ * The bytes of `file`: a regular file of at most `use.limit` bytes. Checked before it is opened (opening some devices
+ * does something), and again on the opened file (it may have been swapped meanwhile); opened without blocking, so a
+ * FIFO put there in between cannot hang the read; read only up to the limit, should the file grow.
+ */
+export async function readRegularFile(file: string, given: FileUse | string): Promise<Buffer> {
+  const use = typeof given === 'string' ? { what: given } : given;
+  await checkRegularFile(file, use);
+  const handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)).catch((error: unknown) => {
+    throw unreadable(file, use, error);
+  });
+  try {
+    const info = await handle.stat();
+    const problem = refusal(file, use, info);
+    if (problem) throw problem;
+    const limit = use.limit ?? MAX_TEXT_BYTES;
+    // One read of the size the file has; more only if it grew meanwhile, never past the limit.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let want = Math.min(info.size, limit) + 1;
+    while (total <= limit) {
+      const chunk = Buffer.allocUnsafe(want);
+      let filled = 0;
+      while (filled < chunk.length) {
+        const { bytesRead } = await handle.read(chunk, filled, chunk.length - filled, total + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      chunks.push(chunk.subarray(0, filled));
+      total += filled;
+      if (filled < chunk.length) break;
+      want = Math.min(1024 ** 2, limit + 1 - total);
+    }
+    if (total > limit) throw tooLarge(file, use, total, limit);
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The text (UTF-8) of `file`: a regular file of at most `use.limit` bytes (MAX_TEXT_BYTES by default). */
+export async function readTextFile(file: string, use: FileUse | string): Promise<string> {
+  return (await readRegularFile(file, use)).toString('utf8');
+}
