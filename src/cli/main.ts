@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command] = positionals;
-  if (!(command in FORMATS) || positionals.length > 1) {
+  if (!Object.hasOwn(FORMATS, command ?? '') || positionals.length > 1) {
     process.stderr.write(
       `segment-lens: ${command ? `unknown command "${positionals.join(' ')}"` : 'missing command'}\n${USAGE}\n`,
     );

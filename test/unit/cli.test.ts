@@ -246,3 +246,84 @@ describe('cli', () => {
     assert.match(bad.stderr, /--vars must be a YAML or JSON mapping/);
   });
 });
+
+/** A problem with the user's input: exit 2, nothing on stdout, one line on stderr (returned). */
+function userError(result: { code: number | null; stdout: string; stderr: string }): string {
+  assert.equal(result.code, 2, result.stderr);
+  assert.equal(result.stdout, '');
+  const lines = result.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, result.stderr);
+  assert.doesNotMatch(result.stderr, /internal error|\n\s+at /);
+  return lines[0];
+}
+
+/** A workspace whose .vscode/settings.json holds `settings` (written as JSON). */
+function settingsWorkspace(settings: string): string {
+  const dir = tempWorkspace();
+  write(dir, '.vscode/settings.json', settings);
+  return dir;
+}
+
+describe('cli: hostile settings end as one-line errors', () => {
+  for (const type of ['__proto__', 'constructor', 'toString']) {
+    it(`connection.type "${type}"`, () => {
+      const dir = settingsWorkspace(`{ "segmentLens.connection": { "type": "${type}" } }`);
+      const line = userError(cli(['run'], dir));
+      assert.match(line, /segmentLens\.connection\.type must be "sqlite", "dbt", "csv" or "sample"/);
+    });
+  }
+
+  it('a command named after an object key ("toString") is an unknown command', () => {
+    const result = cli(['toString'], tempWorkspace());
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /unknown command "toString"/);
+  });
+
+  for (const [name, attach, at] of [
+    ['main', '{ "main": "b.db" }', 'main'],
+    ['temp', '{ "temp": "b.db" }', 'temp'],
+    ['two differing only in case', '{ "staging": "b.db", "STAGING": "c.db" }', 'STAGING'],
+  ] as const) {
+    it(`an attach schema ${name}`, () => {
+      const dir = settingsWorkspace(
+        `{ "segmentLens.connection": { "type": "sqlite", "path": "a.db", "attach": ${attach} } }`,
+      );
+      for (const file of ['a.db', 'b.db', 'c.db']) writeSqlite(path.join(dir, file), {});
+      const line = userError(cli(['run'], dir));
+      assert.ok(line.includes(`segmentLens.connection.attach.${at}`), line);
+    });
+  }
+
+  it('more schemas than SQLite attaches (10)', () => {
+    const attach = Object.fromEntries(Array.from({ length: 11 }, (_, index) => [`s${index}`, 'b.db']));
+    const dir = settingsWorkspace(
+      JSON.stringify({ 'segmentLens.connection': { type: 'sqlite', path: 'a.db', attach } }),
+    );
+    for (const file of ['a.db', 'b.db']) writeSqlite(path.join(dir, file), {});
+    assert.match(userError(cli(['run'], dir)), /Schema "s10" cannot be attached .*too many attached databases/);
+  });
+
+  it('a dbt profile whose schemas_and_paths names temp, or Main beside main', () => {
+    for (const [schemas, named] of [
+      ['        temp: t.db\n', 'schemas_and_paths.temp'],
+      ['        Main: t.db\n', 'schemas_and_paths.Main'],
+    ]) {
+      const dir = settingsWorkspace('{ "segmentLens.connection": { "type": "dbt", "profile": "p" } }');
+      writeSqlite(path.join(dir, 'm.db'), {});
+      writeSqlite(path.join(dir, 't.db'), {});
+      write(
+        dir,
+        'profiles.yml',
+        `p:\n  target: dev\n  outputs:\n    dev:\n      type: sqlite\n      schemas_and_paths:\n        main: m.db\n${schemas}`,
+      );
+      const line = userError(cli(['run'], dir));
+      assert.ok(line.includes(named) && line.includes('profiles.yml'), line);
+    }
+  });
+
+  it('a CSV subfolder named temp', () => {
+    const dir = settingsWorkspace('{ "segmentLens.connection": { "type": "csv", "directory": "seeds" } }');
+    write(dir, 'seeds/temp/t.csv', 'a\n1\n');
+    assert.match(userError(cli(['run'], dir)), /t\.csv would be a table in schema "temp"/);
+  });
+});

@@ -8,6 +8,7 @@ import type { Workspace } from '../workspace';
 import { renderText } from '../model/jinja';
 import type { JinjaRuntime } from '../model/jinjaRuntime';
 import { isRecord } from '../../shared/json';
+import { checkSchemaNames } from '../settings';
 
 export interface DbtConnectionSetting {
   profilesDir?: string;
@@ -175,14 +176,24 @@ export async function resolveDbtTarget(
     });
   }
   const mainPath = path.resolve(mainFile);
+  const attached = [...files]
+    .filter(([schema, file_]) => schema !== 'main' && path.resolve(file_) !== mainPath)
+    .map(([schema, file_]) => ({ schema, file: file_ }));
+  // "temp", "Main" or two names differing only in case would collide in SQLite, which ignores their case.
+  checkSchemaNames(
+    attached.map((item) => item.schema),
+    (schema) =>
+      Object.hasOwn(schemasAndPaths, schema)
+        ? `schemas_and_paths.${schema} of target "${targetName}" in ${file}`
+        : `${schema}.db in schema_directory of target "${targetName}" in ${file}`,
+    'dbt-profile',
+  );
   return {
     profile: profileName,
     target: targetName,
     schema: typeof target.schema === 'string' ? target.schema : 'main',
     main: { schema: 'main', file: mainFile },
-    attached: [...files]
-      .filter(([schema, file_]) => schema !== 'main' && path.resolve(file_) !== mainPath)
-      .map(([schema, file_]) => ({ schema, file: file_ })),
+    attached,
     profilesFile: file,
   };
 }
