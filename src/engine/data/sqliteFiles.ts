@@ -12,7 +12,13 @@ async function readDataFile(file: string, what: string, hint: string): Promise<B
   if (!info) throw new LensError({ code: 'file-not-found', message: `${what} ${file} does not exist.`, hint });
   if (!info.isFile())
     throw new LensError({ code: 'not-a-file', message: `${what} ${file} is a folder, not a file.`, hint });
-  return readFile(file);
+  return readFile(file).catch((error: NodeJS.ErrnoException) => {
+    throw new LensError({
+      code: 'unreadable',
+      message: `${what} ${file} cannot be read: ${error.code ?? error.message}.`,
+      hint: 'Check that the file can be read by you (its permissions), then run again.',
+    });
+  });
 }
 
 /** Size of a file, or 0 when there is none. */

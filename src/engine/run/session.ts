@@ -21,7 +21,7 @@ import type { RowPage, SqlValue } from '../../shared/rows';
 import { dataWarnings } from './checks';
 import { optimizeLayout } from './layout';
 import { prepareQuery, type PreparedQuery } from './prepare';
-import { sqlError } from './sqlErrors';
+import { oneLine, sqlError } from './sqlErrors';
 
 export interface ModelResult {
   columns: string[];
@@ -184,8 +184,16 @@ export class ModelSession {
     try {
       layOut(data, layout);
     } catch (error) {
-      if (!cache) data.close();
-      throw error;
+      // Data that failed its layout is not kept: the next run loads it afresh (and fails the same way, if the file
+      // is still corrupt, rather than on a half-laid-out copy).
+      if (cache) cache.clear();
+      else data.close();
+      if (error instanceof LensError) throw error;
+      throw new LensError({
+        code: 'sql',
+        message: `The data in ${data.source.description} could not be prepared for ${model.file}: ${oneLine(String((error as Error)?.message ?? error))}.`,
+        hint: 'Check the data files with sqlite3; if they read there, please report this.',
+      });
     }
     const timings = { started, renderMs, loadMs: elapsed(loadStarted) + (loaded?.ms ?? 0) };
     return new ModelSession(
@@ -270,14 +278,17 @@ export class ModelSession {
     return this.lineageBuilt.lineage;
   }
 
-  /** What in the data may make this model's numbers mislead (see checks.ts). */
+  /** What in the data may make this model's numbers mislead (see checks.ts); none when there is no lineage. */
   private warnings(): string[] {
+    let graph: LineageGraph;
     try {
-      return dataWarnings(this.data, new LineageGraph(this.lineage()));
+      graph = new LineageGraph(this.lineage());
     } catch (error) {
       if (error instanceof LensError) return [];
       throw error;
     }
+    // A table the checks cannot read is an error naming it (checks.ts), as the query's own would be.
+    return dataWarnings(this.data, graph);
   }
 
   /**
