@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { truncateSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import {
@@ -325,5 +326,28 @@ describe('cli: hostile settings end as one-line errors', () => {
     const dir = settingsWorkspace('{ "segmentLens.connection": { "type": "csv", "directory": "seeds" } }');
     write(dir, 'seeds/temp/t.csv', 'a\n1\n');
     assert.match(userError(cli(['run'], dir)), /t\.csv would be a table in schema "temp"/);
+  });
+});
+
+describe('cli: hostile CSV seeds are refused quickly, in one line', () => {
+  it('a header of 100,000 columns names the file and the count', () => {
+    const dir = settingsWorkspace('{ "segmentLens.connection": { "type": "csv", "directory": "seeds" } }');
+    const header = Array.from({ length: 100_000 }, (_, index) => `c${index}`).join(',');
+    write(dir, 'seeds/wide.csv', `${header}\n${header.replace(/c\d+/g, '1')}\n`);
+    const line = userError(cli(['run'], dir));
+    assert.match(
+      line,
+      /wide\.csv:1:1: .*wide\.csv has 100,000 columns in its header; a SQLite table holds at most 2,000\./,
+    );
+    assert.doesNotMatch(line, /segment_lens|check that the file exists/i);
+  });
+
+  it('a 300 MB header line (a sparse file with no line break) is refused without being parsed', () => {
+    const dir = settingsWorkspace('{ "segmentLens.connection": { "type": "csv", "directory": "seeds" } }');
+    truncateSync(write(dir, 'seeds/huge.csv', 'a,b,c'), 300 * 1024 ** 2);
+    const started = performance.now();
+    const line = userError(cli(['run'], dir));
+    assert.ok(performance.now() - started < 5000, 'refused without parsing the 300 MB');
+    assert.match(line, /huge\.csv has no line break in its first 1 MiB/);
   });
 });

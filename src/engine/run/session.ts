@@ -1,7 +1,7 @@
 // A model rendered and its data loaded, kept for the questions that follow a run: the result, the lineage, a CTE's
 // rows, the customers behind a cell. The stages hand their products on in one direction:
 // settings → model file → dbt project → data plan → rendered SQL → prepared query → loaded data → results.
-import { LensError, type FileLocation } from '../errors';
+import { LensError, oneLine, type FileLocation } from '../errors';
 import { layOut, loadData, type DataCache, type LayoutStep } from '../data/cache';
 import type { LoadedData, SourceInfo } from '../data/loadedData';
 import { planData } from '../data/plan';
@@ -21,7 +21,7 @@ import type { RowPage, SqlValue } from '../../shared/rows';
 import { dataWarnings } from './checks';
 import { optimizeLayout } from './layout';
 import { prepareQuery, type PreparedQuery } from './prepare';
-import { oneLine, sqlError } from './sqlErrors';
+import { sqlError } from './sqlErrors';
 
 export interface ModelResult {
   columns: string[];

@@ -1,18 +1,8 @@
 // SQLite's errors, turned into ones that point at the model file and say what to do.
-import { LensError } from '../errors';
+import { LensError, oneLine } from '../errors';
 import type { LoadedData } from '../data/loadedData';
 import { findName } from '../sql/syntax';
 import type { PreparedQuery } from './prepare';
-
-/** The longest SQLite message (or quoted token) shown: its first line, cut to this many characters. */
-const MAX_SHOWN = 200;
-
-/** A message as one line of at most `max` characters (SQLite quotes whole tokens, e.g. an unclosed string's rest). */
-export function oneLine(message: string, max = MAX_SHOWN): string {
-  const line = message.split(/\r?\n|\r/, 1)[0];
-  const cut = line.length > max ? `${line.slice(0, max - 1)}…` : line;
-  return cut === message ? message : cut.endsWith('…') ? cut : `${cut}…`;
-}
 
 /**
  * A failure of SQLite while Segment Lens reads a table of the data for itself (the layout, the data checks): a
