@@ -3,6 +3,7 @@
 // the workspace when it is not trusted.
 import path from 'node:path';
 import { LensError } from './errors';
+import type { EngineLimits } from './limits';
 import type { RawSettings } from './settings';
 
 export interface EngineAssets {
@@ -21,6 +22,8 @@ export interface RunRequest {
   homeDir?: string;
   /** False in a workspace VS Code does not trust: then no file outside the workspace folder is read. */
   trusted?: boolean;
+  /** Other limits than DEFAULT_LIMITS (tests use small ones). */
+  limits?: Partial<EngineLimits>;
 }
 
 export class Workspace {

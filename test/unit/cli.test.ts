@@ -351,3 +351,16 @@ describe('cli: hostile CSV seeds are refused quickly, in one line', () => {
     assert.match(line, /huge\.csv has no line break in its first 1 MiB/);
   });
 });
+
+describe('cli: a result over the row cap', () => {
+  it('1,000,001 rows are refused with exit 2 and one line (the real cap, stepped to one row past it)', () => {
+    const dir = tempWorkspace();
+    write(
+      dir,
+      'big.sql',
+      'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 1000001) SELECT n FROM r',
+    );
+    const line = userError(cli(['run', '--model', 'big.sql', '--format', 'csv'], dir));
+    assert.match(line, /The result of .*big\.sql has more than 1,000,000 rows; Segment Lens holds at most 1,000,000\./);
+  });
+});

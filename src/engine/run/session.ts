@@ -18,6 +18,7 @@ import { Workspace, type EngineAssets, type RunRequest } from '../workspace';
 import { joinKeys, LineageGraph } from '../../shared/lineageGraph';
 import { FINAL_SELECT } from '../../shared/lineageModel';
 import type { RowPage, SqlValue } from '../../shared/rows';
+import { DEFAULT_LIMITS, estimatedBytes, MAX_PAGE_ROWS, mib, type EngineLimits } from '../limits';
 import { dataWarnings } from './checks';
 import { optimizeLayout } from './layout';
 import { prepareQuery, type PreparedQuery } from './prepare';
@@ -88,10 +89,15 @@ function readOnlyQuery(data: LoadedData, sql: string): { columns: string[]; rows
   try {
     const columns = statement.getColumnNames();
     const rows: SqlValue[][] = [];
+    let bytes = 0;
     while (statement.step()) {
       if (rows.length >= MAX_QUERY_ROWS)
         throw new Error(`it returns more than ${MAX_QUERY_ROWS.toLocaleString('en')} rows`);
-      rows.push(statement.get());
+      const row = statement.get();
+      bytes += estimatedBytes(row);
+      if (bytes > DEFAULT_LIMITS.maxResultBytes)
+        throw new Error(`its rows are more than ${mib(DEFAULT_LIMITS.maxResultBytes)} in memory`);
+      rows.push(row);
     }
     return { columns, rows };
   } finally {
@@ -108,6 +114,15 @@ function columnTypes(data: LoadedData, schema: string, table: string): { name: s
       `SELECT name, type FROM pragma_table_info(${quoteString(located.table)}, ${quoteString(located.schema)})`,
     )[0]?.values ?? [];
   return rows.map(([name, type]) => ({ name: String(name), type: String(type || 'text').toLowerCase() }));
+}
+
+/** Bounds on the rows one SELECT may return, and what to say when it returns more. */
+interface RowBound {
+  maxBytes: number;
+  tooLarge: (rows: number) => LensError;
+  /** At most this many rows (unset: the SQL's own LIMIT bounds them). */
+  maxRows?: number;
+  tooMany?: () => LensError;
 }
 
 function elapsed(since: number): number {
@@ -127,6 +142,7 @@ export class ModelSession {
     /** The lineage, when laying the data out already built it. */
     private lineageBuilt?: LineageOutcome,
     private readonly logs: string[] = [],
+    private readonly limits: EngineLimits = DEFAULT_LIMITS,
   ) {}
 
   /** Prepares the model and loads its data; with a cache, data already loaded and unchanged on disk is reused. */
@@ -205,6 +221,7 @@ export class ModelSession {
       !cache,
       lineage,
       logs,
+      { ...DEFAULT_LIMITS, ...request.limits },
     );
   }
 
@@ -220,14 +237,26 @@ export class ModelSession {
     }));
   }
 
-  private select(sql: string, params: SqlValue[] = []): { columns: string[]; rows: SqlValue[][] } {
+  /** Runs one SELECT; with a bound, a result past it is refused as it is read, before it is all built. */
+  private select(sql: string, params: SqlValue[] = [], bound?: RowBound): { columns: string[]; rows: SqlValue[][] } {
     const rows: SqlValue[][] = [];
+    let bytes = 0;
     try {
       const statement = prepareWithSchemaAliases(this.data, sql);
       try {
         statement.bind(params);
         const columns = statement.getColumnNames();
-        while (statement.step()) rows.push(statement.get());
+        while (statement.step()) {
+          if (!bound) {
+            rows.push(statement.get());
+            continue;
+          }
+          if (bound.maxRows !== undefined && rows.length >= bound.maxRows) throw bound.tooMany!();
+          const row = statement.get();
+          bytes += estimatedBytes(row);
+          if (bytes > bound.maxBytes) throw bound.tooLarge(rows.length + 1);
+          rows.push(row);
+        }
         return { columns, rows };
       } finally {
         statement.free();
@@ -240,7 +269,24 @@ export class ModelSession {
 
   run(): ModelResult {
     const queryStarted = performance.now();
-    const { columns, rows } = this.select(this.sql);
+    const { maxResultRows, maxResultBytes } = this.limits;
+    const file = this.query.file;
+    const { columns, rows } = this.select(this.sql, [], {
+      maxRows: maxResultRows,
+      maxBytes: maxResultBytes,
+      tooMany: () =>
+        new LensError({
+          code: 'too-large',
+          message: `The result of ${file} has more than ${maxResultRows.toLocaleString('en')} rows; Segment Lens holds at most ${maxResultRows.toLocaleString('en')}.`,
+          hint: 'Aggregate or filter in the model (the segment grid needs a row per region and segment), or add a LIMIT to look at a sample.',
+        }),
+      tooLarge: (read) =>
+        new LensError({
+          code: 'too-large',
+          message: `The result of ${file} is more than Segment Lens holds in memory (over ${mib(maxResultBytes)} after ${read.toLocaleString('en')} rows).`,
+          hint: 'Select fewer or narrower columns, aggregate in the model, or add a LIMIT to look at a sample.',
+        }),
+    });
     const queryMs = elapsed(queryStarted);
     const countStarted = performance.now();
     const cteRowCounts: Record<string, number> = {};
@@ -322,11 +368,17 @@ export class ModelSession {
     const total = Number(
       this.select(`${withSql} SELECT count(*) FROM ${quoteIdentifier(known.name)}${where}`, values).rows[0][0],
     );
-    const page = this.select(`${from}${where} LIMIT ? OFFSET ?`, [
-      ...values,
-      Math.max(0, Math.floor(limit)),
-      Math.max(0, Math.floor(offset)),
-    ]);
+    // A page is at most MAX_PAGE_ROWS rows (the panel asks for 50) and within the result's memory budget.
+    const rows = Math.min(MAX_PAGE_ROWS, Math.max(0, Math.floor(limit)));
+    const page = this.select(`${from}${where} LIMIT ? OFFSET ?`, [...values, rows, Math.max(0, Math.floor(offset))], {
+      maxBytes: this.limits.maxResultBytes,
+      tooLarge: () =>
+        new LensError({
+          code: 'too-large',
+          message: `A page of ${rows} rows of CTE ${known.name} is more than Segment Lens holds in memory (${mib(this.limits.maxResultBytes)}).`,
+          hint: 'Select fewer or narrower columns in the CTE.',
+        }),
+    });
     return { columns: page.columns, rows: page.rows, total };
   }
 
