@@ -13,7 +13,10 @@ export type { SourceInfo } from './data/loadedData';
 export { ModelSession, type ModelResult } from './run/session';
 export type { Lineage } from './sql/lineage';
 export type { EngineAssets, RunRequest } from './workspace';
-export type { RawSettings } from './settings';
+export { DEFAULT_TIMEOUT_SECONDS, resolveTimeout, type RawSettings } from './settings';
+export { DEFAULT_LIMITS, type EngineLimits } from './limits';
+export { CancelledError, EngineClient, timeoutError, type Deadline } from './worker/client';
+export type { RunPayload } from './worker/protocol';
 export { locationAt } from './textPosition';
 export type { RowPage } from '../shared/rows';
 

@@ -22,6 +22,8 @@ export interface RawSettings {
   model?: unknown;
   connection?: unknown;
   vars?: unknown;
+  /** `segmentLens.timeoutSeconds`: read by whoever sets the run's deadline (resolveTimeout), not by the engine. */
+  timeoutSeconds?: unknown;
 }
 
 const connectionKeys: Record<string, string[]> = {

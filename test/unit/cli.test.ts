@@ -364,3 +364,53 @@ describe('cli: a result over the row cap', () => {
     assert.match(line, /The result of .*big\.sql has more than 1,000,000 rows; Segment Lens holds at most 1,000,000\./);
   });
 });
+
+describe('cli: the deadline (--timeout, segmentLens.timeoutSeconds)', () => {
+  const endless = 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) SELECT count(*) FROM r';
+  const crossJoin =
+    'SELECT count(*) AS n FROM staging.stg_customers a, staging.stg_customers b, staging.stg_customers c';
+
+  for (const [name, model] of [
+    ['an endless recursive CTE', endless],
+    ['a three-way cross join of the sample (1.25e11 rows)', crossJoin],
+  ]) {
+    it(`${name} is stopped at --timeout 2: exit 2, one line naming the model and the flag`, () => {
+      const dir = tempWorkspace();
+      write(dir, 'models/slow.sql', model);
+      const started = performance.now();
+      const line = userError(cli(['run', '--model', 'models/slow.sql', '--timeout', '2'], dir));
+      const seconds = (performance.now() - started) / 1000;
+      assert.ok(seconds >= 2 && seconds < 6, `stopped after ${seconds.toFixed(1)} s`);
+      assert.equal(
+        line,
+        'segment-lens: The model slow.sql ran longer than 2 s (--timeout) and was stopped. A recursive CTE that never ends or a join without a condition can do this: fix the model, or raise --timeout if the data is that large.',
+      );
+    });
+  }
+
+  it('segmentLens.timeoutSeconds in settings.json sets it too, and is named', () => {
+    const dir = settingsWorkspace('{ "segmentLens.model": "slow.sql", "segmentLens.timeoutSeconds": 1 }');
+    write(dir, 'slow.sql', endless);
+    const line = userError(cli(['run', '--format', 'json'], dir));
+    assert.match(line, /The model slow\.sql ran longer than 1 s \(segmentLens\.timeoutSeconds\) and was stopped\./);
+  });
+
+  it('a model within the deadline runs as before (the timer never fires): the sample under --timeout 30', () => {
+    const output = jsonRun(tempWorkspace(), ['--timeout', '30']);
+    assert.equal(output.source.type, 'sample');
+    assert.equal(output.cteRowCounts.base, 4801);
+  });
+
+  it('a --timeout or timeoutSeconds that is not a number of seconds, at least 1, is a one-line error', () => {
+    const dir = tempWorkspace();
+    for (const value of ['0', 'abc', '-5', '', '0.5']) {
+      const line = userError(cli(['run', `--timeout=${value}`], dir));
+      assert.match(line, /^segment-lens: --timeout must be a number of seconds, at least 1, not /);
+    }
+    const fromSettings = settingsWorkspace('{ "segmentLens.timeoutSeconds": "soon" }');
+    assert.match(
+      userError(cli(['run'], fromSettings)),
+      /Setting segmentLens\.timeoutSeconds must be a number of seconds, at least 1, not "soon"\./,
+    );
+  });
+});
