@@ -322,6 +322,22 @@ describe('cli: hostile settings end as one-line errors', () => {
     }
   });
 
+  it('a dbt profile or target named after an object key is one profiles.yml does not have', () => {
+    for (const [connection, expected] of [
+      ['"profile": "__proto__"', /Profile "__proto__" is not in .*profiles\.yml \(it has p\)/],
+      ['"profile": "p", "target": "constructor"', /has no target "constructor" \(it has dev\)/],
+    ] as const) {
+      const dir = settingsWorkspace(`{ "segmentLens.connection": { "type": "dbt", ${connection} } }`);
+      writeSqlite(path.join(dir, 'm.db'), {});
+      write(
+        dir,
+        'profiles.yml',
+        'p:\n  target: dev\n  outputs:\n    dev:\n      type: sqlite\n      schemas_and_paths:\n        main: m.db\n',
+      );
+      assert.match(userError(cli(['run'], dir)), expected);
+    }
+  });
+
   it('a CSV subfolder named temp', () => {
     const dir = settingsWorkspace('{ "segmentLens.connection": { "type": "csv", "directory": "seeds" } }');
     write(dir, 'seeds/temp/t.csv', 'a\n1\n');

@@ -114,7 +114,8 @@ export async function resolveDbtTarget(
       hint: `Set ${SETTING}.profile to a profile in ${file}.`,
     });
   }
-  const profile = isRecord(profiles) ? profiles[profileName] : undefined;
+  // Own keys only: a profile or target named "__proto__" or "constructor" is one the file does not have.
+  const profile = isRecord(profiles) && Object.hasOwn(profiles, profileName) ? profiles[profileName] : undefined;
   if (!isRecord(profile)) {
     const known = isRecord(profiles) ? Object.keys(profiles).filter((key) => key !== 'config') : [];
     throw new LensError({
@@ -134,7 +135,7 @@ export async function resolveDbtTarget(
       hint: `Add target: to the profile, or set ${SETTING}.target to one of ${Object.keys(outputs).join(', ') || 'its outputs'}.`,
     });
   }
-  const rawTarget = outputs[targetName];
+  const rawTarget = Object.hasOwn(outputs, targetName) ? outputs[targetName] : undefined;
   if (!isRecord(rawTarget)) {
     throw new LensError({
       code: 'dbt-profile',

@@ -11,7 +11,7 @@ import type { PreparedQuery } from './prepare';
 export function tableError(error: unknown, data: LoadedData, schema: string, table: string): LensError {
   if (error instanceof LensError) return error;
   const message = oneLine(error instanceof Error ? error.message : String(error));
-  const file = data.source.schemas[schema];
+  const file = Object.hasOwn(data.source.schemas, schema) ? data.source.schemas[schema] : undefined;
   const where = `Table ${schema}.${table}${file ? ` (${file})` : ` in ${data.source.description}`}`;
   if (/malformed|not a database|disk I\/O error/i.test(message)) {
     return new LensError({
