@@ -185,4 +185,18 @@ describe('the engine worker', () => {
       engine.dispose();
     }
   });
+
+  it('a deadline longer than a Node timer can wait (24.8 days) is no deadline, not one that passes at once', async () => {
+    const engine = new EngineClient(workerPath, assets);
+    try {
+      const outcome = await engine.request<RunPayload>(
+        { type: 'run', request: { workspaceDir: tempWorkspace(), settings: {}, env: {} }, assets },
+        { seconds: 1e9, setting: 'segmentLens.timeoutSeconds', subject: 'The model customer_segments.sql' },
+      );
+      assert.ok(outcome.ok, outcome.ok ? '' : outcome.error.message);
+      assert.equal(outcome.result.result.cteRowCounts.base, 4801);
+    } finally {
+      engine.dispose();
+    }
+  });
 });

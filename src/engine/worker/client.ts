@@ -39,6 +39,8 @@ type Pending = {
   timer?: NodeJS.Timeout;
 };
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 type Body<T = WorkerRequest> = T extends WorkerRequest ? Omit<T, 'id'> : never;
 
 export class EngineClient {
@@ -96,7 +98,9 @@ export class EngineClient {
         reject: settle(reject),
         sent: performance.now(),
       };
-      if (deadline) pending.timer = setTimeout(() => this.expire(id, deadline), deadline.seconds * 1000);
+      // Past 2^31 - 1 ms (24.8 days) a Node timer would fire at once: such a deadline is none.
+      const ms = deadline && deadline.seconds * 1000;
+      if (ms !== undefined && ms < MAX_TIMER_MS) pending.timer = setTimeout(() => this.expire(id, deadline!), ms);
       this.pending.set(id, pending);
       worker.postMessage({ ...body, id });
     });
