@@ -30,8 +30,14 @@ export class AutoRunner extends Disposable {
         const modelChanged = event.affectsConfiguration(`${SECTION}.model`);
         const inputsChanged =
           event.affectsConfiguration(`${SECTION}.connection`) || event.affectsConfiguration(`${SECTION}.vars`);
-        if (!modelChanged && !inputsChanged) return;
-        codeLens.refresh();
+        // A new deadline re-runs a run the old one stopped (or that its bad value failed); others are unaffected.
+        const state = controller.state;
+        const deadlineChanged =
+          event.affectsConfiguration(`${SECTION}.timeoutSeconds`) &&
+          state.status === 'error' &&
+          (state.error.code === 'timeout' || state.error.setting === `${SECTION}.timeoutSeconds`);
+        if (!modelChanged && !inputsChanged && !deadlineChanged) return;
+        if (modelChanged || inputsChanged) codeLens.refresh();
         if (controller.state.status === 'empty') return;
         // A new segmentLens.model is the model to run now; a new connection re-runs the same model on it.
         this.schedule(() =>

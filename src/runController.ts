@@ -8,7 +8,8 @@ import { Disposable } from './dispose';
 import { toRange } from './vscodeTypes';
 import type { EngineAssets, LensErrorValue, Lineage, ModelResult, RowPage } from './engine/index';
 import { LensError } from './engine/errors';
-import { CancelledError, EngineClient } from './engine/worker/client';
+import { resolveTimeout } from './engine/settings';
+import { CancelledError, EngineClient, type Deadline } from './engine/worker/client';
 import type { RunPayload } from './engine/worker/protocol';
 import type { GridOutcome } from './shared/grid';
 import { LineageGraph, spanOf, type DrillDownSource } from './shared/lineageGraph';
@@ -112,11 +113,14 @@ export class RunController extends Disposable {
         if (generation === this.generation) this.engine.cancel();
       });
       try {
-        const outcome = await this.engine.request<RunPayload>({
-          type: 'run',
-          request: { workspaceDir: dir, settings, env: { ...process.env }, trusted: vscode.workspace.isTrusted },
-          assets: this.assets,
-        });
+        const outcome = await this.engine.request<RunPayload>(
+          {
+            type: 'run',
+            request: { workspaceDir: dir, settings, env: { ...process.env }, trusted: vscode.workspace.isTrusted },
+            assets: this.assets,
+          },
+          this.deadline(settings.timeoutSeconds, `The model ${modelName}`),
+        );
         if (token.isCancellationRequested || generation !== this.generation) return;
         if (!outcome.ok) throw new LensError(outcome.error);
         const { result, lineage, lineageError, grid, drillDown } = outcome.result;
@@ -167,6 +171,11 @@ export class RunController extends Disposable {
   /** Runs the last model again. */
   refresh(options: { progress?: boolean } = {}): Promise<void> {
     return this.run(this.lastModel, options);
+  }
+
+  /** segmentLens.timeoutSeconds as this run's deadline (a value that is not a number of seconds is the run's error). */
+  private deadline(timeoutSeconds: unknown, subject: string): Deadline {
+    return { seconds: resolveTimeout(timeoutSeconds), setting: 'segmentLens.timeoutSeconds', subject };
   }
 
   private log(model: string, lines: readonly string[]): void {
@@ -222,7 +231,10 @@ export class RunController extends Disposable {
     offset: number,
     limit: number,
   ): Promise<RowPage> {
-    const outcome = await this.engine.request<RowPage>({ type: 'cteRows', cte, filters, offset, limit });
+    const outcome = await this.engine.request<RowPage>(
+      { type: 'cteRows', cte, filters, offset, limit },
+      this.deadline(readConfig(this.workspaceFor(this.lastModel).scope).engine.timeoutSeconds, `The preview of ${cte}`),
+    );
     if (!outcome.ok) throw new LensError(outcome.error);
     return outcome.result;
   }

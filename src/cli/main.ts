@@ -1,16 +1,25 @@
-// segment-lens: the headless CLI, on the same engine as the extension.
+// segment-lens: the headless CLI, on the same engine as the extension and through the same worker: a query runs in
+// the worker thread, so the deadline (--timeout) can stop it, which no timer on a thread running sql.js could.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { describeError, LensError, modelLineage, runModel } from '../engine/index';
+import {
+  describeError,
+  EngineClient,
+  LensError,
+  resolveTimeout,
+  type Deadline,
+  type LineageOfModel,
+  type RunPayload,
+} from '../engine/index';
 import { lineageTable, toCsv, toTable } from '../shared/format';
 import { lineageJson, toJson } from './output';
 import { readWorkspaceSettings } from './workspaceSettings';
 import { parse as parseYaml } from 'yaml';
 import { isRecord } from '../shared/json';
 
-const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--format table|json|csv] [--vars YAML] [--verbose]
-       segment-lens lineage [--workspace DIR] [--model FILE] [--format json|table] [--vars YAML]
+const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--format table|json|csv] [--vars YAML] [--timeout SECONDS] [--verbose]
+       segment-lens lineage [--workspace DIR] [--model FILE] [--format json|table] [--vars YAML] [--timeout SECONDS]
 
   run               run the model on the data and print its result
   lineage           print the model's column lineage
@@ -18,6 +27,7 @@ const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--forma
   --model FILE      the model's SQL file (overrides segmentLens.model)
   --format FORMAT   table (default), json or csv for run; json (default) or table for lineage
   --vars YAML       dbt vars, as dbt run --vars takes them (e.g. '{start_date: 2024-01-01}'); over segmentLens.vars
+  --timeout SECONDS stop a run that takes longer (default: segmentLens.timeoutSeconds, else 60); exit 2
   --verbose         print what the model's Jinja logs (log(), print()) on stderr`;
 
 const FORMATS: Record<string, string[]> = { run: ['table', 'json', 'csv'], lineage: ['json', 'table'] };
@@ -34,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
         model: { type: 'string' },
         format: { type: 'string' },
         vars: { type: 'string' },
+        timeout: { type: 'string' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -48,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command] = positionals;
-  if (!(command in FORMATS) || positionals.length > 1) {
+  if (!Object.hasOwn(FORMATS, command ?? '') || positionals.length > 1) {
     process.stderr.write(
       `segment-lens: ${command ? `unknown command "${positionals.join(' ')}"` : 'missing command'}\n${USAGE}\n`,
     );
@@ -69,8 +80,14 @@ async function main(argv: string[]): Promise<number> {
     jinjaDir: path.join(__dirname, 'minijinja'),
   };
   let settings;
+  let seconds: number;
   try {
     settings = await readWorkspaceSettings(workspaceDir);
+    const flag = values.timeout;
+    seconds =
+      flag === undefined
+        ? resolveTimeout(settings.timeoutSeconds)
+        : resolveTimeout(flag.trim() !== '' && !Number.isNaN(Number(flag)) ? Number(flag) : flag, '--timeout');
   } catch (error) {
     if (!(error instanceof LensError)) throw error;
     process.stderr.write(`segment-lens: ${describeError(error.value)}\n`);
@@ -98,22 +115,42 @@ async function main(argv: string[]): Promise<number> {
         ? values.model
         : path.resolve(values.model);
   }
-  if (command === 'lineage') {
-    const outcome = await modelLineage({ workspaceDir, settings }, assets);
+  const modelName = path.basename(
+    typeof settings.model === 'string' && settings.model !== ''
+      ? settings.model
+      : path.join(assets.sampleDir, 'models', 'customer_segments.sql'),
+  );
+  const deadline: Deadline = {
+    seconds,
+    setting: values.timeout === undefined ? 'segmentLens.timeoutSeconds' : '--timeout',
+    subject: command === 'lineage' ? `The lineage of ${modelName}` : `The model ${modelName}`,
+  };
+  const request = { workspaceDir, settings, env: { ...process.env } };
+  const engine = new EngineClient(path.join(__dirname, 'worker.js'), assets);
+  try {
+    if (command === 'lineage') {
+      const outcome = await engine.request<LineageOfModel>({ type: 'lineage', request, assets }, deadline);
+      if (!outcome.ok) {
+        process.stderr.write(`segment-lens: ${describeError(outcome.error)}\n`);
+        return 2;
+      }
+      process.stdout.write(format === 'json' ? lineageJson(outcome.result) : lineageTable(outcome.result.lineage));
+      return 0;
+    }
+    const outcome = await engine.request<RunPayload>({ type: 'run', request, assets }, deadline);
     if (!outcome.ok) {
       process.stderr.write(`segment-lens: ${describeError(outcome.error)}\n`);
       return 2;
     }
-    process.stdout.write(format === 'json' ? lineageJson(outcome.result) : lineageTable(outcome.result.lineage));
+    printResult(outcome.result.result, format, values.verbose === true);
     return 0;
+  } finally {
+    engine.dispose();
   }
-  const outcome = await runModel({ workspaceDir, settings }, assets);
-  if (!outcome.ok) {
-    process.stderr.write(`segment-lens: ${describeError(outcome.error)}\n`);
-    return 2;
-  }
-  const { result } = outcome;
-  if (values.verbose) for (const line of result.logs) process.stderr.write(`${line}\n`);
+}
+
+function printResult(result: RunPayload['result'], format: string, verbose: boolean): void {
+  if (verbose) for (const line of result.logs) process.stderr.write(`${line}\n`);
   if (format === 'json') process.stdout.write(toJson(result));
   else if (format === 'csv') process.stdout.write(toCsv(result.columns, result.rows));
   else {
@@ -125,7 +162,6 @@ async function main(argv: string[]): Promise<number> {
       `\n${result.model.file}\n${result.source.description} · rows: ${counts} · load ${result.timings.loadMs} ms · query ${result.timings.queryMs} ms\n`,
     );
   }
-  return 0;
 }
 
 // A reader that stops early (`segment-lens run | head -1`) closes the pipe: that is the reader's choice, not a failure.

@@ -34,9 +34,11 @@ export async function readWorkspaceSettings(workspaceDir: string): Promise<RawSe
   }
   if (!isRecord(parsed)) return {};
   const vars = parsed['segmentLens.vars'];
+  const timeoutSeconds = parsed['segmentLens.timeoutSeconds'];
   return {
     model: parsed['segmentLens.model'],
     connection: parsed['segmentLens.connection'],
     ...(vars === undefined ? {} : { vars }),
+    ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
   };
 }

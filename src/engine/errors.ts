@@ -12,3 +12,13 @@ export class LensError extends Error {
     this.value = value;
   }
 }
+
+/** The longest SQLite message (or quoted token) shown: its first line, cut to this many characters. */
+const MAX_SHOWN = 200;
+
+/** A message as one line of at most `max` characters (SQLite quotes whole tokens, e.g. an unclosed string's rest). */
+export function oneLine(message: string, max = MAX_SHOWN): string {
+  const line = message.split(/\r?\n|\r/, 1)[0];
+  const cut = line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  return cut === message ? message : cut.endsWith('…') ? cut : `${cut}…`;
+}

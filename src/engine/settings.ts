@@ -22,6 +22,8 @@ export interface RawSettings {
   model?: unknown;
   connection?: unknown;
   vars?: unknown;
+  /** `segmentLens.timeoutSeconds`: read by whoever sets the run's deadline (resolveTimeout), not by the engine. */
+  timeoutSeconds?: unknown;
 }
 
 const connectionKeys: Record<string, string[]> = {
@@ -59,6 +61,40 @@ function requiredString(value: Record<string, unknown>, key: string, setting: st
   return found;
 }
 
+/**
+ * Schema names SQLite can attach: not `main` or `temp` (its own, in any case) and no two that differ only in case
+ * (SQLite's names are case-insensitive). `settingOf` names the setting (or file) that gives each name.
+ */
+export function checkSchemaNames(
+  names: readonly string[],
+  settingOf: (schema: string) => string,
+  code: 'settings' | 'dbt-profile' | 'csv' = 'settings',
+): void {
+  const seen = new Map<string, string>();
+  for (const schema of names) {
+    const key = schema.toLowerCase();
+    const where = settingOf(schema);
+    if (key === 'main' || key === 'temp') {
+      throw new LensError({
+        code,
+        ...(code === 'settings' ? { setting: where } : {}),
+        message: `Schema "${schema}" (${where}) cannot be attached: SQLite names its own databases ${key === 'main' ? '"main" (the main file)' : '"temp" (temporary tables)'}.`,
+        hint: 'Give the schema another name; the main file is schema "main" already.',
+      });
+    }
+    const twin = seen.get(key);
+    if (twin !== undefined) {
+      throw new LensError({
+        code,
+        ...(code === 'settings' ? { setting: where } : {}),
+        message: `Schemas "${twin}" (${settingOf(twin)}) and "${schema}" (${where}) differ only in case, and SQLite's schema names ignore case.`,
+        hint: 'Keep one of them, or give the other a different name.',
+      });
+    }
+    seen.set(key, schema);
+  }
+}
+
 export function resolveConnection(raw: unknown): ConnectionSetting {
   const setting = 'segmentLens.connection';
   if (raw === undefined || raw === null) return { type: 'sample' };
@@ -66,7 +102,8 @@ export function resolveConnection(raw: unknown): ConnectionSetting {
     'one of {"type":"sqlite","path":…}, {"type":"dbt",…}, {"type":"csv","directory":…} or {"type":"sample"}';
   if (!isRecord(raw)) throw settingError(setting, `must be an object, not ${show(raw)}.`, `Set it to ${shapes}.`);
   const type = raw.type;
-  if (typeof type !== 'string' || !(type in connectionKeys)) {
+  // An own key only: "__proto__", "constructor" or "toString" are no connection types.
+  if (typeof type !== 'string' || !Object.hasOwn(connectionKeys, type)) {
     throw settingError(
       `${setting}.type`,
       `must be "sqlite", "dbt", "csv" or "sample", not ${show(type)}.`,
@@ -92,16 +129,16 @@ export function resolveConnection(raw: unknown): ConnectionSetting {
           'For example {"staging": "staging.db"}.',
         );
       }
-      const attach: Record<string, string> = {};
-      for (const schema of Object.keys(attachRaw)) {
-        attach[schema] = requiredString(
-          attachRaw,
-          schema,
-          `${setting}.attach`,
-          `Give the file that holds schema "${schema}".`,
-        );
-      }
-      return { type, path: requiredString(raw, 'path', setting, hint), attach };
+      const entries = Object.keys(attachRaw).map((schema): [string, string] => [
+        schema,
+        requiredString(attachRaw, schema, `${setting}.attach`, `Give the file that holds schema "${schema}".`),
+      ]);
+      checkSchemaNames(
+        entries.map(([schema]) => schema),
+        (schema) => `${setting}.attach.${schema}`,
+      );
+      // fromEntries defines own properties: a schema named "__proto__" stays a schema.
+      return { type, path: requiredString(raw, 'path', setting, hint), attach: Object.fromEntries(entries) };
     }
     case 'dbt': {
       const hint = "Leave it out to use dbt's default.";
@@ -156,4 +193,23 @@ export function resolveSettings(raw: RawSettings): LensSettings {
     vars = raw.vars;
   }
   return { model, connection: resolveConnection(raw.connection), ...(vars ? { vars } : {}) };
+}
+
+export const DEFAULT_TIMEOUT_SECONDS = 60;
+
+/**
+ * `segmentLens.timeoutSeconds` (or the CLI's --timeout): how long one run may take before it is stopped. Unset: the
+ * default; otherwise a number of seconds, at least 1.
+ */
+export function resolveTimeout(raw: unknown, setting = 'segmentLens.timeoutSeconds'): number {
+  if (raw === undefined || raw === null) return DEFAULT_TIMEOUT_SECONDS;
+  if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 1) {
+    throw new LensError({
+      code: 'settings',
+      setting,
+      message: `${setting.startsWith('-') ? '' : 'Setting '}${setting} must be a number of seconds, at least 1, not ${show(raw)}.`,
+      hint: `For example ${DEFAULT_TIMEOUT_SECONDS} (the default); a run longer than this is stopped.`,
+    });
+  }
+  return raw;
 }

@@ -6,6 +6,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LensError, type FileLocation } from './errors';
+import type { EngineLimits } from './limits';
 import type { RawSettings } from './settings';
 
 export interface EngineAssets {
@@ -28,6 +29,8 @@ export interface RunRequest {
    * followed to check), and templates get no environment.
    */
   trusted?: boolean;
+  /** Other limits than DEFAULT_LIMITS (tests use small ones). */
+  limits?: Partial<EngineLimits>;
 }
 
 /**

@@ -15,6 +15,8 @@ export type LensErrorCode =
   | 'not-a-file'
   | 'not-sqlite'
   | 'too-large'
+  | 'timeout'
+  | 'unreadable'
   | 'busy'
   | 'outside-workspace'
   | 'corrupt-database'

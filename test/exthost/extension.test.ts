@@ -377,4 +377,33 @@ describe('Segment Lens in VS Code', () => {
     }
     await waitForState(isDone, 'the run after the fix');
   });
+
+  it('a run longer than segmentLens.timeoutSeconds is stopped with an error naming the setting; raising it re-runs, and the next run works', async () => {
+    const config = () => vscode.workspace.getConfiguration('segmentLens');
+    await config().update('timeoutSeconds', 1, vscode.ConfigurationTarget.Workspace);
+    try {
+      writeFileSync(
+        modelUri.fsPath,
+        'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) SELECT count(*) FROM r\n',
+      );
+      const started = performance.now();
+      await vscode.commands.executeCommand('segmentLens.run', modelUri);
+      const state = await waitForState((current) => current.status === 'error', 'the timeout', 20_000);
+      assert.ok(state.status === 'error');
+      assert.equal(state.error.code, 'timeout');
+      assert.equal(
+        state.error.message,
+        'The model customer_segments.sql ran longer than 1 s (segmentLens.timeoutSeconds) and was stopped.',
+      );
+      assert.ok(performance.now() - started < 10_000, 'stopped near its deadline');
+      // The model fixed, a new deadline re-runs the stopped run by itself.
+      writeFileSync(modelUri.fsPath, modelText);
+      await config().update('timeoutSeconds', 30, vscode.ConfigurationTarget.Workspace);
+      await waitForState(isDone, 'the re-run under the new deadline');
+    } finally {
+      await config().update('timeoutSeconds', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    await vscode.commands.executeCommand('segmentLens.run', modelUri);
+    await waitForState(isDone, 'a run on the default deadline');
+  });
 });

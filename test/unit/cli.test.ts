@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { truncateSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import {
@@ -267,5 +268,188 @@ describe('cli', () => {
     delete after['models/attack.sql'];
     delete before['models/attack.sql'];
     assert.deepEqual(after, before, 'no file changed');
+  });
+});
+
+/** A problem with the user's input: exit 2, nothing on stdout, one line on stderr (returned). */
+function userError(result: { code: number | null; stdout: string; stderr: string }): string {
+  assert.equal(result.code, 2, result.stderr);
+  assert.equal(result.stdout, '');
+  const lines = result.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, result.stderr);
+  assert.doesNotMatch(result.stderr, /internal error|\n\s+at /);
+  return lines[0];
+}
+
+/** A workspace whose .vscode/settings.json holds `settings` (written as JSON). */
+function settingsWorkspace(settings: string): string {
+  const dir = tempWorkspace();
+  write(dir, '.vscode/settings.json', settings);
+  return dir;
+}
+
+describe('cli: hostile settings end as one-line errors', () => {
+  for (const type of ['__proto__', 'constructor', 'toString']) {
+    it(`connection.type "${type}"`, () => {
+      const dir = settingsWorkspace(`{ "segmentLens.connection": { "type": "${type}" } }`);
+      const line = userError(cli(['run'], dir));
+      assert.match(line, /segmentLens\.connection\.type must be "sqlite", "dbt", "csv" or "sample"/);
+    });
+  }
+
+  it('a command named after an object key ("toString") is an unknown command', () => {
+    const result = cli(['toString'], tempWorkspace());
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /unknown command "toString"/);
+  });
+
+  for (const [name, attach, at] of [
+    ['main', '{ "main": "b.db" }', 'main'],
+    ['temp', '{ "temp": "b.db" }', 'temp'],
+    ['two differing only in case', '{ "staging": "b.db", "STAGING": "c.db" }', 'STAGING'],
+  ] as const) {
+    it(`an attach schema ${name}`, () => {
+      const dir = settingsWorkspace(
+        `{ "segmentLens.connection": { "type": "sqlite", "path": "a.db", "attach": ${attach} } }`,
+      );
+      for (const file of ['a.db', 'b.db', 'c.db']) writeSqlite(path.join(dir, file), {});
+      const line = userError(cli(['run'], dir));
+      assert.ok(line.includes(`segmentLens.connection.attach.${at}`), line);
+    });
+  }
+
+  it('more schemas than SQLite attaches (10)', () => {
+    const attach = Object.fromEntries(Array.from({ length: 11 }, (_, index) => [`s${index}`, 'b.db']));
+    const dir = settingsWorkspace(
+      JSON.stringify({ 'segmentLens.connection': { type: 'sqlite', path: 'a.db', attach } }),
+    );
+    for (const file of ['a.db', 'b.db']) writeSqlite(path.join(dir, file), {});
+    assert.match(userError(cli(['run'], dir)), /Schema "s10" cannot be attached .*too many attached databases/);
+  });
+
+  it('a dbt profile whose schemas_and_paths names temp, or Main beside main', () => {
+    for (const [schemas, named] of [
+      ['        temp: t.db\n', 'schemas_and_paths.temp'],
+      ['        Main: t.db\n', 'schemas_and_paths.Main'],
+    ]) {
+      const dir = settingsWorkspace('{ "segmentLens.connection": { "type": "dbt", "profile": "p" } }');
+      writeSqlite(path.join(dir, 'm.db'), {});
+      writeSqlite(path.join(dir, 't.db'), {});
+      write(
+        dir,
+        'profiles.yml',
+        `p:\n  target: dev\n  outputs:\n    dev:\n      type: sqlite\n      schemas_and_paths:\n        main: m.db\n${schemas}`,
+      );
+      const line = userError(cli(['run'], dir));
+      assert.ok(line.includes(named) && line.includes('profiles.yml'), line);
+    }
+  });
+
+  it('a dbt profile or target named after an object key is one profiles.yml does not have', () => {
+    for (const [connection, expected] of [
+      ['"profile": "__proto__"', /Profile "__proto__" is not in .*profiles\.yml \(it has p\)/],
+      ['"profile": "p", "target": "constructor"', /has no target "constructor" \(it has dev\)/],
+    ] as const) {
+      const dir = settingsWorkspace(`{ "segmentLens.connection": { "type": "dbt", ${connection} } }`);
+      writeSqlite(path.join(dir, 'm.db'), {});
+      write(
+        dir,
+        'profiles.yml',
+        'p:\n  target: dev\n  outputs:\n    dev:\n      type: sqlite\n      schemas_and_paths:\n        main: m.db\n',
+      );
+      assert.match(userError(cli(['run'], dir)), expected);
+    }
+  });
+
+  it('a CSV subfolder named temp', () => {
+    const dir = settingsWorkspace('{ "segmentLens.connection": { "type": "csv", "directory": "seeds" } }');
+    write(dir, 'seeds/temp/t.csv', 'a\n1\n');
+    assert.match(userError(cli(['run'], dir)), /t\.csv would be a table in schema "temp"/);
+  });
+});
+
+describe('cli: hostile CSV seeds are refused quickly, in one line', () => {
+  it('a header of 100,000 columns names the file and the count', () => {
+    const dir = settingsWorkspace('{ "segmentLens.connection": { "type": "csv", "directory": "seeds" } }');
+    const header = Array.from({ length: 100_000 }, (_, index) => `c${index}`).join(',');
+    write(dir, 'seeds/wide.csv', `${header}\n${header.replace(/c\d+/g, '1')}\n`);
+    const line = userError(cli(['run'], dir));
+    assert.match(
+      line,
+      /wide\.csv:1:1: .*wide\.csv has 100,000 columns in its header; a SQLite table holds at most 2,000\./,
+    );
+    assert.doesNotMatch(line, /segment_lens|check that the file exists/i);
+  });
+
+  it('a 300 MB header line (a sparse file with no line break) is refused without being parsed', () => {
+    const dir = settingsWorkspace('{ "segmentLens.connection": { "type": "csv", "directory": "seeds" } }');
+    truncateSync(write(dir, 'seeds/huge.csv', 'a,b,c'), 300 * 1024 ** 2);
+    const started = performance.now();
+    const line = userError(cli(['run'], dir));
+    assert.ok(performance.now() - started < 5000, 'refused without parsing the 300 MB');
+    assert.match(line, /huge\.csv has no line break in its first 1 MiB/);
+  });
+});
+
+describe('cli: a result over the row cap', () => {
+  it('1,000,001 rows are refused with exit 2 and one line (the real cap, stepped to one row past it)', () => {
+    const dir = tempWorkspace();
+    write(
+      dir,
+      'big.sql',
+      'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 1000001) SELECT n FROM r',
+    );
+    const line = userError(cli(['run', '--model', 'big.sql', '--format', 'csv'], dir));
+    assert.match(line, /The result of .*big\.sql has more than 1,000,000 rows; Segment Lens holds at most 1,000,000\./);
+  });
+});
+
+describe('cli: the deadline (--timeout, segmentLens.timeoutSeconds)', () => {
+  const endless = 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) SELECT count(*) FROM r';
+  const crossJoin =
+    'SELECT count(*) AS n FROM staging.stg_customers a, staging.stg_customers b, staging.stg_customers c';
+
+  for (const [name, model] of [
+    ['an endless recursive CTE', endless],
+    ['a three-way cross join of the sample (1.25e11 rows)', crossJoin],
+  ]) {
+    it(`${name} is stopped at --timeout 2: exit 2, one line naming the model and the flag`, () => {
+      const dir = tempWorkspace();
+      write(dir, 'models/slow.sql', model);
+      const started = performance.now();
+      const line = userError(cli(['run', '--model', 'models/slow.sql', '--timeout', '2'], dir));
+      const seconds = (performance.now() - started) / 1000;
+      assert.ok(seconds >= 2 && seconds < 6, `stopped after ${seconds.toFixed(1)} s`);
+      assert.equal(
+        line,
+        'segment-lens: The model slow.sql ran longer than 2 s (--timeout) and was stopped. A recursive CTE that never ends or a join without a condition can do this: fix the model, or raise --timeout if the data is that large.',
+      );
+    });
+  }
+
+  it('segmentLens.timeoutSeconds in settings.json sets it too, and is named', () => {
+    const dir = settingsWorkspace('{ "segmentLens.model": "slow.sql", "segmentLens.timeoutSeconds": 1 }');
+    write(dir, 'slow.sql', endless);
+    const line = userError(cli(['run', '--format', 'json'], dir));
+    assert.match(line, /The model slow\.sql ran longer than 1 s \(segmentLens\.timeoutSeconds\) and was stopped\./);
+  });
+
+  it('a model within the deadline runs as before (the timer never fires): the sample under --timeout 30', () => {
+    const output = jsonRun(tempWorkspace(), ['--timeout', '30']);
+    assert.equal(output.source.type, 'sample');
+    assert.equal(output.cteRowCounts.base, 4801);
+  });
+
+  it('a --timeout or timeoutSeconds that is not a number of seconds, at least 1, is a one-line error', () => {
+    const dir = tempWorkspace();
+    for (const value of ['0', 'abc', '-5', '', '0.5']) {
+      const line = userError(cli(['run', `--timeout=${value}`], dir));
+      assert.match(line, /^segment-lens: --timeout must be a number of seconds, at least 1, not /);
+    }
+    const fromSettings = settingsWorkspace('{ "segmentLens.timeoutSeconds": "soon" }');
+    assert.match(
+      userError(cli(['run'], fromSettings)),
+      /Setting segmentLens\.timeoutSeconds must be a number of seconds, at least 1, not "soon"\./,
+    );
   });
 });

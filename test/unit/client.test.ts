@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { CancelledError, EngineClient } from '../../src/engine/worker/client';
 import type { RunPayload } from '../../src/engine/worker/protocol';
-import { assets, repoRoot, tempWorkspace, write } from './helpers';
+import { rowObjects } from '../../src/shared/rows';
+import { assets, makeShop, nativeQuery, repoRoot, seedModel, tempWorkspace, write, writeShopSqlite } from './helpers';
 
 describe('the engine worker', () => {
   const workerPath = path.join(repoRoot, 'dist', 'worker.js');
@@ -140,6 +141,107 @@ describe('the engine worker', () => {
       const after = await run(count);
       assert.ok(after.ok);
       assert.deepEqual(after.result.result.rows, before.result.result.rows, 'the data every run reads is unchanged');
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  // As the extension uses it: the deadline is segmentLens.timeoutSeconds, passed with each run.
+  it('a run past its deadline is stopped and answered with a timeout error; a request queued behind it is cancelled; the next run on the same client is correct', async () => {
+    const engine = new EngineClient(workerPath, assets);
+    try {
+      const dir = tempWorkspace();
+      const shop = makeShop(250, 17);
+      const warehouse = writeShopSqlite(path.join(dir, 'warehouse.db'), shop);
+      const model = seedModel('int_customer_metrics', 'stg_customers');
+      write(dir, 'models/segments.sql', model);
+      write(
+        dir,
+        'models/endless.sql',
+        'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) SELECT count(*) FROM r',
+      );
+      // On the bundled sample (5,000 customers): 1.25e11 rows.
+      write(
+        dir,
+        'models/cross.sql',
+        'SELECT count(*) FROM staging.stg_customers a, staging.stg_customers b, staging.stg_customers c',
+      );
+      const deadline = (name: string) => ({
+        seconds: 2,
+        setting: 'segmentLens.timeoutSeconds',
+        subject: `The model ${name}`,
+      });
+      for (const name of ['endless.sql', 'cross.sql']) {
+        const started = performance.now();
+        const slow = engine.request<RunPayload>(
+          { type: 'run', request: { workspaceDir: dir, settings: { model: `models/${name}` }, env: {} }, assets },
+          deadline(name),
+        );
+        const queued = engine.request({ type: 'cteRows', cte: 'base', filters: [], offset: 0, limit: 5 });
+        const outcome = await slow;
+        const seconds = (performance.now() - started) / 1000;
+        assert.ok(seconds >= 2 && seconds < 4, `stopped after ${seconds.toFixed(1)} s`);
+        assert.ok(!outcome.ok);
+        assert.deepEqual(outcome.error, {
+          code: 'timeout',
+          message: `The model ${name} ran longer than 2 s (segmentLens.timeoutSeconds) and was stopped.`,
+          hint: 'A recursive CTE that never ends or a join without a condition can do this: fix the model, or raise segmentLens.timeoutSeconds if the data is that large.',
+        });
+        await assert.rejects(queued, CancelledError);
+        assert.equal(engine.busy, true, 'a fresh worker is warming up');
+
+        const next = await engine.request<RunPayload>(
+          {
+            type: 'run',
+            request: {
+              workspaceDir: dir,
+              settings: { model: 'models/segments.sql', connection: { type: 'sqlite', path: 'warehouse.db' } },
+              env: {},
+            },
+            assets,
+          },
+          deadline('segments.sql'),
+        );
+        assert.ok(next.ok);
+        assert.deepEqual(
+          rowObjects(next.result.result.columns, next.result.result.rows),
+          nativeQuery(warehouse, {}, model),
+        );
+      }
+      // The deadline of a run that finished never fires: the worker is still the same, idle.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      assert.equal(engine.busy, false);
+      const page = await engine.request<{ total: number }>({
+        type: 'cteRows',
+        cte: 'base',
+        filters: [],
+        offset: 0,
+        limit: 5,
+      });
+      assert.ok(page.ok, 'the last run is still there for drill-downs');
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  it('a deadline longer than a Node timer can wait (24.8 days) is no deadline, not one that passes at once', async () => {
+    const engine = new EngineClient(workerPath, assets);
+    try {
+      const request = {
+        type: 'run',
+        request: { workspaceDir: tempWorkspace(), settings: {}, env: {} },
+        assets,
+      } as const;
+      const outcome = await engine.request<RunPayload>(request, {
+        seconds: 1e9,
+        setting: 'segmentLens.timeoutSeconds',
+        subject: 'The model customer_segments.sql',
+      });
+      assert.ok(outcome.ok, outcome.ok ? '' : outcome.error.message);
+      // The same as the run without a deadline gives.
+      const plain = await engine.request<RunPayload>(request);
+      assert.ok(plain.ok);
+      assert.deepEqual(outcome.result.result.rows, plain.result.result.rows);
     } finally {
       engine.dispose();
     }

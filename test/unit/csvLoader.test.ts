@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { loadSqlJs } from '../../src/engine/data/sqljs';
-import { loadCsvTable } from '../../src/engine/data/csvLoader';
+import { loadCsvTable, MAX_CSV_COLUMNS, MAX_HEADER_BYTES } from '../../src/engine/data/csvLoader';
 import { LensError } from '../../src/engine/errors';
 import type { SeedConfig } from '../../src/engine/model/seedConfig';
 import { assets, tempWorkspace, toCsvText, write } from './helpers';
@@ -316,4 +316,52 @@ describe('csv seeds with dbt column_types and delimiter', () => {
       ]);
     });
   }
+
+  it(`a header of ${MAX_CSV_COLUMNS} columns (SQLite's limit) loads; one more is refused before any table is built`, async () => {
+    const header = (count: number) => Array.from({ length: count }, (_, index) => `c${index + 1}`);
+    const widest = header(MAX_CSV_COLUMNS);
+    const row = widest.map((_, index) => index);
+    const { types, data } = await load(`${widest.join(',')}\n${row.join(',')}\n`);
+    assert.equal(Object.keys(types).length, MAX_CSV_COLUMNS);
+    assert.deepEqual(data, [row]);
+
+    const SQL = await loadSqlJs(assets.wasmPath);
+    const db = new SQL.Database();
+    const file = write(tempWorkspace(), 'wide.csv', `${header(MAX_CSV_COLUMNS + 1).join(',')}\n`);
+    const error = await loadCsvTable(db, 'wide', file).then(
+      () => assert.fail('expected an error'),
+      (thrown: unknown) => thrown as LensError,
+    );
+    assert.ok(error instanceof LensError);
+    assert.equal(error.value.message, `${file} has 2,001 columns in its header; a SQLite table holds at most 2,000.`);
+    assert.deepEqual(db.exec('SELECT name FROM sqlite_master UNION ALL SELECT name FROM temp.sqlite_master'), []);
+    db.close();
+  });
+
+  it('a header line longer than the bound is refused after reading only the bound', async () => {
+    const long = `${'x'.repeat(MAX_HEADER_BYTES + 10)}\n1\n`;
+    const error = await loadError(long);
+    assert.match(error.value.message, /seed\.csv has no line break in its first 1 MiB: its header line is longer/);
+    // Just under the bound, a header is read (one column with a long name).
+    const { types } = await load(`${'y'.repeat(MAX_HEADER_BYTES - 10)}\n1\n`);
+    assert.deepEqual(Object.values(types), ['INTEGER']);
+  });
+
+  it('a SQLite failure while loading names the file and table, never the staging table', async () => {
+    const SQL = await loadSqlJs(assets.wasmPath);
+    const db = new SQL.Database();
+    db.run('CREATE TABLE taken (a)');
+    const file = write(tempWorkspace(), 'taken.csv', 'a\n1\n');
+    const error = await loadCsvTable(db, 'taken', file).then(
+      () => assert.fail('expected an error'),
+      (thrown: unknown) => thrown as LensError,
+    );
+    assert.ok(error instanceof LensError);
+    assert.equal(error.value.message, `${file} could not be loaded as table taken: table "taken" already exists.`);
+    assert.doesNotMatch(
+      `${error.value.message} ${error.value.hint}`,
+      /segment_lens_loading|check that the file exists/i,
+    );
+    db.close();
+  });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { runModel } from '../../src/engine/index';
@@ -7,6 +7,7 @@ import type { LensErrorValue } from '../../src/engine/errors';
 import type { RawSettings } from '../../src/engine/settings';
 import {
   assets,
+  corruptTablePages,
   customerColumns,
   hashTree,
   makeShop,
@@ -87,6 +88,44 @@ describe('errors: data', () => {
     const error = await failure(dir, sqliteSettings('corrupt.db'));
     assert.equal(error.code, 'corrupt-database');
     assert.match(error.message, /corrupt\.db|SQLite/);
+  });
+
+  // Page 1 (the header and the schema) intact: the file opens and lists its tables; reading a table fails.
+  it('corrupt table pages found by the layout step: an error naming the table and the file', async () => {
+    const dir = warehouse();
+    corruptTablePages(path.join(dir, 'warehouse.db'), path.join(dir, 'corrupt.db'));
+    const error = await failure(dir, sqliteSettings('corrupt.db'));
+    assert.equal(error.code, 'corrupt-database');
+    assert.match(
+      error.message,
+      /^Table main\.(int_customer_metrics|stg_customers) \(.*corrupt\.db\) cannot be read: database disk image is malformed\.$/,
+    );
+  });
+
+  it('corrupt table pages found by the data checks (a query that reads no row): an error naming the table', async () => {
+    // No join (no layout); WHERE 0 reads no page; comparing total_spent with numbers makes the checks read it.
+    const model =
+      "SELECT CASE WHEN total_spent >= 1000 THEN 'Silver' ELSE 'Bronze' END AS segment, count(*) AS n FROM int_customer_metrics WHERE 0 GROUP BY 1";
+    const dir = warehouse(model);
+    corruptTablePages(path.join(dir, 'warehouse.db'), path.join(dir, 'corrupt.db'));
+    const error = await failure(dir, sqliteSettings('corrupt.db'));
+    assert.equal(error.code, 'corrupt-database');
+    assert.match(error.message, /^Table main\.int_customer_metrics \(.*corrupt\.db\) cannot be read: .*malformed/);
+  });
+
+  it('a SQLite file that cannot be read (no permission) is an error naming it', async function () {
+    if (process.getuid?.() === 0) this.skip(); // root reads every file
+    const dir = warehouse();
+    const file = path.join(dir, 'locked.db');
+    writeFileSync(file, readFileSync(path.join(dir, 'warehouse.db')));
+    chmodSync(file, 0o000);
+    try {
+      const error = await failure(dir, sqliteSettings('locked.db'));
+      assert.equal(error.code, 'unreadable');
+      assert.match(error.message, /locked\.db cannot be read: EACCES/);
+    } finally {
+      chmodSync(file, 0o644);
+    }
   });
 
   it('a truncated SQLite file', async () => {
@@ -225,6 +264,27 @@ describe('errors: model', () => {
       { line: error.location?.line, column: error.location?.column },
       where(model, 'customer_segment\nORDER'),
     );
+  });
+
+  it('a string never closed (the rest of the file) is one line pointing at the quote', async () => {
+    const model = `SELECT region, 'Platinum AS tier\nFROM stg_customers\n${'-- a long comment line\n'.repeat(40)}`;
+    const error = await failure(warehouse(model), sqliteSettings());
+    assert.equal(error.code, 'sql-syntax');
+    // The parser (the first guard) reads it before SQLite ever does.
+    assert.equal(error.message, `SQL syntax error near "'" in ${error.location?.file}.`);
+    assert.ok(!`${error.message} ${error.hint}`.includes('\n'), 'one line');
+    assert.ok(error.message.length < 300);
+    assert.deepEqual({ line: error.location?.line, column: error.location?.column }, where(model, "'Platinum"));
+    assert.equal(error.location?.endLine, 1, 'marked on its first line');
+  });
+
+  it('a long multi-line quoted name is one short line pointing at its quote', async () => {
+    const model = `SELECT region AS "r" "x\n${'y'.repeat(500)}\n"\nFROM stg_customers`;
+    const error = await failure(warehouse(model), sqliteSettings());
+    assert.equal(error.code, 'sql-syntax');
+    assert.equal(error.message, `SQL syntax error near "\\"" in ${error.location?.file}.`);
+    assert.ok(!`${error.message} ${error.hint}`.includes('\n') && error.message.length < 300, 'one short line');
+    assert.deepEqual({ line: error.location?.line, column: error.location?.column }, where(model, '"x'));
   });
 
   it('SQL that ends too early', async () => {

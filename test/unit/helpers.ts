@@ -296,3 +296,16 @@ export function thrownLensError(work: () => unknown, expected: string): LensErro
   }
   return assert.fail(`expected ${expected}`);
 }
+
+/**
+ * A copy of the SQLite file `from` whose every page but the first (the header and the schema) is garbage: the file
+ * opens and lists its tables, and reading any table fails ("database disk image is malformed").
+ */
+export function corruptTablePages(from: string, to: string): string {
+  const bytes = readFileSync(from);
+  const pageSize = bytes.readUInt16BE(16) === 1 ? 65536 : bytes.readUInt16BE(16);
+  assert.ok(bytes.length >= 3 * pageSize, 'the file has table pages to corrupt');
+  for (let offset = pageSize; offset < bytes.length; offset++) bytes[offset] = 0xff - ((offset * 37) % 97);
+  writeFileSync(to, bytes);
+  return to;
+}

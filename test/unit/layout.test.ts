@@ -75,3 +75,51 @@ describe("layout for the model's joins", () => {
     assert.deepEqual(rows, nativeQuery(file, {}, seedModel('int_customer_metrics', 'stg_text')));
   });
 });
+
+describe('layout names never collide with the user’s own', () => {
+  const shop = makeShop(150, 9);
+
+  it('user tables named as the layout’s copy and index, and a view over a table laid out: the user’s tables are untouched, the result equals native SQLite', async () => {
+    const dir = tempWorkspace();
+    // Duplicate metrics: int_customer_metrics gets an index (its name is taken by a table); stg_customers gets the
+    // INTEGER PRIMARY KEY copy (its name is taken by a table, in another case too).
+    const metrics = [...shop.metrics, { ...shop.metrics[0] }];
+    const file = writeShopSqlite(path.join(dir, 'w.db'), { metrics, customers: shop.customers });
+    const db = new BetterSqlite3(file);
+    db.exec(`
+      CREATE TABLE stg_customers__segment_lens_layout (note TEXT);
+      INSERT INTO stg_customers__segment_lens_layout VALUES ('mine');
+      CREATE TABLE "STG_CUSTOMERS__SEGMENT_LENS_LAYOUT_2" (note TEXT);
+      CREATE TABLE int_customer_metrics__segment_lens_customer_id (note TEXT);
+      INSERT INTO int_customer_metrics__segment_lens_customer_id VALUES ('also mine');
+      CREATE VIEW customer_regions AS SELECT customer_id, region FROM stg_customers;
+    `);
+    db.close();
+    const model = seedModel('int_customer_metrics', 'stg_customers');
+    write(dir, 'model.sql', model);
+    const session = await ModelSession.open(
+      { workspaceDir: dir, settings: { model: 'model.sql', connection: { type: 'sqlite', path: 'w.db' } }, env: {} },
+      assets,
+    );
+    try {
+      const result = session.run();
+      assert.deepEqual(rowObjects(result.columns, result.rows), nativeQuery(file, {}, model));
+      const read = (sql: string) => session.data.main.exec(sql)[0]?.values ?? [];
+      assert.deepEqual(read('SELECT note FROM stg_customers__segment_lens_layout'), [['mine']]);
+      assert.deepEqual(read('SELECT note FROM int_customer_metrics__segment_lens_customer_id'), [['also mine']]);
+      assert.deepEqual(read('SELECT count(*) FROM "STG_CUSTOMERS__SEGMENT_LENS_LAYOUT_2"'), [[0]]);
+      // The layout did its work under other names, and the view still reads the laid-out table.
+      assert.deepEqual(read("SELECT name FROM pragma_table_info('stg_customers') WHERE pk > 0"), [['customer_id']]);
+      assert.equal(
+        read("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'int_customer_metrics'")[0][0],
+        1,
+      );
+      assert.deepEqual(
+        read('SELECT count(*) FROM customer_regions'),
+        nativeQuery(file, {}, 'SELECT count(*) AS n FROM customer_regions').map((row) => [row.n]),
+      );
+    } finally {
+      session.close();
+    }
+  });
+});

@@ -77,6 +77,17 @@ export async function openCsvDirectory(
   const schemas = new Map<string, { name: string; tables: typeof tables }>([['main', { name: 'main', tables: [] }]]);
   for (const table of tables) {
     const key = table.schema.toLowerCase();
+    if (key === 'temp') {
+      throw new LensError({
+        code: 'csv',
+        setting,
+        message: `${table.file} would be a table in schema "${table.schema}", a name SQLite keeps for its temporary tables.`,
+        hint: table.config?.schema
+          ? 'Give the seed another schema in its dbt config.'
+          : 'Rename the folder (its name is the schema of its files).',
+        location: { file: table.file, line: 1, column: 1 },
+      });
+    }
     if (!schemas.has(key)) schemas.set(key, { name: table.schema, tables: [] });
     const schema = schemas.get(key)!;
     const name = tableName(table.file);

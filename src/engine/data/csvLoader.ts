@@ -2,10 +2,11 @@
 // RFC 4180 quoting, empty cell = NULL, and one type per column: the type dbt's column_types declares, or else
 // inferred from its values.
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
 import type { Database, Statement } from 'sql.js';
-import { LensError } from '../errors';
+import { LensError, oneLine } from '../errors';
 import type { SeedColumnType, SeedConfig } from '../model/seedConfig';
 import { quoteIdentifier } from '../sql/names';
 
@@ -13,6 +14,10 @@ export type ColumnType = 'INTEGER' | 'REAL' | 'TEXT';
 
 const INTEGER = /^[+-]?\d+$/;
 const REAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+/** Columns a table may have: SQLITE_MAX_COLUMN as sql.js builds SQLite (2000, SQLite's default). */
+export const MAX_CSV_COLUMNS = 2000;
+/** The longest header line read: past it, the file is refused before it is parsed (1 MiB: 2000 long names fit). */
+export const MAX_HEADER_BYTES = 1024 ** 2;
 /** SQLite binds at most 32766 parameters in one statement. */
 const MAX_PARAMETERS = 32766;
 const ROWS_PER_INSERT = 500;
@@ -72,7 +77,32 @@ function records(file: string, delimiter: string, info: boolean): AsyncIterable<
     .pipe(parser);
 }
 
-function csvError(file: string, error: unknown): LensError {
+/**
+ * Refuses a file whose first line is longer than MAX_HEADER_BYTES, reading only that much: parsing a header of
+ * hundreds of megabytes as one record takes minutes and gigabytes before anything could be said about it.
+ */
+async function checkHeaderLength(file: string): Promise<void> {
+  const handle = await open(file, 'r').catch(() => undefined);
+  if (!handle) return; // the read that follows says why
+  try {
+    const start = Buffer.alloc(MAX_HEADER_BYTES + 1);
+    const { bytesRead } = await handle.read(start, 0, start.length, 0);
+    if (bytesRead <= MAX_HEADER_BYTES) return;
+    const head = start.subarray(0, MAX_HEADER_BYTES + 1);
+    if (head.includes(0x0a) || head.includes(0x0d)) return;
+  } finally {
+    await handle.close();
+  }
+  throw new LensError({
+    code: 'csv',
+    message: `${file} has no line break in its first ${(MAX_HEADER_BYTES / 1024 ** 2).toLocaleString('en')} MiB: its header line is longer than Segment Lens reads (a seed's first line names its columns).`,
+    hint: `Check that it is a CSV file with one line per row and a header of at most ${MAX_CSV_COLUMNS.toLocaleString('en')} columns.`,
+    location: { file, line: 1, column: 1 },
+  });
+}
+
+/** A failure loading `file` into `table`, said in the user's terms (never naming the staging table). */
+function csvError(file: string, error: unknown, table: string, staging: string): LensError {
   if (error instanceof CsvError) {
     const line = (error as CsvError & { lines?: number }).lines;
     return new LensError({
@@ -82,13 +112,29 @@ function csvError(file: string, error: unknown): LensError {
       location: line ? { file, line, column: 1 } : undefined,
     });
   }
-  return error instanceof LensError
-    ? error
-    : new LensError({
-        code: 'csv',
-        message: `Could not read ${file}: ${(error as Error).message}`,
-        hint: 'Check that the file exists and can be read.',
-      });
+  if (error instanceof LensError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  // The file system's errors carry a code (ENOENT, EACCES, EISDIR…); SQLite's do not.
+  if (typeof (error as NodeJS.ErrnoException).code === 'string') {
+    return new LensError({
+      code: 'unreadable',
+      message: `Could not read ${file}: ${oneLine(message)}`,
+      hint: 'Check that the file exists and can be read.',
+    });
+  }
+  const said = oneLine(message.replaceAll(staging, table));
+  if (/out of memory|too big/i.test(said)) {
+    return new LensError({
+      code: 'too-large',
+      message: `${file} could not be loaded as table ${table}: ${said}.`,
+      hint: 'Point segmentLens.connection at a smaller extract (a sample, or fewer columns).',
+    });
+  }
+  return new LensError({
+    code: 'csv',
+    message: `${file} could not be loaded as table ${table}: ${said}.`,
+    hint: 'Check the file; if it is a plain CSV file, please report this.',
+  });
 }
 
 /** A record with `info`: the line the record ends on. */
@@ -344,6 +390,14 @@ function checkHeader(file: string, header: string[] | undefined): string[] {
       hint: 'Add a header row naming the columns, or remove the file.',
     });
   }
+  if (header.length > MAX_CSV_COLUMNS) {
+    throw new LensError({
+      code: 'csv',
+      message: `${file} has ${header.length.toLocaleString('en')} columns in its header; a SQLite table holds at most ${MAX_CSV_COLUMNS.toLocaleString('en')}.`,
+      hint: 'Split the file, or keep only the columns the model reads.',
+      location: { file, line: 1, column: 1 },
+    });
+  }
   const seen = new Set<string>();
   header.forEach((name, index) => {
     const key = name.trim().toLowerCase();
@@ -391,6 +445,7 @@ export async function loadCsvTable(db: Database, table: string, file: string, se
   };
   // Line numbers cost a little per record: only a file with declared types to check reads them.
   const checked = (seed?.columnTypes.size ?? 0) > 0;
+  await checkHeaderLength(file);
   db.run('BEGIN');
   try {
     for await (const item of records(file, seed?.delimiter ?? ',', checked)) {
@@ -433,8 +488,12 @@ export async function loadCsvTable(db: Database, table: string, file: string, se
     db.run(`DROP TABLE ${quoteIdentifier(staging)}`);
     db.run('COMMIT');
   } catch (error) {
-    db.run('ROLLBACK');
-    throw csvError(file, error);
+    try {
+      db.run('ROLLBACK');
+    } catch {
+      // SQLite ended the transaction itself (out of memory): nothing to roll back
+    }
+    throw csvError(file, error, table, staging);
   } finally {
     batchInsert?.free();
   }

@@ -8,6 +8,7 @@ import type { Workspace } from '../workspace';
 import { renderText } from '../model/jinja';
 import type { JinjaRuntime } from '../model/jinjaRuntime';
 import { isRecord } from '../../shared/json';
+import { checkSchemaNames } from '../settings';
 
 export interface DbtConnectionSetting {
   profilesDir?: string;
@@ -117,7 +118,8 @@ export async function resolveDbtTarget(
       hint: `Set ${SETTING}.profile to a profile in ${file}.`,
     });
   }
-  const profile = isRecord(profiles) ? profiles[profileName] : undefined;
+  // Own keys only: a profile or target named "__proto__" or "constructor" is one the file does not have.
+  const profile = isRecord(profiles) && Object.hasOwn(profiles, profileName) ? profiles[profileName] : undefined;
   if (!isRecord(profile)) {
     const known = isRecord(profiles) ? Object.keys(profiles).filter((key) => key !== 'config') : [];
     throw new LensError({
@@ -137,7 +139,7 @@ export async function resolveDbtTarget(
       hint: `Add target: to the profile, or set ${SETTING}.target to one of ${Object.keys(outputs).join(', ') || 'its outputs'}.`,
     });
   }
-  const rawTarget = outputs[targetName];
+  const rawTarget = Object.hasOwn(outputs, targetName) ? outputs[targetName] : undefined;
   if (!isRecord(rawTarget)) {
     throw new LensError({
       code: 'dbt-profile',
@@ -181,14 +183,24 @@ export async function resolveDbtTarget(
     });
   }
   const mainPath = path.resolve(mainFile);
+  const attached = [...files]
+    .filter(([schema, file_]) => schema !== 'main' && path.resolve(file_) !== mainPath)
+    .map(([schema, file_]) => ({ schema, file: file_ }));
+  // "temp", "Main" or two names differing only in case would collide in SQLite, which ignores their case.
+  checkSchemaNames(
+    attached.map((item) => item.schema),
+    (schema) =>
+      Object.hasOwn(schemasAndPaths, schema)
+        ? `schemas_and_paths.${schema} of target "${targetName}" in ${file}`
+        : `${schema}.db in schema_directory of target "${targetName}" in ${file}`,
+    'dbt-profile',
+  );
   return {
     profile: profileName,
     target: targetName,
     schema: typeof target.schema === 'string' ? target.schema : 'main',
     main: { schema: 'main', file: mainFile },
-    attached: [...files]
-      .filter(([schema, file_]) => schema !== 'main' && path.resolve(file_) !== mainPath)
-      .map(([schema, file_]) => ({ schema, file: file_ })),
+    attached,
     profilesFile: file,
   };
 }

@@ -67,7 +67,19 @@ export class LoadedData {
   /** Attaches a database held by another sql.js connection (the file lives in sql.js's memory) as `schema`. */
   attach(schema: string, db: Database): void {
     this.databases.push(db);
-    this.main.run(`ATTACH ${quoteString(memfsPath(db))} AS ${quoteIdentifier(schema)}`);
+    try {
+      this.main.run(`ATTACH ${quoteString(memfsPath(db))} AS ${quoteIdentifier(schema)}`);
+    } catch (error) {
+      // The settings refuse main, temp and names differing in case; what is left is SQLite's own limit (10).
+      const message = (error as Error).message;
+      throw new LensError({
+        code: 'settings',
+        message: `Schema "${schema}" cannot be attached to ${this.source.description}: ${message}.`,
+        hint: /too many attached/.test(message)
+          ? 'SQLite attaches at most 10 schemas besides the main one: point the model at fewer schemas.'
+          : 'Give the schema another name.',
+      });
+    }
   }
 
   schemaNames(): string[] {

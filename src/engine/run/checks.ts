@@ -4,6 +4,7 @@
 import type { LoadedData } from '../data/loadedData';
 import { joinKeys, numericSources, type LineageGraph } from '../../shared/lineageGraph';
 import { quoteIdentifier } from '../sql/names';
+import { tableError } from './sqlErrors';
 
 const plural = (count: number, noun: string) => `${count.toLocaleString('en')} ${noun}${count === 1 ? '' : 's'}`;
 
@@ -17,11 +18,19 @@ export function dataWarnings(data: LoadedData, graph: LineageGraph): string[] {
     compute: (table: string, column: string) => string | undefined,
   ) => {
     const key = `${name}:${located.schema}.${located.table}.${column}`.toLowerCase();
-    if (!data.checks.has(key))
-      data.checks.set(
-        key,
-        compute(`${quoteIdentifier(located.schema)}.${quoteIdentifier(located.table)}`, quoteIdentifier(column)),
-      );
+    if (!data.checks.has(key)) {
+      let found: string | undefined;
+      try {
+        found = compute(
+          `${quoteIdentifier(located.schema)}.${quoteIdentifier(located.table)}`,
+          quoteIdentifier(column),
+        );
+      } catch (error) {
+        // A corrupt page the model's own query never reached: an error naming the table, not a crash.
+        throw tableError(error, data, located.schema, located.table);
+      }
+      data.checks.set(key, found);
+    }
     return data.checks.get(key);
   };
   const warnings: (string | undefined)[] = [];

@@ -1,7 +1,7 @@
 // A model rendered and its data loaded, kept for the questions that follow a run: the result, the lineage, a CTE's
 // rows, the customers behind a cell. The stages hand their products on in one direction:
 // settings → model file → dbt project → data plan → rendered SQL → prepared query → loaded data → results.
-import { LensError, type FileLocation } from '../errors';
+import { LensError, oneLine, type FileLocation } from '../errors';
 import { layOut, loadData, type DataCache, type LayoutStep } from '../data/cache';
 import type { LoadedData, SourceInfo } from '../data/loadedData';
 import { planData } from '../data/plan';
@@ -18,6 +18,7 @@ import { Workspace, type EngineAssets, type RunRequest } from '../workspace';
 import { joinKeys, LineageGraph } from '../../shared/lineageGraph';
 import { FINAL_SELECT } from '../../shared/lineageModel';
 import type { RowPage, SqlValue } from '../../shared/rows';
+import { DEFAULT_LIMITS, estimatedBytes, MAX_PAGE_ROWS, mib, type EngineLimits } from '../limits';
 import { dataWarnings } from './checks';
 import { optimizeLayout } from './layout';
 import { prepareQuery, type PreparedQuery } from './prepare';
@@ -93,10 +94,15 @@ function readOnlyQuery(data: LoadedData, sql: string): { columns: string[]; rows
     if (problem) throw new Error(`only one read-only SELECT can run, and ${problem}`);
     const columns = statement.getColumnNames();
     const rows: SqlValue[][] = [];
+    let bytes = 0;
     while (statement.step()) {
       if (rows.length >= MAX_QUERY_ROWS)
         throw new Error(`it returns more than ${MAX_QUERY_ROWS.toLocaleString('en')} rows`);
-      rows.push(statement.get());
+      const row = statement.get();
+      bytes += estimatedBytes(row);
+      if (bytes > DEFAULT_LIMITS.maxResultBytes)
+        throw new Error(`its rows are more than ${mib(DEFAULT_LIMITS.maxResultBytes)} in memory`);
+      rows.push(row);
     }
     return { columns, rows };
   } finally {
@@ -132,6 +138,15 @@ function assertReadOnly(data: LoadedData, sql: string, file: string): void {
   if (!isQueryOnly(data.main)) throw new Error('Segment Lens: the data is not read-only before a query');
 }
 
+/** Bounds on the rows one SELECT may return, and what to say when it returns more. */
+interface RowBound {
+  maxBytes: number;
+  tooLarge: (rows: number) => LensError;
+  /** At most this many rows (unset: the SQL's own LIMIT bounds them). */
+  maxRows?: number;
+  tooMany?: () => LensError;
+}
+
 function elapsed(since: number): number {
   return Math.round((performance.now() - since) * 10) / 10;
 }
@@ -149,6 +164,7 @@ export class ModelSession {
     /** The lineage, when laying the data out already built it. */
     private lineageBuilt?: LineageOutcome,
     private readonly logs: string[] = [],
+    private readonly limits: EngineLimits = DEFAULT_LIMITS,
   ) {}
 
   /** Prepares the model and loads its data; with a cache, data already loaded and unchanged on disk is reused. */
@@ -207,8 +223,16 @@ export class ModelSession {
     try {
       layOut(data, layout);
     } catch (error) {
-      if (!cache) data.close();
-      throw error;
+      // Data that failed its layout is not kept: the next run loads it afresh (and fails the same way, if the file
+      // is still corrupt, rather than on a half-laid-out copy).
+      if (cache) cache.clear();
+      else data.close();
+      if (error instanceof LensError) throw error;
+      throw new LensError({
+        code: 'sql',
+        message: `The data in ${data.source.description} could not be prepared for ${model.file}: ${oneLine(String((error as Error)?.message ?? error))}.`,
+        hint: 'Check the data files with sqlite3; if they read there, please report this.',
+      });
     }
     const timings = { started, renderMs, loadMs: elapsed(loadStarted) + (loaded?.ms ?? 0) };
     return new ModelSession(
@@ -220,6 +244,7 @@ export class ModelSession {
       !cache,
       lineage,
       logs,
+      { ...DEFAULT_LIMITS, ...request.limits },
     );
   }
 
@@ -235,8 +260,10 @@ export class ModelSession {
     }));
   }
 
-  private select(sql: string, params: SqlValue[] = []): { columns: string[]; rows: SqlValue[][] } {
+  /** Runs one SELECT; with a bound, a result past it is refused as it is read, before it is all built. */
+  private select(sql: string, params: SqlValue[] = [], bound?: RowBound): { columns: string[]; rows: SqlValue[][] } {
     const rows: SqlValue[][] = [];
+    let bytes = 0;
     try {
       refuseUnlessQuery(statementProblem(sql), this.model.file);
       const statement = prepareWithSchemaAliases(this.data, sql);
@@ -244,7 +271,17 @@ export class ModelSession {
         assertReadOnly(this.data, sql, this.model.file);
         statement.bind(params);
         const columns = statement.getColumnNames();
-        while (statement.step()) rows.push(statement.get());
+        while (statement.step()) {
+          if (!bound) {
+            rows.push(statement.get());
+            continue;
+          }
+          if (bound.maxRows !== undefined && rows.length >= bound.maxRows) throw bound.tooMany!();
+          const row = statement.get();
+          bytes += estimatedBytes(row);
+          if (bytes > bound.maxBytes) throw bound.tooLarge(rows.length + 1);
+          rows.push(row);
+        }
         return { columns, rows };
       } finally {
         statement.free();
@@ -257,7 +294,24 @@ export class ModelSession {
 
   run(): ModelResult {
     const queryStarted = performance.now();
-    const { columns, rows } = this.select(this.sql);
+    const { maxResultRows, maxResultBytes } = this.limits;
+    const file = this.query.file;
+    const { columns, rows } = this.select(this.sql, [], {
+      maxRows: maxResultRows,
+      maxBytes: maxResultBytes,
+      tooMany: () =>
+        new LensError({
+          code: 'too-large',
+          message: `The result of ${file} has more than ${maxResultRows.toLocaleString('en')} rows; Segment Lens holds at most ${maxResultRows.toLocaleString('en')}.`,
+          hint: 'Aggregate or filter in the model (the segment grid needs a row per region and segment), or add a LIMIT to look at a sample.',
+        }),
+      tooLarge: (read) =>
+        new LensError({
+          code: 'too-large',
+          message: `The result of ${file} is more than Segment Lens holds in memory (over ${mib(maxResultBytes)} after ${read.toLocaleString('en')} rows).`,
+          hint: 'Select fewer or narrower columns, aggregate in the model, or add a LIMIT to look at a sample.',
+        }),
+    });
     const queryMs = elapsed(queryStarted);
     const countStarted = performance.now();
     const cteRowCounts: Record<string, number> = {};
@@ -295,14 +349,17 @@ export class ModelSession {
     return this.lineageBuilt.lineage;
   }
 
-  /** What in the data may make this model's numbers mislead (see checks.ts). */
+  /** What in the data may make this model's numbers mislead (see checks.ts); none when there is no lineage. */
   private warnings(): string[] {
+    let graph: LineageGraph;
     try {
-      return dataWarnings(this.data, new LineageGraph(this.lineage()));
+      graph = new LineageGraph(this.lineage());
     } catch (error) {
       if (error instanceof LensError) return [];
       throw error;
     }
+    // A table the checks cannot read is an error naming it (checks.ts), as the query's own would be.
+    return dataWarnings(this.data, graph);
   }
 
   /**
@@ -336,11 +393,17 @@ export class ModelSession {
     const total = Number(
       this.select(`${withSql} SELECT count(*) FROM ${quoteIdentifier(known.name)}${where}`, values).rows[0][0],
     );
-    const page = this.select(`${from}${where} LIMIT ? OFFSET ?`, [
-      ...values,
-      Math.max(0, Math.floor(limit)),
-      Math.max(0, Math.floor(offset)),
-    ]);
+    // A page is at most MAX_PAGE_ROWS rows (the panel asks for 50) and within the result's memory budget.
+    const rows = Math.min(MAX_PAGE_ROWS, Math.max(0, Math.floor(limit)));
+    const page = this.select(`${from}${where} LIMIT ? OFFSET ?`, [...values, rows, Math.max(0, Math.floor(offset))], {
+      maxBytes: this.limits.maxResultBytes,
+      tooLarge: () =>
+        new LensError({
+          code: 'too-large',
+          message: `A page of ${rows} rows of CTE ${known.name} is more than Segment Lens holds in memory (${mib(this.limits.maxResultBytes)}).`,
+          hint: 'Select fewer or narrower columns in the CTE.',
+        }),
+    });
     return { columns: page.columns, rows: page.rows, total };
   }
 

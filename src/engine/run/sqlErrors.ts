@@ -1,51 +1,95 @@
 // SQLite's errors, turned into ones that point at the model file and say what to do.
-import { LensError } from '../errors';
+import { LensError, oneLine } from '../errors';
 import type { LoadedData } from '../data/loadedData';
 import { findName } from '../sql/syntax';
 import type { PreparedQuery } from './prepare';
 
+/**
+ * A failure of SQLite while Segment Lens reads a table of the data for itself (the layout, the data checks): a
+ * LensError naming the table and the file it comes from.
+ */
+export function tableError(error: unknown, data: LoadedData, schema: string, table: string): LensError {
+  if (error instanceof LensError) return error;
+  const message = oneLine(error instanceof Error ? error.message : String(error));
+  const file = Object.hasOwn(data.source.schemas, schema) ? data.source.schemas[schema] : undefined;
+  const where = `Table ${schema}.${table}${file ? ` (${file})` : ` in ${data.source.description}`}`;
+  if (/malformed|not a database|disk I\/O error/i.test(message)) {
+    return new LensError({
+      code: 'corrupt-database',
+      message: `${where} cannot be read: ${message}.`,
+      hint: 'The file may be corrupt or truncated; restore it or rebuild it with dbt (sqlite3 "PRAGMA integrity_check" shows the damage).',
+    });
+  }
+  if (/out of memory|too big/i.test(message)) {
+    return new LensError({
+      code: 'too-large',
+      message: `${where} is more than Segment Lens can hold in memory: ${message}.`,
+      hint: 'Point segmentLens.connection at a smaller extract (a sample, or fewer columns).',
+    });
+  }
+  return new LensError({
+    code: 'sql',
+    message: `${where} could not be read: ${message}.`,
+    hint: 'Check the table with sqlite3; if it reads there, please report this.',
+  });
+}
+
 /** Turns an SQLite error into one that points at the model file and says what to do. */
-export function sqlError(message: string, query: PreparedQuery, data: LoadedData): LensError {
+export function sqlError(fullMessage: string, query: PreparedQuery, data: LoadedData): LensError {
+  const message = oneLine(fullMessage);
   const { sql, sourceMap, file } = query;
   const program = query.parsed.ok ? query.parsed.program : undefined;
   const at = (range: { start: number; end: number } | undefined) =>
     range ? sourceMap.location(range.start, range.end) : undefined;
   let match: RegExpExecArray | null;
-  if ((match = /^no such table: (.+)$/.exec(message))) {
+  if ((match = /^no such table: (.+)$/s.exec(fullMessage))) {
     const name = match[1];
     const tables = data.allTables();
     return new LensError({
       code: 'missing-table',
-      message: `Table ${name} does not exist in ${data.source.description}.`,
+      message: `Table ${oneLine(name)} does not exist in ${data.source.description}.`,
       hint: [
-        tables.length ? `Tables that exist: ${tables.join(', ')}.` : 'The data has no tables at all.',
+        tables.length ? `Tables that exist: ${listed(tables)}.` : 'The data has no tables at all.',
         ...data.notes,
       ].join(' '),
       location: at(program && findName(program, name)),
     });
   }
-  if ((match = /^no such column: (.+)$/.exec(message))) {
+  if ((match = /^no such column: (.+)$/s.exec(fullMessage))) {
     const name = match[1];
     const mentioned = data.allTables().filter((qualified) => program && findName(program, qualified.split('.')[1]));
     const columns = mentioned.map((qualified) => {
       const [schema, table] = qualified.split('.');
-      return `${qualified} (${data.columnsOf(schema, table).join(', ')})`;
+      return `${qualified} (${listed(data.columnsOf(schema, table))})`;
     });
     return new LensError({
       code: 'missing-column',
-      message: `Column ${name} does not exist in ${file}.`,
+      message: `Column ${oneLine(name)} does not exist in ${file}.`,
       hint: columns.length
-        ? `Columns of the tables the model reads: ${columns.join('; ')}.`
+        ? `Columns of the tables the model reads: ${listed(columns, 10, '; ')}.`
         : 'Check the column name against your data.',
       location: at(program && findName(program, name)),
     });
   }
-  if ((match = /^near "(.*)": syntax error$/s.exec(message))) {
+  // SQLite quotes the whole token: for a string never closed, the rest of the file. One line of it is shown.
+  if ((match = /^near "(.*)": syntax error$/s.exec(fullMessage))) {
     return new LensError({
       code: 'sql-syntax',
-      message: `SQL syntax error near "${match[1]}" in ${file}.`,
+      message: `SQL syntax error near "${oneLine(match[1], 60)}" in ${file}.`,
       hint: 'Fix the SQL at this position.',
-      location: at(syntaxErrorRange(message, match[1], sql, data)),
+      location: at(syntaxErrorRange(fullMessage, match[1], sql, data)),
+    });
+  }
+  if ((match = /^unrecognized token: "(.*)"$/s.exec(fullMessage))) {
+    const token = match[1];
+    const unclosed = /^['"`[]/.test(token) && token.length > 1;
+    return new LensError({
+      code: 'sql-syntax',
+      message: `SQL syntax error in ${file}: unrecognized token "${oneLine(token, 60)}".`,
+      hint: unclosed
+        ? `A quote or bracket opened here is never closed: close it (${token[0] === "'" ? "a ' inside a string is written ''" : 'check the quoting'}).`
+        : 'Fix the SQL at this position: SQLite does not know this character here.',
+      location: at(syntaxErrorRange(fullMessage, token, sql, data)),
     });
   }
   if (message === 'incomplete input') {
@@ -57,7 +101,7 @@ export function sqlError(message: string, query: PreparedQuery, data: LoadedData
       location: at({ start: Math.max(0, end - 1), end }),
     });
   }
-  if ((match = /^(?:ambiguous column name|no such function): (.+)$/.exec(message))) {
+  if ((match = /^(?:ambiguous column name|no such function): (.+)$/s.exec(fullMessage))) {
     return new LensError({
       code: 'sql',
       message: `${message} (in ${file}).`,
@@ -77,6 +121,12 @@ export function sqlError(message: string, query: PreparedQuery, data: LoadedData
   return new LensError({ code: 'sql', message: `SQLite error in ${file}: ${message}.`, hint: "Fix the model's SQL." });
 }
 
+/** At most `max` items, then how many more there are: a hint stays readable with thousands of tables. */
+function listed(items: readonly string[], max = 50, separator = ', '): string {
+  const shown = items.slice(0, max).join(separator);
+  return items.length > max ? `${shown}${separator}… (${items.length - max} more)` : shown;
+}
+
 /** SQLite names the token it choked on but not where: the first prefix of the SQL ending with it that fails the same way. */
 function syntaxErrorRange(
   message: string,
@@ -91,7 +141,10 @@ function syntaxErrorRange(
     try {
       data.main.prepare(sql.slice(0, start + near.length)).free();
     } catch (error) {
-      if ((error as Error).message === message) return { start, end: start + near.length };
+      // A token over several lines (a string never closed) is marked on its first line.
+      const firstLine = near.search(/\r?\n|\r/);
+      if ((error as Error).message === message)
+        return { start, end: start + (firstLine === -1 ? near.length : Math.max(1, firstLine)) };
     }
   }
   return undefined;

@@ -1,11 +1,29 @@
-// The extension host's side of the engine worker: requests with ids, answers as promises. Cancelling drops what
-// is queued; a run that has gone on for a while is stopped by terminating the worker (sql.js cannot stop a query
-// otherwise) and a warm one starts for the next run. A short run is left to finish, unanswered: terminating a
-// worker for every keystroke-fast run would cost more (memory and a worker start) than the run itself.
+// The caller's side of the engine worker (the extension host's, and the CLI's): requests with ids, answers as
+// promises. Cancelling drops what is queued; a run that has gone on for a while is stopped by terminating the worker
+// (sql.js cannot stop a query otherwise) and a warm one starts for the next run. A short run is left to finish,
+// unanswered: terminating a worker for every keystroke-fast run would cost more (memory and a worker start) than the
+// run itself. A request with a deadline that passes is stopped the same way and answered with a 'timeout' error.
 import { Worker } from 'node:worker_threads';
 import type { LensErrorValue } from '../errors';
 import type { EngineAssets, Outcome } from '../index';
 import type { WorkerRequest, WorkerResponse } from './protocol';
+
+/** How long a request may take, and what the user is told when it takes longer. */
+export interface Deadline {
+  seconds: number;
+  /** What set it, named in the message: `segmentLens.timeoutSeconds`, or the CLI's `--timeout`. */
+  setting: string;
+  /** What ran, as the message's subject: e.g. "The model customer_segments.sql". */
+  subject: string;
+}
+
+export function timeoutError(deadline: Deadline): LensErrorValue {
+  return {
+    code: 'timeout',
+    message: `${deadline.subject} ran longer than ${deadline.seconds} s (${deadline.setting}) and was stopped.`,
+    hint: `A recursive CTE that never ends or a join without a condition can do this: fix the model, or raise ${deadline.setting} if the data is that large.`,
+  };
+}
 
 /** The run was cancelled (by the user, or by a newer run). */
 export class CancelledError extends Error {
@@ -14,7 +32,14 @@ export class CancelledError extends Error {
   }
 }
 
-type Pending = { resolve: (outcome: Outcome<unknown>) => void; reject: (error: Error) => void; sent: number };
+type Pending = {
+  resolve: (outcome: Outcome<unknown>) => void;
+  reject: (error: Error) => void;
+  sent: number;
+  timer?: NodeJS.Timeout;
+};
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type Body<T = WorkerRequest> = T extends WorkerRequest ? Omit<T, 'id'> : never;
 
@@ -53,17 +78,51 @@ export class EngineClient {
     return worker;
   }
 
-  request<T>(body: Body): Promise<Outcome<T>> {
+  /**
+   * Sends a request; its answer, or a user's error as a value. With a deadline, a request still unanswered when it
+   * passes is answered with a 'timeout' error: the worker is terminated (whatever it was running stops at once),
+   * every other request still waiting is cancelled, and a fresh worker warms up for the next.
+   */
+  request<T>(body: Body, deadline?: Deadline): Promise<Outcome<T>> {
     const id = this.nextId++;
     const worker = this.ensureWorker();
     return new Promise((resolve, reject) => {
-      this.pending.set(id, {
-        resolve: resolve as (outcome: Outcome<unknown>) => void,
-        reject,
+      const settle =
+        <A>(answer: (value: A) => void) =>
+        (value: A) => {
+          clearTimeout(pending.timer);
+          answer(value);
+        };
+      const pending: Pending = {
+        resolve: settle(resolve as (outcome: Outcome<unknown>) => void),
+        reject: settle(reject),
         sent: performance.now(),
-      });
+      };
+      // Past 2^31 - 1 ms (24.8 days) a Node timer would fire at once: such a deadline is none.
+      const ms = deadline && deadline.seconds * 1000;
+      if (ms !== undefined && ms < MAX_TIMER_MS) pending.timer = setTimeout(() => this.expire(id, deadline!), ms);
+      this.pending.set(id, pending);
       worker.postMessage({ ...body, id });
     });
+  }
+
+  private expire(id: number, deadline: Deadline): void {
+    const expired = this.pending.get(id);
+    if (!expired) return;
+    this.pending.delete(id);
+    this.stopWorker();
+    expired.resolve({ ok: false, error: timeoutError(deadline) });
+  }
+
+  /** Terminates the worker (what it runs stops now); waiting requests are cancelled; a fresh worker warms up. */
+  private stopWorker(): void {
+    const worker = this.worker;
+    for (const pending of this.pending.values()) pending.reject(new CancelledError());
+    this.pending.clear();
+    if (!worker) return;
+    this.worker = undefined;
+    void worker.terminate();
+    void this.request({ type: 'warm', assets: this.assets }).catch(() => undefined);
   }
 
   /** Cancels every request made so far (their promises reject with CancelledError). */
@@ -71,16 +130,14 @@ export class EngineClient {
     const worker = this.worker;
     if (!worker || this.pending.size === 0) return;
     const oldest = Math.min(...[...this.pending.values()].map((pending) => pending.sent));
-    for (const pending of this.pending.values()) pending.reject(new CancelledError());
-    this.pending.clear();
     if (performance.now() - oldest < this.terminateAfterMs) {
+      for (const pending of this.pending.values()) pending.reject(new CancelledError());
+      this.pending.clear();
       worker.postMessage({ id: this.nextId, type: 'drop', upTo: this.nextId - 1 });
       this.nextId++;
       return;
     }
-    this.worker = undefined;
-    void worker.terminate();
-    void this.request({ type: 'warm', assets: this.assets }).catch(() => undefined);
+    this.stopWorker();
   }
 
   get busy(): boolean {

@@ -20,6 +20,8 @@ export type WorkerRequest =
   /** Requests up to this id are no longer wanted: skip those not started (answered at once, out of turn). */
   | { id: number; type: 'drop'; upTo: number }
   | { id: number; type: 'run'; request: RunRequest; assets: EngineAssets }
+  /** The model's lineage (the CLI's `lineage`); the data it loads is freed after. */
+  | { id: number; type: 'lineage'; request: RunRequest; assets: EngineAssets }
   | {
       id: number;
       type: 'cteRows';

@@ -1,7 +1,7 @@
 // The engine's worker thread: sql.js runs here, so the extension host never waits on a query. It keeps the loaded
 // data between runs (while the files are unchanged) and the last model, for drill-downs.
 import { parentPort } from 'node:worker_threads';
-import { DataCache, LensError, ModelSession, warmUp, type Lineage } from '../index';
+import { DataCache, LensError, modelLineage, ModelSession, warmUp, type Lineage } from '../index';
 import { buildGrid, segmentOrder } from '../../shared/grid';
 import { drillDownSource, LineageGraph, segmentation } from '../../shared/lineageGraph';
 import type { RunPayload, WorkerRequest, WorkerResponse } from './protocol';
@@ -48,6 +48,11 @@ async function handle(message: WorkerRequest): Promise<unknown> {
       const payload = runPayload(session);
       current = session;
       return payload;
+    }
+    case 'lineage': {
+      const outcome = await modelLineage(message.request, message.assets);
+      if (!outcome.ok) throw new LensError(outcome.error);
+      return outcome.result;
     }
     case 'cteRows':
       if (!current)
