@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { CancelledError, EngineClient } from '../../src/engine/worker/client';
 import type { RunPayload } from '../../src/engine/worker/protocol';
@@ -242,6 +243,32 @@ describe('the engine worker', () => {
       const plain = await engine.request<RunPayload>(request);
       assert.ok(plain.ok);
       assert.deepEqual(outcome.result.result.rows, plain.result.result.rows);
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  it('in a workspace not trusted, a model that is a link to a file outside is refused through the worker, and the next run works', async () => {
+    const engine = new EngineClient(workerPath, assets);
+    const dir = tempWorkspace();
+    const outside = write(tempWorkspace(), 'elsewhere.sql', 'SELECT 1 AS region');
+    symlinkSync(outside, path.join(dir, 'model.sql'));
+    try {
+      const request = (trusted: boolean) =>
+        engine.request<RunPayload>({
+          type: 'run',
+          request: { workspaceDir: dir, settings: { model: 'model.sql' }, env: {}, trusted },
+          assets,
+        });
+      const refused = await request(false);
+      assert.equal(refused.ok, false);
+      if (!refused.ok) {
+        assert.equal(refused.error.code, 'outside-workspace');
+        assert.match(refused.error.message, /model\.sql/);
+      }
+      const trusted = await request(true);
+      assert.ok(trusted.ok, 'trusted, the link is followed');
+      assert.deepEqual(trusted.result.result.columns, ['region']);
     } finally {
       engine.dispose();
     }

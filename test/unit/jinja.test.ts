@@ -274,3 +274,19 @@ describe('jinja: dbt functions, more', () => {
     assert.equal(error.value.location?.line, 3);
   });
 });
+
+describe('jinja: tags left open', () => {
+  for (const [template, tag] of [
+    ['select 1\n{# a comment never closed\nfrom t', '{#'],
+    ['select 1\nfrom {{ ref("t")', '{{'],
+    ['select 1\n{% if true\nfrom t', '{%'],
+    ['select 1\n{% raw %}{{ not a tag\n', 'raw'],
+  ] as const) {
+    it(`${JSON.stringify(template.split('\n')[1])} is an error at its line, not a crash`, () => {
+      const error = renderError(template);
+      assert.equal(error.value.code, 'jinja');
+      assert.equal(error.value.location?.line, 2, tag);
+      assert.doesNotMatch(error.value.message, /\n/);
+    });
+  }
+});
