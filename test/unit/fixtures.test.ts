@@ -8,12 +8,10 @@ import { parse } from 'csv-parse/sync';
 import { loadDbtProject } from '../../src/engine/model/dbtProject';
 import { renderModel, type RenderContext } from '../../src/engine/model/jinja';
 import { loadMacroLibrary } from '../../src/engine/model/macroLibrary';
-import { jinja, repoRoot, tempWorkspace } from './helpers';
+import { jaffleSeeds, jinja, repoRoot, tempWorkspace } from './helpers';
 
 const fixtures = path.join(repoRoot, 'test', 'fixtures');
-// jaffle_shop's seeds are shared data kept outside the repository (read-only): copied into the workspace's seeds/.
-const jaffleSeeds =
-  process.env.SEGMENT_LENS_JAFFLE_SEEDS ?? path.resolve(repoRoot, '..', 'shared', 'dbt-projects', 'jaffle_shop_seeds');
+
 /** Models that run_query() reads, created from their expected SQL (all in `main`). */
 const queried: Record<string, string[]> = { jaffle_shop: [], dispatch_project: ['stg_payments'] };
 
@@ -35,7 +33,7 @@ function workspace(project: string): string {
   cpSync(path.join(fixtures, project), dir, { recursive: true, filter: (src) => path.basename(src) !== 'expected' });
   if (project === 'jaffle_shop') {
     for (const seed of ['raw_customers.csv', 'raw_orders.csv', 'raw_payments.csv'])
-      cpSync(path.join(jaffleSeeds, seed), path.join(dir, 'seeds', seed));
+      cpSync(path.join(jaffleSeeds(), seed), path.join(dir, 'seeds', seed));
   }
   return dir;
 }

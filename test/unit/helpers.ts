@@ -1,7 +1,16 @@
 // Shared test fixtures: real files in a temp folder, data generated here and its expected result computed here,
 // independently of the engine (plain JavaScript, or native SQLite through better-sqlite3).
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -20,6 +29,21 @@ export const assets: EngineAssets = {
 export const jinja = jinjaRuntime(assets.jinjaDir);
 
 export { dbtProject } from '../../src/engine/model/dbtProject';
+
+/**
+ * jaffle_shop's real seeds, shared data kept beside the repository (read-only): `../shared/dbt-projects/` from the
+ * checkout, as the project's guide places it, else SEGMENT_LENS_JAFFLE_SEEDS, else the workplace's fixed place.
+ */
+export function jaffleSeeds(): string {
+  const candidates = [
+    process.env.SEGMENT_LENS_JAFFLE_SEEDS,
+    path.resolve(repoRoot, '..', 'shared', 'dbt-projects', 'jaffle_shop_seeds'),
+    '/work/shared/dbt-projects/jaffle_shop_seeds',
+  ].filter((dir): dir is string => !!dir);
+  const found = candidates.find((dir) => existsSync(path.join(dir, 'raw_customers.csv')));
+  assert.ok(found, `jaffle_shop's seeds are in none of ${candidates.join(', ')}`);
+  return found;
+}
 
 export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
 export const sampleModel = readFileSync(path.join(repoRoot, 'sample', 'models', 'customer_segments.sql'), 'utf8');

@@ -11,9 +11,7 @@ import { LensError, runModel, type LensErrorValue } from '../../src/engine/index
 import { loadDbtProject } from '../../src/engine/model/dbtProject';
 import { Workspace } from '../../src/engine/workspace';
 import { rowObjects } from '../../src/shared/rows';
-import { assets, hashTree, tempWorkspace, write } from './helpers';
-
-const JAFFLE = '/work/shared/dbt-projects/jaffle_shop_seeds';
+import { assets, hashTree, jaffleSeeds, tempWorkspace, write } from './helpers';
 
 /** A workspace that is a dbt project: `files` by path relative to it. */
 function project(files: Record<string, string>): string {
@@ -363,7 +361,8 @@ describe('dbt seed configs', () => {
     const dir = tempWorkspace();
     const seeds = ['raw_customers', 'raw_orders', 'raw_payments'];
     mkdirSync(path.join(dir, 'seeds'));
-    for (const seed of seeds) copyFileSync(path.join(JAFFLE, `${seed}.csv`), path.join(dir, 'seeds', `${seed}.csv`));
+    for (const seed of seeds)
+      copyFileSync(path.join(jaffleSeeds(), `${seed}.csv`), path.join(dir, 'seeds', `${seed}.csv`));
     write(
       dir,
       'dbt_project.yml',
@@ -406,7 +405,7 @@ describe('dbt seed configs', () => {
 
     // Expected, computed here from the CSV text (the jaffle seeds have no quoted fields).
     const table = (seed: string) => {
-      const [header, ...lines] = readFileSync(path.join(JAFFLE, `${seed}.csv`), 'utf8')
+      const [header, ...lines] = readFileSync(path.join(jaffleSeeds(), `${seed}.csv`), 'utf8')
         .trim()
         .split(/\r?\n/);
       const columns = header.split(',');
