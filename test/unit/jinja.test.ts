@@ -290,3 +290,20 @@ describe('jinja: tags left open', () => {
     });
   }
 });
+
+describe('jinja: a project named oddly', () => {
+  it('a project or package name that is not an identifier does not break its macros', async () => {
+    const dir = tempWorkspace();
+    write(dir, 'dbt_project.yml', 'name: "my shop"\n');
+    write(dir, 'macros/m.sql', '{% macro twice(x) %}{{ x }} * 2{% endmacro %}');
+    const project_ = await loadDbtProject(dir);
+    const { library, text } = await loadMacroLibrary(project_);
+    const { sql } = renderModel('select {{ twice(3) }} as n', 'model.sql', {
+      ...context,
+      project: project_,
+      library,
+      macroText: text,
+    });
+    assert.equal(sql, 'select 3 * 2 as n');
+  });
+});

@@ -257,7 +257,8 @@ export class MacroLibrary {
       offset: 0,
       verbatim: false,
     });
-    for (const namespace of this.namespaces) {
+    // dbt requires project names to be identifiers; a name that is not one has no `name.macro` form to call.
+    for (const namespace of [...this.namespaces].filter((name) => /^[A-Za-z_]\w*$/.test(name))) {
       const members = all.filter((macro) => macro.namespace === namespace);
       this.emit(`{% set ${namespace} = {${entries(members, (macro) => macro.name)}} %}`, {
         file: '',
