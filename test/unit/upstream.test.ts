@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { DataCache, ModelSession, runModel, type ModelResult } from '../../src/engine/index';
 import type { RawSettings } from '../../src/engine/settings';
-import { assets, repoRoot, tempWorkspace, write } from './helpers';
+import { assets, hashTree, repoRoot, tempWorkspace, write } from './helpers';
 
 const fixture = path.join(repoRoot, 'test', 'fixtures', 'jaffle_shop');
 const jaffleSeeds =
@@ -196,5 +196,79 @@ describe('upstream models are built in sql.js', function () {
       assert.match(outcome.error.message, /b_model/);
       assert.match(outcome.error.message, /cycle/);
     }
+  });
+
+  /** A small dbt project: seeds a (id, name) and b (id, a_id), and the given models. */
+  function smallProject(files: Record<string, string>): string {
+    const small = tempWorkspace();
+    write(small, 'dbt_project.yml', 'name: small\nprofile: small\nmodels:\n  small:\n    +materialized: view\n');
+    write(small, 'seeds/a.csv', 'id,name\n1,one\n2,two\n3,three\n');
+    write(small, 'seeds/b.csv', 'id,a_id\n10,1\n11,1\n12,3\n');
+    for (const [file, text] of Object.entries(files)) write(small, file, text);
+    return small;
+  }
+
+  it("a view over a seed keeps working when the layout rebuilds that seed for the model's join", async () => {
+    const small = smallProject({
+      'models/v_a.sql': "select id, upper(name) as loud from {{ ref('a') }}",
+      'models/explore.sql': [
+        'select a.id, v_a.loud, count(b.id) as orders',
+        "from {{ ref('a') }} as a",
+        "join {{ ref('v_a') }} as v_a on v_a.id = a.id",
+        "left join {{ ref('b') }} as b on b.a_id = a.id",
+        'group by a.id, v_a.loud',
+      ].join('\n'),
+    });
+    const session = await ModelSession.open(
+      { workspaceDir: small, settings: settings('models/explore.sql'), env: {}, homeDir: small },
+      assets,
+    );
+    const result = session.run();
+    // The layout made a.id the seed's INTEGER PRIMARY KEY (a copy renamed over it) after v_a was created over it.
+    const laidOut = [...session.data.uniqueKeys];
+    session.close();
+    assert.ok(laidOut.includes('main.a.id'), laidOut.join(', '));
+    assert.deepEqual(result.upstream.built, ['main.v_a']);
+    assert.deepEqual(result.rows, [
+      [1, 'ONE', 2],
+      [2, 'TWO', 0],
+      [3, 'THREE', 1],
+    ]);
+  });
+
+  it('an ephemeral model (created as a view) and a table config in the file are built; a disabled ref is an error', async () => {
+    const small = smallProject({
+      'models/eph.sql': "{{ config(materialized='ephemeral') }} select id from {{ ref('a') }} where id > 1",
+      'models/t.sql': "{{ config(materialized='table') }} select count(*) as n from {{ ref('eph') }}",
+      'models/explore.sql': "select n from {{ ref('t') }}",
+      'models/off.sql': '{{ config(enabled=false) }} select 1 as x',
+      'models/uses_off.sql': "select x from {{ ref('off') }}",
+    });
+    const result = await run(small, 'models/explore.sql');
+    assert.deepEqual(result.rows, [[2]]);
+    assert.deepEqual(result.upstream.built, ['main.eph', 'main.t']);
+    const outcome = await runModel(
+      { workspaceDir: small, settings: settings('models/uses_off.sql'), env: {}, homeDir: small },
+      assets,
+    );
+    assert.equal(outcome.ok, false);
+    if (!outcome.ok) assert.match(outcome.error.message, /off, which is disabled/);
+  });
+
+  it('an upstream model that is not one read-only SELECT is refused naming its file, and nothing is written', async () => {
+    const small = smallProject({
+      'models/bad.sql': "delete from {{ ref('a') }}",
+      'models/explore.sql': "select * from {{ ref('bad') }}",
+    });
+    const before = hashTree(small);
+    const outcome = await runModel(
+      { workspaceDir: small, settings: settings('models/explore.sql'), env: {}, homeDir: small },
+      assets,
+    );
+    assert.equal(outcome.ok, false);
+    if (outcome.ok) return;
+    assert.match(outcome.error.message, /bad\.sql/);
+    assert.match(outcome.error.message, /DELETE/);
+    assert.deepEqual(hashTree(small), before);
   });
 });
