@@ -271,4 +271,17 @@ describe('upstream models are built in sql.js', function () {
     assert.match(outcome.error.message, /DELETE/);
     assert.deepEqual(hashTree(small), before);
   });
+
+  it('run_query in the model reads an upstream model, built before the template renders on the data', async () => {
+    const small = smallProject({
+      'models/t.sql': "{{ config(materialized='table') }} select id, name from {{ ref('a') }} where id >= 2",
+      'models/explore.sql': [
+        "{% set found = run_query('select max(id) from ' ~ ref('t')) %}",
+        "select {{ found.rows[0][0] if found and found.rows else 0 }} as top, count(*) as n from {{ ref('t') }}",
+      ].join('\n'),
+    });
+    const result = await run(small, 'models/explore.sql');
+    assert.deepEqual(result.rows, [[3, 2]]);
+    assert.deepEqual(result.upstream.built, ['main.t']);
+  });
 });
