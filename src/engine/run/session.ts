@@ -216,7 +216,8 @@ export class ModelSession {
     /** Builds the upstream models the data lacks (upstream.ts), each rendered on the data. */
     const buildOn = (data: LoadedData) => {
       if (!project || upstream.length === 0) return;
-      const renderOn = { ...context, ...dataFunctions(data) };
+      // Their log() calls are not the model's: the model's logs stay its own.
+      const renderOn = { ...context, ...dataFunctions(data), log: undefined };
       const outcome = buildUpstream(data, upstream, project, context.target.schema, (node) =>
         renderModel(node.text, node.file, renderOn),
       );
