@@ -1,5 +1,6 @@
 // The loaded data, kept in memory between runs while its source files are unchanged. Data is read-only from the
-// moment it is loaded (templates' run_query reads it too); the one layout step, once per load, is the engine's own.
+// moment it is loaded (templates' run_query reads it too); the layout step, once per load, and the upstream models'
+// CREATE statements (upstream.ts) are the engine's own writes.
 import type { LoadedData } from './loadedData';
 import { fingerprint, type DataPlan } from './plan';
 
@@ -22,9 +23,17 @@ export async function loadData(plan: DataPlan): Promise<LoadedData> {
 export function layOut(data: LoadedData, layout: LayoutStep): void {
   if (data.laidOut) return;
   data.laidOut = true;
+  writeStep(data, () => layout(data));
+}
+
+/**
+ * Runs `write` with writes allowed (the upstream models' CREATE statements, our own SQL around SELECTs that passed
+ * the read-only guard), then makes the data read-only again.
+ */
+export function writeStep<T>(data: LoadedData, write: () => T): T {
   data.main.run('PRAGMA query_only = OFF');
   try {
-    layout(data);
+    return write();
   } finally {
     data.main.run('PRAGMA query_only = ON');
   }

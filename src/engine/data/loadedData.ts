@@ -56,6 +56,13 @@ export class LoadedData {
   readonly checks = new Map<string, string | undefined>();
   /** The layout step ran on this data (once per load). */
   laidOut = false;
+  /**
+   * Relations built from the project's upstream models (upstream.ts), by `schema.identifier` in lower case: how
+   * each was created and a hash of what it was created from (rebuilt only when that changes).
+   */
+  readonly built = new Map<string, { schema: string; identifier: string; kind: 'view' | 'table'; hash: string }>();
+  /** How many relations were built or rebuilt on this data, over all runs. */
+  buildCount = 0;
   constructor(
     readonly main: Database,
     readonly source: SourceInfo,

@@ -195,6 +195,8 @@ export class RenderState {
   /** A function asked for data that was not loaded: render again once it is. */
   neededData = false;
   readonly config: CapturedConfig = {};
+  /** The models and seeds `ref()` named, in call order (the project graph's edges). */
+  readonly refs: string[] = [];
   private readonly frames: { id: number; value?: unknown; returned: boolean }[] = [];
   private nextFrame = 0;
   private readonly statements = new Map<string, { table: QueryTable }>();
@@ -362,6 +364,7 @@ export function contextGlobals(
         );
       }
       void keywords; // `v=`/`version=` pick a model version; one version per model here.
+      if (!state.refs.includes(name)) state.refs.push(name);
       const known = project();
       if (known && !known.nodes.has(name) && !state.environment.lenient) {
         return state.fail(

@@ -26,6 +26,11 @@ export interface DbtProject {
   sources: Map<string, DbtSource>;
   /** `alias` of each model that has one (in-file `config(alias=…)` or a properties file). */
   modelAliases: Map<string, string>;
+  /**
+   * Each model's file, text and the `materialized` / `enabled` configs dbt_project.yml (by folder) and properties
+   * files give it (a model's own config() overrides them: the project graph reads it when rendering).
+   */
+  models: Map<string, ProjectModel>;
   /** Where each macro lives: the root project's `macro-paths`, then each installed package's. */
   macroFiles: MacroFile[];
   /** Installed packages (under `packages-install-path`), by their own project name. */
@@ -36,6 +41,15 @@ export interface DbtProject {
   dispatchOrder: Map<string, string[]>;
   /** How dbt loads each seed (seedConfig.ts). */
   seeds?: DbtSeeds;
+}
+
+/** A model file of the project. */
+export interface ProjectModel {
+  name: string;
+  file: string;
+  text: string;
+  materialized?: string;
+  enabled?: boolean;
 }
 
 /** A file of macros and the namespace its macros belong to (the project or package name). */
@@ -66,29 +80,39 @@ function stringList(value: unknown, fallback: string[]): string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : fallback;
 }
 
-/** The `schema` config in a dbt_project.yml `models:` level (`+schema`, or `schema` as older projects write it). */
-function schemaConfig(level: Record<string, unknown>): string | undefined {
-  const value = level['+schema'] ?? level.schema;
-  return typeof value === 'string' ? value : undefined;
+/** A config in a dbt_project.yml `models:` level (`+schema`, or `schema` as older projects write it). */
+function levelConfig(level: Record<string, unknown>, key: string): unknown {
+  return level[`+${key}`] ?? level[key];
 }
 
-/** Walks the `models: <project>:` tree down a model's folders; the deepest `+schema` wins. */
+/** Walks the `models: <project>:` tree down a model's folders; the deepest `+key` wins. */
+function folderConfig(
+  modelsConfig: unknown,
+  projectName: string | undefined,
+  folders: string[],
+  model: string,
+  key: string,
+): unknown {
+  if (!isRecord(modelsConfig)) return undefined;
+  let level: unknown = projectName ? modelsConfig[projectName] : undefined;
+  let value: unknown;
+  for (const part of [...folders, model]) {
+    if (!isRecord(level)) break;
+    value = levelConfig(level, key) ?? value;
+    level = level[part];
+  }
+  if (isRecord(level)) value = levelConfig(level, key) ?? value;
+  return value;
+}
+
 function folderSchema(
   modelsConfig: unknown,
   projectName: string | undefined,
   folders: string[],
   model: string,
 ): string | undefined {
-  if (!isRecord(modelsConfig)) return undefined;
-  let level: unknown = projectName ? modelsConfig[projectName] : undefined;
-  let schema: string | undefined;
-  for (const part of [...folders, model]) {
-    if (!isRecord(level)) break;
-    schema = schemaConfig(level) ?? schema;
-    level = level[part];
-  }
-  if (isRecord(level)) schema = schemaConfig(level) ?? schema;
-  return schema;
+  const value = folderConfig(modelsConfig, projectName, folders, model, 'schema');
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** A project with what `given` says and nothing else: no models, macros, packages or sources yet. */
@@ -99,6 +123,7 @@ export function dbtProject(given: Partial<DbtProject> & { dir: string }): DbtPro
     nodes: new Set(),
     sources: new Map(),
     modelAliases: new Map(),
+    models: new Map(),
     macroFiles: [],
     packages: [],
     missingPackages: [],
@@ -166,7 +191,17 @@ export async function loadDbtProject(
       const folders = path.relative(root, path.dirname(file)).split(path.sep).filter(Boolean);
       const schema = folderSchema(project.models, name, folders, model);
       if (schema) result.modelSchemas.set(model, schema);
-      inFile.push([await readTextFile(file, 'The model file'), model]);
+      const text = await readTextFile(file, 'The model file');
+      const materialized = folderConfig(project.models, name, folders, model, 'materialized');
+      const enabled = folderConfig(project.models, name, folders, model, 'enabled');
+      result.models.set(model, {
+        name: model,
+        file,
+        text,
+        materialized: typeof materialized === 'string' ? materialized : undefined,
+        enabled: typeof enabled === 'boolean' ? enabled : undefined,
+      });
+      inFile.push([text, model]);
     }
     for (const file of files.filter((item) => path.extname(item).toLowerCase() !== '.sql'))
       readProperties(await readYamlFile(file, 'The properties file'), result);
@@ -188,6 +223,12 @@ function readProperties(properties: unknown, project: DbtProject): void {
     if (typeof schema === 'string') project.modelSchemas.set(model.name, schema);
     const alias = isRecord(model.config) ? model.config.alias : undefined;
     if (typeof alias === 'string') project.modelAliases.set(model.name, alias);
+    // Properties files are read after every model file of their folder was listed: the model is known by then.
+    const known = project.models.get(model.name);
+    const materialized = isRecord(model.config) ? model.config.materialized : undefined;
+    if (known && typeof materialized === 'string') known.materialized = materialized;
+    const enabled = isRecord(model.config) ? model.config.enabled : undefined;
+    if (known && typeof enabled === 'boolean') known.enabled = enabled;
   }
   for (const source of Array.isArray(properties.sources) ? properties.sources : []) {
     if (!isRecord(source) || typeof source.name !== 'string') continue;

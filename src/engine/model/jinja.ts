@@ -47,6 +47,8 @@ export interface RenderedModel {
   sourceMap: SourceMap;
   /** What the model's `config()` said. */
   config: CapturedConfig;
+  /** The models and seeds the model `ref()`s, in call order. */
+  refs: string[];
   /** The template asked for data (run_query, columns of a relation) that was not given: render again with it. */
   neededData: boolean;
 }
@@ -323,9 +325,15 @@ export function renderModel(source: string, file: string, context: RenderContext
     current = undefined;
   }
   if (state.neededData)
-    return { sql: '', sourceMap: new SourceMap(file, source, []), config: state.config, neededData: true };
+    return {
+      sql: '',
+      sourceMap: new SourceMap(file, source, []),
+      config: state.config,
+      refs: state.refs,
+      neededData: true,
+    };
   if (state.problem) throw problemError(state, { file, source, library, sites, context });
-  return { ...unmark(rendered, instrumented, file, source), config: state.config, neededData: false };
+  return { ...unmark(rendered, instrumented, file, source), config: state.config, refs: state.refs, neededData: false };
 }
 
 /**

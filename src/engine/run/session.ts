@@ -1,6 +1,7 @@
 // A model rendered and its data loaded, kept for the questions that follow a run: the result, the lineage, a CTE's
 // rows, the customers behind a cell. The stages hand their products on in one direction:
 // settings → model file → dbt project → data plan → rendered SQL → prepared query → loaded data → results.
+import path from 'node:path';
 import { LensError, oneLine, type FileLocation } from '../errors';
 import { layOut, loadData, type DataCache, type LayoutStep } from '../data/cache';
 import type { LoadedData, SourceInfo } from '../data/loadedData';
@@ -9,6 +10,7 @@ import { projectOfModel } from '../model/dbtProject';
 import { renderModel, type RenderContext } from '../model/jinja';
 import { jinjaRuntime } from '../model/jinjaRuntime';
 import { loadMacroLibrary } from '../model/macroLibrary';
+import { upstreamModels } from '../model/projectGraph';
 import { readModelFile } from '../model/modelFile';
 import { resolveSettings } from '../settings';
 import { buildLineage, type Lineage } from '../sql/lineage';
@@ -24,6 +26,7 @@ import { optimizeLayout } from './layout';
 import { prepareQuery, type PreparedQuery } from './prepare';
 import { isQueryOnly, readOnlyProblem, statementProblem } from './readOnly';
 import { sqlError } from './sqlErrors';
+import { buildUpstream, type UpstreamOutcome } from './upstream';
 
 export interface ModelResult {
   columns: string[];
@@ -37,6 +40,8 @@ export interface ModelResult {
   model: { file: string; sample: boolean; renderedSql: string };
   /** What the model's Jinja logged (log(), print(), exceptions.warn()), in order. */
   logs: string[];
+  /** The upstream models (the ones it ref()s, and theirs) created in the data for this run, or kept from before. */
+  upstream: UpstreamOutcome;
   /** `dataReused`: the data was already in memory, unchanged on disk, so only the query ran. */
   timings: { renderMs: number; loadMs: number; queryMs: number; countMs: number; totalMs: number; dataReused: boolean };
 }
@@ -121,6 +126,14 @@ function columnTypes(data: LoadedData, schema: string, table: string): { name: s
   return rows.map(([name, type]) => ({ name: String(name), type: String(type || 'text').toLowerCase() }));
 }
 
+/** run_query and the columns of a relation, answered from the loaded data. */
+function dataFunctions(data: LoadedData): Pick<RenderContext, 'runQuery' | 'columnsOf'> {
+  return {
+    runQuery: (sql) => readOnlyQuery(data, sql),
+    columnsOf: (schema, table) => columnTypes(data, schema, table),
+  };
+}
+
 function refuseUnlessQuery(problem: string | undefined, file: string): void {
   if (!problem) return;
   throw new LensError({
@@ -165,6 +178,7 @@ export class ModelSession {
     private lineageBuilt?: LineageOutcome,
     private readonly logs: string[] = [],
     private readonly limits: EngineLimits = DEFAULT_LIMITS,
+    private readonly upstream: UpstreamOutcome = { built: [], kept: [] },
   ) {}
 
   /** Prepares the model and loads its data; with a cache, data already loaded and unchanged on disk is reused. */
@@ -190,11 +204,37 @@ export class ModelSession {
       execute: true,
       log: (message) => logs.push(message),
     };
-    const load = async () => (cache ? cache.get(plan) : { data: await loadData(plan), reused: false });
     const renderStarted = performance.now();
     // The template renders before any data loads (its errors come first); one that queries the data (run_query,
     // the columns of a relation) renders again once the data is there.
     let rendered = renderModel(model.text, model.file, context);
+    // The models it stands on, in dependency order, as dbt's parse phase reads them (a cycle is an error here).
+    const self = path.basename(model.file, path.extname(model.file));
+    const upstreamOf = (refs: string[]) => (model.sample ? [] : upstreamModels(refs, context, self));
+    let upstream = upstreamOf(rendered.refs);
+    const built: UpstreamOutcome = { built: [], kept: [] };
+    /** Builds the upstream models the data lacks (upstream.ts), each rendered on the data. */
+    const buildOn = (data: LoadedData) => {
+      if (!project || upstream.length === 0) return;
+      // Their log() calls are not the model's: the model's logs stay its own.
+      const renderOn = { ...context, ...dataFunctions(data), log: undefined };
+      const outcome = buildUpstream(data, upstream, project, context.target.schema, (node) =>
+        renderModel(node.text, node.file, renderOn),
+      );
+      for (const name of outcome.built) if (!built.built.includes(name)) built.built.push(name);
+      for (const name of outcome.kept)
+        if (!built.kept.includes(name) && !built.built.includes(name)) built.kept.push(name);
+    };
+    const load = async () => {
+      const got = cache ? await cache.get(plan) : { data: await loadData(plan), reused: false };
+      try {
+        buildOn(got.data);
+      } catch (error) {
+        if (!cache) got.data.close();
+        throw error;
+      }
+      return got;
+    };
     let loaded: { data: LoadedData; reused: boolean; ms: number } | undefined;
     if (rendered.neededData) {
       logs.length = 0;
@@ -204,9 +244,19 @@ export class ModelSession {
       const data = loaded.data;
       rendered = renderModel(model.text, model.file, {
         ...context,
-        runQuery: (sql) => readOnlyQuery(data, sql),
-        columnsOf: (schema, table) => columnTypes(data, schema, table),
+        ...dataFunctions(data),
       });
+      // A ref the data decided (run_query's answer) may stand on more models.
+      const more = upstreamOf(rendered.refs);
+      if (more.some((node) => !upstream.some((known) => known.name === node.name))) {
+        upstream = more;
+        try {
+          buildOn(data);
+        } catch (error) {
+          if (!cache) data.close();
+          throw error;
+        }
+      }
     }
     const renderMs = elapsed(renderStarted) - (loaded?.ms ?? 0);
     const query = prepareQuery(rendered, model.file);
@@ -245,6 +295,7 @@ export class ModelSession {
       lineage,
       logs,
       { ...DEFAULT_LIMITS, ...request.limits },
+      built,
     );
   }
 
@@ -330,6 +381,7 @@ export class ModelSession {
       cteRowCounts,
       warnings: [...this.data.notes, ...this.warnings()],
       logs: this.logs,
+      upstream: this.upstream,
       source: this.data.source,
       model: { ...this.model, renderedSql: this.sql },
       timings: {

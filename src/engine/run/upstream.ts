@@ -1,0 +1,147 @@
+// Builds the models a model ref()s in sql.js, as `dbt run` would have built them in the warehouse: each upstream
+// model (projectGraph.ts gives them in dependency order) the data does not already hold is rendered on the loaded
+// data and created in its schema (an in-memory database attached under the schema's name when the data has none):
+// a view as a view, a table or an incremental model as CREATE TABLE … AS. Each SELECT passes the same read-only guard
+// as the model itself before our CREATE wraps it; the CREATE statements are the only writes, made with query_only off
+// for just their time (writeStep). What was built stays with the data (the cache keeps it between runs), with a
+// hash of its SQL and of everything it stands on: a relation is rebuilt only when that changes.
+//
+// Not yet as dbt: an ephemeral model is created as a view (dbt inlines it as a CTE; the rows are the same), and a
+// view that reads another schema is created as a table (SQLite refuses a view across attached databases; the data
+// never changes under it, so its rows are the same too).
+import { createHash } from 'node:crypto';
+import { LensError, oneLine } from '../errors';
+import { writeStep } from '../data/cache';
+import type { LoadedData } from '../data/loadedData';
+import type { DbtProject } from '../model/dbtProject';
+import type { RenderedModel } from '../model/jinja';
+import type { UpstreamModel } from '../model/projectGraph';
+import { quoteIdentifier } from '../sql/names';
+import { prepareQuery } from './prepare';
+import { readOnlyProblem } from './readOnly';
+import { sqlError } from './sqlErrors';
+
+export interface UpstreamOutcome {
+  /** `schema.identifier` of each relation created (or re-created) by this call, in build order. */
+  built: string[];
+  /** Relations built before and unchanged since. */
+  kept: string[];
+}
+
+/** How a materialization is created here. */
+function kindOf(materialized: string): 'view' | 'table' {
+  return ['view', 'ephemeral', 'materialized_view'].includes(materialized.toLowerCase()) ? 'view' : 'table';
+}
+
+function hashOf(parts: unknown): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}
+
+/**
+ * Creates, in order, each of `models` the data does not hold as it should; `render` renders a model on the data
+ * (execute true, run_query answering).
+ */
+export function buildUpstream(
+  data: LoadedData,
+  models: readonly UpstreamModel[],
+  project: DbtProject,
+  targetSchema: string,
+  render: (model: UpstreamModel) => RenderedModel,
+): UpstreamOutcome {
+  const outcome: UpstreamOutcome = { built: [], kept: [] };
+  /** What each model's relation was made from: a built one's hash, or the data's own relation. */
+  const hashes = new Map<string, string>();
+  for (const model of models) {
+    const schema = project.modelSchemas.get(model.name) ?? targetSchema;
+    const identifier = project.modelAliases.get(model.name) ?? model.name;
+    const name = `${schema}.${identifier}`;
+    const key = name.toLowerCase();
+    const record = data.built.get(key);
+    if (!record && data.locate(name)) {
+      // The data holds it already (a warehouse dbt built): use it as it is.
+      hashes.set(model.name, `data:${key}`);
+      continue;
+    }
+    const query = prepareQuery(render(model), model.file);
+    const kind = kindOf(model.materialized);
+    const hash = hashOf([kind, schema, identifier, query.sql, model.refs.map((ref) => hashes.get(ref) ?? ref)]);
+    hashes.set(model.name, hash);
+    if (record?.hash === hash) {
+      outcome.kept.push(name);
+      continue;
+    }
+    const select = query.sql.replace(/[\s;]+$/, '');
+    let problem: string | undefined;
+    try {
+      compileWithSchemaAliases(data, select);
+      problem = readOnlyProblem(data.main, select);
+    } catch (error) {
+      throw sqlError((error as Error).message, query, data);
+    }
+    if (problem) {
+      throw new LensError({
+        code: 'sql',
+        message: `The model ${model.file} (upstream of the model run) is not one read-only SELECT: ${problem}.`,
+        hint: 'A model is one SELECT (with CTEs); it never changes the data.',
+      });
+    }
+    const relation = `${quoteIdentifier(schema)}.${quoteIdentifier(identifier)}`;
+    const created = writeStep(data, () => {
+      if (!data.schemaNames().some((attached) => attached.toLowerCase() === schema.toLowerCase()))
+        attachSchema(data, schema, model);
+      if (record) {
+        data.main.run(`DROP ${record.kind === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${relation}`);
+        data.built.delete(key);
+      }
+      try {
+        if (kind === 'view') {
+          try {
+            data.main.run(`CREATE VIEW ${relation} AS ${select}`);
+            return 'view' as const;
+          } catch (error) {
+            if (!/cannot reference objects in database/.test((error as Error).message)) throw error;
+          }
+        }
+        data.main.run(`CREATE TABLE ${relation} AS ${select}`);
+        return 'table' as const;
+      } catch (error) {
+        if (error instanceof LensError) throw error;
+        throw sqlError((error as Error).message, query, data);
+      }
+    });
+    data.built.set(key, { schema, identifier, kind: created, hash });
+    data.buildCount++;
+    // What was learnt about the old relation no longer holds.
+    data.checks.clear();
+    for (const unique of [...data.uniqueKeys]) if (unique.startsWith(`${key}.`)) data.uniqueKeys.delete(unique);
+    outcome.built.push(name);
+  }
+  return outcome;
+}
+
+/** Compiles `sql` once, letting a `schema.table` whose schema was not opened name the database that has it. */
+function compileWithSchemaAliases(data: LoadedData, sql: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      data.main.prepare(sql).free();
+      return;
+    } catch (error) {
+      const missing = /^no such table: ([^.]+)\.(.+)$/.exec((error as Error).message);
+      if (!missing || attempt > 10 || !data.aliasSchema(missing[1], missing[2])) throw error;
+    }
+  }
+}
+
+function attachSchema(data: LoadedData, schema: string, model: UpstreamModel): void {
+  try {
+    data.main.run(`ATTACH ':memory:' AS ${quoteIdentifier(schema)}`);
+  } catch (error) {
+    throw new LensError({
+      code: 'settings',
+      message: `Schema "${schema}" of ${model.file} cannot be created beside ${data.source.description}: ${oneLine((error as Error).message)}.`,
+      hint: /too many attached/.test((error as Error).message)
+        ? 'SQLite attaches at most 10 schemas besides the main one: the models upstream use too many schemas.'
+        : 'Give the schema another name.',
+    });
+  }
+}
