@@ -89,6 +89,7 @@ if (withTests) {
       ...(await listTests('test/unit')),
       'scripts/bench-lineage.ts',
       'scripts/bench-jinja.ts',
+      'scripts/bench-upstream.ts',
       'scripts/bench.ts',
       'scripts/save-storm.ts',
     ],

@@ -36,6 +36,7 @@ export function panelState(state: RunState): PanelState {
           source: result.source.description,
           cteRowCounts: result.cteRowCounts,
           timings: { loadMs: result.timings.loadMs, queryMs: result.timings.queryMs, totalMs: result.timings.totalMs },
+          upstream: result.upstream.relations.map(({ name, from, rows, ms }) => ({ name, from, rows, ms })),
           columns: result.columns,
           rows: result.rows,
         },

@@ -27,6 +27,28 @@ function statusLine(run: Extract<PanelState, { status: 'done' }>['run']): HTMLEl
     `load ${Math.round(run.timings.loadMs).toLocaleString(locale)} ms`,
     `query ${Math.round(run.timings.queryMs).toLocaleString(locale)} ms`,
   ].join(' · ');
+  // The models it stands on: each one's origin in its tooltip, a count of each kind in the line.
+  if (run.upstream.length) {
+    const built = run.upstream.filter((relation) => relation.from === 'built').length;
+    const kept = run.upstream.filter((relation) => relation.from === 'kept').length;
+    const read = run.upstream.length - built - kept;
+    const parts = [
+      built && `${built} built from SQL`,
+      kept && `${kept} unchanged`,
+      read && `${read} read from the data`,
+    ].filter(Boolean);
+    const upstream = element('span', {
+      id: 'upstream',
+      title: run.upstream
+        .map(
+          (relation) =>
+            `${relation.name}: ${relation.from}, ${relation.rows.toLocaleString(locale)} rows${relation.from === 'built' ? `, ${Math.round(relation.ms)} ms` : ''}`,
+        )
+        .join('\n'),
+    });
+    upstream.textContent = ` · upstream: ${parts.join(', ')}`;
+    line.append(upstream);
+  }
   return line;
 }
 

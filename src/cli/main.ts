@@ -13,7 +13,7 @@ import {
   type RunPayload,
 } from '../engine/index';
 import { lineageTable, toCsv, toTable } from '../shared/format';
-import { lineageJson, toJson } from './output';
+import { lineageJson, toJson, upstreamLine } from './output';
 import { readWorkspaceSettings } from './workspaceSettings';
 import { parse as parseYaml } from 'yaml';
 import { isRecord } from '../shared/json';
@@ -161,6 +161,7 @@ function printResult(result: RunPayload['result'], format: string, verbose: bool
     process.stdout.write(
       `\n${result.model.file}\n${result.source.description} · rows: ${counts} · load ${result.timings.loadMs} ms · query ${result.timings.queryMs} ms\n`,
     );
+    for (const relation of result.upstream.relations) process.stdout.write(`upstream ${upstreamLine(relation)}\n`);
   }
 }
 

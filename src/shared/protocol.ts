@@ -13,6 +13,8 @@ export interface RunSummary {
   source: string;
   cteRowCounts: Record<string, number>;
   timings: { loadMs: number; queryMs: number; totalMs: number };
+  /** The models it stands on, each read from the data, built from SQL now, or kept from an earlier build. */
+  upstream: { name: string; from: 'data' | 'built' | 'kept'; rows: number; ms: number }[];
   /** The model's full result, for CSV export and copy. */
   columns: string[];
   rows: SqlValue[][];

@@ -8,11 +8,9 @@ import BetterSqlite3 from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { DataCache, ModelSession, runModel, type ModelResult } from '../../src/engine/index';
 import type { RawSettings } from '../../src/engine/settings';
-import { assets, hashTree, repoRoot, tempWorkspace, write } from './helpers';
+import { assets, hashTree, jaffleSeeds, repoRoot, tempWorkspace, write } from './helpers';
 
 const fixture = path.join(repoRoot, 'test', 'fixtures', 'jaffle_shop');
-const jaffleSeeds =
-  process.env.SEGMENT_LENS_JAFFLE_SEEDS ?? path.resolve(repoRoot, '..', 'shared', 'dbt-projects', 'jaffle_shop_seeds');
 
 /** Each model: its file, its relation in the independent build, how it is built there, and what it refs. */
 const models = [
@@ -53,7 +51,7 @@ function workspace(): string {
   const dir = path.join(tempWorkspace(), 'jaffle_shop');
   cpSync(fixture, dir, { recursive: true, filter: (src) => path.basename(src) !== 'expected' });
   for (const seed of ['raw_customers.csv', 'raw_orders.csv', 'raw_payments.csv'])
-    cpSync(path.join(jaffleSeeds, seed), path.join(dir, 'seeds', seed));
+    cpSync(path.join(jaffleSeeds(), seed), path.join(dir, 'seeds', seed));
   return dir;
 }
 
@@ -120,6 +118,19 @@ describe('upstream models are built in sql.js', function () {
       assert.deepEqual(rowSet(result.rows), rowSet(rows));
     });
   }
+
+  it('the run says, for each upstream relation, where it came from and how many rows it has', async () => {
+    const result = await run(dir, 'models/customers.sql');
+    const upstream = new Map(result.upstream.relations.map((relation) => [relation.name, relation]));
+    for (const name of ['stg_customers', 'stg_orders', 'stg_payments']) {
+      const model = models.find((candidate) => candidate.name === name)!;
+      const relation = upstream.get(`${model.schema}.${name}`);
+      assert.ok(relation, `${name} is listed`);
+      assert.ok(relation.from === 'built' || relation.from === 'kept');
+      const rows = native.prepare(`select count(*) as n from ${model.schema}."${name}"`).get() as { n: number };
+      assert.equal(relation.rows, rows.n, name);
+    }
+  });
 
   it('customer_segments: the region × segment grid, and a re-run after editing only it rebuilds nothing', async () => {
     const cache = new DataCache();

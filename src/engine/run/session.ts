@@ -178,7 +178,7 @@ export class ModelSession {
     private lineageBuilt?: LineageOutcome,
     private readonly logs: string[] = [],
     private readonly limits: EngineLimits = DEFAULT_LIMITS,
-    private readonly upstream: UpstreamOutcome = { built: [], kept: [] },
+    private readonly upstream: UpstreamOutcome = { built: [], kept: [], relations: [] },
   ) {}
 
   /** Prepares the model and loads its data; with a cache, data already loaded and unchanged on disk is reused. */
@@ -212,7 +212,7 @@ export class ModelSession {
     const self = path.basename(model.file, path.extname(model.file));
     const upstreamOf = (refs: string[]) => (model.sample ? [] : upstreamModels(refs, context, self));
     let upstream = upstreamOf(rendered.refs);
-    const built: UpstreamOutcome = { built: [], kept: [] };
+    const built: UpstreamOutcome = { built: [], kept: [], relations: [] };
     /** Builds the upstream models the data lacks (upstream.ts), each rendered on the data. */
     const buildOn = (data: LoadedData) => {
       if (!project || upstream.length === 0) return;
@@ -224,6 +224,10 @@ export class ModelSession {
       for (const name of outcome.built) if (!built.built.includes(name)) built.built.push(name);
       for (const name of outcome.kept)
         if (!built.kept.includes(name) && !built.built.includes(name)) built.kept.push(name);
+      // The last build is what the data holds now (a render on the data may build again).
+      built.relations = outcome.relations.map((relation) =>
+        relation.from === 'kept' && built.built.includes(relation.name) ? { ...relation, from: 'built' } : relation,
+      );
     };
     const load = async () => {
       const got = cache ? await cache.get(plan) : { data: await loadData(plan), reused: false };

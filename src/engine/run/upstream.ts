@@ -26,6 +26,26 @@ export interface UpstreamOutcome {
   built: string[];
   /** Relations built before and unchanged since. */
   kept: string[];
+  /** Every upstream relation, in dependency order: read from the data as it was, built now, or kept from before. */
+  relations: UpstreamRelation[];
+}
+
+export interface UpstreamRelation {
+  name: string;
+  model: string;
+  from: 'data' | 'built' | 'kept';
+  rows: number;
+  /** Time to build it (0 when read from the data or kept). */
+  ms: number;
+}
+
+function rowCount(data: LoadedData, name: string): number {
+  const located = data.locate(name);
+  if (!located) return 0;
+  const count = data.main.exec(
+    `SELECT count(*) FROM ${quoteIdentifier(located.schema)}.${quoteIdentifier(located.table)}`,
+  );
+  return Number(count[0]?.values[0]?.[0] ?? 0);
 }
 
 /** How a materialization is created here. */
@@ -48,7 +68,7 @@ export function buildUpstream(
   targetSchema: string,
   render: (model: UpstreamModel) => RenderedModel,
 ): UpstreamOutcome {
-  const outcome: UpstreamOutcome = { built: [], kept: [] };
+  const outcome: UpstreamOutcome = { built: [], kept: [], relations: [] };
   /** What each model's relation was made from: a built one's hash, or the data's own relation. */
   const hashes = new Map<string, string>();
   for (const model of models) {
@@ -60,14 +80,17 @@ export function buildUpstream(
     if (!record && data.locate(name)) {
       // The data holds it already (a warehouse dbt built): use it as it is.
       hashes.set(model.name, `data:${key}`);
+      outcome.relations.push({ name, model: model.file, from: 'data', rows: rowCount(data, name), ms: 0 });
       continue;
     }
+    const started = performance.now();
     const query = prepareQuery(render(model), model.file);
     const kind = kindOf(model.materialized);
     const hash = hashOf([kind, schema, identifier, query.sql, model.refs.map((ref) => hashes.get(ref) ?? ref)]);
     hashes.set(model.name, hash);
     if (record?.hash === hash) {
       outcome.kept.push(name);
+      outcome.relations.push({ name, model: model.file, from: 'kept', rows: rowCount(data, name), ms: 0 });
       continue;
     }
     const select = query.sql.replace(/[\s;]+$/, '');
@@ -115,6 +138,13 @@ export function buildUpstream(
     data.checks.clear();
     for (const unique of [...data.uniqueKeys]) if (unique.startsWith(`${key}.`)) data.uniqueKeys.delete(unique);
     outcome.built.push(name);
+    outcome.relations.push({
+      name,
+      model: model.file,
+      from: 'built',
+      rows: rowCount(data, name),
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
   }
   return outcome;
 }
