@@ -29,7 +29,9 @@ export class AutoRunner extends Disposable {
       vscode.workspace.onDidChangeConfiguration((event) => {
         const modelChanged = event.affectsConfiguration(`${SECTION}.model`);
         const inputsChanged =
-          event.affectsConfiguration(`${SECTION}.connection`) || event.affectsConfiguration(`${SECTION}.vars`);
+          event.affectsConfiguration(`${SECTION}.connection`) ||
+          event.affectsConfiguration(`${SECTION}.vars`) ||
+          event.affectsConfiguration(`${SECTION}.upstream`);
         // A new deadline re-runs a run the old one stopped (or that its bad value failed); others are unaffected.
         const state = controller.state;
         const deadlineChanged =

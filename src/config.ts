@@ -18,6 +18,7 @@ export function readConfig(scope?: vscode.Uri): LensConfig {
       model: plain(config.get<unknown>('model')),
       connection: plain(config.get<unknown>('connection')) ?? undefined,
       vars: plain(config.get<unknown>('vars')) ?? undefined,
+      upstream: plain(config.get<unknown>('upstream')) ?? undefined,
       timeoutSeconds: plain(config.get<unknown>('timeoutSeconds')),
     },
     runOnSave: typeof runOnSave === 'boolean' ? runOnSave : true,

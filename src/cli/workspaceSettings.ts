@@ -35,10 +35,12 @@ export async function readWorkspaceSettings(workspaceDir: string): Promise<RawSe
   if (!isRecord(parsed)) return {};
   const vars = parsed['segmentLens.vars'];
   const timeoutSeconds = parsed['segmentLens.timeoutSeconds'];
+  const upstream = parsed['segmentLens.upstream'];
   return {
     model: parsed['segmentLens.model'],
     connection: parsed['segmentLens.connection'],
     ...(vars === undefined ? {} : { vars }),
     ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
+    ...(upstream === undefined ? {} : { upstream }),
   };
 }

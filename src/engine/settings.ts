@@ -15,13 +15,22 @@ export interface LensSettings {
   connection: ConnectionSetting;
   /** `segmentLens.vars`: dbt vars above the project's own, as `dbt run --vars` gives them. */
   vars?: Record<string, unknown>;
+  /**
+   * `segmentLens.upstream`: `auto` uses a relation the data has and builds a missing one, `build` builds every one
+   * from its SQL, `data` builds none.
+   */
+  upstream?: UpstreamMode;
 }
+
+export type UpstreamMode = 'auto' | 'build' | 'data';
+const UPSTREAM_MODES: readonly UpstreamMode[] = ['auto', 'build', 'data'];
 
 /** The raw values of the `segmentLens.*` settings, as VS Code or `.vscode/settings.json` hold them. */
 export interface RawSettings {
   model?: unknown;
   connection?: unknown;
   vars?: unknown;
+  upstream?: unknown;
   /** `segmentLens.timeoutSeconds`: read by whoever sets the run's deadline (resolveTimeout), not by the engine. */
   timeoutSeconds?: unknown;
 }
@@ -192,7 +201,23 @@ export function resolveSettings(raw: RawSettings): LensSettings {
     }
     vars = raw.vars;
   }
-  return { model, connection: resolveConnection(raw.connection), ...(vars ? { vars } : {}) };
+  let upstream: UpstreamMode | undefined;
+  if (raw.upstream !== undefined && raw.upstream !== null) {
+    if (!UPSTREAM_MODES.some((mode) => mode === raw.upstream)) {
+      throw settingError(
+        'segmentLens.upstream',
+        `must be "auto", "build" or "data", not ${show(raw.upstream)}.`,
+        'auto (the default) builds the upstream models the data lacks; build builds them all from SQL; data builds none.',
+      );
+    }
+    upstream = raw.upstream as UpstreamMode;
+  }
+  return {
+    model,
+    connection: resolveConnection(raw.connection),
+    ...(vars ? { vars } : {}),
+    ...(upstream ? { upstream } : {}),
+  };
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 60;

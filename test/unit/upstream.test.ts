@@ -119,6 +119,43 @@ describe('upstream models are built in sql.js', function () {
     });
   }
 
+  it('segmentLens.upstream: auto uses what the data has, build builds from SQL anyway, data builds nothing', async () => {
+    // A stale copy of stg_customers in the data (three rows), as a warehouse older than the code would hold.
+    const stale = workspace();
+    write(stale, 'seeds/staging/stg_customers.csv', 'customer_id,first_name,last_name\n1,A,B\n2,C,D\n3,E,F\n');
+    const relationOf = async (upstream: string) => {
+      const outcome = await runModel(
+        { workspaceDir: stale, settings: { ...settings('models/customers.sql'), upstream }, env: {}, homeDir: stale },
+        assets,
+      );
+      return outcome;
+    };
+    const auto = await relationOf('auto');
+    assert.ok(auto.ok);
+    assert.deepEqual(
+      auto.result.upstream.relations.find((relation) => relation.name === 'staging.stg_customers'),
+      {
+        name: 'staging.stg_customers',
+        model: path.join(stale, 'models/staging/stg_customers.sql'),
+        from: 'data',
+        rows: 3,
+        ms: 0,
+      },
+    );
+    const build = await relationOf('build');
+    assert.ok(build.ok);
+    const built = build.result.upstream.relations.find((relation) => relation.name === 'staging.stg_customers');
+    assert.equal(built?.from, 'built');
+    const raw = native.prepare('select count(*) as n from main.raw_customers').get() as { n: number };
+    assert.equal(built?.rows, raw.n, 'built from raw_customers, not the stale copy');
+    const data = await relationOf('data');
+    assert.equal(data.ok, false, 'stg_orders is in neither the data nor built');
+    if (!data.ok) assert.equal(data.error.code, 'missing-table');
+    const bad = await relationOf('sometimes');
+    assert.equal(bad.ok, false);
+    if (!bad.ok) assert.equal(bad.error.setting, 'segmentLens.upstream');
+  });
+
   it('the run says, for each upstream relation, where it came from and how many rows it has', async () => {
     const result = await run(dir, 'models/customers.sql');
     const upstream = new Map(result.upstream.relations.map((relation) => [relation.name, relation]));

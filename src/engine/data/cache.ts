@@ -46,8 +46,9 @@ export function writeStep<T>(data: LoadedData, write: () => T): T {
 export class DataCache {
   private entry: { key: string; data: LoadedData } | undefined;
 
-  async get(plan: DataPlan): Promise<{ data: LoadedData; reused: boolean }> {
-    const key = JSON.stringify([plan.target, await fingerprint(plan.sources)]);
+  /** `variant` tells apart data that is loaded the same way but then built on differently (the upstream mode). */
+  async get(plan: DataPlan, variant = ''): Promise<{ data: LoadedData; reused: boolean }> {
+    const key = JSON.stringify([plan.target, await fingerprint(plan.sources), variant]);
     if (this.entry?.key === key) return { data: this.entry.data, reused: true };
     this.clear();
     const data = await loadData(plan);

@@ -215,10 +215,11 @@ export class ModelSession {
     const built: UpstreamOutcome = { built: [], kept: [], relations: [] };
     /** Builds the upstream models the data lacks (upstream.ts), each rendered on the data. */
     const buildOn = (data: LoadedData) => {
-      if (!project || upstream.length === 0) return;
+      const mode = settings.upstream ?? 'auto';
+      if (!project || upstream.length === 0 || mode === 'data') return;
       // Their log() calls are not the model's: the model's logs stay its own.
       const renderOn = { ...context, ...dataFunctions(data), log: undefined };
-      const outcome = buildUpstream(data, upstream, project, context.target.schema, (node) =>
+      const outcome = buildUpstream(mode, data, upstream, project, context.target.schema, (node) =>
         renderModel(node.text, node.file, renderOn),
       );
       for (const name of outcome.built) if (!built.built.includes(name)) built.built.push(name);
@@ -230,7 +231,10 @@ export class ModelSession {
       );
     };
     const load = async () => {
-      const got = cache ? await cache.get(plan) : { data: await loadData(plan), reused: false };
+      // Data built with upstream models from SQL is not the data as loaded: the mode is part of what is cached.
+      const got = cache
+        ? await cache.get(plan, settings.upstream ?? 'auto')
+        : { data: await loadData(plan), reused: false };
       try {
         buildOn(got.data);
       } catch (error) {

@@ -16,7 +16,7 @@ import type { LoadedData } from '../data/loadedData';
 import type { DbtProject } from '../model/dbtProject';
 import type { RenderedModel } from '../model/jinja';
 import type { UpstreamModel } from '../model/projectGraph';
-import { quoteIdentifier } from '../sql/names';
+import { quoteIdentifier, quoteString } from '../sql/names';
 import { prepareQuery } from './prepare';
 import { readOnlyProblem } from './readOnly';
 import { sqlError } from './sqlErrors';
@@ -62,6 +62,7 @@ function hashOf(parts: unknown): string {
  * (execute true, run_query answering).
  */
 export function buildUpstream(
+  mode: 'auto' | 'build',
   data: LoadedData,
   models: readonly UpstreamModel[],
   project: DbtProject,
@@ -77,7 +78,7 @@ export function buildUpstream(
     const name = `${schema}.${identifier}`;
     const key = name.toLowerCase();
     const record = data.built.get(key);
-    if (!record && data.locate(name)) {
+    if (!record && mode !== 'build' && data.locate(name)) {
       // The data holds it already (a warehouse dbt built): use it as it is.
       hashes.set(model.name, `data:${key}`);
       outcome.relations.push({ name, model: model.file, from: 'data', rows: rowCount(data, name), ms: 0 });
@@ -115,6 +116,17 @@ export function buildUpstream(
       if (record) {
         data.main.run(`DROP ${record.kind === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${relation}`);
         data.built.delete(key);
+      } else if (mode === 'build') {
+        // The data's own copy of the relation gives way to the one built from SQL (in memory: files are never written).
+        const located = data.locate(name);
+        if (located && located.schema.toLowerCase() === schema.toLowerCase()) {
+          const type = data.main.exec(
+            `SELECT type FROM ${quoteIdentifier(located.schema)}.sqlite_master WHERE name = ${quoteString(located.table)}`,
+          )[0]?.values[0]?.[0];
+          data.main.run(
+            `DROP ${type === 'view' ? 'VIEW' : 'TABLE'} ${quoteIdentifier(located.schema)}.${quoteIdentifier(located.table)}`,
+          );
+        }
       }
       try {
         if (kind === 'view') {
