@@ -135,3 +135,11 @@ export async function readRegularFile(file: string, given: FileUse | string): Pr
 export async function readTextFile(file: string, use: FileUse | string): Promise<string> {
   return (await readRegularFile(file, use)).toString('utf8');
 }
+
+/** Something is at `file` (a FIFO or a device too: reading it refuses it, rather than looking elsewhere). */
+export async function pathExists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}

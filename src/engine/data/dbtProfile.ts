@@ -1,7 +1,7 @@
 // Reads a dbt profiles.yml target the way dbt does, for the dbt-sqlite adapter.
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LensError } from '../errors';
+import { pathExists } from '../files';
 import type { SchemaFile } from './loadedData';
 import { readYamlFile } from '../yamlFile';
 import type { Workspace } from '../workspace';
@@ -27,14 +27,6 @@ export interface SqliteTarget {
 }
 
 const SETTING = 'segmentLens.connection';
-
-/** Something is there (a FIFO or a device too: reading it refuses it, rather than looking elsewhere). */
-async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    () => false,
-  );
-}
 
 /**
  * profiles.yml values may use {{ env_var('X', 'default') }}, as dbt allows: rendered in the sandboxed Jinja, with the
@@ -73,7 +65,7 @@ async function findProfiles(
 ): Promise<string> {
   if (setting.profilesDir) {
     const file = path.join(await workspace.resolve(setting.profilesDir, SETTING), 'profiles.yml');
-    if (await exists(file)) return workspace.resolve(file, SETTING);
+    if (await pathExists(file)) return workspace.resolve(file, SETTING);
     throw new LensError({
       code: 'file-not-found',
       setting: `${SETTING}.profilesDir`,
@@ -89,7 +81,7 @@ async function findProfiles(
   ].filter((dir): dir is string => !!dir);
   for (const dir of candidates) {
     const file = path.join(dir, 'profiles.yml');
-    if (await exists(file)) return workspace.resolve(file, SETTING);
+    if (await pathExists(file)) return workspace.resolve(file, SETTING);
   }
   throw new LensError({
     code: 'file-not-found',

@@ -1,7 +1,7 @@
 // The user's data, opened into sql.js: an in-memory copy (source files are only ever read), the schemas in it and
 // how a name the model writes finds its table.
 import path from 'node:path';
-import type { Database } from 'sql.js';
+import type { Database, Statement } from 'sql.js';
 import { LensError } from '../errors';
 import { quoteIdentifier, quoteString } from '../sql/names';
 import { registerSqlFunctions } from './sqlFunctions';
@@ -135,6 +135,18 @@ export class LoadedData {
       if (found) return { schema: candidate, table: found };
     }
     return undefined;
+  }
+
+  /** Prepares `sql`; a `schema.table` whose schema was not opened is served by the database that has the table. */
+  prepare(sql: string): Statement {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.main.prepare(sql);
+      } catch (error) {
+        const missing = /^no such table: ([^.]+)\.(.+)$/.exec((error as Error).message);
+        if (!missing || attempt > 10 || !this.aliasSchema(missing[1], missing[2])) throw error;
+      }
+    }
   }
 
   /**

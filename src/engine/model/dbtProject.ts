@@ -1,6 +1,5 @@
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { readTextFile } from '../files';
+import { pathExists, readTextFile } from '../files';
 import { readYamlFile, readYamlSource, type YamlSource } from '../yamlFile';
 import { Workspace } from '../workspace';
 import type { ModelFile } from './modelFile';
@@ -58,19 +57,12 @@ export interface MacroFile {
   file: string;
 }
 
-async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** The nearest folder at or above `start` (but not above `workspaceDir`) holding dbt_project.yml. */
 export async function findDbtProjectDir(start: string, workspaceDir: string): Promise<string | undefined> {
   let dir = path.resolve(start);
   const root = path.resolve(workspaceDir);
   for (;;) {
-    if (await exists(path.join(dir, 'dbt_project.yml'))) return dir;
+    if (await pathExists(path.join(dir, 'dbt_project.yml'))) return dir;
     if (dir === root || !dir.startsWith(root)) return undefined;
     dir = path.dirname(dir);
   }
@@ -271,7 +263,7 @@ async function readPackages(dir: string, source: YamlSource, workspace: Workspac
     const packageFile = await workspace.resolve(path.join(packageDir, 'dbt_project.yml'), {
       what: "The package's dbt project file",
     });
-    if (!(await exists(packageFile))) continue;
+    if (!(await pathExists(packageFile))) continue;
     const packageSource = await readYamlSource(packageFile, "The package's dbt project file");
     const packageConfig = isRecord(packageSource.value) ? packageSource.value : {};
     const name = typeof packageConfig.name === 'string' ? packageConfig.name : path.basename(packageDir);
@@ -290,7 +282,7 @@ async function readPackages(dir: string, source: YamlSource, workspace: Workspac
   }
   for (const listing of ['packages.yml', 'dependencies.yml']) {
     const listingFile = await workspace.resolve(path.join(dir, listing), { what: `The dbt ${listing} file` });
-    if (!(await exists(listingFile))) continue;
+    if (!(await pathExists(listingFile))) continue;
     const listed = await readYamlFile(listingFile, `The dbt ${listing} file`);
     const entries = isRecord(listed) && Array.isArray(listed.packages) ? listed.packages : [];
     const installed = new Set([

@@ -65,18 +65,6 @@ function lineageOf(query: PreparedQuery, data: LoadedData): LineageOutcome {
   }
 }
 
-/** Prepares `sql`; a `schema.table` whose schema was not opened is served by the database that has the table. */
-function prepareWithSchemaAliases(data: LoadedData, sql: string) {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return data.main.prepare(sql);
-    } catch (error) {
-      const missing = /^no such table: ([^.]+)\.(.+)$/.exec((error as Error).message);
-      if (!missing || attempt > 10 || !data.aliasSchema(missing[1], missing[2])) throw error;
-    }
-  }
-}
-
 /** Rows a template's run_query may fetch: enough for the pivots templates build, bounded for memory. */
 const MAX_QUERY_ROWS = 100_000;
 
@@ -93,7 +81,7 @@ function readOnlyQuery(data: LoadedData, sql: string): { columns: string[]; rows
   }
   const early = statementProblem(sql);
   if (early) throw new Error(`only one read-only SELECT can run, and ${early}`);
-  const statement = prepareWithSchemaAliases(data, sql);
+  const statement = data.prepare(sql);
   try {
     const problem = readOnlyProblem(data.main, sql);
     if (problem) throw new Error(`only one read-only SELECT can run, and ${problem}`);
@@ -325,7 +313,7 @@ export class ModelSession {
     let bytes = 0;
     try {
       refuseUnlessQuery(statementProblem(sql), this.model.file);
-      const statement = prepareWithSchemaAliases(this.data, sql);
+      const statement = this.data.prepare(sql);
       try {
         assertReadOnly(this.data, sql, this.model.file);
         statement.bind(params);

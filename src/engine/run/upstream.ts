@@ -97,7 +97,7 @@ export function buildUpstream(
     const select = query.sql.replace(/[\s;]+$/, '');
     let problem: string | undefined;
     try {
-      compileWithSchemaAliases(data, select);
+      data.prepare(select).free();
       problem = readOnlyProblem(data.main, select);
     } catch (error) {
       throw sqlError((error as Error).message, query, data);
@@ -159,19 +159,6 @@ export function buildUpstream(
     });
   }
   return outcome;
-}
-
-/** Compiles `sql` once, letting a `schema.table` whose schema was not opened name the database that has it. */
-function compileWithSchemaAliases(data: LoadedData, sql: string): void {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      data.main.prepare(sql).free();
-      return;
-    } catch (error) {
-      const missing = /^no such table: ([^.]+)\.(.+)$/.exec((error as Error).message);
-      if (!missing || attempt > 10 || !data.aliasSchema(missing[1], missing[2])) throw error;
-    }
-  }
 }
 
 function attachSchema(data: LoadedData, schema: string, model: UpstreamModel): void {
