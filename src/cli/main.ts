@@ -12,20 +12,21 @@ import {
   type LineageOfModel,
   type RunPayload,
 } from '../engine/index';
-import { lineageTable, toCsv, toTable } from '../shared/format';
-import { lineageJson, toJson, upstreamLine } from './output';
+import { toCsv, toTable } from '../shared/format';
+import { lineageJson, lineageText, toJson, upstreamLine } from './output';
 import { readWorkspaceSettings } from './workspaceSettings';
 import { parse as parseYaml } from 'yaml';
 import { isRecord } from '../shared/json';
 
 const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--format table|json|csv] [--vars YAML] [--timeout SECONDS] [--verbose]
-       segment-lens lineage [--workspace DIR] [--model FILE] [--format json|table] [--vars YAML] [--timeout SECONDS]
+       segment-lens lineage [--workspace DIR] [--model FILE] [--format json|table] [--depth N] [--vars YAML] [--timeout SECONDS]
 
   run               run the model on the data and print its result
-  lineage           print the model's column lineage
+  lineage           print the model's column lineage, across the models it ref()s down to seeds and sources
   --workspace DIR   the workspace folder (default: the current folder); its .vscode/settings.json is read
   --model FILE      the model's SQL file (overrides segmentLens.model)
   --format FORMAT   table (default), json or csv for run; json (default) or table for lineage
+  --depth N         lineage paths through at most N models (default: all the way)
   --vars YAML       dbt vars, as dbt run --vars takes them (e.g. '{start_date: 2024-01-01}'); over segmentLens.vars
   --timeout SECONDS stop a run that takes longer (default: segmentLens.timeoutSeconds, else 60); exit 2
   --verbose         print what the model's Jinja logs (log(), print()) on stderr`;
@@ -45,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
         format: { type: 'string' },
         vars: { type: 'string' },
         timeout: { type: 'string' },
+        depth: { type: 'string' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -69,6 +71,17 @@ async function main(argv: string[]): Promise<number> {
   if (!FORMATS[command].includes(format)) {
     process.stderr.write(
       `segment-lens: --format for ${command} must be ${FORMATS[command].join(', ')}, not "${format}"\n`,
+    );
+    return 2;
+  }
+  const depth = values.depth === undefined ? Infinity : Number(values.depth);
+  if (!Number.isInteger(depth) && depth !== Infinity) {
+    process.stderr.write(`segment-lens: --depth must be a whole number of models (1 or more), not "${values.depth}"\n`);
+    return 2;
+  }
+  if (depth < 1) {
+    process.stderr.write(
+      `segment-lens: --depth must be 1 or more (1: the model's own sources), not "${values.depth}"\n`,
     );
     return 2;
   }
@@ -134,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`segment-lens: ${describeError(outcome.error)}\n`);
         return 2;
       }
-      process.stdout.write(format === 'json' ? lineageJson(outcome.result) : lineageTable(outcome.result.lineage));
+      process.stdout.write(format === 'json' ? lineageJson(outcome.result, depth) : lineageText(outcome.result, depth));
       return 0;
     }
     const outcome = await engine.request<RunPayload>({ type: 'run', request, assets }, deadline);

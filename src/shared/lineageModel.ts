@@ -86,4 +86,23 @@ export interface Lineage {
   relations: LineageRelation[];
   unused: UnusedColumn[];
   unresolved: UnresolvedReference[];
+  /**
+   * The explored model's lineage only: every project model it stands on through ref(), directly or not, in
+   * dependency order (a model after those it reads), each with its own lineage and spans in its own file.
+   */
+  upstreamModels?: UpstreamModelLineage[];
+}
+
+/** A model upstream of the explored one: where its lineage continues when a source column is this model's. */
+export interface UpstreamModelLineage {
+  /** The dbt model's name, e.g. `stg_payments`. */
+  model: string;
+  /** Its SQL file, relative to the workspace. */
+  file: string;
+  /** The relation the models downstream read it as (`schema.identifier`), as their source columns name it. */
+  relation: string;
+  /** Its lineage (its own `upstreamModels` unset); absent when its SQL could not be read. */
+  lineage?: Omit<Lineage, 'upstreamModels'>;
+  /** Why it has no lineage. */
+  error?: string;
 }

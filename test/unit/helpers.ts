@@ -2,6 +2,7 @@
 // independently of the engine (plain JavaScript, or native SQLite through better-sqlite3).
 import { createHash } from 'node:crypto';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -43,6 +44,18 @@ export function jaffleSeeds(): string {
   const found = candidates.find((dir) => existsSync(path.join(dir, 'raw_customers.csv')));
   assert.ok(found, `jaffle_shop's seeds are in none of ${candidates.join(', ')}`);
   return found;
+}
+
+/** The jaffle_shop fixture project (test/fixtures/jaffle_shop) with its three seeds, in a fresh workspace. */
+export function jaffleShopWorkspace(): string {
+  const dir = path.join(tempWorkspace(), 'jaffle_shop');
+  cpSync(path.join(repoRoot, 'test', 'fixtures', 'jaffle_shop'), dir, {
+    recursive: true,
+    filter: (src) => path.basename(src) !== 'expected',
+  });
+  for (const seed of ['raw_customers.csv', 'raw_orders.csv', 'raw_payments.csv'])
+    cpSync(path.join(jaffleSeeds(), seed), path.join(dir, 'seeds', seed));
+  return dir;
 }
 
 export const cliPath = path.join(repoRoot, 'dist', 'cli.js');

@@ -2,13 +2,13 @@
 // first, in dependency order), and its rows equal an independent build in native SQLite (better-sqlite3) of the
 // committed expected SQL over the same CSVs.
 import assert from 'node:assert/strict';
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { DataCache, ModelSession, runModel, type ModelResult } from '../../src/engine/index';
 import type { RawSettings } from '../../src/engine/settings';
-import { assets, hashTree, jaffleSeeds, repoRoot, tempWorkspace, write } from './helpers';
+import { assets, hashTree, jaffleShopWorkspace, repoRoot, tempWorkspace, write } from './helpers';
 
 const fixture = path.join(repoRoot, 'test', 'fixtures', 'jaffle_shop');
 
@@ -47,13 +47,7 @@ const models = [
   },
 ];
 
-function workspace(): string {
-  const dir = path.join(tempWorkspace(), 'jaffle_shop');
-  cpSync(fixture, dir, { recursive: true, filter: (src) => path.basename(src) !== 'expected' });
-  for (const seed of ['raw_customers.csv', 'raw_orders.csv', 'raw_payments.csv'])
-    cpSync(path.join(jaffleSeeds(), seed), path.join(dir, 'seeds', seed));
-  return dir;
-}
+const workspace = jaffleShopWorkspace;
 
 /** The seeds and every model, built in native SQLite from the expected SQL (numeric affinity, as CSV is typed). */
 function independentBuild(dir: string): BetterSqlite3.Database {

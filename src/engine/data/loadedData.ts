@@ -63,6 +63,8 @@ export class LoadedData {
   readonly built = new Map<string, { schema: string; identifier: string; kind: 'view' | 'table'; hash: string }>();
   /** How many relations were built or rebuilt on this data, over all runs. */
   buildCount = 0;
+  /** Lineages of upstream models read on this data, by build count, file and SQL (session.ts). */
+  readonly upstreamLineages = new Map<string, unknown>();
   constructor(
     readonly main: Database,
     readonly source: SourceInfo,

@@ -10,7 +10,7 @@ import { projectOfModel } from '../model/dbtProject';
 import { renderModel, type RenderContext } from '../model/jinja';
 import { jinjaRuntime } from '../model/jinjaRuntime';
 import { loadMacroLibrary } from '../model/macroLibrary';
-import { upstreamModels } from '../model/projectGraph';
+import { upstreamModels, type UpstreamModel } from '../model/projectGraph';
 import { readModelFile } from '../model/modelFile';
 import { resolveSettings } from '../settings';
 import { buildLineage, type Lineage } from '../sql/lineage';
@@ -18,7 +18,8 @@ import { quoteIdentifier, quoteString } from '../sql/names';
 import { parseSql, statements } from '../sql/syntax';
 import { Workspace, type EngineAssets, type RunRequest } from '../workspace';
 import { joinKeys, LineageGraph } from '../../shared/lineageGraph';
-import { FINAL_SELECT } from '../../shared/lineageModel';
+import { FINAL_SELECT, type UpstreamModelLineage } from '../../shared/lineageModel';
+import type { RenderedModel } from '../model/jinja';
 import type { RowPage, SqlValue } from '../../shared/rows';
 import { DEFAULT_LIMITS, estimatedBytes, MAX_PAGE_ROWS, mib, type EngineLimits } from '../limits';
 import { dataWarnings } from './checks';
@@ -47,6 +48,39 @@ export interface ModelResult {
 }
 
 type LineageOutcome = { lineage: Lineage; error?: undefined } | { lineage?: undefined; error: LensError };
+
+/** The models a model stands on, and how to render each on the data: where its lineage continues. */
+interface UpstreamSources {
+  models: UpstreamModel[];
+  /** `schema.identifier` of a model's relation. */
+  relationOf: (model: UpstreamModel) => string;
+  /** The model rendered on the data (the build's own render when it built it). */
+  render: (model: UpstreamModel) => RenderedModel;
+}
+
+/** Lineages of upstream models kept per data at most; past it they are read again. */
+const MAX_KEPT_LINEAGES = 500;
+
+/** Each upstream model's lineage against the data (its columns as built), kept with the data while it is unchanged. */
+function upstreamLineages(sources: UpstreamSources, data: LoadedData): UpstreamModelLineage[] {
+  return sources.models.map((model) => {
+    const entry = { model: model.name, file: model.file, relation: sources.relationOf(model) };
+    try {
+      const query = prepareQuery(sources.render(model), model.file);
+      const key = JSON.stringify([data.buildCount, model.file, query.sql]);
+      let outcome = data.upstreamLineages.get(key) as LineageOutcome | undefined;
+      if (!outcome) {
+        if (data.upstreamLineages.size >= MAX_KEPT_LINEAGES) data.upstreamLineages.clear();
+        outcome = lineageOf(query, data);
+        data.upstreamLineages.set(key, outcome);
+      }
+      return outcome.lineage ? { ...entry, lineage: outcome.lineage } : { ...entry, error: outcome.error.message };
+    } catch (error) {
+      if (error instanceof LensError) return { ...entry, error: error.message };
+      throw error;
+    }
+  });
+}
 
 /** The model's lineage against the loaded data's schemas; a model that cannot be parsed is an outcome, not a throw. */
 function lineageOf(query: PreparedQuery, data: LoadedData): LineageOutcome {
@@ -167,6 +201,7 @@ export class ModelSession {
     private readonly logs: string[] = [],
     private readonly limits: EngineLimits = DEFAULT_LIMITS,
     private readonly upstream: UpstreamOutcome = { built: [], kept: [], relations: [] },
+    private readonly upstreamSources?: UpstreamSources,
   ) {}
 
   /** Prepares the model and loads its data; with a cache, data already loaded and unchanged on disk is reused. */
@@ -201,14 +236,20 @@ export class ModelSession {
     const upstreamOf = (refs: string[]) => (model.sample ? [] : upstreamModels(refs, context, self));
     let upstream = upstreamOf(rendered.refs);
     const built: UpstreamOutcome = { built: [], kept: [], relations: [] };
+    /** Each upstream model as the last build rendered it (the lineage reads the same SQL). */
+    const renders = new Map<string, RenderedModel>();
+    // Their log() calls are not the model's: the model's logs stay its own.
+    const renderUpstream = (data: LoadedData, node: UpstreamModel) => {
+      const rendered = renderModel(node.text, node.file, { ...context, ...dataFunctions(data), log: undefined });
+      renders.set(node.name, rendered);
+      return rendered;
+    };
     /** Builds the upstream models the data lacks (upstream.ts), each rendered on the data. */
     const buildOn = (data: LoadedData) => {
       const mode = settings.upstream ?? 'auto';
       if (!project || upstream.length === 0 || mode === 'data') return;
-      // Their log() calls are not the model's: the model's logs stay its own.
-      const renderOn = { ...context, ...dataFunctions(data), log: undefined };
       const outcome = buildUpstream(mode, data, upstream, project, context.target.schema, (node) =>
-        renderModel(node.text, node.file, renderOn),
+        renderUpstream(data, node),
       );
       for (const name of outcome.built) if (!built.built.includes(name)) built.built.push(name);
       for (const name of outcome.kept)
@@ -281,6 +322,14 @@ export class ModelSession {
       });
     }
     const timings = { started, renderMs, loadMs: elapsed(loadStarted) + (loaded?.ms ?? 0) };
+    const upstreamSources: UpstreamSources | undefined = project
+      ? {
+          models: upstream,
+          relationOf: (node) =>
+            `${project.modelSchemas.get(node.name) ?? context.target.schema}.${project.modelAliases.get(node.name) ?? node.name}`,
+          render: (node) => renders.get(node.name) ?? renderUpstream(data, node),
+        }
+      : undefined;
     return new ModelSession(
       { file: model.file, sample: model.sample },
       query,
@@ -292,6 +341,7 @@ export class ModelSession {
       logs,
       { ...DEFAULT_LIMITS, ...request.limits },
       built,
+      upstreamSources,
     );
   }
 
@@ -391,10 +441,14 @@ export class ModelSession {
     };
   }
 
+  /** The model's lineage, continued into each model it stands on (`upstreamModels`). */
   lineage(): Lineage {
     this.lineageBuilt ??= lineageOf(this.query, this.data);
     if (this.lineageBuilt.error) throw this.lineageBuilt.error;
-    return this.lineageBuilt.lineage;
+    const lineage = this.lineageBuilt.lineage;
+    if (!this.upstreamSources?.models.length || lineage.upstreamModels) return lineage;
+    lineage.upstreamModels = upstreamLineages(this.upstreamSources, this.data);
+    return lineage;
   }
 
   /** What in the data may make this model's numbers mislead (see checks.ts); none when there is no lineage. */
