@@ -358,7 +358,7 @@ class LineageBuilder {
     if (found || !item.columns || !ROWID.test(name) || item.tables.length !== 1) return found;
     const [table] = item.tables;
     if (table.relation.kind !== 'source') return undefined;
-    return { name, table, column: 'rowid', values: [LineageBuilder.valueOf(table, 'rowid')] };
+    return { name: 'rowid', table, column: 'rowid', values: [LineageBuilder.valueOf(table, 'rowid')] };
   }
 
   /**
@@ -406,7 +406,9 @@ class LineageBuilder {
       if (found.length === 0 && unknown.length === 1 && current.items.length === 1 && unknown[0].tables.length === 1)
         return { values: [LineageBuilder.valueOf(unknown[0].tables[0], ref.column)], name: ref.column };
       if (unknown.length > 0) {
-        const names = unknown.flatMap((item) => item.tables.map((table) => table.relation.name));
+        const names = unknown.flatMap((item) =>
+          item.tables.filter((table) => !table.relation.columns).map((table) => table.relation.name),
+        );
         return this.fail(
           ref,
           `the columns of ${names.join(', ')} are unknown, so ${ref.column} could be in ${names.length > 1 ? 'any of them' : 'it'}`,
@@ -450,7 +452,7 @@ class LineageBuilder {
     const column = columns.find((candidate) => lower(candidate) === lower(ref.column));
     if (!column) {
       if (ROWID.test(ref.column) && table.relation.kind === 'source')
-        return { values: [LineageBuilder.valueOf(table, 'rowid')], name: ref.column };
+        return { values: [LineageBuilder.valueOf(table, 'rowid')], name: 'rowid' };
       return this.fail(ref, `${table.relation.name} has no column ${ref.column}`);
     }
     // Inside a parenthesised join the column may go by `name:N`.
