@@ -1,10 +1,14 @@
 // The lineage of the seed model and its variants, each stated by hand.
 import assert from 'node:assert/strict';
+import BetterSqlite3 from 'better-sqlite3';
+import type { Database as SqlJsDatabase } from 'sql.js';
 import { buildLineage, type Catalog, type Lineage } from '../../src/engine/sql/lineage';
 import { renderModel } from '../../src/engine/model/jinja';
 import type { FileLocation } from '../../src/engine/errors';
+import { SourceMap } from '../../src/engine/model/sourceMap';
+import { loadSqlJs } from '../../src/engine/data/sqljs';
 import type { DbtProject } from '../../src/engine/model/dbtProject';
-import { dbtProject, jinja, sampleModel } from './helpers';
+import { assets, dbtProject, jinja, sampleModel } from './helpers';
 
 const tables: Record<string, string[]> = {
   'intermediate.int_customer_metrics': [
@@ -417,5 +421,418 @@ describe('lineage: harder SQL', () => {
       () => lineageOf('SELECT a,\nFROM WHERE'),
       (error: Error & { value?: { location?: FileLocation } }) => error.value?.location?.line === 2,
     );
+  });
+});
+
+/**
+ * Native SQLite (better-sqlite3) prepares the same SQL on a small database made here: `statement.columns()` gives the
+ * names SQLite gives the result's columns and, for a plain column, the table column it comes from. The lineage must
+ * name its output columns the same, and trace each such column to that table column.
+ */
+describe("lineage: output names and origins as SQLite's own (better-sqlite3, and sql.js's names)", () => {
+  const schema = `
+    CREATE TABLE a (id INTEGER, x TEXT, k INTEGER);
+    CREATE TABLE b (id INTEGER, y TEXT, k INTEGER);
+    CREATE TABLE c (id INTEGER, z TEXT, k INTEGER);
+    CREATE TABLE orders (order_id INTEGER, customer_id INTEGER, Amount REAL, status TEXT);
+    ATTACH ':memory:' AS staging;
+    CREATE TABLE staging.customers (customer_id INTEGER, region TEXT, k INTEGER);
+  `;
+  let native: BetterSqlite3.Database;
+  /** The SQLite the engine runs models on names the result's columns too. */
+  let sqlJs: SqlJsDatabase;
+  before(async () => {
+    native = new BetterSqlite3(':memory:');
+    native.exec(schema);
+    sqlJs = new (await loadSqlJs(assets.wasmPath)).Database();
+    sqlJs.exec(schema);
+  });
+  after(() => {
+    native.close();
+    sqlJs.close();
+  });
+
+  /** Columns of a table as the model writes it, from SQLite's own schema: `schema.table`, or `table` in any schema. */
+  const located = (written: string): { schema: string; table: string } | undefined => {
+    const [schema, table] = written.includes('.') ? written.split('.') : [undefined, written];
+    for (const candidate of schema ? [schema] : ['main', 'staging']) {
+      const found = native
+        .prepare(`SELECT name FROM ${candidate}.sqlite_master WHERE type = 'table' AND lower(name) = lower(?)`)
+        .get(table) as { name: string } | undefined;
+      if (found) return { schema: candidate, table: found.name };
+    }
+    return undefined;
+  };
+  const nativeCatalog: Catalog = (written) => {
+    const where = located(written);
+    return where
+      ? (native.pragma(`${where.schema}.table_info("${where.table}")`) as { name: string }[]).map((row) => row.name)
+      : undefined;
+  };
+  const identity = (sql: string) =>
+    new SourceMap('model.sql', sql, [
+      { renderedStart: 0, renderedEnd: sql.length, originalStart: 0, originalEnd: sql.length, literal: true },
+    ]);
+  const lineageOfSql = (sql: string) => buildLineage({ sql, sourceMap: identity(sql), catalog: nativeCatalog });
+  /** `schema.table.column` of a lineage source (written `table.column` or `schema.table.column`). */
+  const origin = (source: string) => {
+    const dot = source.lastIndexOf('.');
+    const where = located(source.slice(0, dot));
+    return where && `${where.schema}.${where.table}.${source.slice(dot + 1)}`.toLowerCase();
+  };
+
+  /** Asserts the lineage names every output as SQLite does, and traces each plain column to SQLite's origin. */
+  function agreesWithSqlite(sql: string): Lineage {
+    const expected = native.prepare(sql).columns();
+    const lineage = lineageOfSql(sql);
+    assert.deepEqual(
+      lineage.columns.map((column) => column.name),
+      expected.map((column) => column.name),
+      `names of ${sql}`,
+    );
+    const statement = sqlJs.prepare(sql);
+    assert.deepEqual(
+      statement.getColumnNames(),
+      expected.map((column) => column.name),
+      `sql.js's names of ${sql}`,
+    );
+    statement.free();
+    const compound = /\b(UNION|INTERSECT|EXCEPT)\b/i.test(sql);
+    expected.forEach((column, index) => {
+      if (!column.column || !column.table || !column.database) return;
+      const want = `${column.database}.${column.table}.${column.column}`.toLowerCase();
+      const sources = lineage.columns[index].sources.map(origin);
+      // A compound select's column comes from each part; SQLite names the origin of one of them.
+      if (compound) assert.ok(sources.includes(want), `${column.name} of ${sql}: ${sources.join(', ')} has ${want}`);
+      else assert.deepEqual(sources, [want], `${column.name} (#${index + 1}) of ${sql}`);
+    });
+    return lineage;
+  }
+
+  const cases: Record<string, string[]> = {
+    '* over a join whose tables share column names': [
+      'SELECT * FROM a JOIN b ON a.id = b.id',
+      'SELECT a.*, b.* FROM a, b',
+      'SELECT *, a.id FROM a CROSS JOIN b LEFT JOIN c ON c.k = b.k',
+      'SELECT * FROM (SELECT * FROM a JOIN b ON a.id = b.id)',
+      'WITH t AS (SELECT a.id, b.id, a.id FROM a JOIN b ON a.id = b.id) SELECT * FROM t',
+      'WITH t AS (SELECT a.id, b.id AS "id:1", c.id FROM a, b, c) SELECT * FROM t',
+    ],
+    'USING and NATURAL joins': [
+      'SELECT * FROM a JOIN b USING (k)',
+      'SELECT * FROM a LEFT JOIN b USING (k, id)',
+      'SELECT * FROM a NATURAL JOIN b',
+      'SELECT * FROM a NATURAL LEFT JOIN b NATURAL JOIN c',
+      'SELECT * FROM a JOIN b USING (k) JOIN c USING (k)',
+      'SELECT * FROM a JOIN b USING (k) NATURAL JOIN c',
+      'SELECT k, id FROM a JOIN b USING (k, id)',
+      'SELECT k FROM a RIGHT JOIN b USING (k)',
+      'SELECT * FROM a RIGHT JOIN b USING (k)',
+      'SELECT * FROM a NATURAL RIGHT JOIN b',
+      'SELECT * FROM a FULL JOIN b USING (k)',
+      'SELECT a.k, b.k, k FROM a FULL JOIN b USING (k)',
+      'SELECT * FROM (SELECT * FROM a JOIN b USING (k))',
+      'SELECT * FROM (SELECT id FROM a) JOIN (SELECT id FROM b) USING (id)',
+      'SELECT * FROM a, b USING (k)',
+      'SELECT t1.*, t2.x FROM a AS t1 JOIN a AS t2 USING (id)',
+      'SELECT * FROM a LEFT JOIN b USING (k) RIGHT JOIN c USING (k)',
+      'SELECT * FROM (SELECT * FROM a LEFT JOIN b USING (k) RIGHT JOIN c USING (k))',
+      'SELECT * FROM (SELECT * FROM (SELECT * FROM a JOIN b USING (id)) JOIN c USING (id))',
+      'SELECT * FROM staging.customers AS s JOIN orders USING (customer_id)',
+      'SELECT * FROM a FULL JOIN b USING (id) FULL JOIN c USING (id)',
+      'SELECT * FROM (SELECT * FROM a) AS s1 NATURAL JOIN (SELECT * FROM b) AS s2',
+      'SELECT s1.*, s2.* FROM (SELECT * FROM a) AS s1 JOIN (SELECT * FROM b) AS s2 USING (id)',
+      'WITH t AS (SELECT * FROM a JOIN b USING (k)) SELECT * FROM t JOIN c USING (k)',
+    ],
+    'parenthesised joins': [
+      'SELECT * FROM (a JOIN b ON a.id = b.id) JOIN c ON c.id = a.id',
+      'SELECT * FROM ((a JOIN b ON a.id = b.id) JOIN c ON c.id = b.id)',
+      'SELECT * FROM a JOIN (b JOIN c ON b.id = c.id) ON a.id = b.id',
+      'SELECT * FROM a JOIN (b JOIN c USING (id)) USING (id)',
+      'SELECT * FROM c JOIN (a JOIN b USING (k)) USING (k)',
+      'SELECT * FROM a LEFT JOIN (b JOIN c ON b.k = c.k) ON a.k = b.k',
+      'SELECT c.*, b.y FROM a JOIN (b JOIN c ON b.id = c.id) ON a.id = b.id',
+      'SELECT c.id, b.id, c.k FROM a JOIN (b JOIN c ON b.id = c.id) ON a.id = b.id',
+      'SELECT * FROM (a) AS q JOIN (b) ON q.id = b.id',
+      'SELECT * FROM (a JOIN b ON a.id = b.id) AS q JOIN c ON c.id = q.id',
+      'SELECT q.k, q.y FROM (a JOIN b USING (k)) AS q',
+      'SELECT * FROM a NOT INDEXED JOIN (b NOT INDEXED) USING (id)',
+      'SELECT * FROM a JOIN ((b JOIN c USING (k))) USING (k)',
+      'SELECT * FROM (((a JOIN b USING (k)))) JOIN c USING (k)',
+      'SELECT * FROM a, (b JOIN c USING (id))',
+      'SELECT * FROM a JOIN (b, c) ON a.id = b.id',
+    ],
+    'schema.table.column': [
+      'SELECT main.a.x, staging.customers.region FROM main.a JOIN staging.customers ON main.a.id = staging.customers.customer_id',
+      'SELECT main.a.x, a.id FROM a',
+      'SELECT staging.customers.k, main.a.k FROM staging.customers, main.a',
+      'WITH a AS (SELECT 1 AS q) SELECT * FROM main.a, a',
+    ],
+    'CTEs seen from every part of a compound select': [
+      'WITH t AS (SELECT x FROM a) SELECT y FROM b UNION ALL SELECT x FROM t',
+      'WITH t AS (SELECT x FROM a), u AS (SELECT y FROM b) SELECT * FROM t UNION SELECT * FROM u INTERSECT SELECT z FROM c',
+      'WITH t AS (SELECT id, x FROM a) SELECT id FROM b EXCEPT SELECT t.id FROM t ORDER BY 1',
+      'SELECT * FROM (WITH q AS (SELECT x FROM a) SELECT * FROM q UNION ALL SELECT * FROM q)',
+      'SELECT y FROM b UNION SELECT * FROM (WITH q AS (SELECT x FROM a) SELECT x FROM q)',
+      'WITH t AS (SELECT x AS p FROM a UNION SELECT y AS q FROM b) SELECT * FROM t',
+    ],
+    'VALUES as relations': [
+      'WITH v(p, q) AS (VALUES (1, 2)) SELECT * FROM v',
+      "SELECT * FROM (VALUES (1, 'x'), (2, 'y')) AS t",
+      'WITH v AS (VALUES (1, 2), (3, 4)) SELECT column2, column1 FROM v',
+      'VALUES (1, 2)',
+      'SELECT t.column1, a.x FROM (VALUES (1)) AS t JOIN a ON a.id = t.column1',
+      'SELECT 1 AS one UNION ALL VALUES (2)',
+      'SELECT * FROM (VALUES (1, 2) UNION ALL VALUES (3, 4))',
+      'WITH v(p) AS (VALUES (1) UNION ALL SELECT p + 1 FROM v WHERE p < 5) SELECT p FROM v',
+    ],
+    'names SQLite gives': [
+      'SELECT ID, A.X, x COLLATE nocase, (x), +x, x+1, CAST(k AS TEXT) FROM a AS A',
+      'SELECT * FROM (SELECT ID, A.X, x COLLATE nocase, (x), +x, likely(k) FROM a AS A)',
+      'SELECT amount, "AMOUNT", orders.AMOUNT AS amt FROM orders',
+      'SELECT x AS k, k FROM a ORDER BY k',
+      'SELECT x, (SELECT max(y) FROM b WHERE b.id = a.id), (SELECT y FROM b) AS y1 FROM a',
+      'SELECT rowid, * FROM a',
+      'SELECT oid, _rowid_, a.rowid FROM a',
+      'SELECT * FROM (SELECT oid, a.rowid FROM a)',
+      'SELECT * FROM (SELECT 1, 1, 1)',
+      'SELECT * FROM (SELECT a.*, a.* FROM a)',
+      'SELECT * FROM (SELECT x AS "X", x, x AS "x:1", x FROM a)',
+      'SELECT x AS q FROM a ORDER BY a.x',
+      'SELECT s.x, t.y FROM (SELECT x, id FROM a) s JOIN (SELECT s.y, s.id FROM (SELECT y, id FROM b) s) t ON s.id = t.id',
+      'WITH t AS (SELECT x FROM a) SELECT * FROM (WITH t AS (SELECT y FROM b) SELECT * FROM t) JOIN t',
+      'SELECT DISTINCT x, count(*) FROM a GROUP BY x HAVING count(*) > 1',
+    ],
+    'windows, recursion, forward references': [
+      'SELECT id, sum(k) OVER w AS s, row_number() OVER (PARTITION BY k ORDER BY id) FROM a WINDOW w AS (PARTITION BY x)',
+      'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT n FROM r',
+      'WITH r AS (SELECT id, k FROM a UNION ALL SELECT r.id + 1, r.k FROM r WHERE r.id < 3) SELECT * FROM r',
+      'WITH u AS (SELECT * FROM t), t AS (SELECT x FROM a) SELECT x FROM u',
+    ],
+  };
+
+  for (const [title, sqls] of Object.entries(cases)) {
+    it(title, () => {
+      for (const sql of sqls) {
+        const lineage = agreesWithSqlite(sql);
+        assert.deepEqual(lineage.unresolved, [], `nothing unresolved in ${sql}`);
+      }
+    });
+  }
+});
+
+describe('lineage: joins, compound selects, VALUES and windows, edge by edge', () => {
+  const handTables: Record<string, string[]> = {
+    a: ['id', 'x', 'k'],
+    b: ['id', 'y', 'k'],
+    c: ['id', 'z', 'k'],
+    'main.a': ['id', 'x', 'k'],
+    'staging.customers': ['customer_id', 'region'],
+  };
+  const of = (sql: string) =>
+    buildLineage({
+      sql,
+      sourceMap: new SourceMap('model.sql', sql, [
+        { renderedStart: 0, renderedEnd: sql.length, originalStart: 0, originalEnd: sql.length, literal: true },
+      ]),
+      catalog: (table) => handTables[table.toLowerCase()],
+    });
+
+  it('* over tables sharing a name: an output each, with its own source, told apart by id', () => {
+    const lineage = of('SELECT * FROM a JOIN b ON a.id = b.id');
+    assert.deepEqual(summary(lineage), [
+      { name: 'id', sources: ['a.id'], kinds: ['passthrough'] },
+      { name: 'x', sources: ['a.x'], kinds: ['passthrough'] },
+      { name: 'k', sources: ['a.k'], kinds: ['passthrough'] },
+      { name: 'id', sources: ['b.id'], kinds: ['passthrough'] },
+      { name: 'y', sources: ['b.y'], kinds: ['passthrough'] },
+      { name: 'k', sources: ['b.k'], kinds: ['passthrough'] },
+    ]);
+    const outputs = lineage.nodes.filter((node) => node.kind === 'output');
+    assert.deepEqual(
+      outputs.map((node) => [node.id, node.column]),
+      [
+        ['id', 'id'],
+        ['x', 'x'],
+        ['k', 'k'],
+        ['id:1', 'id'],
+        ['y', 'y'],
+        ['k:1', 'k'],
+      ],
+    );
+    // In a CTE SQLite names the second one id:1, and that is still a passthrough, not a rename.
+    const cte = of('WITH t AS (SELECT * FROM a JOIN b ON a.id = b.id) SELECT t."id:1" AS right_id FROM t');
+    assert.ok(edges(cte).includes('passthrough b.id -> t.id:1'));
+    assert.deepEqual(summary(cte), [{ name: 'right_id', sources: ['b.id'], kinds: ['passthrough', 'rename'] }]);
+  });
+
+  it('USING: the key listed once, both sides as join keys; a bare key is the left one, the right one in a RIGHT JOIN, both in a FULL JOIN', () => {
+    const inner = of('SELECT *, k AS key FROM a JOIN b USING (k)');
+    assert.deepEqual(
+      inner.columns.map((column) => column.name),
+      ['id', 'x', 'k', 'id', 'y', 'key'],
+    );
+    assert.deepEqual(inner.columns[5].sources, ['a.k']);
+    assert.deepEqual(
+      edges(inner).filter((edge) => edge.startsWith('join_key')),
+      ['join_key a.k -> (final select)', 'join_key b.k -> (final select)'],
+    );
+    assert.ok(
+      inner.edges.filter((edge) => edge.kind === 'join_key').every((edge) => edge.detail === 'INNER JOIN USING'),
+    );
+    assert.deepEqual(of('SELECT k FROM a RIGHT JOIN b USING (k)').columns[0].sources, ['b.k']);
+    assert.deepEqual(of('SELECT * FROM a RIGHT JOIN b USING (k)').columns[2], {
+      name: 'k',
+      sources: ['b.k'],
+      kinds: ['passthrough'],
+      span: of('SELECT * FROM a RIGHT JOIN b USING (k)').columns[2].span,
+    });
+    const full = of('SELECT k FROM a FULL JOIN b USING (k)');
+    assert.deepEqual(summary(full), [{ name: 'k', sources: ['a.k', 'b.k'], kinds: ['expression'] }]);
+    // Three tables: the key is still the first table's.
+    assert.deepEqual(of('SELECT k FROM a JOIN b USING (k) JOIN c USING (k)').columns[0].sources, ['a.k']);
+  });
+
+  it('NATURAL JOIN joins on the shared columns; with a table of unknown columns it says so', () => {
+    const lineage = of('SELECT * FROM a NATURAL JOIN b');
+    assert.deepEqual(
+      lineage.columns.map((column) => `${column.name} ${column.sources.join()}`),
+      ['id a.id', 'x a.x', 'k a.k', 'y b.y'],
+    );
+    assert.deepEqual(
+      edges(lineage).filter((edge) => edge.startsWith('join_key')),
+      [
+        'join_key a.id -> (final select)',
+        'join_key a.k -> (final select)',
+        'join_key b.id -> (final select)',
+        'join_key b.k -> (final select)',
+      ],
+    );
+    const unknown = of('SELECT a.x FROM a NATURAL JOIN mystery');
+    assert.ok(unknown.unresolved.some((item) => /NATURAL JOIN joins on is unknown/.test(item.reason)));
+    assert.deepEqual(unknown.columns[0].sources, ['a.x']);
+  });
+
+  it('parenthesised joins: keys inside and outside, names as SQLite gives them, qualified names reach inside', () => {
+    const lineage = of('SELECT c.id, c.z, b.y FROM a JOIN (b JOIN c ON b.k = c.k) ON a.id = b.id');
+    assert.deepEqual(summary(lineage), [
+      { name: 'id:1', sources: ['c.id'], kinds: ['passthrough'] },
+      { name: 'z', sources: ['c.z'], kinds: ['passthrough'] },
+      { name: 'y', sources: ['b.y'], kinds: ['passthrough'] },
+    ]);
+    assert.deepEqual(
+      edges(lineage).filter((edge) => edge.startsWith('join_key')),
+      [
+        'join_key a.id -> (final select)',
+        'join_key b.id -> (final select)',
+        'join_key b.k -> (final select)',
+        'join_key c.k -> (final select)',
+      ],
+    );
+    const first = of('SELECT * FROM (a JOIN b ON a.id = b.id) JOIN c USING (id)');
+    assert.deepEqual(
+      first.columns.map((column) => column.name),
+      ['id', 'x', 'k', 'id', 'y', 'k', 'z', 'k'],
+    );
+    assert.deepEqual(first.unresolved, []);
+  });
+
+  it('schema.table.column names the source column; a wrong schema or an aliased table does not', () => {
+    const lineage = of(
+      'SELECT staging.customers.region, main.a.x FROM staging.customers JOIN main.a ON main.a.id = staging.customers.customer_id',
+    );
+    assert.deepEqual(summary(lineage), [
+      { name: 'region', sources: ['staging.customers.region'], kinds: ['passthrough'] },
+      { name: 'x', sources: ['main.a.x'], kinds: ['passthrough'] },
+    ]);
+    assert.ok(edges(lineage).includes('join_key staging.customers.customer_id -> (final select)'));
+    const wrong = of('SELECT other.a.x, main.a.id FROM main.a AS t');
+    assert.deepEqual(
+      wrong.unresolved.map((item) => item.name),
+      ['other.a.x', 'main.a.id'],
+    );
+  });
+
+  it('a CTE defined at the top feeds the second part of a UNION, and a WITH inside a subquery its own parts', () => {
+    const lineage = of(
+      'WITH t AS (SELECT x FROM a), u AS (SELECT z FROM c) SELECT y AS v FROM b UNION ALL SELECT x FROM t EXCEPT SELECT * FROM u',
+    );
+    assert.deepEqual(summary(lineage), [
+      { name: 'v', sources: ['b.y', 'a.x', 'c.z'], kinds: ['passthrough', 'rename'] },
+    ]);
+    assert.ok(edges(lineage).includes('rename t.x -> v'));
+    assert.deepEqual(lineage.unresolved, []);
+    const nested = of('SELECT w FROM (WITH q AS (SELECT k FROM a) SELECT k AS w FROM b UNION SELECT k FROM q)');
+    assert.deepEqual(nested.columns[0].sources.sort(), ['a.k', 'b.k']);
+    assert.deepEqual(nested.unresolved, []);
+  });
+
+  it('VALUES: columns column1, column2, … (or as the CTE names them), with no sources but what they select', () => {
+    const lineage = of("WITH v(p, q) AS (VALUES (1, 'a'), (2, 'b')) SELECT p + 1 AS r, q FROM v");
+    assert.deepEqual(summary(lineage), [
+      { name: 'r', sources: [], kinds: ['expression'] },
+      { name: 'q', sources: [], kinds: ['passthrough'] },
+    ]);
+    assert.ok(lineage.nodes.some((node) => node.id === 'v.p' && node.kind === 'cte'));
+    const inFrom = of('SELECT t.column2, t.column1 FROM (VALUES (1, 2)) AS t');
+    assert.deepEqual(
+      inFrom.columns.map((column) => column.name),
+      ['column2', 'column1'],
+    );
+    assert.deepEqual(inFrom.unresolved, []);
+    const selecting = of('SELECT * FROM (VALUES ((SELECT max(x) FROM a), 0))');
+    assert.deepEqual(summary(selecting)[0], {
+      name: 'column1',
+      sources: ['a.x'],
+      kinds: ['aggregate', 'expression', 'passthrough'],
+    });
+  });
+
+  it('names: an alias shadows no column in the select list; WHERE, GROUP BY and HAVING fall back to aliases; ORDER BY prefers them', () => {
+    const lineage = of('SELECT x AS k, k AS kk, x * 2 AS dbl FROM a WHERE dbl > 3 GROUP BY k ORDER BY k');
+    assert.deepEqual(summary(lineage), [
+      { name: 'k', sources: ['a.x'], kinds: ['rename'] },
+      { name: 'kk', sources: ['a.k'], kinds: ['rename'] },
+      { name: 'dbl', sources: ['a.x'], kinds: ['expression'] },
+    ]);
+    assert.deepEqual(
+      edges(lineage).filter((edge) => !/^(rename|expression)/.test(edge)),
+      ['filter dbl -> (final select)', 'group_key a.k -> (final select)', 'order_key k -> (final select)'],
+    );
+    assert.deepEqual(lineage.unresolved, []);
+  });
+
+  it('a second subquery named like the first keeps its columns apart', () => {
+    const lineage = of('SELECT s.x, t.y FROM (SELECT x FROM a) s, (SELECT s.y FROM (SELECT y FROM b) s) t');
+    assert.deepEqual(summary(lineage), [
+      { name: 'x', sources: ['a.x'], kinds: ['passthrough'] },
+      { name: 'y', sources: ['b.y'], kinds: ['passthrough'] },
+    ]);
+    assert.ok(edges(lineage).includes('passthrough b.y -> s (2).y'));
+  });
+
+  it('windows (named too), COLLATE, a recursive CTE, a CTE used before it is defined, json_each: nothing left unresolved', () => {
+    const window = of(
+      'SELECT sum(k) OVER w AS s, row_number() OVER (w ORDER BY id) AS n FROM a WINDOW w AS (PARTITION BY x)',
+    );
+    assert.deepEqual(window.unresolved, []);
+    assert.deepEqual(
+      window.columns.map((column) => column.sources.sort()),
+      [
+        ['a.k', 'a.x'],
+        ['a.id', 'a.x'],
+      ],
+    );
+    assert.deepEqual(of('SELECT x COLLATE nocase AS x FROM a ORDER BY x COLLATE nocase').unresolved, []);
+    const recursive = of(
+      'WITH RECURSIVE r(n, label) AS (SELECT id, x FROM a UNION ALL SELECT n + 1, label FROM r WHERE n < 3) SELECT label FROM r',
+    );
+    assert.deepEqual(recursive.unresolved, []);
+    assert.deepEqual(recursive.columns[0].sources, ['a.x']);
+    const forward = of('WITH u AS (SELECT * FROM t), t AS (SELECT x FROM a) SELECT x FROM u');
+    assert.deepEqual(summary(forward), [{ name: 'x', sources: ['a.x'], kinds: ['passthrough'] }]);
+    const json = of('SELECT j.value AS tag, a.id FROM a, json_each(a.x) AS j');
+    assert.deepEqual(summary(json)[0], { name: 'tag', sources: ['a.x'], kinds: ['expression', 'rename'] });
+    assert.deepEqual(json.unresolved, []);
   });
 });

@@ -51,7 +51,7 @@ export interface TopLevelWith {
 }
 
 /** The select of a statement that carries its WITH clause (a compound select keeps it on its first part). */
-function leadingSelect(statement: CstNode): CstNode | undefined {
+export function leadingSelect(statement: CstNode): CstNode | undefined {
   let current: CstNode | undefined = statement;
   while (current?.type === 'compound_select_stmt') current = current.left as CstNode;
   return current?.type === 'select_stmt' ? current : undefined;
