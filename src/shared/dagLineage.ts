@@ -48,7 +48,8 @@ export function upstreamModelOf(lineage: Lineage, relation: string): UpstreamMod
 
 /** The output column node of a model's lineage named `column`. */
 function outputNode(lineage: Pick<Lineage, 'nodes'>, column: string): LineageNode | undefined {
-  return lineage.nodes.find((node) => node.kind === 'output' && lower(node.column) === lower(column));
+  // By id: a model selecting one name twice builds a table whose second column SQLite names `id:1`, as the id is.
+  return lineage.nodes.find((node) => node.kind === 'output' && lower(node.id) === lower(column));
 }
 
 /** Each source column reached from `id` through value edges, with the kinds of the shortest way there. */
