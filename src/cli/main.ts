@@ -28,7 +28,8 @@ const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--forma
   --format FORMAT   table (default), json or csv for run; json (default) or table for lineage
   --vars YAML       dbt vars, as dbt run --vars takes them (e.g. '{start_date: 2024-01-01}'); over segmentLens.vars
   --timeout SECONDS stop a run that takes longer (default: segmentLens.timeoutSeconds, else 60); exit 2
-  --verbose         print what the model's Jinja logs (log(), print()) on stderr`;
+  --verbose         print on stderr what the layout did to the data (or why it left a table as loaded), and
+                    what the model's Jinja logs (log(), print())`;
 
 const FORMATS: Record<string, string[]> = { run: ['table', 'json', 'csv'], lineage: ['json', 'table'] };
 
@@ -150,7 +151,10 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function printResult(result: RunPayload['result'], format: string, verbose: boolean): void {
-  if (verbose) for (const line of result.logs) process.stderr.write(`${line}\n`);
+  if (verbose) {
+    for (const note of result.layout) process.stderr.write(`layout: ${note}\n`);
+    for (const line of result.logs) process.stderr.write(`${line}\n`);
+  }
   if (format === 'json') process.stdout.write(toJson(result));
   else if (format === 'csv') process.stdout.write(toCsv(result.columns, result.rows));
   else {

@@ -42,6 +42,11 @@ export interface ModelResult {
   logs: string[];
   /** The upstream models (the ones it ref()s, and theirs) created in the data for this run, or kept from before. */
   upstream: UpstreamOutcome;
+  /**
+   * What laying the data out for the model's joins did to each table, or why it left one as loaded (layout.ts);
+   * empty when the data was laid out by an earlier run. The CLI prints it with --verbose.
+   */
+  layout: string[];
   /** `dataReused`: the data was already in memory, unchanged on disk, so only the query ran. */
   timings: { renderMs: number; loadMs: number; queryMs: number; countMs: number; totalMs: number; dataReused: boolean };
 }
@@ -167,6 +172,7 @@ export class ModelSession {
     private readonly logs: string[] = [],
     private readonly limits: EngineLimits = DEFAULT_LIMITS,
     private readonly upstream: UpstreamOutcome = { built: [], kept: [], relations: [] },
+    private readonly layoutNotes: string[] = [],
   ) {}
 
   /** Prepares the model and loads its data; with a cache, data already loaded and unchanged on disk is reused. */
@@ -260,9 +266,10 @@ export class ModelSession {
     // Fresh data is laid out for the joins the model makes (a model our parser cannot read is left as is); the
     // lineage built for that is the session's too.
     let lineage: LineageOutcome | undefined;
+    let layoutNotes: string[] = [];
     const layout: LayoutStep = (data) => {
       lineage = lineageOf(query, data);
-      if (lineage.lineage) optimizeLayout(data, joinKeys(new LineageGraph(lineage.lineage)));
+      if (lineage.lineage) layoutNotes = optimizeLayout(data, joinKeys(new LineageGraph(lineage.lineage)), query.sql);
     };
     const loadStarted = performance.now();
     const { data, reused } = loaded ?? (await load());
@@ -292,6 +299,7 @@ export class ModelSession {
       logs,
       { ...DEFAULT_LIMITS, ...request.limits },
       built,
+      layoutNotes,
     );
   }
 
@@ -378,6 +386,7 @@ export class ModelSession {
       warnings: [...this.data.notes, ...this.warnings()],
       logs: this.logs,
       upstream: this.upstream,
+      layout: this.layoutNotes,
       source: this.data.source,
       model: { ...this.model, renderedSql: this.sql },
       timings: {
