@@ -13,13 +13,14 @@ import {
   type RunPayload,
 } from '../engine/index';
 import { lineageTable, toCsv, toTable } from '../shared/format';
+import { progressText, type RunProgress } from '../shared/progress';
 import { lineageJson, toJson, upstreamLine } from './output';
 import { readWorkspaceSettings } from './workspaceSettings';
 import { parse as parseYaml } from 'yaml';
 import { isRecord } from '../shared/json';
 
 const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--format table|json|csv] [--vars YAML] [--timeout SECONDS] [--verbose]
-       segment-lens lineage [--workspace DIR] [--model FILE] [--format json|table] [--vars YAML] [--timeout SECONDS]
+       segment-lens lineage [--workspace DIR] [--model FILE] [--format json|table] [--vars YAML] [--timeout SECONDS] [--verbose]
 
   run               run the model on the data and print its result
   lineage           print the model's column lineage
@@ -28,8 +29,8 @@ const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--forma
   --format FORMAT   table (default), json or csv for run; json (default) or table for lineage
   --vars YAML       dbt vars, as dbt run --vars takes them (e.g. '{start_date: 2024-01-01}'); over segmentLens.vars
   --timeout SECONDS stop a run that takes longer (default: segmentLens.timeoutSeconds, else 60); exit 2
-  --verbose         print on stderr what the layout did to the data (or why it left a table as loaded), and
-                    what the model's Jinja logs (log(), print())`;
+  --verbose         print on stderr where the run is (loading, building each upstream model, the query), notes on
+                    how the data was laid out, and what the model's Jinja logs (log(), print())`;
 
 const FORMATS: Record<string, string[]> = { run: ['table', 'json', 'csv'], lineage: ['json', 'table'] };
 
@@ -128,9 +129,12 @@ async function main(argv: string[]): Promise<number> {
   };
   const request = { workspaceDir, settings, env: { ...process.env } };
   const engine = new EngineClient(path.join(__dirname, 'worker.js'), assets);
+  const onProgress = values.verbose
+    ? (progress: RunProgress) => process.stderr.write(`${progressText(progress)}\n`)
+    : undefined;
   try {
     if (command === 'lineage') {
-      const outcome = await engine.request<LineageOfModel>({ type: 'lineage', request, assets }, deadline);
+      const outcome = await engine.request<LineageOfModel>({ type: 'lineage', request, assets }, deadline, onProgress);
       if (!outcome.ok) {
         process.stderr.write(`segment-lens: ${describeError(outcome.error)}\n`);
         return 2;
@@ -138,7 +142,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(format === 'json' ? lineageJson(outcome.result) : lineageTable(outcome.result.lineage));
       return 0;
     }
-    const outcome = await engine.request<RunPayload>({ type: 'run', request, assets }, deadline);
+    const outcome = await engine.request<RunPayload>({ type: 'run', request, assets }, deadline, onProgress);
     if (!outcome.ok) {
       process.stderr.write(`segment-lens: ${describeError(outcome.error)}\n`);
       return 2;

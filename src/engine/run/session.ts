@@ -27,6 +27,8 @@ import { prepareQuery, type PreparedQuery } from './prepare';
 import { isQueryOnly, readOnlyProblem, statementProblem } from './readOnly';
 import { sqlError } from './sqlErrors';
 import { buildUpstream, type UpstreamOutcome } from './upstream';
+import { injectEphemerals, type EphemeralModel } from '../model/ephemeral';
+import type { RunProgress } from '../../shared/progress';
 
 export interface ModelResult {
   columns: string[];
@@ -49,6 +51,21 @@ export interface ModelResult {
   layout: string[];
   /** `dataReused`: the data was already in memory, unchanged on disk, so only the query ran. */
   timings: { renderMs: number; loadMs: number; queryMs: number; countMs: number; totalMs: number; dataReused: boolean };
+}
+
+/** What the caller of a run hears while it goes, and how it stops one it no longer wants. */
+export interface OpenOptions {
+  onProgress?: (progress: RunProgress) => void;
+  /** Asked between steps (before each upstream model): true stops the run with RunCancelled. */
+  cancelled?: () => boolean;
+}
+
+/** The run was cancelled between two of its steps; what was built so far stays with the data, complete. */
+export class RunCancelled extends Error {
+  constructor() {
+    super('The run was cancelled.');
+    this.name = 'RunCancelled';
+  }
 }
 
 type LineageOutcome = { lineage: Lineage; error?: undefined } | { lineage?: undefined; error: LensError };
@@ -176,7 +193,12 @@ export class ModelSession {
   ) {}
 
   /** Prepares the model and loads its data; with a cache, data already loaded and unchanged on disk is reused. */
-  static async open(request: RunRequest, assets: EngineAssets, cache?: DataCache): Promise<ModelSession> {
+  static async open(
+    request: RunRequest,
+    assets: EngineAssets,
+    cache?: DataCache,
+    options: OpenOptions = {},
+  ): Promise<ModelSession> {
     const started = performance.now();
     const settings = resolveSettings(request.settings);
     const workspace = new Workspace(request);
@@ -186,6 +208,8 @@ export class ModelSession {
 
     const { library, text: macroText } = await loadMacroLibrary(project);
     const logs: string[] = [];
+    /** The ephemeral models upstream: ref() gives each as the CTE it becomes. */
+    const ephemeral = new Set<string>();
     const context: RenderContext = {
       jinja: jinjaRuntime(assets.jinjaDir),
       library,
@@ -197,6 +221,7 @@ export class ModelSession {
       vars: settings.vars,
       execute: true,
       log: (message) => logs.push(message),
+      ephemeral,
     };
     const renderStarted = performance.now();
     // The template renders before any data loads (its errors come first); one that queries the data (run_query,
@@ -204,17 +229,41 @@ export class ModelSession {
     let rendered = renderModel(model.text, model.file, context);
     // The models it stands on, in dependency order, as dbt's parse phase reads them (a cycle is an error here).
     const self = path.basename(model.file, path.extname(model.file));
-    const upstreamOf = (refs: string[]) => (model.sample ? [] : upstreamModels(refs, context, self));
+    const upstreamOf = (refs: string[]) => {
+      const found = model.sample ? [] : upstreamModels(refs, context, self);
+      for (const node of found) if (node.materialized.toLowerCase() === 'ephemeral') ephemeral.add(node.name);
+      return found;
+    };
     let upstream = upstreamOf(rendered.refs);
+    // A ref() to an ephemeral model renders as its CTE: render again now that they are known.
+    if (rendered.refs.some((ref) => ephemeral.has(ref))) {
+      logs.length = 0;
+      rendered = renderModel(model.text, model.file, context);
+    }
     const built: UpstreamOutcome = { built: [], kept: [], relations: [] };
+    /** The ephemeral models rendered on the data, for the models standing on them to inject. */
+    const ephemerals = new Map<string, EphemeralModel>();
     /** Builds the upstream models the data lacks (upstream.ts), each rendered on the data. */
     const buildOn = (data: LoadedData) => {
       const mode = settings.upstream ?? 'auto';
-      if (!project || upstream.length === 0 || mode === 'data') return;
+      if (!project || upstream.length === 0) return;
       // Their log() calls are not the model's: the model's logs stay its own.
       const renderOn = { ...context, ...dataFunctions(data), log: undefined };
-      const outcome = buildUpstream(mode, data, upstream, project, context.target.schema, (node) =>
-        renderModel(node.text, node.file, renderOn),
+      const outcome = buildUpstream(
+        mode,
+        data,
+        upstream,
+        project,
+        context.target.schema,
+        (node) => renderModel(node.text, node.file, renderOn),
+        self,
+        ephemerals,
+        {
+          building: (name, index, total) => options.onProgress?.({ stage: 'build', model: name, index, total }),
+          checkpoint: () => {
+            if (options.cancelled?.()) throw new RunCancelled();
+          },
+        },
       );
       for (const name of outcome.built) if (!built.built.includes(name)) built.built.push(name);
       for (const name of outcome.kept)
@@ -225,6 +274,7 @@ export class ModelSession {
       );
     };
     const load = async () => {
+      options.onProgress?.({ stage: 'load' });
       // Data built with upstream models from SQL is not the data as loaded: the mode is part of what is cached.
       const got = cache
         ? await cache.get(plan, settings.upstream ?? 'auto')
@@ -254,6 +304,11 @@ export class ModelSession {
         upstream = more;
         try {
           buildOn(data);
+          // Refs to ephemeral models found only now render as their CTEs.
+          if (rendered.refs.some((ref) => ephemeral.has(ref))) {
+            logs.length = 0;
+            rendered = renderModel(model.text, model.file, { ...context, ...dataFunctions(data) });
+          }
         } catch (error) {
           if (!cache) data.close();
           throw error;
@@ -261,7 +316,8 @@ export class ModelSession {
       }
     }
     const renderMs = elapsed(renderStarted) - (loaded?.ms ?? 0);
-    const query = prepareQuery(rendered, model.file);
+    // The model's own SQL is checked before the data loads; the ephemeral models it stands on join it after.
+    let query = prepareQuery(rendered, model.file);
 
     // Fresh data is laid out for the joins the model makes (a model our parser cannot read is left as is); the
     // lineage built for that is the session's too.
@@ -273,6 +329,14 @@ export class ModelSession {
     };
     const loadStarted = performance.now();
     const { data, reused } = loaded ?? (await load());
+    if (ephemerals.size > 0) {
+      try {
+        query = prepareQuery(injectEphemerals(rendered, ephemerals), model.file);
+      } catch (error) {
+        if (!cache) data.close();
+        throw error;
+      }
+    }
     try {
       layOut(data, layout);
     } catch (error) {
