@@ -99,6 +99,7 @@ export class Panel extends Disposable {
   constructor(private readonly controller: RunController) {
     super();
     this._register(controller.onDidChange(() => this.post(this.stateMessage())));
+    this._register(controller.onDidProgress((text) => this.post({ type: 'progress', text })));
     this._register({ dispose: () => this.view?.dispose() });
   }
 

@@ -14,6 +14,7 @@ import type { RunPayload } from './engine/worker/protocol';
 import type { GridOutcome } from './shared/grid';
 import { LineageGraph, spanOf, type DrillDownSource } from './shared/lineageGraph';
 import type { FileLocation } from './shared/problem';
+import { progressText, type RunProgress } from './shared/progress';
 
 /** A run that finished: its result, its lineage (or why there is none) and the grid made of it. */
 export interface CompletedRun {
@@ -37,6 +38,9 @@ export class RunController extends Disposable {
   private readonly changed = this._register(new vscode.EventEmitter<void>());
   /** Fires when a run starts, ends or fails. */
   readonly onDidChange = this.changed.event;
+  private readonly progressed = this._register(new vscode.EventEmitter<string>());
+  /** Where the run in flight is, as one line ("Building stg_orders (2/5)"). */
+  readonly onDidProgress = this.progressed.event;
   private readonly diagnostics = this._register(vscode.languages.createDiagnosticCollection('segmentLens'));
   /** What the model's Jinja logs (log(), print()), made on the first line logged. */
   private output: vscode.OutputChannel | undefined;
@@ -108,10 +112,16 @@ export class RunController extends Disposable {
       previous: this.state.status === 'running' ? this.state.previous : this.state,
     });
 
-    const work = async (token: vscode.CancellationToken) => {
+    const work = async (token: vscode.CancellationToken, report?: (text: string) => void) => {
       const onCancel = token.onCancellationRequested(() => {
         if (generation === this.generation) this.engine.cancel();
       });
+      const onProgress = (progress: RunProgress) => {
+        if (token.isCancellationRequested || generation !== this.generation) return;
+        const text = progressText(progress);
+        report?.(text);
+        this.progressed.fire(text);
+      };
       try {
         const outcome = await this.engine.request<RunPayload>(
           {
@@ -120,6 +130,7 @@ export class RunController extends Disposable {
             assets: this.assets,
           },
           this.deadline(settings.timeoutSeconds, `The model ${modelName}`),
+          onProgress,
         );
         if (token.isCancellationRequested || generation !== this.generation) return;
         if (!outcome.ok) throw new LensError(outcome.error);
@@ -154,9 +165,9 @@ export class RunController extends Disposable {
         title: `Segment Lens: running ${modelName}`,
         cancellable: true,
       },
-      (_, token) => {
+      (progress, token) => {
         token.onCancellationRequested(() => cancellation.cancel());
-        return work(cancellation.token);
+        return work(cancellation.token, (message) => progress.report({ message }));
       },
     );
     if (

@@ -11,6 +11,8 @@ let state: PanelState = { status: 'empty' };
 let locale = navigator.language;
 let detail: Detail | undefined;
 let notice = '';
+/** Where the run in flight is, while it runs. */
+let progressLine = '';
 const lineageView = new LineageView((id) => post({ type: 'revealNode', id }));
 const app = document.getElementById('app')!;
 
@@ -87,6 +89,8 @@ function render(): void {
   header.append(title, toolbar);
   app.append(header);
   if (notice) app.append(element('p', { class: 'notice', id: 'notice', role: 'status' }, notice));
+  if (state.status === 'running' && progressLine)
+    app.append(element('p', { class: 'status', id: 'progress', role: 'status' }, progressLine));
 
   if (shown.status === 'empty') {
     app.append(
@@ -154,6 +158,7 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       state = message.state;
       locale = message.locale || locale;
       notice = '';
+      progressLine = '';
       render();
       break;
     case 'drillDown':
@@ -173,6 +178,15 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       notice = message.text;
       render();
       break;
+    case 'progress': {
+      if (state.status !== 'running') break;
+      progressLine = message.text;
+      // Only the line changes: the grid and the lineage beside it stay as they are.
+      const line = document.getElementById('progress');
+      if (line) line.textContent = progressLine;
+      else render();
+      break;
+    }
   }
 });
 

@@ -13,13 +13,14 @@ import {
   type RunPayload,
 } from '../engine/index';
 import { toCsv, toTable } from '../shared/format';
+import { progressText, type RunProgress } from '../shared/progress';
 import { lineageJson, lineageText, toJson, upstreamLine } from './output';
 import { readWorkspaceSettings } from './workspaceSettings';
 import { parse as parseYaml } from 'yaml';
 import { isRecord } from '../shared/json';
 
 const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--format table|json|csv] [--vars YAML] [--timeout SECONDS] [--verbose]
-       segment-lens lineage [--workspace DIR] [--model FILE] [--format json|table] [--depth N] [--vars YAML] [--timeout SECONDS]
+       segment-lens lineage [--workspace DIR] [--model FILE] [--format json|table] [--depth N] [--vars YAML] [--timeout SECONDS] [--verbose]
 
   run               run the model on the data and print its result
   lineage           print the model's column lineage, across the models it ref()s down to seeds and sources
@@ -29,7 +30,8 @@ const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--forma
   --depth N         lineage paths through at most N models (default: all the way)
   --vars YAML       dbt vars, as dbt run --vars takes them (e.g. '{start_date: 2024-01-01}'); over segmentLens.vars
   --timeout SECONDS stop a run that takes longer (default: segmentLens.timeoutSeconds, else 60); exit 2
-  --verbose         print what the model's Jinja logs (log(), print()) on stderr`;
+  --verbose         print on stderr where the run is (loading, building each upstream model, the query), notes on
+                    how the data was laid out, and what the model's Jinja logs (log(), print())`;
 
 const FORMATS: Record<string, string[]> = { run: ['table', 'json', 'csv'], lineage: ['json', 'table'] };
 
@@ -140,9 +142,12 @@ async function main(argv: string[]): Promise<number> {
   };
   const request = { workspaceDir, settings, env: { ...process.env } };
   const engine = new EngineClient(path.join(__dirname, 'worker.js'), assets);
+  const onProgress = values.verbose
+    ? (progress: RunProgress) => process.stderr.write(`${progressText(progress)}\n`)
+    : undefined;
   try {
     if (command === 'lineage') {
-      const outcome = await engine.request<LineageOfModel>({ type: 'lineage', request, assets }, deadline);
+      const outcome = await engine.request<LineageOfModel>({ type: 'lineage', request, assets }, deadline, onProgress);
       if (!outcome.ok) {
         process.stderr.write(`segment-lens: ${describeError(outcome.error)}\n`);
         return 2;
@@ -150,7 +155,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(format === 'json' ? lineageJson(outcome.result, depth) : lineageText(outcome.result, depth));
       return 0;
     }
-    const outcome = await engine.request<RunPayload>({ type: 'run', request, assets }, deadline);
+    const outcome = await engine.request<RunPayload>({ type: 'run', request, assets }, deadline, onProgress);
     if (!outcome.ok) {
       process.stderr.write(`segment-lens: ${describeError(outcome.error)}\n`);
       return 2;
@@ -163,7 +168,10 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function printResult(result: RunPayload['result'], format: string, verbose: boolean): void {
-  if (verbose) for (const line of result.logs) process.stderr.write(`${line}\n`);
+  if (verbose) {
+    for (const note of result.layout) process.stderr.write(`layout: ${note}\n`);
+    for (const line of result.logs) process.stderr.write(`${line}\n`);
+  }
   if (format === 'json') process.stdout.write(toJson(result));
   else if (format === 'csv') process.stdout.write(toCsv(result.columns, result.rows));
   else {

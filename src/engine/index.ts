@@ -3,14 +3,14 @@
 import { LensError, type Outcome } from './errors';
 import type { SourceInfo } from './data/loadedData';
 import type { Lineage } from './sql/lineage';
-import { ModelSession, type ModelResult } from './run/session';
+import { ModelSession, type ModelResult, type OpenOptions } from './run/session';
 import type { EngineAssets, RunRequest } from './workspace';
 import { loadSqlJs } from './data/sqljs';
 
 export { LensError, describeError, type FileLocation, type LensErrorValue, type Outcome } from './errors';
 export { DataCache } from './data/cache';
 export type { SourceInfo } from './data/loadedData';
-export { ModelSession, type ModelResult } from './run/session';
+export { ModelSession, RunCancelled, type ModelResult, type OpenOptions } from './run/session';
 export type { Lineage } from './sql/lineage';
 export type { EngineAssets, RunRequest } from './workspace';
 export { DEFAULT_TIMEOUT_SECONDS, resolveTimeout, type RawSettings } from './settings';
@@ -44,9 +44,10 @@ function withSession<T>(
   request: RunRequest,
   assets: EngineAssets,
   use: (session: ModelSession) => T,
+  options: OpenOptions = {},
 ): Promise<Outcome<T>> {
   return asOutcome(async () => {
-    const session = await ModelSession.open(request, assets);
+    const session = await ModelSession.open(request, assets, undefined, options);
     try {
       return use(session);
     } finally {
@@ -66,10 +67,19 @@ export function runModel(request: RunRequest, assets: EngineAssets): Promise<Run
 }
 
 /** The model's column lineage, with `*` and unqualified columns resolved against the data's schemas. */
-export function modelLineage(request: RunRequest, assets: EngineAssets): Promise<Outcome<LineageOfModel>> {
-  return withSession(request, assets, (session) => ({
-    model: session.model,
-    source: session.data.source,
-    lineage: session.lineage(),
-  }));
+export function modelLineage(
+  request: RunRequest,
+  assets: EngineAssets,
+  options: OpenOptions = {},
+): Promise<Outcome<LineageOfModel>> {
+  return withSession(
+    request,
+    assets,
+    (session) => ({
+      model: session.model,
+      source: session.data.source,
+      lineage: session.lineage(),
+    }),
+    options,
+  );
 }

@@ -38,7 +38,9 @@ export type HostMessage =
   | { type: 'drillDown'; region: string | null; segment: string | null; page: RowPageMessage }
   | { type: 'cteRows'; cte: string; page: RowPageMessage }
   | { type: 'revealCell'; region: string | null; segment: string | null }
-  | { type: 'notice'; text: string };
+  | { type: 'notice'; text: string }
+  /** Where the run in flight is ("Building stg_orders (2/5)"), for the status line while it runs. */
+  | { type: 'progress'; text: string };
 
 export type WebviewMessage =
   | { type: 'ready' }

@@ -1,6 +1,6 @@
 // Runs inside a real VS Code's extension host (code-server): the extension as a user's VS Code loads it.
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { SegmentLensApi } from '../../src/extension';
@@ -405,5 +405,61 @@ describe('Segment Lens in VS Code', () => {
     }
     await vscode.commands.executeCommand('segmentLens.run', modelUri);
     await waitForState(isDone, 'a run on the default deadline');
+  });
+  it('a model on upstream models: progress in the notification and the panel while they build; a failing one lands in Problems on its own file', async () => {
+    // A small dbt project beside the sample, over the workspace's seeds (staging/stg_customers.csv).
+    const dir = path.join(workspace.fsPath, 'upstream_demo');
+    mkdirSync(path.join(dir, 'models'), { recursive: true });
+    writeFileSync(path.join(dir, 'dbt_project.yml'), 'name: upstream_demo\nprofile: upstream_demo\n');
+    const m1 = path.join(dir, 'models', 'm1.sql');
+    writeFileSync(m1, "{{ config(materialized='table') }}\nselect customer_id, region from staging.stg_customers\n");
+    writeFileSync(
+      path.join(dir, 'models', 'm2.sql'),
+      "{{ config(materialized='table') }}\nselect region, count(*) as n from {{ ref('m1') }} group by region\n",
+    );
+    const explore = vscode.Uri.file(path.join(dir, 'models', 'explore.sql'));
+    writeFileSync(explore.fsPath, "select region, n from {{ ref('m2') }} order by region\n");
+    const heard: string[] = [];
+    const listening = api.controller.onDidProgress((text) => heard.push(text));
+    try {
+      await vscode.commands.executeCommand('segmentLens.run', explore);
+      const state = await waitForState(
+        (current) => isDone(current) && current.run.modelName === 'explore.sql',
+        'the run on upstream models',
+      );
+      assert.ok(isDone(state));
+      assert.deepEqual(heard, ['Loading the data', 'Building m1 (1/2)', 'Building m2 (2/2)', 'Running the query']);
+      const shown = api.panel.posted.flatMap((message) => (message.type === 'progress' ? [message.text] : []));
+      assert.deepEqual(shown.slice(-4), heard, 'the panel was told each step, in order');
+      assert.deepEqual(
+        state.run.upstream.map((relation) => [relation.name, relation.from]),
+        [
+          ['main.m1', 'built'],
+          ['main.m2', 'built'],
+        ],
+      );
+
+      writeFileSync(m1, "{{ config(materialized='table') }}\nselect customer_id, nope from staging.stg_customers\n");
+      await vscode.commands.executeCommand('segmentLens.run', explore);
+      const failed = await waitForState((current) => current.status === 'error', 'the upstream failure');
+      assert.ok(failed.status === 'error');
+      assert.match(failed.error.message, /^m1 \(upstream of explore\) failed: Column nope does not exist/);
+      const diagnostics = await eventually(
+        () => vscode.languages.getDiagnostics(vscode.Uri.file(m1)),
+        (found) => found.length === 1,
+        'a diagnostic on m1.sql',
+      );
+      assert.equal(diagnostics[0].range.start.line, 1);
+      assert.equal(diagnostics[0].range.start.character, 'select customer_id, '.length);
+      assert.deepEqual(vscode.languages.getDiagnostics(explore), []);
+    } finally {
+      listening.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await vscode.commands.executeCommand('segmentLens.run', modelUri);
+    await waitForState(
+      (current) => isDone(current) && current.run.modelName === 'customer_segments.sql',
+      'the sample model again',
+    );
   });
 });

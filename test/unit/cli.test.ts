@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { truncateSync } from 'node:fs';
 import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import {
   cliPath,
@@ -245,6 +246,65 @@ describe('cli', () => {
     const bad = cli(['run', '--workspace', dir, '--vars', '[1, 2]'], dir);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--vars must be a YAML or JSON mapping/);
+  });
+
+  it('--verbose prints where the run is (each upstream model built) and what the layout did on stderr; without it, stderr is empty', () => {
+    const dir = tempWorkspace();
+    write(dir, 'dbt_project.yml', 'name: p\nprofile: p\n');
+    write(dir, 'seeds/a.csv', 'id,name\n1,one\n2,two\n3,three\n');
+    write(dir, 'seeds/b.csv', 'id,a_id\n10,1\n11,1\n12,3\n');
+    write(
+      dir,
+      'models/stg_a.sql',
+      "{{ config(materialized='table') }} select id, upper(name) as name from {{ ref('a') }}",
+    );
+    write(
+      dir,
+      'models/explore.sql',
+      "select a.name, count(b.id) as n from {{ ref('stg_a') }} a left join {{ ref('b') }} b on b.a_id = a.id group by a.name order by a.name",
+    );
+    write(
+      dir,
+      '.vscode/settings.json',
+      '{ "segmentLens.model": "models/explore.sql", "segmentLens.connection": { "type": "csv", "directory": "seeds" } }',
+    );
+    const quiet = cli(['run', '--workspace', dir, '--format', 'json'], dir);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, '');
+    const verbose = cli(['run', '--workspace', dir, '--format', 'json', '--verbose'], dir);
+    assert.equal(verbose.code, 0, verbose.stderr);
+    assert.deepEqual(JSON.parse(verbose.stdout).rows, [
+      { name: 'ONE', n: 2 },
+      { name: 'THREE', n: 1 },
+      { name: 'TWO', n: 0 },
+    ]);
+    assert.deepEqual(verbose.stderr.split('\n').filter(Boolean), [
+      'Loading the data',
+      'Building stg_a (1/1)',
+      'Running the query',
+      'layout: main.b: index on a_id',
+      'layout: main.stg_a: id as INTEGER PRIMARY KEY',
+    ]);
+
+    // A table the layout cannot index is left as loaded, and --verbose says why.
+    const fts = tempWorkspace();
+    const db = new BetterSqlite3(path.join(fts, 'w.db'));
+    db.exec(`CREATE TABLE customers (id INTEGER, name TEXT); INSERT INTO customers VALUES (1, 'a'), (2, 'b');
+      CREATE VIRTUAL TABLE notes USING fts3(customer_id, body); INSERT INTO notes VALUES (1, 'late'), (2, 'fine');`);
+    db.close();
+    write(
+      fts,
+      'model.sql',
+      "select c.name from customers c join notes n on n.customer_id = c.id where n.body match 'late'",
+    );
+    write(fts, '.vscode/settings.json', '{ "segmentLens.connection": { "type": "sqlite", "path": "w.db" } }');
+    const left = cli(['run', '--workspace', fts, '--model', 'model.sql', '--format', 'csv', '--verbose'], fts);
+    assert.equal(left.code, 0, left.stderr);
+    assert.equal(left.stdout, 'name\r\na\r\n');
+    assert.match(
+      left.stderr,
+      /^layout: main\.notes: left as loaded \(no key or index on customer_id\): .*virtual tables may not be indexed/m,
+    );
   });
 
   it('a statement that is not one read-only SELECT exits 2 with one line, stray character after it or not', () => {

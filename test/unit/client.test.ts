@@ -3,6 +3,7 @@ import { symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { CancelledError, EngineClient } from '../../src/engine/worker/client';
 import type { RunPayload } from '../../src/engine/worker/protocol';
+import { progressText, type RunProgress } from '../../src/shared/progress';
 import { rowObjects } from '../../src/shared/rows';
 import { assets, makeShop, nativeQuery, repoRoot, seedModel, tempWorkspace, write, writeShopSqlite } from './helpers';
 
@@ -273,4 +274,106 @@ describe('the engine worker', () => {
       engine.dispose();
     }
   });
+});
+
+describe('the engine worker: progress while building upstream models, and cancelling part way', () => {
+  const workerPath = path.join(repoRoot, 'dist', 'worker.js');
+
+  /** A dbt project over one CSV seed with the given models, run with the CSV seeds as the data. */
+  function project(models: Record<string, string>): string {
+    const dir = tempWorkspace();
+    write(dir, 'dbt_project.yml', 'name: p\nprofile: p\n');
+    write(dir, 'seeds/numbers.csv', 'n\n1\n2\n3\n');
+    for (const [name, text] of Object.entries(models)) write(dir, `models/${name}.sql`, text);
+    return dir;
+  }
+
+  const runOf = (dir: string, model: string) =>
+    ({
+      type: 'run',
+      request: { workspaceDir: dir, settings: { model, connection: { type: 'csv', directory: 'seeds' } }, env: {} },
+      assets,
+    }) as const;
+
+  it('progress arrives in order: the data, each model built (in dependency order, numbered), the query; nothing built, nothing said', async () => {
+    const dir = project({
+      m1: "{{ config(materialized='table') }} select n from {{ ref('numbers') }}",
+      m2: "{{ config(materialized='table') }} select n * 2 as n from {{ ref('m1') }}",
+      m3: "select n + 1 as n from {{ ref('m2') }}",
+      explore: "select sum(n) as total from {{ ref('m3') }}",
+    });
+    const engine = new EngineClient(workerPath, assets);
+    try {
+      const heard = async () => {
+        const progress: RunProgress[] = [];
+        const outcome = await engine.request<RunPayload>(runOf(dir, 'models/explore.sql'), undefined, (step) =>
+          progress.push(step),
+        );
+        assert.ok(outcome.ok, JSON.stringify(!outcome.ok && outcome.error));
+        // (1 + 2 + 3) * 2 + 3
+        assert.deepEqual(outcome.result.result.rows, [[15]]);
+        return progress.map(progressText);
+      };
+      assert.deepEqual(await heard(), [
+        'Loading the data',
+        'Building m1 (1/3)',
+        'Building m2 (2/3)',
+        'Building m3 (3/3)',
+        'Running the query',
+      ]);
+      // Kept from the first run: nothing is built, so nothing is said to be.
+      assert.deepEqual(await heard(), ['Loading the data', 'Running the query']);
+      // An edit to m2 rebuilds it and what stands on it.
+      write(dir, 'models/m2.sql', "{{ config(materialized='table') }} select n * 2 as n from {{ ref('m1') }} where 1");
+      assert.deepEqual(await heard(), [
+        'Loading the data',
+        'Building m2 (2/3)',
+        'Building m3 (3/3)',
+        'Running the query',
+      ]);
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  // Five slow tables (a bounded recursive CTE each, a few hundred ms in sql.js); the run is cancelled as the second
+  // starts building. Left to go on, the worker stops before the third (what it built stays, complete); stopped,
+  // the worker is terminated. Either way the cancelled request rejects and the next run is right.
+  const slow = (k: number) =>
+    `{{ config(materialized='table') }} with recursive r(i) as (select 1 union all select i + 1 from r where i < ${300_000 + k}) select count(*) as n from r`;
+  const models = Object.fromEntries([1, 2, 3, 4, 5].map((k) => [`slow${k}`, slow(k)]));
+  const explore = `select sum(n) as total from (${[1, 2, 3, 4, 5].map((k) => `select n from {{ ref('slow${k}') }}`).join(' union all ')})`;
+  for (const [how, terminateAfterMs] of [
+    ['left to stop at its next step', 60_000],
+    ['stopped by terminating the worker', 0],
+  ] as const) {
+    it(`a build of several upstream models cancelled part way (${how}) rejects, and the next run is right`, async function () {
+      this.timeout(120_000);
+      const dir = project({ ...models, explore });
+      const engine = new EngineClient(workerPath, assets, terminateAfterMs);
+      try {
+        const progress: string[] = [];
+        const cancelled = engine.request<RunPayload>(runOf(dir, 'models/explore.sql'), undefined, (step) => {
+          progress.push(progressText(step));
+          if (step.stage === 'build' && step.index === 2) engine.cancel();
+        });
+        await assert.rejects(cancelled, CancelledError);
+        assert.deepEqual(progress, ['Loading the data', 'Building slow1 (1/5)', 'Building slow2 (2/5)']);
+
+        const next = await engine.request<RunPayload>(runOf(dir, 'models/explore.sql'));
+        assert.ok(next.ok, JSON.stringify(!next.ok && next.error));
+        assert.deepEqual(next.result.result.rows, [[5 * 300_000 + 1 + 2 + 3 + 4 + 5]]);
+        const upstream = next.result.result.upstream;
+        if (terminateAfterMs === 0) {
+          assert.equal(upstream.built.length, 5, 'a fresh worker builds them all');
+        } else {
+          // The cancelled run built slow1 and slow2, then stopped: the next run keeps those and builds the rest.
+          assert.deepEqual(upstream.kept, ['main.slow1', 'main.slow2']);
+          assert.deepEqual(upstream.built, ['main.slow3', 'main.slow4', 'main.slow5']);
+        }
+      } finally {
+        engine.dispose();
+      }
+    });
+  }
 });

@@ -86,6 +86,31 @@ describe('lineage across the DAG', function () {
     ]);
   });
 
+  it('an ephemeral model is a CTE of the models on it: the path goes through it to the seed, its span in its file', async () => {
+    const ephemeral = jaffleShopWorkspace();
+    const file = path.join(ephemeral, 'models', 'staging', 'stg_payments.sql');
+    write(
+      ephemeral,
+      'models/staging/stg_payments.sql',
+      `{{ config(materialized='ephemeral') }}\n${readFileSync(file, 'utf8')}`,
+    );
+    const lineage = await lineageOf(ephemeral, 'models/marts/customer_segments.sql');
+    assert.deepEqual(lineage.upstreamModels?.map((model) => model.model).sort(), [
+      'customers',
+      'stg_customers',
+      'stg_orders',
+    ]);
+    assert.deepEqual(columnPaths(lineage, 'customer_segments', 'avg_ltv').map(pathText), [
+      'customer_segments.avg_ltv ← customers.customer_lifetime_value ← raw_payments.amount',
+    ]);
+    const customers = lineage.upstreamModels!.find((model) => model.model === 'customers')!;
+    const injected = customers.lineage!.nodes.find(
+      (node) => node.relation === '__dbt__cte__stg_payments' && node.column === 'amount',
+    );
+    assert.equal(path.resolve(ephemeral, injected!.span!.file), file);
+    assert.match(textAt(injected!.span!), /^\{\{ cents_to_dollars\('amount'\) \}\} as amount/);
+  });
+
   it('depth limits the paths: 1 stops at the model’s own sources', async () => {
     const lineage = await lineageOf(dir, 'models/marts/customer_segments.sql');
     const [one] = columnPaths(lineage, 'customer_segments', 'avg_ltv', 1);

@@ -278,7 +278,7 @@ describe('upstream models are built in sql.js', function () {
     ]);
   });
 
-  it('an ephemeral model (created as a view) and a table config in the file are built; a disabled ref is an error', async () => {
+  it('an ephemeral model (injected as a CTE, never created) and a table config in the file; a disabled ref is an error', async () => {
     const small = smallProject({
       'models/eph.sql': "{{ config(materialized='ephemeral') }} select id from {{ ref('a') }} where id > 1",
       'models/t.sql': "{{ config(materialized='table') }} select count(*) as n from {{ ref('eph') }}",
@@ -288,13 +288,242 @@ describe('upstream models are built in sql.js', function () {
     });
     const result = await run(small, 'models/explore.sql');
     assert.deepEqual(result.rows, [[2]]);
-    assert.deepEqual(result.upstream.built, ['main.eph', 'main.t']);
+    assert.deepEqual(result.upstream.built, ['main.t']);
     const outcome = await runModel(
       { workspaceDir: small, settings: settings('models/uses_off.sql'), env: {}, homeDir: small },
       assets,
     );
     assert.equal(outcome.ok, false);
     if (!outcome.ok) assert.match(outcome.error.message, /off, which is disabled/);
+  });
+
+  describe('ephemeral models are injected as CTEs, as dbt compiles them', () => {
+    const files = {
+      'models/eph_a.sql': [
+        "{{ config(materialized='ephemeral') }}",
+        '-- the named ones, loudly',
+        'select id, upper(name) as loud',
+        "from {{ ref('a') }}",
+        'where id > 1',
+      ].join('\n'),
+      'models/eph_b.sql': [
+        "{{ config(materialized='ephemeral') }}",
+        'select e.id, e.loud, count(b.id) as orders',
+        "from {{ ref('eph_a') }} as e",
+        "left join {{ ref('b') }} as b on b.a_id = e.id",
+        'group by e.id, e.loud;',
+      ].join('\n'),
+      'models/v.sql': "select id, loud || '!' as shout from {{ ref('eph_a') }}",
+      'models/explore.sql': [
+        'with counted as (',
+        "    select * from {{ ref('eph_b') }}",
+        ')',
+        'select counted.id, counted.loud, counted.orders, v.shout',
+        'from counted',
+        "join {{ ref('v') }} as v on v.id = counted.id",
+        "join {{ ref('eph_a') }} as again on again.id = counted.id",
+        'order by counted.id',
+      ].join('\n'),
+      'models/no_with.sql': "-- only the ephemeral one\nselect count(*) as n from {{ ref('eph_b') }}",
+      'models/recursive.sql': [
+        'with recursive r(i) as (select 1 union all select i + 1 from r where i < 3)',
+        "select i, (select count(*) from {{ ref('eph_a') }}) as n from r order by i",
+      ].join('\n'),
+      'models/wrong_column.sql': [
+        'with counted as (',
+        "    select * from {{ ref('eph_b') }}",
+        ')',
+        'select nope from counted',
+      ].join('\n'),
+      'models/eph_bad.sql': "{{ config(materialized='ephemeral') }}\nselect missing_column from {{ ref('a') }}",
+      'models/on_bad.sql': "select * from {{ ref('eph_bad') }}",
+    };
+
+    /** The seeds a and b in native SQLite, for SQL written by hand. */
+    function nativeSeeds(): BetterSqlite3.Database {
+      const db = new BetterSqlite3(':memory:');
+      db.exec(`create table a (id integer, name text); insert into a values (1, 'one'), (2, 'two'), (3, 'three');
+        create table b (id integer, a_id integer); insert into b values (10, 1), (11, 1), (12, 3);`);
+      return db;
+    }
+
+    it('rows equal native SQLite running the same logic written by hand; each ephemeral model injected once, in order, and never created', async () => {
+      const small = smallProject(files);
+      const native = nativeSeeds();
+      const session = await ModelSession.open(
+        { workspaceDir: small, settings: settings('models/explore.sql'), env: {}, homeDir: small },
+        assets,
+      );
+      try {
+        const result = session.run();
+        const expected = native
+          .prepare(
+            `select a.id, upper(a.name) as loud, (select count(*) from b where b.a_id = a.id) as orders,
+               upper(a.name) || '!' as shout
+             from a where a.id > 1 order by a.id`,
+          )
+          .raw()
+          .all();
+        assert.deepEqual(result.rows, expected);
+        const sql = result.model.renderedSql;
+        // Merged into the model's own WITH: eph_a (which eph_b refs) first, each once, then the model's CTEs.
+        assert.match(
+          sql,
+          /^with __dbt__cte__eph_a as \(\n[\s\S]*\n\), __dbt__cte__eph_b as \(\n[\s\S]*\n\),\s*counted as \(/,
+        );
+        assert.equal(sql.split('__dbt__cte__eph_a as (').length, 2);
+        assert.equal(sql.split('__dbt__cte__eph_b as (').length, 2);
+        assert.ok(!sql.includes('group by e.id, e.loud;'), "an injected model's trailing semicolon is dropped");
+        assert.deepEqual(result.upstream.built, ['main.v']);
+        assert.equal(session.data.locate('eph_a'), undefined, 'an ephemeral model is never created');
+        const view = session.data.main.exec("select sql from sqlite_master where name = 'v'")[0].values[0][0];
+        assert.match(String(view), /with __dbt__cte__eph_a as \(/, 'the view standing on eph_a has it injected');
+
+        // The source map: each injected CTE at its model's file, the model's own text where it is written.
+        const ctes = Object.fromEntries(session.ctes.map((cte) => [cte.name, cte.location]));
+        assert.equal(ctes.__dbt__cte__eph_a.file, path.join(small, 'models/eph_a.sql'));
+        assert.equal(ctes.__dbt__cte__eph_b.file, path.join(small, 'models/eph_b.sql'));
+        assert.deepEqual(
+          { file: ctes.counted.file, line: ctes.counted.line, column: ctes.counted.column },
+          { file: path.join(small, 'models/explore.sql'), line: 1, column: 6 },
+        );
+        const upper = session.lineage().edges.find((edge) => edge.detail?.toLowerCase() === 'upper(name)');
+        assert.ok(upper?.span, 'the lineage has the upper(name) step');
+        assert.equal(upper.span.file, path.join(small, 'models/eph_a.sql'));
+        assert.equal(upper.span.line, 3);
+        assert.equal(upper.span.column, 12);
+      } finally {
+        session.close();
+        native.close();
+      }
+    });
+
+    it('a model without a WITH gets one after its leading comment; WITH RECURSIVE takes them after RECURSIVE; in data mode too', async () => {
+      const small = smallProject(files);
+      assert.deepEqual((await run(small, 'models/no_with.sql')).rows, [[2]]);
+      const recursive = await run(small, 'models/recursive.sql');
+      assert.deepEqual(recursive.rows, [
+        [1, 2],
+        [2, 2],
+        [3, 2],
+      ]);
+      assert.match(recursive.model.renderedSql, /^with recursive __dbt__cte__eph_a as \(/);
+      // Nothing is built in data mode, but an ephemeral model is never in the data: it is injected still.
+      const outcome = await runModel(
+        {
+          workspaceDir: small,
+          settings: { ...settings('models/no_with.sql'), upstream: 'data' },
+          env: {},
+          homeDir: small,
+        },
+        assets,
+      );
+      assert.ok(outcome.ok, JSON.stringify(!outcome.ok && outcome.error));
+      assert.deepEqual(outcome.result.rows, [[2]]);
+    });
+
+    it("errors point at the right file and line: the model's own text after the injected CTEs, and a failing ephemeral model", async () => {
+      const small = smallProject(files);
+      const wrong = await runModel(
+        { workspaceDir: small, settings: settings('models/wrong_column.sql'), env: {}, homeDir: small },
+        assets,
+      );
+      assert.ok(!wrong.ok);
+      assert.equal(wrong.error.code, 'missing-column');
+      assert.equal(wrong.error.location?.file, path.join(small, 'models/wrong_column.sql'));
+      assert.equal(wrong.error.location?.line, 4);
+      const bad = await runModel(
+        { workspaceDir: small, settings: settings('models/on_bad.sql'), env: {}, homeDir: small },
+        assets,
+      );
+      assert.ok(!bad.ok);
+      assert.match(bad.error.message, /^eph_bad \(upstream of on_bad\) failed: Column missing_column does not exist/);
+      assert.equal(bad.error.location?.file, path.join(small, 'models/eph_bad.sql'));
+      assert.equal(bad.error.location?.line, 2);
+    });
+  });
+
+  describe("an upstream model's failure is reported at its own file and line, naming it in the explored model's run", () => {
+    async function failure(small: string, model: string) {
+      const outcome = await runModel(
+        { workspaceDir: small, settings: settings(model), env: {}, homeDir: small },
+        assets,
+      );
+      assert.ok(!outcome.ok, 'the run fails');
+      return outcome.error;
+    }
+
+    it('a Jinja error, an SQL error', async () => {
+      const small = smallProject({
+        'models/stg_jinja.sql': "select id,\n  {{ no_such_macro_anywhere() }} as x\nfrom {{ ref('a') }}",
+        'models/explore_jinja.sql': "select * from {{ ref('stg_jinja') }}",
+        'models/stg_sql.sql': "select id,\n  nope\nfrom {{ ref('a') }}",
+        'models/mid.sql': "select * from {{ ref('stg_sql') }}",
+        'models/explore_sql.sql': "select * from {{ ref('mid') }}",
+      });
+      const jinja = await failure(small, 'models/explore_jinja.sql');
+      assert.match(jinja.message, /^stg_jinja \(upstream of explore_jinja\) failed: /);
+      assert.match(jinja.message, /no_such_macro_anywhere/);
+      assert.equal(jinja.location?.file, path.join(small, 'models/stg_jinja.sql'));
+      assert.equal(jinja.location?.line, 2);
+      // Two models up: the one that failed is named, at its own line.
+      const sql = await failure(small, 'models/explore_sql.sql');
+      assert.match(
+        sql.message,
+        /^stg_sql \(upstream of explore_sql\) failed: Column nope does not exist in .*stg_sql\.sql/,
+      );
+      assert.equal(sql.code, 'missing-column');
+      assert.equal(sql.location?.file, path.join(small, 'models/stg_sql.sql'));
+      assert.equal(sql.location?.line, 2);
+    });
+
+    it('a ref to a seed the project names whose CSV is not there names the seed and the seed-paths searched', async () => {
+      const small = smallProject({
+        'seeds/properties.yml': 'version: 2\nseeds:\n  - name: raw_gone\n    description: lost in a move\n',
+        'models/explore.sql': "select * from {{ ref('raw_gone') }}",
+      });
+      const error = await failure(small, 'models/explore.sql');
+      assert.equal(error.code, 'jinja');
+      assert.match(
+        error.message,
+        /the seed raw_gone \(named in .*properties\.yml\) has no CSV file: there is no raw_gone\.csv in the project's seed-paths \(seeds,/,
+      );
+      assert.match(error.hint ?? '', /Put raw_gone\.csv in seeds/);
+      assert.equal(error.location?.file, path.join(small, 'models/explore.sql'));
+      // A name nothing declares says where it was looked for.
+      write(small, 'models/explore.sql', "select * from {{ ref('raw_never') }}");
+      const unknown = await failure(small, 'models/explore.sql');
+      assert.match(unknown.message, /has no model or seed named raw_never/);
+      assert.match(
+        unknown.hint ?? '',
+        /raw_never\.sql in the model-paths and raw_never\.csv in the seed-paths \(seeds\)/,
+      );
+    });
+
+    it('two models with one name: both files named, as dbt does; with one of them disabled the other runs', async () => {
+      const small = smallProject({
+        'models/one/twin.sql': "select id from {{ ref('a') }}",
+        'models/two/twin.sql': "select id * 10 as id from {{ ref('a') }}",
+        'models/explore.sql': "select count(*) as n from {{ ref('twin') }}",
+      });
+      const error = await failure(small, 'models/explore.sql');
+      assert.match(error.message, /has 2 models named twin: .*models\/one\/twin\.sql and .*models\/two\/twin\.sql/);
+      assert.equal(error.location?.file, path.join(small, 'models/two/twin.sql'));
+      write(small, 'models/one/twin.sql', "{{ config(enabled=false) }} select id from {{ ref('a') }}");
+      const result = await run(small, 'models/explore.sql');
+      assert.deepEqual(result.rows, [[3]]);
+    });
+
+    it('a cycle of three names every member; a disabled ref names the model', async () => {
+      const small = smallProject({
+        'models/c1.sql': "select * from {{ ref('c2') }}",
+        'models/c2.sql': "select * from {{ ref('c3') }}",
+        'models/c3.sql': "select * from {{ ref('c1') }}",
+        'models/explore.sql': "select * from {{ ref('c1') }}",
+      });
+      const error = await failure(small, 'models/explore.sql');
+      assert.match(error.message, /The models c1, c2 and c3 ref\(\) each other in a cycle \(c1 → c2 → c3 → c1\)/);
+    });
   });
 
   it('an upstream model that is not one read-only SELECT is refused naming its file, and nothing is written', async () => {
@@ -309,8 +538,9 @@ describe('upstream models are built in sql.js', function () {
     );
     assert.equal(outcome.ok, false);
     if (outcome.ok) return;
-    assert.match(outcome.error.message, /bad\.sql/);
+    assert.match(outcome.error.message, /^bad \(upstream of explore\) failed: .*bad\.sql/);
     assert.match(outcome.error.message, /DELETE/);
+    assert.equal(outcome.error.location?.file, path.join(small, 'models/bad.sql'));
     assert.deepEqual(hashTree(small), before);
   });
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
 import { LensError } from '../errors';
 import { readRegularFile } from '../files';
+import { quoteIdentifier } from '../sql/names';
 import { LoadedData, MAX_SQLITE_BYTES, tooLarge, type SchemaFile, type SourceInfo } from './loadedData';
 
 const SQLITE_HEADER = 'SQLite format 3\0';
@@ -45,6 +46,8 @@ async function openSqliteCopy(
   what: string,
   hint: string,
   notes: string[],
+  /** The schema the file will be attached as: its schema is read there (checkSchema), not here. */
+  attachedAs?: string,
 ): Promise<Database> {
   const note = await checkWriters(file, what);
   if (note) notes.push(note);
@@ -59,17 +62,29 @@ async function openSqliteCopy(
     });
   }
   const db = new sql.Database(bytes);
+  // A file attached as a schema is read where it is attached: its views may name that schema (dbt-sqlite's do).
+  if (!attachedAs) {
+    try {
+      checkSchema(() => db.exec('SELECT count(*) FROM sqlite_master'), what, file);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+  return db;
+}
+
+/** Reads the file's schema (what SQLite checks first); a file that fails is named. */
+function checkSchema(read: () => void, what: string, file: string): void {
   try {
-    db.exec('SELECT count(*) FROM sqlite_master');
+    read();
   } catch (error) {
-    db.close();
     throw new LensError({
       code: 'corrupt-database',
       message: `${what} ${file} cannot be read: ${(error as Error).message}.`,
       hint: 'The file may be corrupt or truncated; restore it or rebuild it with dbt.',
     });
   }
-  return db;
 }
 
 export async function openSqliteFiles(
@@ -97,7 +112,10 @@ export async function openSqliteFiles(
   data.notes.push(...notes);
   try {
     for (const { schema, file } of attached) {
-      data.attach(schema, await openSqliteCopy(sql, file, `The SQLite file for schema "${schema}",`, hint, data.notes));
+      const what = `The SQLite file for schema "${schema}",`;
+      const db = await openSqliteCopy(sql, file, what, hint, data.notes, schema);
+      data.attach(schema, db);
+      checkSchema(() => data.main.exec(`SELECT count(*) FROM ${quoteIdentifier(schema)}.sqlite_master`), what, file);
       data.source.files.push(file);
       data.source.schemas[schema] = file;
     }

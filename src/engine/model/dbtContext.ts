@@ -3,8 +3,10 @@
 // exception inside MiniJinja's WebAssembly is a panic that breaks the instance): a problem is recorded with the
 // place it was called from, the render winds down (every function answers nothing once one failed), and the
 // renderer reports the first problem recorded.
+import path from 'node:path';
 import { quoteIdentifierIfNeeded } from '../sql/names';
 import { dbtModules } from './dbtModules';
+import { ephemeralCteName } from './ephemeral';
 import type { DbtProject } from './dbtProject';
 
 /** A problem a dbt function reports: what to tell the user, and where the call is written. */
@@ -43,6 +45,8 @@ export interface RenderEnvironment {
   log?: (message: string) => void;
   /** For outlining a model being edited: missing vars and env vars render as nothing instead of failing. */
   lenient?: boolean;
+  /** The project's ephemeral models: ref() gives the CTE dbt injects for each (ephemeral.ts), not a relation. */
+  ephemeral?: ReadonlySet<string>;
 }
 
 /** Marks a relation's SQL text inside values MiniJinja stringifies, so the renderer can put the text back. */
@@ -90,9 +94,12 @@ export interface Relation {
   table: string;
 }
 
-/** A relation as dbt's Relation: renders as `schema.identifier`, has dbt's attributes, and is a mapping. */
-export function relation(schema: string, identifier: string, database = 'main'): Relation {
-  const text = `${quoteIdentifierIfNeeded(schema)}.${quoteIdentifierIfNeeded(identifier)}`;
+/**
+ * A relation as dbt's Relation: renders as `schema.identifier` (a CTE as its name alone), has dbt's attributes, and
+ * is a mapping.
+ */
+export function relation(schema: string, identifier: string, database = 'main', isCte = false): Relation {
+  const text = isCte ? identifier : `${quoteIdentifierIfNeeded(schema)}.${quoteIdentifierIfNeeded(identifier)}`;
   const self: Relation = withGet({
     [RELATION_KEY]: `${RELATION_OPEN}${text}${RELATION_CLOSE}`,
     database,
@@ -102,7 +109,7 @@ export function relation(schema: string, identifier: string, database = 'main'):
     table: identifier,
     is_table: true,
     is_view: false,
-    is_cte: false,
+    is_cte: isCte,
     metadata: withGet({ type: 'BaseRelation' }),
     render: () => text,
     include: () => self,
@@ -367,12 +374,24 @@ export function contextGlobals(
       if (!state.refs.includes(name)) state.refs.push(name);
       const known = project();
       if (known && !known.nodes.has(name) && !state.environment.lenient) {
+        const seedPaths = (known.seeds?.paths ?? []).map((folder) => path.relative(known.dir, folder) || '.');
+        const searched = seedPaths.length ? seedPaths.join(', ') : 'seeds';
+        const declared = known.seeds?.declared.get(name);
+        if (declared) {
+          return state.fail(
+            `ref('${name}'): the seed ${name} (named in ${declared}) has no CSV file: there is no ${name}.csv in the project's seed-paths (${searched}, under ${known.dir}).`,
+            `Put ${name}.csv in ${searched} (where dbt seed reads it), or remove ${name} from ${declared}.`,
+            site,
+          );
+        }
         return state.fail(
           `ref('${name}'): the dbt project has no model or seed named ${name}.`,
-          `Check the name against the .sql files under ${known.dir}'s model paths and the seeds, or use source() for a table dbt does not build.`,
+          `Looked for ${name}.sql in the model-paths and ${name}.csv in the seed-paths (${searched}) of ${known.dir}: check the name, or use source() for a table dbt does not build.`,
           site,
         );
       }
+      if (state.environment.ephemeral?.has(name))
+        return relation(state.environment.target.schema, ephemeralCteName(name), 'main', true);
       return relation(
         known?.modelSchemas.get(name) ?? state.environment.target.schema,
         known?.modelAliases.get(name) ?? name,

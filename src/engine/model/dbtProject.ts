@@ -30,6 +30,8 @@ export interface DbtProject {
    * files give it (a model's own config() overrides them: the project graph reads it when rendering).
    */
   models: Map<string, ProjectModel>;
+  /** Every model file of a name more than one file has (the first of them is in `models`). */
+  sameNamedModels: Map<string, ProjectModel[]>;
   /** Where each macro lives: the root project's `macro-paths`, then each installed package's. */
   macroFiles: MacroFile[];
   /** Installed packages (under `packages-install-path`), by their own project name. */
@@ -116,6 +118,7 @@ export function dbtProject(given: Partial<DbtProject> & { dir: string }): DbtPro
     sources: new Map(),
     modelAliases: new Map(),
     models: new Map(),
+    sameNamedModels: new Map(),
     macroFiles: [],
     packages: [],
     missingPackages: [],
@@ -186,13 +189,16 @@ export async function loadDbtProject(
       const text = await readTextFile(file, 'The model file');
       const materialized = folderConfig(project.models, name, folders, model, 'materialized');
       const enabled = folderConfig(project.models, name, folders, model, 'enabled');
-      result.models.set(model, {
+      const found: ProjectModel = {
         name: model,
         file,
         text,
         materialized: typeof materialized === 'string' ? materialized : undefined,
         enabled: typeof enabled === 'boolean' ? enabled : undefined,
-      });
+      };
+      const first = result.models.get(model);
+      if (first) result.sameNamedModels.set(model, [...(result.sameNamedModels.get(model) ?? [first]), found]);
+      else result.models.set(model, found);
       inFile.push([text, model]);
     }
     for (const file of files.filter((item) => path.extname(item).toLowerCase() !== '.sql'))

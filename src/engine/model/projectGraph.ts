@@ -37,6 +37,24 @@ function parseModel(model: ProjectModel, context: RenderContext): UpstreamModel 
   };
 }
 
+/**
+ * A failure of an upstream model, as the explored model's run reports it: which model failed and why, at the
+ * failing model's own file (its line when the failure has one).
+ */
+export function upstreamFailure(error: LensError, model: { name: string; file: string }, explored: string): LensError {
+  const value = error.value;
+  return new LensError({
+    ...value,
+    message: `${model.name} (upstream of ${explored}) failed: ${value.message}`,
+    location: value.location ?? { file: model.file, line: 1, column: 1 },
+  });
+}
+
+/** "a", "a and b", "a, b and c". */
+function listed(names: readonly string[]): string {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
 function isEnabled(model: ProjectModel): boolean {
   if (model.enabled === false) return /\benabled\s*=\s*true\b/i.test(model.text);
   return !/\{\{-?\s*config\s*\([^)]*\benabled\s*=\s*false\b/i.test(model.text);
@@ -59,14 +77,26 @@ export function upstreamModels(refs: readonly string[], context: RenderContext, 
       const cycle = [...path.slice(inPath), name];
       throw new LensError({
         code: 'jinja',
-        message: `The models ${[...new Set(cycle)].join(' and ')} ref() each other in a cycle (${cycle.join(' → ')}); dbt cannot build them.`,
+        message: `The models ${listed([...new Set(cycle)])} ref() each other in a cycle (${cycle.join(' → ')}); dbt cannot build them.`,
         hint: 'Remove one of the ref() calls of the cycle.',
         location: { file: project.models.get(name)?.file ?? name, line: 1, column: 1 },
       });
     }
-    const model = project.models.get(name);
+    const named = project.models.get(name);
     // Seeds, and names the project does not have (ref() itself reports those while running), are not built here.
-    if (!model) return;
+    if (!named) return;
+    // Two files of one name: dbt refuses them, unless all but one are disabled.
+    const twins = project.sameNamedModels.get(name) ?? [named];
+    const enabled = twins.filter(isEnabled);
+    if (enabled.length > 1) {
+      throw new LensError({
+        code: 'jinja',
+        message: `The dbt project has ${enabled.length} models named ${name}: ${listed(enabled.map((twin) => twin.file))}; ref('${name}') cannot tell which one is meant.`,
+        hint: "A model's name is its file's name: rename all but one of them, or disable the others (enabled: false), as dbt requires.",
+        location: { file: enabled[1].file, line: 1, column: 1 },
+      });
+    }
+    const model = enabled[0] ?? named;
     if (!isEnabled(model)) {
       throw new LensError({
         code: 'jinja',
@@ -76,7 +106,13 @@ export function upstreamModels(refs: readonly string[], context: RenderContext, 
       });
     }
     path.push(name);
-    const parsed = parseModel(model, context);
+    let parsed: UpstreamModel;
+    try {
+      parsed = parseModel(model, context);
+    } catch (error) {
+      if (error instanceof LensError && self !== undefined) throw upstreamFailure(error, model, self);
+      throw error;
+    }
     for (const ref of parsed.refs) visit(ref, name);
     path.pop();
     done.add(name);

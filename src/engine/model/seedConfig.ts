@@ -44,6 +44,8 @@ export interface DbtSeeds {
   configs: Map<string, SeedConfig>;
   /** Configs dbt reads differently from how they look (column_types without `+`), to tell the user. */
   notes: string[];
+  /** Each seed a properties file names (`seeds: - name: …`), and that file: a seed the project expects. */
+  declared: Map<string, string>;
 }
 
 const SEED_PATHS = ['seed-paths', 'data-paths', 'seeds'] as const;
@@ -236,6 +238,7 @@ export async function readSeedConfigs(dir: string, project: YamlSource, workspac
 
   // The `seeds:` entries of properties files, by seed name (a later file's entry for the same seed wins).
   const patches = new Map<string, ConfigLevel>();
+  const declared = new Map<string, string>();
   const propertyFiles = new Set(
     (
       await Promise.all(
@@ -250,6 +253,7 @@ export async function readSeedConfigs(dir: string, project: YamlSource, workspac
     const seeds = isRecord(properties.value) && Array.isArray(properties.value.seeds) ? properties.value.seeds : [];
     let configures = false;
     seeds.forEach((seed: unknown, index: number) => {
+      if (isRecord(seed) && typeof seed.name === 'string' && !declared.has(seed.name)) declared.set(seed.name, file);
       if (!isRecord(seed) || typeof seed.name !== 'string' || !isRecord(seed.config)) return;
       configures = true;
       patches.set(seed.name, {
@@ -283,6 +287,7 @@ export async function readSeedConfigs(dir: string, project: YamlSource, workspac
     files,
     configs,
     notes: unprefixedColumnTypes(project, settings.seeds),
+    declared,
   };
 }
 

@@ -28,6 +28,8 @@ import { prepareQuery, type PreparedQuery } from './prepare';
 import { isQueryOnly, readOnlyProblem, statementProblem } from './readOnly';
 import { sqlError } from './sqlErrors';
 import { buildUpstream, type UpstreamOutcome } from './upstream';
+import { injectEphemerals, type EphemeralModel } from '../model/ephemeral';
+import type { RunProgress } from '../../shared/progress';
 
 export interface ModelResult {
   columns: string[];
@@ -43,8 +45,28 @@ export interface ModelResult {
   logs: string[];
   /** The upstream models (the ones it ref()s, and theirs) created in the data for this run, or kept from before. */
   upstream: UpstreamOutcome;
+  /**
+   * What laying the data out for the model's joins did to each table, or why it left one as loaded (layout.ts);
+   * empty when the data was laid out by an earlier run. The CLI prints it with --verbose.
+   */
+  layout: string[];
   /** `dataReused`: the data was already in memory, unchanged on disk, so only the query ran. */
   timings: { renderMs: number; loadMs: number; queryMs: number; countMs: number; totalMs: number; dataReused: boolean };
+}
+
+/** What the caller of a run hears while it goes, and how it stops one it no longer wants. */
+export interface OpenOptions {
+  onProgress?: (progress: RunProgress) => void;
+  /** Asked between steps (before each upstream model): true stops the run with RunCancelled. */
+  cancelled?: () => boolean;
+}
+
+/** The run was cancelled between two of its steps; what was built so far stays with the data, complete. */
+export class RunCancelled extends Error {
+  constructor() {
+    super('The run was cancelled.');
+    this.name = 'RunCancelled';
+  }
 }
 
 type LineageOutcome = { lineage: Lineage; error?: undefined } | { lineage?: undefined; error: LensError };
@@ -201,11 +223,17 @@ export class ModelSession {
     private readonly logs: string[] = [],
     private readonly limits: EngineLimits = DEFAULT_LIMITS,
     private readonly upstream: UpstreamOutcome = { built: [], kept: [], relations: [] },
+    private readonly layoutNotes: string[] = [],
     private readonly upstreamSources?: UpstreamSources,
   ) {}
 
   /** Prepares the model and loads its data; with a cache, data already loaded and unchanged on disk is reused. */
-  static async open(request: RunRequest, assets: EngineAssets, cache?: DataCache): Promise<ModelSession> {
+  static async open(
+    request: RunRequest,
+    assets: EngineAssets,
+    cache?: DataCache,
+    options: OpenOptions = {},
+  ): Promise<ModelSession> {
     const started = performance.now();
     const settings = resolveSettings(request.settings);
     const workspace = new Workspace(request);
@@ -215,6 +243,8 @@ export class ModelSession {
 
     const { library, text: macroText } = await loadMacroLibrary(project);
     const logs: string[] = [];
+    /** The ephemeral models upstream: ref() gives each as the CTE it becomes. */
+    const ephemeral = new Set<string>();
     const context: RenderContext = {
       jinja: jinjaRuntime(assets.jinjaDir),
       library,
@@ -226,6 +256,7 @@ export class ModelSession {
       vars: settings.vars,
       execute: true,
       log: (message) => logs.push(message),
+      ephemeral,
     };
     const renderStarted = performance.now();
     // The template renders before any data loads (its errors come first); one that queries the data (run_query,
@@ -233,8 +264,17 @@ export class ModelSession {
     let rendered = renderModel(model.text, model.file, context);
     // The models it stands on, in dependency order, as dbt's parse phase reads them (a cycle is an error here).
     const self = path.basename(model.file, path.extname(model.file));
-    const upstreamOf = (refs: string[]) => (model.sample ? [] : upstreamModels(refs, context, self));
+    const upstreamOf = (refs: string[]) => {
+      const found = model.sample ? [] : upstreamModels(refs, context, self);
+      for (const node of found) if (node.materialized.toLowerCase() === 'ephemeral') ephemeral.add(node.name);
+      return found;
+    };
     let upstream = upstreamOf(rendered.refs);
+    // A ref() to an ephemeral model renders as its CTE: render again now that they are known.
+    if (rendered.refs.some((ref) => ephemeral.has(ref))) {
+      logs.length = 0;
+      rendered = renderModel(model.text, model.file, context);
+    }
     const built: UpstreamOutcome = { built: [], kept: [], relations: [] };
     /** Each upstream model as the last build rendered it (the lineage reads the same SQL). */
     const renders = new Map<string, RenderedModel>();
@@ -244,12 +284,27 @@ export class ModelSession {
       renders.set(node.name, rendered);
       return rendered;
     };
+    /** The ephemeral models rendered on the data, for the models standing on them to inject. */
+    const ephemerals = new Map<string, EphemeralModel>();
     /** Builds the upstream models the data lacks (upstream.ts), each rendered on the data. */
     const buildOn = (data: LoadedData) => {
       const mode = settings.upstream ?? 'auto';
-      if (!project || upstream.length === 0 || mode === 'data') return;
-      const outcome = buildUpstream(mode, data, upstream, project, context.target.schema, (node) =>
-        renderUpstream(data, node),
+      if (!project || upstream.length === 0) return;
+      const outcome = buildUpstream(
+        mode,
+        data,
+        upstream,
+        project,
+        context.target.schema,
+        (node) => renderUpstream(data, node),
+        self,
+        ephemerals,
+        {
+          building: (name, index, total) => options.onProgress?.({ stage: 'build', model: name, index, total }),
+          checkpoint: () => {
+            if (options.cancelled?.()) throw new RunCancelled();
+          },
+        },
       );
       for (const name of outcome.built) if (!built.built.includes(name)) built.built.push(name);
       for (const name of outcome.kept)
@@ -260,6 +315,7 @@ export class ModelSession {
       );
     };
     const load = async () => {
+      options.onProgress?.({ stage: 'load' });
       // Data built with upstream models from SQL is not the data as loaded: the mode is part of what is cached.
       const got = cache
         ? await cache.get(plan, settings.upstream ?? 'auto')
@@ -289,6 +345,11 @@ export class ModelSession {
         upstream = more;
         try {
           buildOn(data);
+          // Refs to ephemeral models found only now render as their CTEs.
+          if (rendered.refs.some((ref) => ephemeral.has(ref))) {
+            logs.length = 0;
+            rendered = renderModel(model.text, model.file, { ...context, ...dataFunctions(data) });
+          }
         } catch (error) {
           if (!cache) data.close();
           throw error;
@@ -296,17 +357,27 @@ export class ModelSession {
       }
     }
     const renderMs = elapsed(renderStarted) - (loaded?.ms ?? 0);
-    const query = prepareQuery(rendered, model.file);
+    // The model's own SQL is checked before the data loads; the ephemeral models it stands on join it after.
+    let query = prepareQuery(rendered, model.file);
 
     // Fresh data is laid out for the joins the model makes (a model our parser cannot read is left as is); the
     // lineage built for that is the session's too.
     let lineage: LineageOutcome | undefined;
+    let layoutNotes: string[] = [];
     const layout: LayoutStep = (data) => {
       lineage = lineageOf(query, data);
-      if (lineage.lineage) optimizeLayout(data, joinKeys(new LineageGraph(lineage.lineage)));
+      if (lineage.lineage) layoutNotes = optimizeLayout(data, joinKeys(new LineageGraph(lineage.lineage)), query.sql);
     };
     const loadStarted = performance.now();
     const { data, reused } = loaded ?? (await load());
+    if (ephemerals.size > 0) {
+      try {
+        query = prepareQuery(injectEphemerals(rendered, ephemerals), model.file);
+      } catch (error) {
+        if (!cache) data.close();
+        throw error;
+      }
+    }
     try {
       layOut(data, layout);
     } catch (error) {
@@ -324,10 +395,11 @@ export class ModelSession {
     const timings = { started, renderMs, loadMs: elapsed(loadStarted) + (loaded?.ms ?? 0) };
     const upstreamSources: UpstreamSources | undefined = project
       ? {
-          models: upstream,
+          // An ephemeral model is no relation: its SQL is a CTE of the models standing on it, lineage included.
+          models: upstream.filter((node) => !ephemeral.has(node.name)),
           relationOf: (node) =>
             `${project.modelSchemas.get(node.name) ?? context.target.schema}.${project.modelAliases.get(node.name) ?? node.name}`,
-          render: (node) => renders.get(node.name) ?? renderUpstream(data, node),
+          render: (node) => injectEphemerals(renders.get(node.name) ?? renderUpstream(data, node), ephemerals),
         }
       : undefined;
     return new ModelSession(
@@ -341,6 +413,7 @@ export class ModelSession {
       logs,
       { ...DEFAULT_LIMITS, ...request.limits },
       built,
+      layoutNotes,
       upstreamSources,
     );
   }
@@ -428,6 +501,7 @@ export class ModelSession {
       warnings: [...this.data.notes, ...this.warnings()],
       logs: this.logs,
       upstream: this.upstream,
+      layout: this.layoutNotes,
       source: this.data.source,
       model: { ...this.model, renderedSql: this.sql },
       timings: {

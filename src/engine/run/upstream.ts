@@ -4,20 +4,21 @@
 // a view as a view, a table or an incremental model as CREATE TABLE … AS. Each SELECT passes the same read-only guard
 // as the model itself before our CREATE wraps it; the CREATE statements are the only writes, made with query_only off
 // for just their time (writeStep). What was built stays with the data (the cache keeps it between runs), with a
-// hash of its SQL and of everything it stands on: a relation is rebuilt only when that changes.
+// hash of its SQL and of everything it stands on: a relation is rebuilt only when that changes. An ephemeral model is
+// never created: as dbt does, every model standing on it gets its SQL as a CTE (ephemeral.ts).
 //
-// Not yet as dbt: an ephemeral model is created as a view (dbt inlines it as a CTE; the rows are the same), and a
-// view that reads another schema is created as a table (SQLite refuses a view across attached databases; the data
-// never changes under it, so its rows are the same too).
+// Not yet as dbt: a view that reads another schema is created as a table (SQLite refuses a view across attached
+// databases; the data never changes under it, so its rows are the same).
 import { createHash } from 'node:crypto';
 import { LensError, oneLine } from '../errors';
 import { writeStep } from '../data/cache';
 import type { LoadedData } from '../data/loadedData';
 import type { DbtProject } from '../model/dbtProject';
+import { injectEphemerals, type EphemeralModel } from '../model/ephemeral';
 import type { RenderedModel } from '../model/jinja';
-import type { UpstreamModel } from '../model/projectGraph';
+import { upstreamFailure, type UpstreamModel } from '../model/projectGraph';
 import { quoteIdentifier, quoteString } from '../sql/names';
-import { prepareQuery } from './prepare';
+import { prepareQuery, type PreparedQuery } from './prepare';
 import { readOnlyProblem } from './readOnly';
 import { sqlError } from './sqlErrors';
 
@@ -57,108 +58,175 @@ function hashOf(parts: unknown): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
+/** What the build tells its caller as it goes, and asks it between models. */
+export interface BuildHooks {
+  /** Before each model built from SQL: its name, its place among those not read from the data, and their count. */
+  building?: (model: string, index: number, total: number) => void;
+  /** Between models: throws to stop the build (a cancelled run); what was built so far stays, complete. */
+  checkpoint?: () => void;
+}
+
 /**
  * Creates, in order, each of `models` the data does not hold as it should; `render` renders a model on the data
- * (execute true, run_query answering).
+ * (execute true, run_query answering). Ephemeral models are created in no mode: each is rendered, checked, and kept
+ * in `ephemerals` for the models after it (and the explored model) to inject as CTEs.
  */
 export function buildUpstream(
-  mode: 'auto' | 'build',
+  mode: 'auto' | 'build' | 'data',
   data: LoadedData,
   models: readonly UpstreamModel[],
   project: DbtProject,
   targetSchema: string,
   render: (model: UpstreamModel) => RenderedModel,
+  /** The model being explored, by name: a failure upstream says it stopped that model's run. */
+  explored: string,
+  ephemerals: Map<string, EphemeralModel>,
+  hooks: BuildHooks = {},
 ): UpstreamOutcome {
   const outcome: UpstreamOutcome = { built: [], kept: [], relations: [] };
   /** What each model's relation was made from: a built one's hash, or the data's own relation. */
   const hashes = new Map<string, string>();
-  for (const model of models) {
+  const relationOf = (model: UpstreamModel) => {
     const schema = project.modelSchemas.get(model.name) ?? targetSchema;
     const identifier = project.modelAliases.get(model.name) ?? model.name;
     const name = `${schema}.${identifier}`;
-    const key = name.toLowerCase();
-    const record = data.built.get(key);
-    if (!record && mode !== 'build' && data.locate(name)) {
-      // The data holds it already (a warehouse dbt built): use it as it is.
+    return { schema, identifier, name, key: name.toLowerCase() };
+  };
+  // In `data` mode nothing is built (what the data lacks fails the query); in `auto` what the data holds is used.
+  const skipped = (model: UpstreamModel) => !isEphemeral(model) && mode === 'data';
+  const fromData = (model: UpstreamModel) => {
+    const { name, key } = relationOf(model);
+    return !isEphemeral(model) && mode === 'auto' && !data.built.has(key) && data.locate(name) !== undefined;
+  };
+  const toBuild = models.filter((model) => !isEphemeral(model) && !skipped(model) && !fromData(model));
+  for (const model of models) {
+    if (skipped(model)) continue;
+    const { name, key } = relationOf(model);
+    if (fromData(model)) {
       hashes.set(model.name, `data:${key}`);
       outcome.relations.push({ name, model: model.file, from: 'data', rows: rowCount(data, name), ms: 0 });
       continue;
     }
-    const started = performance.now();
-    const query = prepareQuery(render(model), model.file);
-    const kind = kindOf(model.materialized);
-    const hash = hashOf([kind, schema, identifier, query.sql, model.refs.map((ref) => hashes.get(ref) ?? ref)]);
-    hashes.set(model.name, hash);
-    if (record?.hash === hash) {
-      outcome.kept.push(name);
-      outcome.relations.push({ name, model: model.file, from: 'kept', rows: rowCount(data, name), ms: 0 });
-      continue;
-    }
-    const select = query.sql.replace(/[\s;]+$/, '');
-    let problem: string | undefined;
+    hooks.checkpoint?.();
     try {
-      data.prepare(select).free();
-      problem = readOnlyProblem(data.main, select);
-    } catch (error) {
-      throw sqlError((error as Error).message, query, data);
-    }
-    if (problem) {
-      throw new LensError({
-        code: 'sql',
-        message: `The model ${model.file} (upstream of the model run) is not one read-only SELECT: ${problem}.`,
-        hint: 'A model is one SELECT (with CTEs); it never changes the data.',
+      const started = performance.now();
+      const rendered = render(model);
+      const query = prepareQuery(injectEphemerals(rendered, ephemerals), model.file);
+      const select = query.sql.replace(/[\s;]+$/, '');
+      if (isEphemeral(model)) {
+        checkSelect(data, select, query);
+        ephemerals.set(model.name, { name: model.name, rendered });
+        hashes.set(model.name, hashOf(['ephemeral', select]));
+        continue;
+      }
+      const relation = relationOf(model);
+      const kind = kindOf(model.materialized);
+      const hash = hashOf([
+        kind,
+        relation.schema,
+        relation.identifier,
+        query.sql,
+        model.refs.map((ref) => hashes.get(ref) ?? ref),
+      ]);
+      hashes.set(model.name, hash);
+      if (data.built.get(key)?.hash === hash) {
+        outcome.kept.push(name);
+        outcome.relations.push({ name, model: model.file, from: 'kept', rows: rowCount(data, name), ms: 0 });
+        continue;
+      }
+      hooks.building?.(model.name, toBuild.indexOf(model) + 1, toBuild.length);
+      checkSelect(data, select, query);
+      create(mode, data, model, relation, kind, hash, select, query);
+      outcome.built.push(name);
+      outcome.relations.push({
+        name,
+        model: model.file,
+        from: 'built',
+        rows: rowCount(data, name),
+        ms: Math.round((performance.now() - started) * 10) / 10,
       });
+    } catch (error) {
+      if (error instanceof LensError) throw upstreamFailure(error, model, explored);
+      throw error;
     }
-    const relation = `${quoteIdentifier(schema)}.${quoteIdentifier(identifier)}`;
-    const created = writeStep(data, () => {
-      if (!data.schemaNames().some((attached) => attached.toLowerCase() === schema.toLowerCase()))
-        attachSchema(data, schema, model);
-      if (record) {
-        data.main.run(`DROP ${record.kind === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${relation}`);
-        data.built.delete(key);
-      } else if (mode === 'build') {
-        // The data's own copy of the relation gives way to the one built from SQL (in memory: files are never written).
-        const located = data.locate(name);
-        if (located && located.schema.toLowerCase() === schema.toLowerCase()) {
-          const type = data.main.exec(
-            `SELECT type FROM ${quoteIdentifier(located.schema)}.sqlite_master WHERE name = ${quoteString(located.table)}`,
-          )[0]?.values[0]?.[0];
-          data.main.run(
-            `DROP ${type === 'view' ? 'VIEW' : 'TABLE'} ${quoteIdentifier(located.schema)}.${quoteIdentifier(located.table)}`,
-          );
-        }
-      }
-      try {
-        if (kind === 'view') {
-          try {
-            data.main.run(`CREATE VIEW ${relation} AS ${select}`);
-            return 'view' as const;
-          } catch (error) {
-            if (!/cannot reference objects in database/.test((error as Error).message)) throw error;
-          }
-        }
-        data.main.run(`CREATE TABLE ${relation} AS ${select}`);
-        return 'table' as const;
-      } catch (error) {
-        if (error instanceof LensError) throw error;
-        throw sqlError((error as Error).message, query, data);
-      }
-    });
-    data.built.set(key, { schema, identifier, kind: created, hash });
-    data.buildCount++;
-    // What was learnt about the old relation no longer holds.
-    data.checks.clear();
-    for (const unique of [...data.uniqueKeys]) if (unique.startsWith(`${key}.`)) data.uniqueKeys.delete(unique);
-    outcome.built.push(name);
-    outcome.relations.push({
-      name,
-      model: model.file,
-      from: 'built',
-      rows: rowCount(data, name),
-      ms: Math.round((performance.now() - started) * 10) / 10,
-    });
   }
   return outcome;
+}
+
+function isEphemeral(model: UpstreamModel): boolean {
+  return model.materialized.toLowerCase() === 'ephemeral';
+}
+
+/** The model's SQL is one SELECT SQLite can prepare on the data, and only reads. */
+function checkSelect(data: LoadedData, select: string, query: PreparedQuery): void {
+  let problem: string | undefined;
+  try {
+    data.prepare(select).free();
+    problem = readOnlyProblem(data.main, select);
+  } catch (error) {
+    throw sqlError((error as Error).message, query, data);
+  }
+  if (problem) {
+    throw new LensError({
+      code: 'sql',
+      message: `The model ${query.file} is not one read-only SELECT: ${problem}.`,
+      hint: 'A model is one SELECT (with CTEs); it never changes the data.',
+    });
+  }
+}
+
+/** Creates the model's relation (dropping what stood under its name before), and records it with the data. */
+function create(
+  mode: 'auto' | 'build' | 'data',
+  data: LoadedData,
+  model: UpstreamModel,
+  { schema, identifier, name, key }: { schema: string; identifier: string; name: string; key: string },
+  kind: 'view' | 'table',
+  hash: string,
+  select: string,
+  query: PreparedQuery,
+): void {
+  const record = data.built.get(key);
+  const relation = `${quoteIdentifier(schema)}.${quoteIdentifier(identifier)}`;
+  const created = writeStep(data, () => {
+    if (!data.schemaNames().some((attached) => attached.toLowerCase() === schema.toLowerCase()))
+      attachSchema(data, schema, model);
+    if (record) {
+      data.main.run(`DROP ${record.kind === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${relation}`);
+      data.built.delete(key);
+    } else if (mode === 'build') {
+      // The data's own copy of the relation gives way to the one built from SQL (in memory: files are never written).
+      const located = data.locate(name);
+      if (located && located.schema.toLowerCase() === schema.toLowerCase()) {
+        const type = data.main.exec(
+          `SELECT type FROM ${quoteIdentifier(located.schema)}.sqlite_master WHERE name = ${quoteString(located.table)}`,
+        )[0]?.values[0]?.[0];
+        data.main.run(
+          `DROP ${type === 'view' ? 'VIEW' : 'TABLE'} ${quoteIdentifier(located.schema)}.${quoteIdentifier(located.table)}`,
+        );
+      }
+    }
+    try {
+      if (kind === 'view') {
+        try {
+          data.main.run(`CREATE VIEW ${relation} AS ${select}`);
+          return 'view' as const;
+        } catch (error) {
+          if (!/cannot reference objects in database/.test((error as Error).message)) throw error;
+        }
+      }
+      data.main.run(`CREATE TABLE ${relation} AS ${select}`);
+      return 'table' as const;
+    } catch (error) {
+      if (error instanceof LensError) throw error;
+      throw sqlError((error as Error).message, query, data);
+    }
+  });
+  data.built.set(key, { schema, identifier, kind: created, hash });
+  data.buildCount++;
+  // What was learnt about the old relation no longer holds.
+  data.checks.clear();
+  for (const unique of [...data.uniqueKeys]) if (unique.startsWith(`${key}.`)) data.uniqueKeys.delete(unique);
 }
 
 function attachSchema(data: LoadedData, schema: string, model: UpstreamModel): void {

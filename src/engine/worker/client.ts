@@ -1,12 +1,15 @@
 // The caller's side of the engine worker (the extension host's, and the CLI's): requests with ids, answers as
-// promises. Cancelling drops what is queued; a run that has gone on for a while is stopped by terminating the worker
-// (sql.js cannot stop a query otherwise) and a warm one starts for the next run. A short run is left to finish,
-// unanswered: terminating a worker for every keystroke-fast run would cost more (memory and a worker start) than the
-// run itself. A request with a deadline that passes is stopped the same way and answered with a 'timeout' error.
+// promises, progress to a callback given with the request. Cancelling drops what is queued; a run that has gone on
+// for a while is stopped by terminating the worker (sql.js cannot stop a query otherwise) and a warm one starts for
+// the next run. A short run is left to go on unanswered, and stops at its next step (before the next upstream model
+// it would build, before its query): terminating a worker for every keystroke-fast run would cost more (memory and a
+// worker start) than the run itself. A request with a deadline that passes is stopped by terminating the worker and
+// answered with a 'timeout' error.
 import { Worker } from 'node:worker_threads';
 import type { LensErrorValue } from '../errors';
 import type { EngineAssets, Outcome } from '../index';
-import type { WorkerRequest, WorkerResponse } from './protocol';
+import type { RunProgress } from '../../shared/progress';
+import type { WorkerData, WorkerRequest, WorkerResponse } from './protocol';
 
 /** How long a request may take, and what the user is told when it takes longer. */
 export interface Deadline {
@@ -37,6 +40,7 @@ type Pending = {
   reject: (error: Error) => void;
   sent: number;
   timer?: NodeJS.Timeout;
+  onProgress?: (progress: RunProgress) => void;
 };
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -45,6 +49,8 @@ type Body<T = WorkerRequest> = T extends WorkerRequest ? Omit<T, 'id'> : never;
 
 export class EngineClient {
   private worker: Worker | undefined;
+  /** The worker's view of which requests are dropped (WorkerData). */
+  private dropped = new Int32Array(new SharedArrayBuffer(4));
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
@@ -57,10 +63,16 @@ export class EngineClient {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(this.workerPath);
+    const dropped = new SharedArrayBuffer(4);
+    this.dropped = new Int32Array(dropped);
+    const worker = new Worker(this.workerPath, { workerData: { dropped } satisfies WorkerData });
     worker.on('message', (response: WorkerResponse) => {
       const pending = this.pending.get(response.id);
       if (!pending) return;
+      if (response.type === 'progress') {
+        pending.onProgress?.(response.progress);
+        return;
+      }
       this.pending.delete(response.id);
       if (response.ok) pending.resolve({ ok: true, result: response.value });
       else if ('error' in response) pending.resolve({ ok: false, error: response.error as LensErrorValue });
@@ -81,9 +93,10 @@ export class EngineClient {
   /**
    * Sends a request; its answer, or a user's error as a value. With a deadline, a request still unanswered when it
    * passes is answered with a 'timeout' error: the worker is terminated (whatever it was running stops at once),
-   * every other request still waiting is cancelled, and a fresh worker warms up for the next.
+   * every other request still waiting is cancelled, and a fresh worker warms up for the next. `onProgress` hears
+   * where a run or lineage request is, in order, until it is answered or cancelled.
    */
-  request<T>(body: Body, deadline?: Deadline): Promise<Outcome<T>> {
+  request<T>(body: Body, deadline?: Deadline, onProgress?: (progress: RunProgress) => void): Promise<Outcome<T>> {
     const id = this.nextId++;
     const worker = this.ensureWorker();
     return new Promise((resolve, reject) => {
@@ -97,6 +110,7 @@ export class EngineClient {
         resolve: settle(resolve as (outcome: Outcome<unknown>) => void),
         reject: settle(reject),
         sent: performance.now(),
+        onProgress,
       };
       // Past 2^31 - 1 ms (24.8 days) a Node timer would fire at once: such a deadline is none.
       const ms = deadline && deadline.seconds * 1000;
@@ -133,8 +147,7 @@ export class EngineClient {
     if (performance.now() - oldest < this.terminateAfterMs) {
       for (const pending of this.pending.values()) pending.reject(new CancelledError());
       this.pending.clear();
-      worker.postMessage({ id: this.nextId, type: 'drop', upTo: this.nextId - 1 });
-      this.nextId++;
+      Atomics.store(this.dropped, 0, this.nextId - 1);
       return;
     }
     this.stopWorker();

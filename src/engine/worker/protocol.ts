@@ -2,6 +2,7 @@
 import type { EngineAssets, FileLocation, LensErrorValue, Lineage, ModelResult, RunRequest } from '../index';
 import type { GridOutcome } from '../../shared/grid';
 import type { DrillDownSource } from '../../shared/lineageGraph';
+import type { RunProgress } from '../../shared/progress';
 import type { SqlValue } from '../../shared/rows';
 
 export interface RunPayload {
@@ -17,8 +18,6 @@ export interface RunPayload {
 
 export type WorkerRequest =
   | { id: number; type: 'warm'; assets: EngineAssets }
-  /** Requests up to this id are no longer wanted: skip those not started (answered at once, out of turn). */
-  | { id: number; type: 'drop'; upTo: number }
   | { id: number; type: 'run'; request: RunRequest; assets: EngineAssets }
   /** The model's lineage (the CLI's `lineage`); the data it loads is freed after. */
   | { id: number; type: 'lineage'; request: RunRequest; assets: EngineAssets }
@@ -31,7 +30,17 @@ export type WorkerRequest =
       limit: number;
     };
 
+/** What the worker says about a request: where it is while it runs (any number of times), then its answer. */
 export type WorkerResponse =
-  | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; error: LensErrorValue }
-  | { id: number; ok: false; internal: string };
+  | { id: number; type: 'progress'; progress: RunProgress }
+  | { id: number; type: 'answer'; ok: true; value: unknown }
+  | { id: number; type: 'answer'; ok: false; error: LensErrorValue }
+  | { id: number; type: 'answer'; ok: false; internal: string };
+
+/**
+ * Given to the worker when it starts: a shared Int32Array whose first element is the highest request id the caller
+ * no longer wants. The worker reads it between steps, even while it is busy (a message would wait until it is not).
+ */
+export interface WorkerData {
+  dropped: SharedArrayBuffer;
+}

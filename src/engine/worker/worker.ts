@@ -1,16 +1,26 @@
 // The engine's worker thread: sql.js runs here, so the extension host never waits on a query. It keeps the loaded
 // data between runs (while the files are unchanged) and the last model, for drill-downs.
-import { parentPort } from 'node:worker_threads';
-import { DataCache, LensError, modelLineage, ModelSession, warmUp, type Lineage } from '../index';
+import { parentPort, workerData } from 'node:worker_threads';
+import {
+  DataCache,
+  LensError,
+  modelLineage,
+  ModelSession,
+  RunCancelled,
+  warmUp,
+  type Lineage,
+  type OpenOptions,
+} from '../index';
 import { buildGrid, segmentOrder } from '../../shared/grid';
 import { drillDownSource, LineageGraph, segmentation } from '../../shared/lineageGraph';
-import type { RunPayload, WorkerRequest, WorkerResponse } from './protocol';
+import type { RunPayload, WorkerData, WorkerRequest, WorkerResponse } from './protocol';
 
 const cache = new DataCache();
 let current: ModelSession | undefined;
 
-/** Requests with an id up to this were dropped by the extension (a newer run replaced them). */
-let droppedUpTo = 0;
+/** [0]: requests with an id up to this were dropped by the caller (a newer run replaced them, or a cancel). */
+const dropped = new Int32Array((workerData as WorkerData).dropped);
+const isDropped = (id: number) => id <= Atomics.load(dropped, 0);
 /** One request at a time, in order: a run and a drill-down never interleave on the same data. */
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -33,24 +43,36 @@ function runPayload(session: ModelSession): RunPayload {
   return { result, lineage, lineageError, grid, drillDown, ctes: session.ctes };
 }
 
+/** The request's progress goes to the caller; a request dropped meanwhile stops between two steps. */
+function optionsFor(id: number): Required<OpenOptions> {
+  return {
+    onProgress: (progress) => parentPort!.postMessage({ id, type: 'progress', progress } satisfies WorkerResponse),
+    cancelled: () => isDropped(id),
+  };
+}
+
 async function handle(message: WorkerRequest): Promise<unknown> {
-  if (message.id <= droppedUpTo) return undefined;
+  if (isDropped(message.id)) return undefined;
   switch (message.type) {
-    case 'drop':
-      return undefined;
     case 'warm':
       await warmUp(message.assets);
       return true;
     case 'run': {
       current?.close();
       current = undefined;
-      const session = await ModelSession.open(message.request, message.assets, cache);
+      const options = optionsFor(message.id);
+      const session = await ModelSession.open(message.request, message.assets, cache, options);
+      if (options.cancelled()) {
+        session.close();
+        throw new RunCancelled();
+      }
+      options.onProgress({ stage: 'query' });
       const payload = runPayload(session);
       current = session;
       return payload;
     }
     case 'lineage': {
-      const outcome = await modelLineage(message.request, message.assets);
+      const outcome = await modelLineage(message.request, message.assets, optionsFor(message.id));
       if (!outcome.ok) throw new LensError(outcome.error);
       return outcome.result;
     }
@@ -62,20 +84,18 @@ async function handle(message: WorkerRequest): Promise<unknown> {
 }
 
 parentPort!.on('message', (message: WorkerRequest) => {
-  if (message.type === 'drop') {
-    droppedUpTo = Math.max(droppedUpTo, message.upTo);
-    return;
-  }
   const done = queue.then(() => handle(message));
   queue = done.catch(() => undefined);
+  const id = message.id;
   done.then(
-    (value) => parentPort!.postMessage({ id: message.id, ok: true, value } satisfies WorkerResponse),
+    (value) => parentPort!.postMessage({ id, type: 'answer', ok: true, value } satisfies WorkerResponse),
     (error: unknown) =>
       parentPort!.postMessage(
         error instanceof LensError
-          ? ({ id: message.id, ok: false, error: error.value } satisfies WorkerResponse)
+          ? ({ id, type: 'answer', ok: false, error: error.value } satisfies WorkerResponse)
           : ({
-              id: message.id,
+              id,
+              type: 'answer',
               ok: false,
               internal: error instanceof Error ? (error.stack ?? error.message) : String(error),
             } satisfies WorkerResponse),
