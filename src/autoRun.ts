@@ -44,7 +44,7 @@ export class AutoRunner extends Disposable {
         // A new segmentLens.model is the model to run now; a new connection re-runs the same model on it.
         this.schedule(() =>
           modelChanged
-            ? controller.run(controller.configuredModel(), { progress: false })
+            ? controller.run(controller.configuredModel() ?? controller.defaultModel(), { progress: false })
             : controller.refresh({ progress: false }),
         );
       }),
@@ -81,6 +81,12 @@ export class AutoRunner extends Disposable {
       watcher.onDidCreate(changed);
       return watcher;
     });
+  }
+
+  /** Drops a run waiting for its quiet time (one started by hand supersedes it). */
+  cancelPending(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   private schedule(start: () => Promise<void>): void {
