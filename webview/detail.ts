@@ -1,5 +1,5 @@
 // Below the grid: the customers behind a cell (drill-down) or the first rows of a CTE (preview), paged.
-import { formatValue, regionLabel, segmentLabel } from '../src/shared/labels';
+import { decimalsOf, formatValue, regionLabel, segmentLabel } from '../src/shared/labels';
 import { PAGE_SIZE, type RowPageMessage } from '../src/shared/protocol';
 import { button, dataTable, element, type DataColumn } from './components';
 import { post } from './host';
@@ -35,11 +35,18 @@ export function detailSection(detail: Detail, locale: string, onClose: () => voi
       `${first}–${last} of ${page.total.toLocaleString(locale)} ${detail.kind === 'drillDown' ? 'customers' : 'rows'}`,
     ),
   );
+  // Each column's numbers with as many decimals as the most precise of them, so that they line up.
+  const digits = page.columns.map((_, index) =>
+    Math.max(0, ...page.rows.map((row) => (typeof row[index] === 'number' ? decimalsOf(row[index]) : 0))),
+  );
   section.append(
     dataTable(
       columnsOf(page),
       page.rows.map((row) =>
-        row.map((value, index) => ({ text: formatValue(value, page.columns[index], locale), missing: value === null })),
+        row.map((value, index) => ({
+          text: formatValue(value, page.columns[index], locale, digits[index]),
+          missing: value === null,
+        })),
       ),
       'detail-table',
       title,

@@ -99,17 +99,24 @@ export function isKeyColumn(column: string): boolean {
 const KEY_SNAKE = /(^|_)(id|key|code|no|number|zip|year)$/i;
 const KEY_CAMEL = /[a-z0-9](Id|Key|Code|No|Number|Zip|Year)$/;
 
-/** One value of a row (drill-down, CTE preview): NULL as in the grid, keys as written, other numbers grouped. */
-export function formatValue(value: SqlValue, column: string, locale: string): string {
+/**
+ * One value of a row (drill-down, CTE preview): NULL as in the grid, keys' integers as written, other numbers grouped
+ * for the locale with `fractionDigits` decimals (a column's values line up when it passes the most any of them has).
+ */
+export function formatValue(value: SqlValue, column: string, locale: string, fractionDigits?: number): string {
   if (value === null) return NULL_TEXT;
   if (value instanceof Uint8Array) return `(${value.length} bytes)`;
   if (typeof value === 'string') return value;
   if (Number.isInteger(value) && isKeyColumn(column)) return String(value);
-  try {
-    return value.toLocaleString(locale, { maximumFractionDigits: 6 });
-  } catch {
-    return value.toLocaleString('en', { maximumFractionDigits: 6 });
-  }
+  const digits = Math.min(6, fractionDigits ?? decimalsOf(value));
+  return numberFormat(locale, digits).format(value);
+}
+
+/** How many decimals a number needs to be written in full (at most 6). */
+export function decimalsOf(value: number): number {
+  if (Number.isInteger(value) || !Number.isFinite(value)) return 0;
+  const fixed = value.toFixed(6).replace(/0+$/, '');
+  return fixed.length - fixed.indexOf('.') - 1;
 }
 
 /**
