@@ -311,7 +311,7 @@ export class Panel extends Disposable {
       case 'cteRows':
         return this.previewCte(message.cte, message.offset);
       case 'revealNode':
-        return this.reveal(this.controller.spanOf(message.id));
+        return this.revealNode(message.id);
       case 'revealError':
         return this.reveal(this.controller.errorLocation());
       case 'gridView':
@@ -353,6 +353,11 @@ export class Panel extends Disposable {
     if (panelColumn === undefined || others.length === 0) return vscode.ViewColumn.Beside;
     const left = others.filter((column) => column < panelColumn);
     return left.length ? Math.max(...left) : Math.min(...others);
+  }
+
+  /** Opens the model where a lineage node, relation or output column is written, beside the panel. */
+  revealNode(id: string): Promise<void> {
+    return this.reveal(this.controller.spanOf(id));
   }
 
   /** Opens the model (or the file at fault) at a location the host itself holds, beside the panel. */
