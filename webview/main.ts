@@ -307,13 +307,17 @@ document.addEventListener('keydown', (event) => {
 let lastWidth = 0;
 let resizeTimer: ReturnType<typeof setTimeout> | undefined;
 new ResizeObserver(() => {
-  const width = document.documentElement.clientWidth;
+  const width = window.innerWidth;
   if (width === 0 || width === lastWidth) return;
   const first = lastWidth === 0;
   lastWidth = width;
   if (first) return;
   clearTimeout(resizeTimer);
-  resizeTimer = setTimeout(() => post({ type: 'resized' }), 500);
+  resizeTimer = setTimeout(() => {
+    post({ type: 'resized' });
+    // What the panel last reported, for the browser tests to wait on.
+    document.body.dataset.reportedWidth = String(width);
+  }, 500);
 }).observe(document.documentElement);
 
 render();
