@@ -104,14 +104,7 @@ function header(shown: SettledState): HTMLElement {
     }
   }
   if (state.status === 'running') toolbar.append(progress());
-  const label =
-    state.status === 'empty'
-      ? undefined
-      : state.status === 'done'
-        ? state.run.modelLabel
-        : state.status === 'error'
-          ? state.modelName
-          : state.modelName;
+  const label = state.status === 'empty' ? undefined : state.status === 'done' ? state.run.modelLabel : state.modelName;
   const title = element(
     'h2',
     { id: 'title', ...(state.status === 'done' ? { title: state.run.modelFile } : {}) },

@@ -461,6 +461,8 @@ describe('Segment Lens, driven through the browser', () => {
       // Closed and opened again, it has the same share of the editor area.
       await closePanel();
       await quickOpen(page, 'customer_segments.sql');
+      // The cursor at the top: no selection left from earlier clicks in the picture.
+      await page.keyboard.press('Control+Home');
       await codeLens(page, 'Run Segment Model').click();
       await panel(page).locator('table#grid').waitFor({ timeout: 90_000 });
       await page.waitForFunction(
