@@ -264,6 +264,18 @@ describe('Segment Lens in VS Code', () => {
       )?.viewColumn;
       assert.ok(panelColumn !== undefined && editor?.viewColumn !== panelColumn, 'not in the panel group');
       assert.equal(editor?.document.lineAt(editor.selection.active.line).text.trim().startsWith('CASE'), true);
+
+      // The sample ran; saving a model of one's own runs that one.
+      const document = await vscode.workspace.openTextDocument(copy);
+      await vscode.window.showTextDocument(document);
+      const edit = new vscode.WorkspaceEdit();
+      edit.insert(copy, new vscode.Position(0, 0), '-- edited\n');
+      assert.ok(await vscode.workspace.applyEdit(edit));
+      previous = api.controller.last;
+      assert.ok(await document.save());
+      state = await waitForState((current) => isDone(current) && api.controller.last !== previous, 'the run on save');
+      assert.ok(isDone(state));
+      assert.equal(state.run.modelFile, copy.fsPath);
     } finally {
       await config.update('model', configured, vscode.ConfigurationTarget.Workspace);
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
