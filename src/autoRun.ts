@@ -44,7 +44,7 @@ export class AutoRunner extends Disposable {
         // A new segmentLens.model is the model to run now; a new connection re-runs the same model on it.
         this.schedule(() =>
           modelChanged
-            ? controller.run(controller.configuredModel(), { progress: false })
+            ? controller.run(controller.configuredModel() ?? controller.defaultModel(), { progress: false })
             : controller.refresh({ progress: false }),
         );
       }),
@@ -58,15 +58,16 @@ export class AutoRunner extends Disposable {
 
   private saved(document: vscode.TextDocument): void {
     const { controller } = this;
+    const last = controller.last?.result.model;
     const isRunModel =
-      document.uri.fsPath === controller.last?.result.model.file ||
-      document.uri.fsPath === controller.configuredModel()?.fsPath;
+      document.uri.fsPath === last?.file || document.uri.fsPath === controller.configuredModel()?.fsPath;
+    const isModel = () => document.languageId === 'sql' && this.codeLens.isModel(document);
+    // The sample ran, and a model of the user's own is saved: that one is what they are working on.
+    const replacesSample = !!last?.sample && isModel();
     // Untrusted, the workspace's segmentLens.model is not read: any segment model saved is told why nothing ran.
-    const wouldRun =
-      isRunModel || (!vscode.workspace.isTrusted && document.languageId === 'sql' && this.codeLens.isModel(document));
+    const wouldRun = isRunModel || replacesSample || (!vscode.workspace.isTrusted && isModel());
     if (!wouldRun || !readConfig(document.uri).runOnSave) return;
-    const model = controller.last?.result.model.sample ? undefined : document.uri;
-    this.schedule(() => controller.run(model, { progress: false }));
+    this.schedule(() => controller.run(document.uri, { progress: false }));
   }
 
   /** Re-run when the data the last run read changes on disk. */
@@ -81,6 +82,12 @@ export class AutoRunner extends Disposable {
       watcher.onDidCreate(changed);
       return watcher;
     });
+  }
+
+  /** Drops a run waiting for its quiet time (one started by hand supersedes it). */
+  cancelPending(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   private schedule(start: () => Promise<void>): void {

@@ -5,6 +5,7 @@ import { Disposable } from './dispose';
 import type { RunController } from './runController';
 import { toRange } from './vscodeTypes';
 import { looksLikeSegmentModel } from './engine/model/looksLikeModel';
+import { clockTime, formatSeconds } from './shared/labels';
 import { FINAL_SELECT } from './shared/lineageModel';
 
 type Outline = typeof import('./engine/model/outline');
@@ -52,9 +53,14 @@ export class ModelCodeLens extends Disposable implements vscode.CodeLensProvider
     const ranHere = last?.model.file === document.uri.fsPath;
     const counts = ranHere ? last.cteRowCounts : undefined;
     const top = new vscode.Range(0, 0, 0, 0);
-    const summary = ranHere
-      ? ` · ${last.cteRowCounts[FINAL_SELECT]} rows · ${(last.timings.totalMs / 1000).toFixed(1)} s`
-      : '';
+    const state = this.controller.state;
+    const failed = state.status === 'error' || (state.status === 'running' && state.previous.status === 'error');
+    // After a failed run the figures are the last good run's: say so, with its time.
+    const summary = !ranHere
+      ? ''
+      : failed
+        ? ` · last run failed · showing the run of ${clockTime(this.controller.last!.finishedAt, vscode.env.language)}: ${last.cteRowCounts[FINAL_SELECT]} rows`
+        : ` · ${last.cteRowCounts[FINAL_SELECT]} rows · ${formatSeconds(last.timings.totalMs)}`;
     const lenses = [
       new vscode.CodeLens(top, {
         title: `▶ Run Segment Model${summary}`,

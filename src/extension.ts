@@ -19,12 +19,20 @@ export interface SegmentLensApi {
 export function activate(context: vscode.ExtensionContext): SegmentLensApi {
   const started = performance.now();
   const controller = new RunController(context.extensionUri);
-  const panel = new Panel(controller);
+  const panel = new Panel(controller, context.globalState);
   const tree = new SegmentTree(controller);
   const codeLens = new ModelCodeLens(controller);
   context.subscriptions.push(controller, panel, tree, codeLens);
+  const treeView = vscode.window.createTreeView('segmentLens.segments', {
+    treeDataProvider: tree,
+    showCollapseAll: true,
+  });
+  context.subscriptions.push(treeView, tree.attach(treeView));
+  // After a reload VS Code hands back the panel it had open: it becomes ours, and re-runs when trusted.
   context.subscriptions.push(
-    vscode.window.createTreeView('segmentLens.segments', { treeDataProvider: tree, showCollapseAll: true }),
+    vscode.window.registerWebviewPanelSerializer(Panel.viewType, {
+      deserializeWebviewPanel: (webviewPanel, saved) => panel.restore(webviewPanel, saved),
+    }),
   );
   context.subscriptions.push(vscode.languages.registerCodeLensProvider({ language: 'sql', scheme: 'file' }, codeLens));
 
@@ -35,23 +43,45 @@ export function activate(context: vscode.ExtensionContext): SegmentLensApi {
       ? document.uri
       : undefined;
   };
+  // The model Run runs without one named: the active editor's, else the configured one, else the one last active in an
+  // editor, else the sample.
+  const runTarget = () => activeModel() ?? controller.defaultModel();
+  const rememberActiveModel = () => {
+    const model = activeModel();
+    if (model) controller.recentModel = model;
+  };
+  context.subscriptions.push(vscode.window.onDidChangeActiveTextEditor(rememberActiveModel));
+  rememberActiveModel();
   const run = async (model?: vscode.Uri) => {
     panel.show();
-    await controller.run(model instanceof vscode.Uri ? model : activeModel());
+    await controller.run(model instanceof vscode.Uri ? model : runTarget());
   };
+
+  const autoRunner = new AutoRunner(controller, codeLens);
+  context.subscriptions.push(autoRunner);
 
   const register = (command: string, callback: (...args: never[]) => unknown) =>
     context.subscriptions.push(vscode.commands.registerCommand(command, callback));
   register('segmentLens.run', run);
   register('segmentLens.openLineage', async () => {
-    panel.show();
-    if (!controller.last) await controller.run(activeModel());
+    panel.showLineage();
+    if (!controller.last) await controller.run(runTarget());
   });
   register('segmentLens.refresh', () => controller.refresh());
-  register('segmentLens.exportCsv', (target?: vscode.Uri) =>
-    panel.exportCsv(target instanceof vscode.Uri ? target : undefined),
+  register('segmentLens.exportCsv', (target?: vscode.Uri, kind?: unknown) =>
+    panel.exportCsv(
+      target instanceof vscode.Uri ? target : undefined,
+      kind === 'grid' || kind === 'rows' ? kind : undefined,
+    ),
   );
-  register('segmentLens.selectDataSource', () => selectDataSource());
+  // Choosing a data source is a run started by hand: the model runs on it now, in the panel.
+  register('segmentLens.selectDataSource', async () => {
+    const connection = await selectDataSource();
+    if (connection === undefined) return;
+    autoRunner.cancelPending();
+    panel.show();
+    await (controller.state.status === 'empty' ? controller.run(runTarget()) : controller.refresh());
+  });
   register('segmentLens.openPanel', () => panel.show());
   register('segmentLens.previewCte', async (model: vscode.Uri, cte: string) => {
     if (controller.last?.result.model.file !== model.fsPath) await run(model);
@@ -60,8 +90,6 @@ export function activate(context: vscode.ExtensionContext): SegmentLensApi {
   register('segmentLens.revealCell', (region: string | null, segment: string | null) =>
     panel.revealCell(region, segment),
   );
-
-  context.subscriptions.push(new AutoRunner(controller, codeLens));
 
   const updateModelContext = () =>
     void vscode.commands.executeCommand('setContext', 'segmentLens.isModelEditor', !!activeModel());

@@ -2,51 +2,74 @@
 // messages (never spliced into its HTML), and every message from it is validated against the protocol. Messages
 // posted before its webview says `ready` wait, and are delivered after the state, in order.
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { Disposable } from './dispose';
-import type { RunController, RunState } from './runController';
+import type { CompletedRun, RunController, RunState } from './runController';
 import { toRange } from './vscodeTypes';
 import { toCsv } from './shared/format';
+import { DEFAULT_GRID_VIEW, plainMetric, shownGrid, shownGridTable, type GridView } from './shared/grid';
+import { isRecord } from './shared/json';
+import { metricLabel } from './shared/labels';
 import type { FileLocation } from './shared/problem';
 import {
   PAGE_SIZE,
   parseWebviewMessage,
+  type DonePanelState,
   type HostMessage,
   type PanelState,
   type WebviewMessage,
 } from './shared/protocol';
 
+/** The bundled sample's files open read-only, as documents of this scheme (they belong to the extension). */
+const SAMPLE_SCHEME = 'segment-lens-sample';
+/** Where the panel's share of the editor area is remembered (globalState), and the share when none is. */
+const SHARE_KEY = 'segmentLens.panelShare';
+const DEFAULT_SHARE = 0.6;
+
 /** What the webview shows for the controller's run state. */
 export function panelState(state: RunState): PanelState {
   switch (state.status) {
     case 'empty':
-    case 'error':
       return state;
+    case 'error':
+      return {
+        status: 'error',
+        modelName: state.modelName,
+        error: state.error,
+        ...(state.lastGood ? { lastGood: donePanelState(state.lastGood) } : {}),
+      };
     case 'running':
       return { status: 'running', modelName: state.modelName, previous: panelState(state.previous) };
-    case 'done': {
-      const { result, grid, lineage, lineageError } = state;
-      return {
-        status: 'done',
-        run: {
-          modelFile: result.model.file,
-          modelName: path.basename(result.model.file),
-          sample: result.model.sample,
-          source: result.source.description,
-          cteRowCounts: result.cteRowCounts,
-          timings: { loadMs: result.timings.loadMs, queryMs: result.timings.queryMs, totalMs: result.timings.totalMs },
-          upstream: result.upstream.relations.map(({ name, from, rows, ms }) => ({ name, from, rows, ms })),
-          columns: result.columns,
-          rows: result.rows,
-        },
-        grid,
-        lineage,
-        lineageError,
-        warnings: result.warnings,
-      };
-    }
+    case 'done':
+      return donePanelState(state);
   }
+}
+
+function donePanelState(completed: CompletedRun): DonePanelState {
+  const { result, grid, lineage, lineageError } = completed;
+  return {
+    status: 'done',
+    run: {
+      modelFile: result.model.file,
+      modelName: path.basename(result.model.file),
+      modelLabel: completed.modelLabel,
+      sample: result.model.sample,
+      finishedAt: completed.finishedAt,
+      source: result.source.description,
+      cteRowCounts: result.cteRowCounts,
+      timings: { loadMs: result.timings.loadMs, queryMs: result.timings.queryMs, totalMs: result.timings.totalMs },
+      upstream: result.upstream.relations.map(({ name, from, rows, ms }) => ({ name, from, rows, ms })),
+      columns: result.columns,
+      rows: result.rows,
+    },
+    grid,
+    lineage,
+    lineageError,
+    warnings: result.warnings,
+  };
 }
 
 /** One open webview panel and the listeners it owns: closing it drops them all. */
@@ -90,39 +113,76 @@ class PanelView extends Disposable {
   }
 }
 
+/** The editor layout `vscode.getEditorLayout` reports: groups side by side (orientation 0), sizes in pixels. */
+interface EditorLayout {
+  orientation?: number;
+  groups?: { size?: number; groups?: unknown[] }[];
+}
+
 export class Panel extends Disposable {
   static readonly viewType = 'segmentLens.panel';
   private view: PanelView | undefined;
   /** The last messages posted, for the extension-host tests to read the panel's state. */
   readonly posted: HostMessage[] = [];
+  /** How the user has the grid in the webview (metric, filter, sort): what "the grid as shown" exports. */
+  gridView: GridView = DEFAULT_GRID_VIEW;
 
-  constructor(private readonly controller: RunController) {
+  constructor(
+    private readonly controller: RunController,
+    private readonly memento?: vscode.Memento,
+  ) {
     super();
     this._register(controller.onDidChange(() => this.post(this.stateMessage())));
     this._register(controller.onDidProgress((text) => this.post({ type: 'progress', text })));
     this._register({ dispose: () => this.view?.dispose() });
+    this._register(
+      vscode.workspace.registerTextDocumentContentProvider(SAMPLE_SCHEME, {
+        provideTextDocumentContent: (uri) => this.sampleText(uri),
+      }),
+    );
   }
 
   get visible(): boolean {
     return !!this.view?.webviewPanel.visible;
   }
 
+  /**
+   * Shows the panel beside the editor, opening it if need be. A panel that opens a second editor group gets the
+   * share of the editor area the user last gave it (60 % at first), so the grid and the lineage fit.
+   */
   show(): void {
     if (this.view) {
-      this.view.webviewPanel.reveal(vscode.ViewColumn.Beside, true);
+      const panel = this.view.webviewPanel;
+      // In the active editor's own group the panel would hide it: move it beside instead.
+      const column =
+        panel.viewColumn !== undefined && panel.viewColumn !== vscode.window.activeTextEditor?.viewColumn
+          ? panel.viewColumn
+          : vscode.ViewColumn.Beside;
+      panel.reveal(column, true);
       return;
     }
-    const extensionUri = this.controller.extensionUri;
+    const opensGroup = vscode.window.tabGroups.all.length === 1;
     const webviewPanel = vscode.window.createWebviewPanel(
       Panel.viewType,
       'Segment Lens',
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-      {
-        enableScripts: true,
-        retainContextWhenHidden: true,
-        localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')],
-      },
+      { ...this.webviewOptions(), retainContextWhenHidden: true },
     );
+    this.adopt(webviewPanel);
+    if (opensGroup) void this.applyShare();
+  }
+
+  private webviewOptions(): vscode.WebviewOptions {
+    return {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.controller.extensionUri, 'dist', 'webview')],
+    };
+  }
+
+  /** Makes a webview panel (new, or restored after a reload) the Segment Lens panel. */
+  private adopt(webviewPanel: vscode.WebviewPanel): void {
+    this.view?.dispose();
+    const extensionUri = this.controller.extensionUri;
     webviewPanel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'segment-lens.svg');
     webviewPanel.webview.html = this.html(webviewPanel.webview);
     const view = new PanelView(
@@ -134,6 +194,68 @@ export class Panel extends Disposable {
       },
     );
     this.view = view;
+  }
+
+  /**
+   * The panel VS Code restores after a reload (a WebviewPanelSerializer): it becomes the panel, and in a trusted
+   * workspace the model it showed runs again (`saved` is the webview's own state: only a model file inside the
+   * workspace that still exists is taken from it).
+   */
+  async restore(webviewPanel: vscode.WebviewPanel, saved: unknown): Promise<void> {
+    webviewPanel.webview.options = this.webviewOptions();
+    this.adopt(webviewPanel);
+    if (!vscode.workspace.isTrusted) return;
+    const file = isRecord(saved) && typeof saved.modelFile === 'string' ? saved.modelFile : undefined;
+    const model =
+      file &&
+      path.isAbsolute(file) &&
+      !this.controller.isSample(file) &&
+      vscode.workspace.getWorkspaceFolder(vscode.Uri.file(file)) &&
+      existsSync(file)
+        ? vscode.Uri.file(file)
+        : this.controller.defaultModel();
+    await this.controller.run(model, { progress: false });
+  }
+
+  /** Gives a panel that has just opened the second editor group the share of the editor area it had last. */
+  private async applyShare(): Promise<void> {
+    const share = this.memento?.get<number>(SHARE_KEY) ?? DEFAULT_SHARE;
+    try {
+      const layout = await vscode.commands.executeCommand<EditorLayout>('vscode.getEditorLayout');
+      if (!this.isBesideLayout(layout)) return;
+      await vscode.commands.executeCommand('vscode.setEditorLayout', {
+        orientation: 0,
+        groups: [{ size: 1 - share }, { size: share }],
+      });
+    } catch {
+      // A VS Code without these commands keeps its own even split.
+    }
+  }
+
+  /** Remembers the panel's share of the editor area after the user resized it (two groups side by side only). */
+  private async rememberShare(): Promise<void> {
+    try {
+      const layout = await vscode.commands.executeCommand<EditorLayout>('vscode.getEditorLayout');
+      if (!this.isBesideLayout(layout)) return;
+      const [left, right] = layout.groups.map((group) => group.size ?? 0);
+      if (left > 0 && right > 0)
+        await this.memento?.update(SHARE_KEY, Math.min(0.85, Math.max(0.25, right / (left + right))));
+    } catch {
+      // Nothing to remember without the layout commands.
+    }
+  }
+
+  /** Two editor groups side by side, the panel in the second. */
+  private isBesideLayout(layout: EditorLayout | undefined): layout is Required<EditorLayout> & {
+    groups: { size?: number }[];
+  } {
+    return (
+      !!layout &&
+      (layout.orientation ?? 0) === 0 &&
+      layout.groups?.length === 2 &&
+      layout.groups.every((group) => !group.groups?.length) &&
+      this.view?.webviewPanel.viewColumn === vscode.ViewColumn.Two
+    );
   }
 
   /** What the panel shows now. */
@@ -154,6 +276,12 @@ export class Panel extends Disposable {
   revealCell(region: string | null, segment: string | null): void {
     this.show();
     this.post({ type: 'revealCell', region, segment });
+  }
+
+  /** Shows the panel scrolled to the lineage. */
+  showLineage(): void {
+    this.show();
+    this.post({ type: 'scrollTo', target: 'lineage' });
   }
 
   private async handle(message: Exclude<WebviewMessage, { type: 'ready' }>): Promise<void> {
@@ -184,18 +312,62 @@ export class Panel extends Disposable {
       case 'cteRows':
         return this.previewCte(message.cte, message.offset);
       case 'revealNode':
-        return this.reveal(this.controller.spanOf(message.id));
+        return this.revealNode(message.id);
       case 'revealError':
         return this.reveal(this.controller.errorLocation());
+      case 'gridView':
+        this.gridView = message.view;
+        return;
+      case 'resized':
+        return this.rememberShare();
     }
+  }
+
+  /** The text of a bundled sample file, for its read-only document; nothing outside the sample folder. */
+  private async sampleText(uri: vscode.Uri): Promise<string> {
+    const sampleDir = this.controller.assets.sampleDir;
+    const file = path.join(sampleDir, ...uri.path.split('/').filter(Boolean));
+    if (!this.controller.isSample(file)) throw new Error(`Segment Lens: ${uri.path} is not a bundled sample file.`);
+    return readFile(file, 'utf8');
+  }
+
+  /** The document for a file: the user's own file, or a bundled sample file read-only. */
+  private documentUri(file: string): vscode.Uri {
+    if (!this.controller.isSample(file)) return vscode.Uri.file(file);
+    const relative = path.relative(this.controller.assets.sampleDir, file).split(path.sep).join('/');
+    return vscode.Uri.from({ scheme: SAMPLE_SCHEME, path: `/${relative}` });
+  }
+
+  /**
+   * The editor group to open a file in from the panel: the group beside the panel that shows it already, else the
+   * nearest other group (left of the panel first), else a new group beside. Never the panel's own group.
+   */
+  private columnBesidePanel(uri: vscode.Uri): vscode.ViewColumn {
+    const panelColumn = this.view?.webviewPanel.viewColumn;
+    const showing = vscode.window.visibleTextEditors.find(
+      (editor) => editor.document.uri.toString() === uri.toString() && editor.viewColumn !== panelColumn,
+    );
+    if (showing?.viewColumn !== undefined) return showing.viewColumn;
+    const others = vscode.window.tabGroups.all
+      .map((group) => group.viewColumn)
+      .filter((column) => column !== panelColumn);
+    if (panelColumn === undefined || others.length === 0) return vscode.ViewColumn.Beside;
+    const left = others.filter((column) => column < panelColumn);
+    return left.length ? Math.max(...left) : Math.min(...others);
+  }
+
+  /** Opens the model where a lineage node, relation or output column is written, beside the panel. */
+  revealNode(id: string): Promise<void> {
+    return this.reveal(this.controller.spanOf(id));
   }
 
   /** Opens the model (or the file at fault) at a location the host itself holds, beside the panel. */
   private async reveal(location: FileLocation | undefined): Promise<void> {
     if (!location) return;
-    const document = await vscode.workspace.openTextDocument(vscode.Uri.file(location.file));
+    const uri = this.documentUri(location.file);
+    const document = await vscode.workspace.openTextDocument(uri);
     const editor = await vscode.window.showTextDocument(document, {
-      viewColumn: vscode.ViewColumn.One,
+      viewColumn: this.columnBesidePanel(uri),
       preserveFocus: false,
     });
     const range = toRange(location);
@@ -220,28 +392,63 @@ export class Panel extends Disposable {
     }
   }
 
-  /** Writes the full result as RFC 4180 CSV to `target`, or where the user picks. */
-  async exportCsv(target?: vscode.Uri): Promise<void> {
+  /**
+   * Writes CSV to `target`, or where the user picks: `grid`, the grid as the panel shows it (metric, filter, sort,
+   * totals), or `rows`, the model's result rows. Without `kind` the user chooses.
+   */
+  async exportCsv(target?: vscode.Uri, kind?: 'grid' | 'rows'): Promise<void> {
     const last = this.controller.last;
     if (!last) {
       void vscode.window.showInformationMessage('Segment Lens: run the model first, then export its grid.');
       return;
     }
+    const grid = last.grid.ok ? last.grid.grid : undefined;
+    const locale = vscode.env.language;
+    const shown = grid && shownGrid(grid, this.gridView, locale);
+    if (!kind) {
+      const choices: (vscode.QuickPickItem & { choice: 'grid' | 'rows' })[] = [
+        ...(shown
+          ? [
+              {
+                label: 'The grid as shown',
+                description: `${metricLabel(shown.metric)} · ${shown.rows.length} regions${shown.filtered ? ' (filtered)' : ''} · with totals`,
+                choice: 'grid' as const,
+              },
+            ]
+          : []),
+        {
+          label: "The model's result rows",
+          description: `${last.result.rows.length} rows × ${last.result.columns.length} columns`,
+          choice: 'rows',
+        },
+      ];
+      const picked = await vscode.window.showQuickPick(choices, { title: 'Segment Lens: export what as CSV?' });
+      if (!picked) return;
+      kind = picked.choice;
+    }
+    const base = path.basename(last.result.model.file, '.sql');
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     target ??= await vscode.window.showSaveDialog({
-      defaultUri: folder ? vscode.Uri.joinPath(folder, 'customer_segments.csv') : undefined,
+      defaultUri: folder
+        ? vscode.Uri.joinPath(folder, kind === 'grid' ? `${base}-grid.csv` : `${base}.csv`)
+        : undefined,
       filters: { CSV: ['csv'] },
       saveLabel: 'Export',
     });
     if (!target) return;
-    await vscode.workspace.fs.writeFile(
-      target,
-      new TextEncoder().encode(toCsv(last.result.columns, last.result.rows, { forSpreadsheets: true })),
-    );
-    this.post({
-      type: 'notice',
-      text: `Exported ${last.result.rows.length} rows to ${vscode.workspace.asRelativePath(target)}.`,
-    });
+    let text: string;
+    let what: string;
+    if (kind === 'grid' && grid && shown) {
+      // The labels are guarded against formulas by shownGridTable; the numbers must stay numbers (a minus sign too).
+      const [header, ...rows] = shownGridTable(grid, shown, (value) => plainMetric(value, shown.metric));
+      text = toCsv(header, rows);
+      what = `the grid (${metricLabel(shown.metric)}, ${shown.rows.length} regions and totals)`;
+    } else {
+      text = toCsv(last.result.columns, last.result.rows, { forSpreadsheets: true });
+      what = `${last.result.rows.length} rows`;
+    }
+    await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(text));
+    this.post({ type: 'notice', text: `Exported ${what} to ${vscode.workspace.asRelativePath(target)}.` });
   }
 
   private html(webview: vscode.Webview): string {

@@ -1,6 +1,7 @@
 // Runs the model for the extension: one run at a time (a newer run supersedes the one in flight), progress that can
 // be cancelled, diagnostics for errors, and the last run kept open for drill-downs and CTE previews. It keeps the
 // run's own state; what the panel shows is made from it by the panel.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { readConfig } from './config';
@@ -12,6 +13,7 @@ import { resolveTimeout } from './engine/settings';
 import { CancelledError, EngineClient, type Deadline } from './engine/worker/client';
 import type { RunPayload } from './engine/worker/protocol';
 import type { GridOutcome } from './shared/grid';
+import { SAMPLE_LABEL } from './shared/labels';
 import { LineageGraph, spanOf, type DrillDownSource } from './shared/lineageGraph';
 import type { FileLocation } from './shared/problem';
 import { progressText, type RunProgress } from './shared/progress';
@@ -24,12 +26,16 @@ export interface CompletedRun {
   grid: GridOutcome;
   /** Where a cell's customers come from, when the cells trace back to one CTE. */
   drillDown?: DrillDownSource;
+  /** The model's path relative to the workspace, or "bundled sample". */
+  modelLabel: string;
+  /** When it finished (epoch milliseconds): what a stale view is dated by. */
+  finishedAt: number;
 }
 
 export type SettledRunState =
   | { status: 'empty' }
   | ({ status: 'done' } & CompletedRun)
-  | { status: 'error'; modelName: string; error: LensErrorValue };
+  | { status: 'error'; modelName: string; error: LensErrorValue; lastGood?: CompletedRun };
 
 /** While a run is in flight, `previous` is what was there before it. */
 export type RunState = SettledRunState | { status: 'running'; modelName: string; previous: SettledRunState };
@@ -51,6 +57,8 @@ export class RunController extends Disposable {
   private lastGraph: LineageGraph | undefined;
   /** The model file of the last run started, so a refresh runs the same one. */
   private lastModel: vscode.Uri | undefined;
+  /** The model file last active in an editor: what Run runs when no SQL editor is active and no model is set. */
+  recentModel: vscode.Uri | undefined;
 
   /** The engine's worker, started by the first run (activation loads nothing). */
   private readonly engine: EngineClient;
@@ -88,6 +96,26 @@ export class RunController extends Disposable {
     return typeof model === 'string' && model !== '' ? vscode.Uri.file(path.resolve(dir, model)) : undefined;
   }
 
+  /** Whether a file is one of the bundled sample's (shown read-only: it belongs to the extension). */
+  isSample(file: string): boolean {
+    return file.startsWith(this.assets.sampleDir + path.sep);
+  }
+
+  /** What titles call a model file: its path relative to the workspace, or "bundled sample". */
+  modelLabel(file: string | undefined): string {
+    if (file === undefined || this.isSample(file)) return SAMPLE_LABEL;
+    return vscode.workspace.asRelativePath(file, false);
+  }
+
+  /**
+   * The model Run runs when no segment model is active in an editor: the configured one (undefined: the engine
+   * reads the setting), else the model file last active in an editor if it still exists, else the sample (undefined).
+   */
+  defaultModel(): vscode.Uri | undefined {
+    if (this.configuredModel()) return undefined;
+    return this.recentModel && existsSync(this.recentModel.fsPath) ? this.recentModel : undefined;
+  }
+
   /** Runs the model: `model` when given (a SQL file the user has open), else the configured one, else the sample. */
   async run(model?: vscode.Uri, options: { progress?: boolean } = {}): Promise<void> {
     this.lastModel = model;
@@ -102,13 +130,13 @@ export class RunController extends Disposable {
     const { dir, scope } = this.workspaceFor(model);
     const settings = { ...readConfig(scope).engine };
     if (model) settings.model = model.fsPath;
-    const modelName = path.basename(
+    const modelFile =
       model?.fsPath ??
-        (typeof settings.model === 'string' && settings.model ? settings.model : this.sampleModel.fsPath),
-    );
+      (typeof settings.model === 'string' && settings.model ? path.resolve(dir, settings.model) : undefined);
+    const modelName = path.basename(modelFile ?? this.sampleModel.fsPath);
     this.setState({
       status: 'running',
-      modelName,
+      modelName: this.modelLabel(modelFile),
       previous: this.state.status === 'running' ? this.state.previous : this.state,
     });
 
@@ -135,7 +163,15 @@ export class RunController extends Disposable {
         if (token.isCancellationRequested || generation !== this.generation) return;
         if (!outcome.ok) throw new LensError(outcome.error);
         const { result, lineage, lineageError, grid, drillDown } = outcome.result;
-        this.last = { result, lineage, lineageError, grid, drillDown };
+        this.last = {
+          result,
+          lineage,
+          lineageError,
+          grid,
+          drillDown,
+          modelLabel: result.model.sample ? SAMPLE_LABEL : this.modelLabel(result.model.file),
+          finishedAt: Date.now(),
+        };
         this.lastGraph = lineage && new LineageGraph(lineage);
         this.diagnostics.clear();
         this.log(result.model.file, result.logs);
@@ -151,7 +187,7 @@ export class RunController extends Disposable {
                 hint: 'Run again; if it keeps failing, please report it.',
               };
         this.showDiagnostic(value);
-        this.setState({ status: 'error', modelName, error: value });
+        this.setState({ status: 'error', modelName: this.modelLabel(modelFile), error: value, lastGood: this.last });
       } finally {
         onCancel.dispose();
         if (this.inFlight === cancellation) this.inFlight = undefined;

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { Disposable } from './dispose';
 import type { RunController } from './runController';
 import type { Grid, GridCell } from './shared/grid';
-import { formatMetric, metricLabel, regionLabel, segmentLabel } from './shared/labels';
+import { clockTime, formatMetric, metricLabel, regionLabel, segmentLabel } from './shared/labels';
 
 type Item = { kind: 'region'; region: string | null; index: number } | { kind: 'segment'; cell: GridCell };
 
@@ -28,6 +28,21 @@ export class SegmentTree extends Disposable implements vscode.TreeDataProvider<I
   constructor(private readonly controller: RunController) {
     super();
     this._register(controller.onDidChange(() => this.changed.fire(undefined)));
+  }
+
+  /** Keeps the view's message in step with the run: after a failed run, the figures shown are dated. */
+  attach(view: vscode.TreeView<Item>): vscode.Disposable {
+    const update = () => (view.message = this.message());
+    update();
+    return this.controller.onDidChange(update);
+  }
+
+  /** "The last run failed: showing the run of 12:03." while the figures are an earlier run's; else nothing. */
+  message(): string | undefined {
+    const state = this.controller.state.status === 'running' ? this.controller.state.previous : this.controller.state;
+    if (state.status !== 'error' || !this.controller.last) return undefined;
+    const last = this.controller.last;
+    return `The last run of ${state.modelName} failed: showing the run of ${clockTime(last.finishedAt, vscode.env.language)}${last.modelLabel === state.modelName ? '' : ` (${last.modelLabel})`}.`;
   }
 
   private get grid(): Grid | undefined {

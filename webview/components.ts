@@ -3,9 +3,6 @@
 import {
   provideVSCodeDesignSystem,
   vsCodeButton,
-  vsCodeDataGrid,
-  vsCodeDataGridCell,
-  vsCodeDataGridRow,
   vsCodeDivider,
   vsCodeProgressRing,
   vsCodeRadio,
@@ -16,9 +13,6 @@ import {
 
 provideVSCodeDesignSystem().register(
   vsCodeButton(),
-  vsCodeDataGrid(),
-  vsCodeDataGridCell(),
-  vsCodeDataGridRow(),
   vsCodeDivider(),
   vsCodeProgressRing(),
   vsCodeRadio(),
@@ -97,29 +91,55 @@ export function tag(text: string): HTMLElement {
   return element('vscode-tag', {}, text);
 }
 
-/** A table of rows as text (the drill-down and CTE previews). */
-export function dataTable(columns: string[], rows: string[][], id: string): HTMLElement {
-  const grid = element('vscode-data-grid', {
-    id,
-    'aria-label': 'Rows',
-    'generate-header': 'none',
-    'grid-template-columns': columns.map(() => 'minmax(6em, 1fr)').join(' '),
-  });
-  const header = element('vscode-data-grid-row', { 'row-type': 'header' });
-  columns.forEach((column, index) =>
-    header.append(
-      element('vscode-data-grid-cell', { 'cell-type': 'columnheader', 'grid-column': String(index + 1) }, column),
-    ),
-  );
-  grid.append(header);
-  for (const row of rows) {
-    const line = element('vscode-data-grid-row');
-    row.forEach((value, index) =>
-      line.append(element('vscode-data-grid-cell', { 'grid-column': String(index + 1) }, value)),
-    );
-    grid.append(line);
+/** A column of a data table: its name, and whether its values are numbers (right-aligned). */
+export interface DataColumn {
+  name: string;
+  numeric: boolean;
+}
+
+/** A value of a data table as shown; `missing` marks NULL, shown as the grid shows it. */
+export interface DataCell {
+  text: string;
+  missing?: boolean;
+}
+
+/**
+ * A table of rows (the drill-down and CTE previews), a plain <table>: the toolkit's data grid wraps its cells. One
+ * line per row (long values cut with an ellipsis, the whole value in a tooltip), headers sticky over their own
+ * columns, numbers right-aligned, scrolling both ways inside its own box when wider or longer than the panel.
+ */
+export function dataTable(columns: DataColumn[], rows: DataCell[][], id: string, label: string): HTMLElement {
+  const scroller = element('div', { class: 'data-table-scroll', role: 'region', 'aria-label': label, tabindex: '0' });
+  const table = element('table', { id, class: 'data-table' });
+  const cellContent = (text: string) => element('span', { class: 'cell-text' }, text);
+  const headRow = element('tr');
+  for (const column of columns) {
+    const header = element('th', { scope: 'col', class: column.numeric ? 'numeric' : '' });
+    header.append(cellContent(column.name));
+    headRow.append(header);
   }
-  return grid;
+  const head = element('thead');
+  head.append(headRow);
+  const body = element('tbody');
+  for (const row of rows) {
+    const line = element('tr');
+    row.forEach((cell, index) => {
+      const classes = [columns[index]?.numeric ? 'numeric' : '', cell.missing ? 'null' : ''].filter(Boolean);
+      const td = element('td', classes.length ? { class: classes.join(' ') } : {});
+      td.append(cellContent(cell.text));
+      if (cell.missing) td.setAttribute('aria-label', 'NULL');
+      line.append(td);
+    });
+    body.append(line);
+  }
+  table.append(head, body);
+  // A value cut short gets its whole text as a tooltip, when the pointer reaches it.
+  table.addEventListener('mouseover', (event) => {
+    const text = (event.target as HTMLElement).closest('.cell-text') as HTMLElement | null;
+    if (text && !text.title && text.scrollWidth > text.clientWidth) text.title = text.textContent ?? '';
+  });
+  scroller.append(table);
+  return scroller;
 }
 
 export { element };

@@ -1,18 +1,19 @@
 // Below the grid: the customers behind a cell (drill-down) or the first rows of a CTE (preview), paged.
-import { regionLabel, segmentLabel } from '../src/shared/labels';
+import { decimalsOf, formatValue, regionLabel, segmentLabel } from '../src/shared/labels';
 import { PAGE_SIZE, type RowPageMessage } from '../src/shared/protocol';
-import type { SqlValue } from '../src/shared/rows';
-import { button, dataTable, element } from './components';
+import { button, dataTable, element, type DataColumn } from './components';
 import { post } from './host';
 
 export type Detail =
   | { kind: 'drillDown'; region: string | null; segment: string | null; page: RowPageMessage }
   | { kind: 'cteRows'; cte: string; page: RowPageMessage };
 
-function cellText(value: SqlValue, locale: string): string {
-  if (value === null) return 'NULL';
-  if (value instanceof Uint8Array) return `(${value.length} bytes)`;
-  return typeof value === 'number' ? value.toLocaleString(locale, { maximumFractionDigits: 6 }) : value;
+/** A column is numeric when every value in it that is not NULL is a number. */
+function columnsOf(page: RowPageMessage): DataColumn[] {
+  return page.columns.map((name, index) => {
+    const values = page.rows.map((row) => row[index]).filter((value) => value !== null);
+    return { name, numeric: values.length > 0 && values.every((value) => typeof value === 'number') };
+  });
 }
 
 /** The customers behind a cell, or a CTE's rows, a page at a time; `onClose` drops it. */
@@ -34,11 +35,21 @@ export function detailSection(detail: Detail, locale: string, onClose: () => voi
       `${first}–${last} of ${page.total.toLocaleString(locale)} ${detail.kind === 'drillDown' ? 'customers' : 'rows'}`,
     ),
   );
+  // Each column's numbers with as many decimals as the most precise of them, so that they line up.
+  const digits = page.columns.map((_, index) =>
+    Math.max(0, ...page.rows.map((row) => (typeof row[index] === 'number' ? decimalsOf(row[index]) : 0))),
+  );
   section.append(
     dataTable(
-      page.columns,
-      page.rows.map((row) => row.map((value) => cellText(value, locale))),
+      columnsOf(page),
+      page.rows.map((row) =>
+        row.map((value, index) => ({
+          text: formatValue(value, page.columns[index], locale, digits[index]),
+          missing: value === null,
+        })),
+      ),
       'detail-table',
+      title,
     ),
   );
   const current = detail;
@@ -56,7 +67,11 @@ export function detailSection(detail: Detail, locale: string, onClose: () => voi
   const next = button('Next', () => goTo(page.offset + PAGE_SIZE), { secondary: true, id: 'detail-next' });
   if (page.offset === 0) previous.setAttribute('disabled', '');
   if (last >= page.total) next.setAttribute('disabled', '');
-  pager.append(previous, next, button('Close', onClose, { secondary: true }));
+  pager.append(
+    previous,
+    next,
+    button('Close', onClose, { secondary: true, id: 'detail-close', title: 'Close (Escape)' }),
+  );
   section.append(pager);
   return section;
 }

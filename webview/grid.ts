@@ -1,16 +1,17 @@
 // The region × segment grid: metric switch, filter, sorting, totals, heat shading; a cell opens its customers.
-import type { Grid, GridCell } from '../src/shared/grid';
-import { formatMetric, guardFormula, metricLabel, regionLabel, segmentLabel } from '../src/shared/labels';
+// Arrow keys move between cells, Enter opens one; the filter keeps the regions that match and totals those.
+import {
+  DEFAULT_GRID_VIEW,
+  shownGrid,
+  shownGridTable,
+  shownMetric,
+  valueKey,
+  type Grid,
+  type GridView,
+} from '../src/shared/grid';
+import { formatMetric, isPlaceholder, metricLabel, regionLabel, segmentLabel } from '../src/shared/labels';
 import { choices, element, textField } from './components';
 import { post, savedState, saveState } from './host';
-
-interface ViewState {
-  metric?: string;
-  filter: string;
-  /** `region`, `total`, or a segment's key. */
-  sortBy: string;
-  descending: boolean;
-}
 
 /** What the grid needs from the panel around it. */
 export interface GridContext {
@@ -21,37 +22,27 @@ export interface GridContext {
   highlight(columns: string[]): void;
 }
 
-const view: ViewState = { filter: '', sortBy: 'region', descending: false, ...(savedState() as Partial<ViewState>) };
-
-const key = (value: string | null) => JSON.stringify(value);
-
-export function metricOf(grid: Grid): string {
-  const metric =
-    view.metric && grid.metrics.some((item) => item.column === view.metric)
-      ? view.metric
-      : (grid.countColumn ?? grid.metrics[0]?.column);
-  return metric ?? '';
+function restoredView(): GridView {
+  const saved = savedState();
+  return {
+    ...DEFAULT_GRID_VIEW,
+    ...(typeof saved.metric === 'string' ? { metric: saved.metric } : {}),
+    ...(typeof saved.filter === 'string' ? { filter: saved.filter } : {}),
+    ...(typeof saved.sortBy === 'string' ? { sortBy: saved.sortBy } : {}),
+    ...(typeof saved.descending === 'boolean' ? { descending: saved.descending } : {}),
+  };
 }
 
-function sortedRegions(grid: Grid, metric: string, locale: string): { region: string | null; index: number }[] {
-  const filter = view.filter.trim().toLowerCase();
-  const rows = grid.regions
-    .map((region, index) => ({ region, index }))
-    .filter(({ region }) => !filter || regionLabel(region).toLowerCase().includes(filter));
-  const valueOf = (row: { region: string | null; index: number }): number | null => {
-    if (view.sortBy === 'total') return grid.regionTotals[row.index][metric] ?? null;
-    const cell = grid.cells.find(
-      (candidate) => candidate.region === row.region && key(candidate.segment) === view.sortBy,
-    );
-    return cell?.values[metric] ?? null;
-  };
-  rows.sort((a, b) => {
-    if (view.sortBy === 'region') return regionLabel(a.region).localeCompare(regionLabel(b.region), locale);
-    return (valueOf(a) ?? -Infinity) - (valueOf(b) ?? -Infinity);
-  });
-  if (view.descending) rows.reverse();
-  // Customers without a region stay last whichever way the grid is sorted.
-  return [...rows.filter((row) => row.region !== null), ...rows.filter((row) => row.region === null)];
+const view: GridView = restoredView();
+
+/** Keeps the view across reloads and tells the host, whose Export CSV writes the grid as shown. */
+export function publishView(): void {
+  saveState({ ...view });
+  post({ type: 'gridView', view: { ...view } });
+}
+
+export function metricOf(grid: Grid): string {
+  return shownMetric(grid, view);
 }
 
 function sortHeader(
@@ -65,13 +56,13 @@ function sortHeader(
   header.setAttribute('aria-sort', active ? (view.descending ? 'descending' : 'ascending') : 'none');
   const control = element(
     'button',
-    { class: 'sort', type: 'button', title: `Sort by ${label}` },
+    { class: 'sort', type: 'button', title: `Sort by ${label}`, 'data-sort': sortKey },
     `${label}${active ? (view.descending ? ' ▼' : ' ▲') : ''}`,
   );
   control.addEventListener('click', () => {
     view.descending = view.sortBy === sortKey ? !view.descending : sortKey !== 'region';
     view.sortBy = sortKey;
-    saveState(view);
+    publishView();
     context.rerender();
   });
   header.append(control);
@@ -80,6 +71,7 @@ function sortHeader(
 
 export function gridTable(context: GridContext, grid: Grid, metric: string): HTMLElement {
   const { locale } = context;
+  const shown = shownGrid(grid, view, locale);
   const table = element('table', {
     id: 'grid',
     class: 'grid',
@@ -97,9 +89,10 @@ export function gridTable(context: GridContext, grid: Grid, metric: string): HTM
   );
   grid.segments.forEach((segment) =>
     headRow.append(
-      sortHeader(context, segmentLabel(segment), key(segment), {
-        'data-segment': key(segment),
+      sortHeader(context, segmentLabel(segment), valueKey(segment), {
+        'data-segment': valueKey(segment),
         'data-column': grid.segmentColumn,
+        ...(isPlaceholder(segment) ? { class: 'placeholder' } : {}),
       }),
     ),
   );
@@ -108,39 +101,44 @@ export function gridTable(context: GridContext, grid: Grid, metric: string): HTM
   table.append(head);
 
   const body = element('tbody');
-  for (const { region, index } of sortedRegions(grid, metric, locale)) {
-    const row = element('tr', { 'data-region': key(region) });
+  for (const row of shown.rows) {
+    const tr = element('tr', { 'data-region': valueKey(row.region) });
     // Long names are cut short on screen; the whole name is in the tooltip (an attribute holds it as text).
-    row.append(
+    tr.append(
       element(
         'th',
         {
           scope: 'row',
-          class: region === null ? 'dimension null' : 'dimension',
+          class: isPlaceholder(row.region) ? 'dimension placeholder' : 'dimension',
           'data-column': grid.regionColumn,
-          title: regionLabel(region),
+          title: regionLabel(row.region),
         },
-        regionLabel(region),
+        regionLabel(row.region),
       ),
     );
-    for (const segment of grid.segments) {
-      const cell = grid.cells.find((candidate) => candidate.region === region && candidate.segment === segment);
-      row.append(dataCell(locale, cell, region, segment, metric, max));
-    }
-    row.append(
-      element('td', { class: 'total number' }, formatMetric(grid.regionTotals[index][metric], metric, locale)),
+    grid.segments.forEach((segment, index) =>
+      tr.append(dataCell(locale, row.values[index], row.region, segment, metric, max)),
     );
-    body.append(row);
+    tr.append(element('td', { class: 'total number' }, formatMetric(row.total, metric, locale)));
+    body.append(tr);
   }
   table.append(body);
 
   const foot = element('tfoot');
   const footRow = element('tr');
-  footRow.append(element('th', { scope: 'row' }, 'Total'));
-  grid.segments.forEach((_, index) =>
-    footRow.append(element('td', { class: 'number' }, formatMetric(grid.segmentTotals[index][metric], metric, locale))),
+  footRow.append(
+    element(
+      'th',
+      { scope: 'row', ...(shown.filtered ? { title: 'The total of the regions the filter shows' } : {}) },
+      shown.filtered ? 'Total shown' : 'Total',
+    ),
   );
-  footRow.append(element('td', { class: 'total number' }, formatMetric(grid.total[metric], metric, locale)));
+  shown.segmentTotals.forEach((total) =>
+    footRow.append(element('td', { class: 'number' }, formatMetric(total, metric, locale))),
+  );
+  footRow.append(
+    element('td', { class: 'total number', id: 'grand-total' }, formatMetric(shown.total, metric, locale)),
+  );
   foot.append(footRow);
   table.append(foot);
 
@@ -154,25 +152,61 @@ export function gridTable(context: GridContext, grid: Grid, metric: string): HTM
     context.highlight(columns);
   });
   table.addEventListener('mouseleave', () => context.highlight([]));
+  table.addEventListener('keydown', moveBetweenCells);
   return table;
+}
+
+/** Arrow keys (and Home/End) move the focus from cell to cell, as in a spreadsheet. */
+function moveBetweenCells(event: KeyboardEvent): void {
+  const cell = (event.target as HTMLElement).closest('td.cell') as HTMLTableCellElement | null;
+  if (!cell) return;
+  const row = cell.parentElement as HTMLTableRowElement;
+  const rows = [...(row.parentElement?.querySelectorAll<HTMLTableRowElement>('tr') ?? [])];
+  const cellsOf = (tr: HTMLTableRowElement | undefined) => [...(tr?.querySelectorAll<HTMLElement>('td.cell') ?? [])];
+  const column = cellsOf(row).indexOf(cell);
+  const rowIndex = rows.indexOf(row);
+  let target: HTMLElement | undefined;
+  switch (event.key) {
+    case 'ArrowLeft':
+      target = cellsOf(row)[column - 1];
+      break;
+    case 'ArrowRight':
+      target = cellsOf(row)[column + 1];
+      break;
+    case 'ArrowUp':
+      target = cellsOf(rows[rowIndex - 1])[column];
+      break;
+    case 'ArrowDown':
+      target = cellsOf(rows[rowIndex + 1])[column];
+      break;
+    case 'Home':
+      target = cellsOf(row)[0];
+      break;
+    case 'End':
+      target = cellsOf(row).at(-1);
+      break;
+    default:
+      return;
+  }
+  event.preventDefault();
+  target?.focus();
 }
 
 function dataCell(
   locale: string,
-  cell: GridCell | undefined,
+  value: number | null,
   region: string | null,
   segment: string | null,
   metric: string,
   max: number,
 ): HTMLElement {
-  const value = cell?.values[metric] ?? null;
   const td = element(
     'td',
     {
       class: 'cell number',
       tabindex: '0',
-      'data-region': key(region),
-      'data-segment': key(segment),
+      'data-region': valueKey(region),
+      'data-segment': valueKey(segment),
       'data-value': value === null ? '' : String(value),
       role: 'button',
     },
@@ -194,26 +228,11 @@ function dataCell(
   return td;
 }
 
-/** The grid as shown (sorted and filtered), as tab-separated text for the clipboard. */
-export function gridAsText(grid: Grid, metric: string, locale: string): string {
-  const lines = [[grid.regionColumn, ...grid.segments.map(segmentLabel), 'Total']];
-  for (const { region, index } of sortedRegions(grid, metric, locale)) {
-    lines.push([
-      regionLabel(region),
-      ...grid.segments.map((segment) =>
-        formatMetric(
-          grid.cells.find((cell) => cell.region === region && cell.segment === segment)?.values[metric],
-          metric,
-          locale,
-        ),
-      ),
-      formatMetric(grid.regionTotals[index][metric], metric, locale),
-    ]);
-  }
-  // Pasted into a spreadsheet, a label starting with = + - @ would run as a formula; the numbers stay numbers.
-  const label = (text: string) => guardFormula(text.replace(/[\t\r\n]+/g, ' '));
-  return lines
-    .map((line, index) => (index === 0 ? line.map(label) : [label(line[0]), ...line.slice(1)]).join('\t'))
+/** The grid as shown (metric, filter, sort, and the totals of what is shown), as tab-separated text. */
+export function gridAsText(grid: Grid, locale: string): string {
+  const shown = shownGrid(grid, view, locale);
+  return shownGridTable(grid, shown, (value) => formatMetric(value, shown.metric, locale))
+    .map((line) => line.join('\t'))
     .join('\n');
 }
 
@@ -227,7 +246,7 @@ export function gridControls(context: GridContext, grid: Grid, metric: string): 
       metric,
       (value) => {
         view.metric = value;
-        saveState(view);
+        publishView();
         context.rerender();
       },
       'metric',
@@ -237,7 +256,7 @@ export function gridControls(context: GridContext, grid: Grid, metric: string): 
       view.filter,
       (value) => {
         view.filter = value;
-        saveState(view);
+        publishView();
         document.getElementById('grid')?.replaceWith(gridTable(context, grid, metricOf(grid)));
       },
       'filter',
@@ -246,11 +265,14 @@ export function gridControls(context: GridContext, grid: Grid, metric: string): 
   return controls;
 }
 
+/** The selector of a grid cell, for finding it again after the panel is drawn anew. */
+export function cellSelector(region: string | null, segment: string | null): string {
+  return `td.cell[data-region="${CSS.escape(valueKey(region))}"][data-segment="${CSS.escape(valueKey(segment))}"]`;
+}
+
 /** Outlines a cell, scrolls it into view and focuses it. */
 export function revealCell(region: string | null, segment: string | null): void {
-  const cell = document.querySelector(
-    `td.cell[data-region="${CSS.escape(key(region))}"][data-segment="${CSS.escape(key(segment))}"]`,
-  ) as HTMLElement | null;
+  const cell = document.querySelector(cellSelector(region, segment)) as HTMLElement | null;
   if (!cell) return;
   document.querySelectorAll('td.revealed').forEach((other) => other.classList.remove('revealed'));
   cell.classList.add('revealed');

@@ -18,6 +18,7 @@ export function savedState(): Record<string, unknown> {
   return typeof state === 'object' && state !== null ? (state as Record<string, unknown>) : {};
 }
 
-export function saveState(state: unknown): void {
-  vscode.setState(state);
+/** Keeps `patch` in the view state, over what is there (the grid's view, the model shown). */
+export function saveState(patch: Record<string, unknown>): void {
+  vscode.setState({ ...savedState(), ...patch });
 }

@@ -1,10 +1,14 @@
-// The Segment Lens panel: the region × segment grid, the drill-down below it, and the lineage beside it.
-// Everything from the host arrives as data and is shown as text; nothing is ever parsed as HTML.
-import type { HostMessage, PanelState } from '../src/shared/protocol';
+// The Segment Lens panel: the region × segment grid beside the model's column lineage (from 900 px of panel; below,
+// the grid, then the lineage), the drill-down or preview under the grid. After a failed run the last good run stays,
+// dimmed, under the error. Everything from the host arrives as data and is shown as text; nothing is parsed as HTML.
+import { SAMPLE_LABEL, clockTime, relationLabel } from '../src/shared/labels';
+import type { Lineage } from '../src/shared/lineageModel';
+import type { DonePanelState, HostMessage, PanelState } from '../src/shared/protocol';
 import { button, divider, element, progress, tag } from './components';
 import { detailSection, type Detail } from './detail';
-import { gridAsText, gridControls, gridTable, metricOf, revealCell, type GridContext } from './grid';
-import { post } from './host';
+import { cellSelector, gridAsText, gridControls, gridTable, metricOf, publishView, revealCell } from './grid';
+import type { GridContext } from './grid';
+import { post, saveState } from './host';
 import { LineageView } from './lineage';
 
 let state: PanelState = { status: 'empty' };
@@ -13,16 +17,22 @@ let detail: Detail | undefined;
 let notice = '';
 /** Where the run in flight is, while it runs. */
 let progressLine = '';
+/** Where the host asked the panel to scroll, done as soon as it is drawn. */
+let pendingScroll: 'lineage' | undefined;
 const lineageView = new LineageView((id) => post({ type: 'revealNode', id }));
+/** The lineage last drawn: kept while the lineage is the same one (its zoom, pan and highlight with it). */
+let drawnLineage: { lineage: Lineage; element: HTMLElement } | undefined;
 const app = document.getElementById('app')!;
 
 function gridContext(): GridContext {
   return { locale, rerender: render, highlight: (columns) => lineageView.highlight(columns) };
 }
 
-function statusLine(run: Extract<PanelState, { status: 'done' }>['run']): HTMLElement {
+function statusLine(run: DonePanelState['run']): HTMLElement {
   const line = element('p', { id: 'status', class: 'status' });
-  const counts = Object.entries(run.cteRowCounts).map(([name, rows]) => `${name} ${rows.toLocaleString(locale)} rows`);
+  const counts = Object.entries(run.cteRowCounts).map(
+    ([name, rows]) => `${relationLabel(name)} ${rows.toLocaleString(locale)} rows`,
+  );
   line.textContent = [
     run.source,
     ...counts,
@@ -61,33 +71,144 @@ function settled(current: PanelState): SettledState {
   return current.status === 'running' ? settled(current.previous ?? { status: 'empty' }) : current;
 }
 
-function render(): void {
-  const shown = settled(state);
-  app.replaceChildren();
-  const header = element('header', { class: 'header' });
+/** The run whose grid and lineage are on screen: the last one, or after a failure the last good one. */
+function shownRun(shown: SettledState): DonePanelState | undefined {
+  return shown.status === 'done' ? shown : shown.status === 'error' ? shown.lastGood : undefined;
+}
+
+/** "models/marts/customer_segments.sql", or the bundled sample said plainly. */
+function titleText(label: string): string {
+  return label === SAMPLE_LABEL ? 'Bundled sample model' : label;
+}
+
+function header(shown: SettledState): HTMLElement {
+  const bar = element('header', { class: 'header' });
   const toolbar = element('div', { class: 'toolbar' });
   toolbar.append(button(state.status === 'running' ? 'Running…' : 'Run', () => post({ type: 'run' }), { id: 'run' }));
-  if (shown.status === 'done') {
-    toolbar.append(button('Export CSV', () => post({ type: 'exportCsv' }), { secondary: true, id: 'export' }));
-    if (shown.grid.ok) {
-      const grid = shown.grid.grid;
+  const run = shownRun(shown);
+  if (run) {
+    toolbar.append(
+      button('Export CSV', () => post({ type: 'exportCsv' }), {
+        secondary: true,
+        id: 'export',
+        title: 'Export the grid as shown, or the result rows, as CSV',
+      }),
+    );
+    if (run.grid.ok) {
+      const grid = run.grid.grid;
       toolbar.append(
-        button('Copy', () => post({ type: 'copy', text: gridAsText(grid, metricOf(grid), locale) }), {
+        button('Copy', () => post({ type: 'copy', text: gridAsText(grid, locale) }), {
           secondary: true,
           id: 'copy',
-          title: 'Copy the grid as tab-separated text',
+          title: 'Copy the grid as shown, with its totals, as tab-separated text',
         }),
       );
     }
   }
   if (state.status === 'running') toolbar.append(progress());
+  const label = state.status === 'empty' ? undefined : state.status === 'done' ? state.run.modelLabel : state.modelName;
   const title = element(
     'h2',
-    { id: 'title' },
-    state.status === 'empty' ? 'Segment Lens' : state.status === 'done' ? state.run.modelName : state.modelName,
+    { id: 'title', ...(state.status === 'done' ? { title: state.run.modelFile } : {}) },
+    label === undefined ? 'Segment Lens' : titleText(label),
   );
-  header.append(title, toolbar);
-  app.append(header);
+  bar.append(title, toolbar);
+  return bar;
+}
+
+/** The error, its place (the file named once: a message that names it gets only the line), and a way there. */
+function errorBox(error: Extract<PanelState, { status: 'error' }>['error']): HTMLElement {
+  const box = element('div', { class: 'error', id: 'error', role: 'alert' });
+  const location = error.location;
+  let where = '';
+  if (location) {
+    const name = location.file.split(/[\\/]/).pop() ?? location.file;
+    where = error.message.includes(name)
+      ? ` (line ${location.line}, column ${location.column})`
+      : ` (${name}:${location.line}:${location.column})`;
+  }
+  box.append(element('strong', {}, `${error.message}${where}`));
+  if (error.hint) box.append(element('p', {}, error.hint));
+  if (location)
+    box.append(
+      button('Go to the problem', () => post({ type: 'revealError' }), { secondary: true, id: 'go-to-error' }),
+    );
+  return box;
+}
+
+/** The lineage, drawn anew only when it changed. */
+function lineageElement(lineage: Lineage): HTMLElement {
+  if (drawnLineage?.lineage !== lineage) drawnLineage = { lineage, element: lineageView.render(lineage) };
+  return drawnLineage.element;
+}
+
+/** A run's status line, warnings, grid, drill-down and lineage. */
+function runView(run: DonePanelState, current: boolean): HTMLElement[] {
+  const parts: HTMLElement[] = [statusLine(run.run)];
+  for (const warning of run.warnings) parts.push(element('p', { class: 'warning', role: 'status' }, warning));
+  const split = element('main', { class: 'split' });
+  const gridSection = element('section', { class: 'grid-section', id: 'grid-section', 'aria-label': 'Grid' });
+  if (!run.grid.ok) {
+    gridSection.append(element('p', { class: 'warning', id: 'grid-problem' }, run.grid.reason));
+  } else if (run.grid.grid.cells.length === 0) {
+    gridSection.append(
+      element('p', { class: 'empty', id: 'grid-empty' }, 'The model returned no rows: there is no data to show.'),
+    );
+  } else {
+    const grid = run.grid.grid;
+    const metric = metricOf(grid);
+    const context = gridContext();
+    gridSection.append(gridControls(context, grid, metric), gridTable(context, grid, metric));
+  }
+  split.append(gridSection);
+  if (detail && current) {
+    const detailArea = element('div', { class: 'detail-area' });
+    detailArea.append(divider(), detailSection(detail, locale, closeDetail));
+    split.append(detailArea);
+  }
+  // The lineage's container: #lineage-fit has a definite width (its grid track), which the graph fits.
+  const lineageSection = element('section', {
+    class: 'lineage-section',
+    id: 'lineage-section',
+    'aria-label': 'Lineage',
+  });
+  lineageSection.append(element('h3', {}, 'Column lineage'));
+  const fit = element('div', { class: 'lineage-fit', id: 'lineage-fit' });
+  if (run.lineage) fit.append(lineageElement(run.lineage));
+  else fit.append(element('p', { class: 'muted' }, run.lineageError ?? 'No lineage.'));
+  lineageSection.append(fit);
+  if (run.lineage?.unresolved.length) lineageSection.append(tag(`${run.lineage.unresolved.length} unresolved`));
+  split.append(lineageSection);
+  parts.push(split);
+  return parts;
+}
+
+/** Closes the drill-down or preview; a drill-down gives the focus back to its cell. */
+function closeDetail(): void {
+  const closed = detail;
+  detail = undefined;
+  render();
+  if (closed?.kind === 'drillDown')
+    (document.querySelector(cellSelector(closed.region, closed.segment)) as HTMLElement | null)?.focus();
+}
+
+/** What has the keyboard focus, as a selector to find it again once the panel is drawn anew. */
+function focusedSelector(): string | undefined {
+  const active = document.activeElement as HTMLElement | null;
+  if (!active || active === document.body || !app.contains(active)) return undefined;
+  if (active.matches('td.cell'))
+    return `td.cell[data-region="${CSS.escape(active.dataset.region ?? '')}"][data-segment="${CSS.escape(active.dataset.segment ?? '')}"]`;
+  if (active.id) return `#${CSS.escape(active.id)}`;
+  const sort = active.closest('button.sort') as HTMLElement | null;
+  if (sort?.dataset.sort !== undefined) return `button.sort[data-sort="${CSS.escape(sort.dataset.sort)}"]`;
+  return undefined;
+}
+
+function render(): void {
+  const shown = settled(state);
+  const focused = focusedSelector();
+  app.replaceChildren();
+  app.append(header(shown));
   if (notice) app.append(element('p', { class: 'notice', id: 'notice', role: 'status' }, notice));
   if (state.status === 'running' && progressLine)
     app.append(element('p', { class: 'status', id: 'progress', role: 'status' }, progressLine));
@@ -100,67 +221,54 @@ function render(): void {
         "Run the segment model to see customers by region and segment, beside the model's column lineage.",
       ),
     );
-    return;
-  }
-  if (shown.status === 'error') {
-    const box = element('div', { class: 'error', id: 'error', role: 'alert' });
-    const where = shown.error.location
-      ? ` (${shown.error.location.file.split(/[\\/]/).pop()}:${shown.error.location.line}:${shown.error.location.column})`
-      : '';
-    box.append(element('strong', {}, `${shown.error.message}${where}`));
-    if (shown.error.hint) box.append(element('p', {}, shown.error.hint));
-    if (shown.error.location)
-      box.append(
-        button('Go to the problem', () => post({ type: 'revealError' }), { secondary: true, id: 'go-to-error' }),
+  } else if (shown.status === 'error') {
+    app.append(errorBox(shown.error));
+    if (shown.lastGood) {
+      const { run } = shown.lastGood;
+      const other = run.modelLabel === shown.modelName ? '' : ` of ${titleText(run.modelLabel)}`;
+      app.append(
+        element(
+          'p',
+          { class: 'stale-note', id: 'stale-note' },
+          `Showing the run of ${clockTime(run.finishedAt, locale)}${other}, the last that worked.`,
+        ),
       );
-    app.append(box);
-    return;
-  }
-  app.append(statusLine(shown.run));
-  for (const warning of shown.warnings) app.append(element('p', { class: 'warning', role: 'status' }, warning));
-  const main = element('main', { class: 'split' });
-  const gridSection = element('section', { class: 'grid-section', 'aria-label': 'Grid' });
-  if (!shown.grid.ok) {
-    gridSection.append(element('p', { class: 'warning', id: 'grid-problem' }, shown.grid.reason));
-  } else if (shown.grid.grid.cells.length === 0) {
-    gridSection.append(
-      element('p', { class: 'empty', id: 'grid-empty' }, 'The model returned no rows: there is no data to show.'),
-    );
+      // The last good run, dimmed and out of reach until a run works again.
+      const stale = element('div', { class: 'stale', id: 'stale', inert: '' });
+      stale.append(...runView(shown.lastGood, false));
+      app.append(stale);
+    }
   } else {
-    const grid = shown.grid.grid;
-    const metric = metricOf(grid);
-    const context = gridContext();
-    gridSection.append(gridControls(context, grid, metric), gridTable(context, grid, metric));
+    app.append(...runView(shown, true));
   }
-  if (detail) {
-    gridSection.append(
-      divider(),
-      detailSection(detail, locale, () => {
-        detail = undefined;
-        render();
-      }),
-    );
-  }
-  const lineageSection = element('section', { class: 'lineage-section', 'aria-label': 'Lineage' });
-  lineageSection.append(element('h3', {}, 'Column lineage'));
-  if (shown.lineage) lineageSection.append(lineageView.render(shown.lineage));
-  else lineageSection.append(element('p', { class: 'muted' }, shown.lineageError ?? 'No lineage.'));
-  if (shown.lineage?.unresolved.length) lineageSection.append(tag(`${shown.lineage.unresolved.length} unresolved`));
-  main.append(gridSection, lineageSection);
-  app.append(main);
+  if (focused) (document.querySelector(focused) as HTMLElement | null)?.focus({ preventScroll: true });
+  scrollIfAsked();
+}
+
+function scrollIfAsked(): void {
+  if (pendingScroll !== 'lineage') return;
+  const section = document.getElementById('lineage-section');
+  if (!section) return;
+  pendingScroll = undefined;
+  section.scrollIntoView({ block: 'start' });
 }
 
 window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
   const message = event.data;
   switch (message.type) {
-    case 'state':
-      if (message.state.status === 'done' && state.status !== 'done') detail = undefined;
-      state = message.state;
+    case 'state': {
+      const next = message.state;
+      if (next.status !== 'running' && next.status !== state.status) detail = undefined;
+      state = next;
       locale = message.locale || locale;
       notice = '';
       progressLine = '';
+      // Kept for a reload: the panel VS Code restores runs this model again.
+      const run = shownRun(settled(next));
+      if (run) saveState({ modelFile: run.run.modelFile });
       render();
       break;
+    }
     case 'drillDown':
       detail = { kind: 'drillDown', region: message.region, segment: message.segment, page: message.page };
       render();
@@ -173,6 +281,10 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       break;
     case 'revealCell':
       revealCell(message.region, message.segment);
+      break;
+    case 'scrollTo':
+      pendingScroll = message.target;
+      scrollIfAsked();
       break;
     case 'notice':
       notice = message.text;
@@ -190,5 +302,31 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
   }
 });
 
+// Escape closes the drill-down or preview, from anywhere in the panel.
+document.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' && detail) {
+    event.preventDefault();
+    closeDetail();
+  }
+});
+
+// The panel's width after the user resized it (not its first size): the host may remember its share of the editor.
+let lastWidth = 0;
+let resizeTimer: ReturnType<typeof setTimeout> | undefined;
+new ResizeObserver(() => {
+  const width = window.innerWidth;
+  if (width === 0 || width === lastWidth) return;
+  const first = lastWidth === 0;
+  lastWidth = width;
+  if (first) return;
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    post({ type: 'resized' });
+    // What the panel last reported, for the browser tests to wait on.
+    document.body.dataset.reportedWidth = String(width);
+  }, 500);
+}).observe(document.documentElement);
+
 render();
 post({ type: 'ready' });
+publishView();

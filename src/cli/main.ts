@@ -18,6 +18,7 @@ import { lineageJson, lineageText, toJson, upstreamLine } from './output';
 import { readWorkspaceSettings } from './workspaceSettings';
 import { parse as parseYaml } from 'yaml';
 import { isRecord } from '../shared/json';
+import { relationLabel } from '../shared/labels';
 
 const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--format table|json|csv] [--vars YAML] [--timeout SECONDS] [--verbose]
        segment-lens lineage [--workspace DIR] [--model FILE] [--format json|table] [--depth N] [--vars YAML] [--timeout SECONDS] [--verbose]
@@ -177,7 +178,7 @@ function printResult(result: RunPayload['result'], format: string, verbose: bool
   else {
     process.stdout.write(toTable(result.columns, result.rows));
     const counts = Object.entries(result.cteRowCounts)
-      .map(([name, rows]) => `${name} ${rows}`)
+      .map(([name, rows]) => `${relationLabel(name)} ${rows}`)
       .join(', ');
     process.stdout.write(
       `\n${result.model.file}\n${result.source.description} · rows: ${counts} · load ${result.timings.loadMs} ms · query ${result.timings.queryMs} ms\n`,

@@ -1,6 +1,7 @@
 // Pivots the model's result into the region × segment grid the UI shows. Pure: the tree, the webview and the
 // tests share it.
 import type { CaseDetail } from './lineageModel';
+import { guardFormula, metricDigits, metricLabel, regionLabel, segmentLabel } from './labels';
 import type { SqlValue } from './rows';
 
 export interface GridMetric {
@@ -90,24 +91,7 @@ export function buildGrid(columns: string[], rows: SqlValue[][], order: string[]
   };
   const segments = [...seen].sort((a, b) => rank(a) - rank(b));
 
-  const totalOf = (group: GridCell[]): Record<string, number | null> => {
-    const weightOf = (cell: GridCell) => (countColumn ? (cell.values[countColumn] ?? 0) : 1);
-    return Object.fromEntries(
-      metrics.map((metric) => {
-        const present = group.filter((cell) => cell.values[metric.column] !== null);
-        if (present.length === 0) return [metric.column, null];
-        if (metric.total === 'sum')
-          return [metric.column, present.reduce((sum, cell) => sum + (cell.values[metric.column] ?? 0), 0)];
-        const weight = present.reduce((sum, cell) => sum + weightOf(cell), 0);
-        return [
-          metric.column,
-          weight === 0
-            ? null
-            : present.reduce((sum, cell) => sum + (cell.values[metric.column] ?? 0) * weightOf(cell), 0) / weight,
-        ];
-      }),
-    );
-  };
+  const totalOf = (group: GridCell[]) => totalsOf({ metrics, countColumn }, group);
   return {
     ok: true,
     grid: {
@@ -123,4 +107,119 @@ export function buildGrid(columns: string[], rows: SqlValue[][], order: string[]
       total: totalOf(cells),
     },
   };
+}
+
+/** Totals of a group of cells, metric column → value: counts add up, averages weigh each cell by its customers. */
+export function totalsOf(
+  grid: Pick<Grid, 'metrics' | 'countColumn'>,
+  group: readonly GridCell[],
+): Record<string, number | null> {
+  const weightOf = (cell: GridCell) => (grid.countColumn ? (cell.values[grid.countColumn] ?? 0) : 1);
+  return Object.fromEntries(
+    grid.metrics.map((metric) => {
+      const present = group.filter((cell) => cell.values[metric.column] !== null);
+      if (present.length === 0) return [metric.column, null];
+      if (metric.total === 'sum')
+        return [metric.column, present.reduce((sum, cell) => sum + (cell.values[metric.column] ?? 0), 0)];
+      const weight = present.reduce((sum, cell) => sum + weightOf(cell), 0);
+      return [
+        metric.column,
+        weight === 0
+          ? null
+          : present.reduce((sum, cell) => sum + (cell.values[metric.column] ?? 0) * weightOf(cell), 0) / weight,
+      ];
+    }),
+  );
+}
+
+/** How the user has the grid: which metric, which regions (a filter on their labels), sorted by what. */
+export interface GridView {
+  metric?: string;
+  filter: string;
+  /** `region`, `total`, or a segment's key (`JSON.stringify` of the segment). */
+  sortBy: string;
+  descending: boolean;
+}
+
+export const DEFAULT_GRID_VIEW: GridView = { filter: '', sortBy: 'region', descending: false };
+
+/** A segment or region as a key that tells NULL from text (`null` vs `"null"`). */
+export const valueKey = (value: string | null): string => JSON.stringify(value);
+
+/** The metric shown: the view's when the grid has it, else the customer count, else the first metric. */
+export function shownMetric(grid: Grid, view: GridView): string {
+  if (view.metric && grid.metrics.some((item) => item.column === view.metric)) return view.metric;
+  return grid.countColumn ?? grid.metrics[0]?.column ?? '';
+}
+
+/** The grid as the user sees it: the regions the filter keeps, sorted, and the totals of those regions. */
+export interface ShownGrid {
+  metric: string;
+  rows: { region: string | null; index: number; values: (number | null)[]; total: number | null }[];
+  /** Per segment and overall, over the rows shown. */
+  segmentTotals: (number | null)[];
+  total: number | null;
+  /** Whether the filter hides some regions. */
+  filtered: boolean;
+}
+
+export function shownGrid(grid: Grid, view: GridView, locale: string): ShownGrid {
+  const metric = shownMetric(grid, view);
+  const filter = view.filter.trim().toLowerCase();
+  const valueOf = (region: string | null, segment: string | null) =>
+    grid.cells.find((cell) => cell.region === region && cell.segment === segment)?.values[metric] ?? null;
+  const rows = grid.regions
+    .map((region, index) => ({
+      region,
+      index,
+      values: grid.segments.map((segment) => valueOf(region, segment)),
+      total: grid.regionTotals[index][metric] ?? null,
+    }))
+    .filter(({ region }) => !filter || regionLabel(region).toLowerCase().includes(filter));
+  const sortValue = (row: ShownGrid['rows'][number]): number | null =>
+    view.sortBy === 'total'
+      ? row.total
+      : (row.values[grid.segments.findIndex((s) => valueKey(s) === view.sortBy)] ?? null);
+  rows.sort((a, b) => {
+    if (view.sortBy === 'region') return regionLabel(a.region).localeCompare(regionLabel(b.region), locale);
+    return (sortValue(a) ?? -Infinity) - (sortValue(b) ?? -Infinity);
+  });
+  if (view.descending) rows.reverse();
+  // Customers without a region stay last whichever way the grid is sorted.
+  const ordered = [...rows.filter((row) => row.region !== null), ...rows.filter((row) => row.region === null)];
+  const shown = new Set(ordered.map((row) => row.region));
+  const cellsShown = grid.cells.filter((cell) => shown.has(cell.region));
+  return {
+    metric,
+    rows: ordered,
+    segmentTotals: grid.segments.map(
+      (segment) =>
+        totalsOf(
+          grid,
+          cellsShown.filter((cell) => cell.segment === segment),
+        )[metric] ?? null,
+    ),
+    total: totalsOf(grid, cellsShown)[metric] ?? null,
+    filtered: ordered.length < grid.regions.length,
+  };
+}
+
+/**
+ * The grid as shown, as a table of text for the clipboard and CSV: the metric named in the corner
+ * ("Customers by region"), a row per region shown, then the totals of those rows. `format` writes each number.
+ */
+export function shownGridTable(grid: Grid, shown: ShownGrid, format: (value: number | null) => string): string[][] {
+  const corner = `${metricLabel(shown.metric)} by ${grid.regionColumn === 'region' ? 'region' : grid.regionColumn}`;
+  // Pasted into a spreadsheet, a label starting with = + - @ would run as a formula; the numbers stay numbers.
+  const label = (text: string) => guardFormula(text.replace(/[\t\r\n]+/g, ' '));
+  return [
+    [corner, ...grid.segments.map(segmentLabel), 'Total'].map(label),
+    ...shown.rows.map((row) => [label(regionLabel(row.region)), ...row.values.map(format), format(row.total)]),
+    [shown.filtered ? 'Total (regions shown)' : 'Total', ...shown.segmentTotals.map(format), format(shown.total)],
+  ];
+}
+
+/** A number of the grid for a spreadsheet: as many decimals as the grid shows, no grouping; NULL empty. */
+export function plainMetric(value: number | null, column: string): string {
+  return value === null ? '' : value.toFixed(metricDigits(value, column));
 }

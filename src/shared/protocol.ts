@@ -1,6 +1,6 @@
 // The messages between the extension host and the panel's webview, both ways, as discriminated unions on `type`.
 // Imports neither `vscode` nor the DOM: both sides compile it. The host validates every message it receives.
-import type { GridOutcome } from './grid';
+import type { GridOutcome, GridView } from './grid';
 import { isRecord } from './json';
 import type { Lineage } from './lineageModel';
 import type { LensErrorValue } from './problem';
@@ -9,7 +9,11 @@ import type { SqlValue } from './rows';
 export interface RunSummary {
   modelFile: string;
   modelName: string;
+  /** What the title says: the model's path relative to the workspace, or "bundled sample". */
+  modelLabel: string;
   sample: boolean;
+  /** When the run finished (epoch milliseconds). */
+  finishedAt: number;
   source: string;
   cteRowCounts: Record<string, number>;
   timings: { loadMs: number; queryMs: number; totalMs: number };
@@ -20,11 +24,21 @@ export interface RunSummary {
   rows: SqlValue[][];
 }
 
+export interface DonePanelState {
+  status: 'done';
+  run: RunSummary;
+  grid: GridOutcome;
+  lineage?: Lineage;
+  lineageError?: string;
+  warnings: string[];
+}
+
+/** `modelName` is the model's label (as `RunSummary.modelLabel`); after an error, `lastGood` is the last good run. */
 export type PanelState =
   | { status: 'empty' }
   | { status: 'running'; modelName: string; previous?: PanelState }
-  | { status: 'done'; run: RunSummary; grid: GridOutcome; lineage?: Lineage; lineageError?: string; warnings: string[] }
-  | { status: 'error'; modelName: string; error: LensErrorValue };
+  | DonePanelState
+  | { status: 'error'; modelName: string; error: LensErrorValue; lastGood?: DonePanelState };
 
 export interface RowPageMessage {
   columns: string[];
@@ -38,6 +52,7 @@ export type HostMessage =
   | { type: 'drillDown'; region: string | null; segment: string | null; page: RowPageMessage }
   | { type: 'cteRows'; cte: string; page: RowPageMessage }
   | { type: 'revealCell'; region: string | null; segment: string | null }
+  | { type: 'scrollTo'; target: 'lineage' }
   | { type: 'notice'; text: string }
   /** Where the run in flight is ("Building stg_orders (2/5)"), for the status line while it runs. */
   | { type: 'progress'; text: string };
@@ -50,7 +65,11 @@ export type WebviewMessage =
   | { type: 'drillDown'; region: string | null; segment: string | null; offset: number }
   | { type: 'cteRows'; cte: string; offset: number }
   | { type: 'revealNode'; id: string }
-  | { type: 'revealError' };
+  | { type: 'revealError' }
+  /** How the user has the grid now (for Export CSV of the grid as shown). */
+  | { type: 'gridView'; view: GridView }
+  /** The panel changed size: the host may remember its share of the editor area. */
+  | { type: 'resized' };
 
 /** Rows per page of a drill-down or CTE preview. */
 export const PAGE_SIZE = 50;
@@ -64,6 +83,18 @@ const isOffset = (value: unknown): value is number =>
 const isName = (value: unknown): value is string =>
   typeof value === 'string' && value.length > 0 && value.length <= 1000;
 
+const isText = (value: unknown): value is string => typeof value === 'string' && value.length <= 10_000;
+
+function isGridView(value: unknown): value is GridView {
+  return (
+    isRecord(value) &&
+    (value.metric === undefined || isName(value.metric)) &&
+    isText(value.filter) &&
+    isText(value.sortBy) &&
+    typeof value.descending === 'boolean'
+  );
+}
+
 /** The message if it is one the protocol allows, else undefined: anything else from the webview is ignored. */
 export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
   if (!isRecord(raw)) return undefined;
@@ -73,7 +104,19 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
     case 'run':
     case 'exportCsv':
     case 'revealError':
+    case 'resized':
       return { type: message.type };
+    case 'gridView':
+      if (!isGridView(message.view)) return undefined;
+      return {
+        type: 'gridView',
+        view: {
+          ...(message.view.metric === undefined ? {} : { metric: message.view.metric }),
+          filter: message.view.filter,
+          sortBy: message.view.sortBy,
+          descending: message.view.descending,
+        },
+      };
     case 'copy':
       return typeof message.text === 'string' && message.text.length <= MAX_COPY_CHARS
         ? { type: 'copy', text: message.text }

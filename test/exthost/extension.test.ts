@@ -103,6 +103,7 @@ describe('Segment Lens in VS Code', () => {
     const state = await waitForState(isDone, 'a finished run');
     assert.ok(isDone(state));
     assert.equal(state.run.modelName, 'customer_segments.sql');
+    assert.equal(state.run.modelLabel, 'models/marts/customer_segments.sql');
     assert.equal(state.run.source, 'CSV seeds');
     assert.ok(state.grid.ok);
     const grid = state.grid.grid;
@@ -139,7 +140,7 @@ describe('Segment Lens in VS Code', () => {
     );
     assert.match(
       titles[0],
-      new RegExp(`^▶ Run Segment Model · ${state.run.cteRowCounts['(final select)']} rows · \\d+\\.\\d s$`),
+      new RegExp(`^▶ Run Segment Model · ${state.run.cteRowCounts['(final select)']} rows · (\\d+\\.\\d|< 0\\.1) s$`),
     );
     assert.equal(titles[1], `Preview base (${state.run.cteRowCounts.base} rows)`);
   });
@@ -179,7 +180,7 @@ describe('Segment Lens in VS Code', () => {
 
   it('exports the full result as CSV', async () => {
     const target = vscode.Uri.joinPath(workspace, 'export.csv');
-    await vscode.commands.executeCommand('segmentLens.exportCsv', target);
+    await vscode.commands.executeCommand('segmentLens.exportCsv', target, 'rows');
     const csv = readFileSync(target.fsPath, 'utf8');
     const state = api.panel.state;
     assert.ok(isDone(state));
@@ -187,14 +188,147 @@ describe('Segment Lens in VS Code', () => {
     assert.equal(csv.trimEnd().split('\r\n').length, state.run.rows.length + 1);
   });
 
+  it('exports the grid as shown: its metric, the regions the filter keeps in its order, their totals', async () => {
+    const state = api.panel.state;
+    assert.ok(isDone(state));
+    // What the webview reports when the user filters on "america" and sorts by the total, largest first.
+    api.panel.gridView = { metric: 'customer_count', filter: 'america', sortBy: 'total', descending: true };
+    const target = vscode.Uri.joinPath(workspace, 'export-grid.csv');
+    await vscode.commands.executeCommand('segmentLens.exportCsv', target, 'grid');
+    const lines = readFileSync(target.fsPath, 'utf8').trimEnd().split('\r\n');
+    // The same figures summed here from the result rows.
+    const [region, segment, count] = ['region', 'customer_segment', 'customer_count'].map((column) =>
+      state.run.columns.indexOf(column),
+    );
+    const segments = ['Platinum', 'Gold', 'Silver', 'Bronze'];
+    const kept = state.run.rows.filter((row) => /america/i.test(String(row[region])));
+    const sum = (rows: typeof kept) => rows.reduce((total, row) => total + Number(row[count]), 0);
+    const regions = [...new Set(kept.map((row) => String(row[region])))]
+      .map((name) => ({ name, rows: kept.filter((row) => row[region] === name) }))
+      .sort((a, b) => sum(b.rows) - sum(a.rows));
+    const line = (label: string, rows: typeof kept) =>
+      [
+        label,
+        ...segments.map((name) => String(sum(rows.filter((row) => row[segment] === name)))),
+        String(sum(rows)),
+      ].join(',');
+    assert.deepEqual(lines, [
+      'Customers by region,Platinum,Gold,Silver,Bronze,Total',
+      ...regions.map(({ name, rows }) => line(name, rows)),
+      line('Total (regions shown)', kept),
+    ]);
+    api.panel.gridView = { filter: '', sortBy: 'region', descending: false };
+  });
+
+  it('Run without a model in the active editor: the configured model, else the model last active, else the sample', async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    let previous = api.controller.last;
+    await vscode.commands.executeCommand('segmentLens.run');
+    let state = await waitForState((current) => isDone(current) && api.controller.last !== previous, 'a run');
+    assert.ok(isDone(state));
+    assert.equal(state.run.modelFile, modelUri.fsPath, 'the configured model');
+
+    // A copy of the model, the one last active in an editor; no model configured.
+    const copy = vscode.Uri.joinPath(workspace, 'models', 'copy_of_segments.sql');
+    writeFileSync(copy.fsPath, modelText);
+    await vscode.window.showTextDocument(copy);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    const config = vscode.workspace.getConfiguration('segmentLens');
+    const configured = config.inspect('model')?.workspaceValue;
+    await config.update('model', undefined, vscode.ConfigurationTarget.Workspace);
+    try {
+      // Clearing the setting re-runs by itself; then Run by hand.
+      await waitForState((current) => isDone(current) && current.run.modelFile === copy.fsPath, 'the run after');
+      previous = api.controller.last;
+      await vscode.commands.executeCommand('segmentLens.run');
+      state = await waitForState((current) => isDone(current) && api.controller.last !== previous, 'a run');
+      assert.ok(isDone(state));
+      assert.equal(state.run.modelFile, copy.fsPath, 'the model last active');
+      assert.equal(state.run.modelLabel, 'models/copy_of_segments.sql');
+
+      // Nothing configured, nothing remembered: the bundled sample, said plainly.
+      api.controller.recentModel = undefined;
+      previous = api.controller.last;
+      await vscode.commands.executeCommand('segmentLens.run');
+      state = await waitForState((current) => isDone(current) && api.controller.last !== previous, 'a run');
+      assert.ok(isDone(state) && state.run.sample);
+      assert.equal(state.run.modelLabel, 'bundled sample');
+
+      // A lineage click on the sample opens it read-only, in a group beside the panel's.
+      await api.panel.revealNode('base.customer_segment');
+      const editor = vscode.window.activeTextEditor;
+      assert.equal(editor?.document.uri.scheme, 'segment-lens-sample');
+      assert.equal(editor?.document.getText(), readFileSync(state.run.modelFile, 'utf8'));
+      const panelColumn = vscode.window.tabGroups.all.find((group) =>
+        group.tabs.some((tab) => tab.input instanceof vscode.TabInputWebview),
+      )?.viewColumn;
+      assert.ok(panelColumn !== undefined && editor?.viewColumn !== panelColumn, 'not in the panel group');
+      assert.equal(editor?.document.lineAt(editor.selection.active.line).text.trim().startsWith('CASE'), true);
+
+      // The sample ran; saving a model of one's own runs that one.
+      const document = await vscode.workspace.openTextDocument(copy);
+      await vscode.window.showTextDocument(document);
+      const edit = new vscode.WorkspaceEdit();
+      edit.insert(copy, new vscode.Position(0, 0), '-- edited\n');
+      assert.ok(await vscode.workspace.applyEdit(edit));
+      previous = api.controller.last;
+      assert.ok(await document.save());
+      state = await waitForState((current) => isDone(current) && api.controller.last !== previous, 'the run on save');
+      assert.ok(isDone(state));
+      assert.equal(state.run.modelFile, copy.fsPath);
+    } finally {
+      await config.update('model', configured, vscode.ConfigurationTarget.Workspace);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    }
+    await waitForState((current) => isDone(current) && current.run.modelFile === modelUri.fsPath, 'the run back');
+  });
+
+  it('after a reload VS Code hands the panel back: it re-runs the model it showed, only one inside the workspace', async () => {
+    const restore = async (saved: unknown) => {
+      const previous = api.controller.last;
+      const webviewPanel = vscode.window.createWebviewPanel('segmentLens.panel', 'Segment Lens', vscode.ViewColumn.Two);
+      await api.panel.restore(webviewPanel, saved);
+      const state = await waitForState((current) => isDone(current) && api.controller.last !== previous, 'a run');
+      assert.ok(isDone(state));
+      assert.ok(api.panel.visible);
+      return state;
+    };
+    assert.equal((await restore({ modelFile: modelUri.fsPath })).run.modelFile, modelUri.fsPath);
+    // A state naming a file outside the workspace runs what Run would, not that file.
+    assert.equal((await restore({ modelFile: '/etc/passwd' })).run.modelFile, modelUri.fsPath);
+    assert.equal((await restore('garbage')).run.modelFile, modelUri.fsPath);
+  });
+
   it('a broken model gives a diagnostic at the right line, the panel says why, and fixing it clears it', async () => {
     const broken = modelText.replace('GROUP BY region, customer_segment', 'GROUP BY region customer_segment');
     writeFileSync(modelUri.fsPath, broken);
     const line = broken.split('\n').findIndex((text) => text.includes('GROUP BY region customer_segment'));
     await vscode.commands.executeCommand('segmentLens.run', modelUri);
+    const good = api.controller.last;
+    assert.ok(good, 'a good run before');
     const state = await waitForState((current) => current.status === 'error', 'the error');
     assert.ok(state.status === 'error');
     assert.equal(state.error.code, 'sql-syntax');
+    // The last good run stays, dated, in the panel, the tree and the CodeLens.
+    assert.equal(state.lastGood?.run.finishedAt, good.finishedAt);
+    const time = new Date(good.finishedAt).toLocaleTimeString(vscode.env.language, {
+      hour: '2-digit',
+      minute: '2-digit',
+    });
+    assert.equal(
+      api.tree.message(),
+      `The last run of models/marts/customer_segments.sql failed: showing the run of ${time}.`,
+    );
+    assert.ok(api.tree.getChildren().length > 0, 'the tree keeps its regions');
+    const stale = await eventually(
+      () => lensTitles(modelUri),
+      (found) => found[0]?.includes('failed') ?? false,
+      'the lens to say the figures are stale',
+    );
+    assert.match(
+      stale[0],
+      new RegExp(`^▶ Run Segment Model · last run failed · showing the run of ${time}: \\d+ rows$`),
+    );
     const diagnostics = await eventually(
       () => vscode.languages.getDiagnostics(modelUri),
       (found) => found.length === 1,
@@ -207,6 +341,7 @@ describe('Segment Lens in VS Code', () => {
     writeFileSync(modelUri.fsPath, modelText);
     await vscode.commands.executeCommand('segmentLens.run', modelUri);
     await waitForState(isDone, 'the fixed run');
+    assert.equal(api.tree.message(), undefined);
     await eventually(
       () => vscode.languages.getDiagnostics(modelUri),
       (found) => found.length === 0,

@@ -22,6 +22,11 @@ const repoRoot = path.resolve(__dirname, '..', '..', '..');
 let browser: Browser;
 let page: Page;
 
+/** A function to run in the panel's page, from its source (this suite compiles without the DOM library). */
+function inPage<T>(parameter: string, body: string): (element: unknown) => T {
+  return new Function(parameter, body) as (element: unknown) => T;
+}
+
 async function setTheme(theme: string, bodyClass: string): Promise<void> {
   await command(page, 'Preferences: Color Theme');
   const input = page.locator('.quick-input-widget input');
@@ -100,8 +105,9 @@ describe('Segment Lens, driven through the browser', () => {
     assert.equal(await grid.locator('tbody th').last().textContent(), '(no region)');
     assert.match(
       (await panel(page).locator('#status').textContent()) ?? '',
-      /CSV seeds · base 4,801 rows · \(final select\) \d+ rows · load [\d,]+ ms · query [\d,]+ ms/,
+      /CSV seeds · base 4,801 rows · result \d+ rows · load [\d,]+ ms · query [\d,]+ ms/,
     );
+    assert.equal(await panel(page).locator('#title').textContent(), 'models/marts/customer_segments.sql');
     await shot(page, 'light-grid');
   });
 
@@ -128,9 +134,43 @@ describe('Segment Lens, driven through the browser', () => {
       `1–${Math.min(50, europePlatinum.customer_count)} of ${europePlatinum.customer_count} customers`,
     );
     assert.equal(await panel(page).locator('#detail h3').textContent(), 'Europe · Platinum');
-    const rows = panel(page).locator('#detail-table vscode-data-grid-row:not([row-type="header"])');
+    const rows = panel(page).locator('#detail-table tbody tr');
     assert.equal(await rows.count(), Math.min(50, europePlatinum.customer_count));
+    await assertOneLineRows();
+    // Ids as written, amounts grouped and right-aligned, under headers that line up with their columns.
+    const headers = await panel(page).locator('#detail-table thead th').allTextContents();
+    const id = await rows.first().locator('td').nth(headers.indexOf('customer_id')).textContent();
+    assert.match(id ?? '', /^\d+$/, 'a customer id without separators');
+    const spent = rows.first().locator('td').nth(headers.indexOf('total_spent'));
+    assert.match((await spent.textContent()) ?? '', /^\d{1,3}(,\d{3})*\.\d\d$/);
+    assert.equal(await spent.evaluate(inPage('td', 'return getComputedStyle(td).textAlign;')), 'right');
+    await assertColumnsAligned();
     await shot(page, 'light-drilldown');
+  });
+
+  it('moves between cells with the arrow keys, opens one with Enter, goes back with Escape, focus visible', async () => {
+    const start = panel(page).locator(`td.cell[data-region='"Europe"'][data-segment='"Platinum"']`);
+    await start.focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowDown');
+    const focused = () =>
+      panel(page)
+        .locator('body')
+        .evaluate(
+          inPage<[string, string, string] | null>(
+            'body',
+            'const a = document.activeElement; return a && a.matches("td.cell") ? [a.dataset.region, a.dataset.segment, getComputedStyle(a).outlineStyle] : null;',
+          ),
+        );
+    assert.deepEqual(await focused(), ['"Latin America"', '"Gold"', 'solid']);
+    await page.keyboard.press('Enter');
+    await panel(page).locator('#detail h3', { hasText: 'Latin America · Gold' }).waitFor();
+    assert.deepEqual(await focused(), ['"Latin America"', '"Gold"', 'solid'], 'the focus stays on the cell');
+    await page.keyboard.press('ArrowLeft');
+    assert.deepEqual(await focused(), ['"Latin America"', '"Platinum"', 'solid']);
+    await page.keyboard.press('Escape');
+    await panel(page).locator('#detail').waitFor({ state: 'detached' });
+    assert.deepEqual(await focused(), ['"Latin America"', '"Gold"', 'solid'], 'back on the cell it opened');
   });
 
   it('clicks a lineage node and lands on its line in the editor', async () => {
@@ -147,6 +187,8 @@ describe('Segment Lens, driven through the browser', () => {
     await page
       .locator('.statusbar-item', { hasText: new RegExp(`Ln ${caseLine}, Col 9`) })
       .waitFor({ timeout: 30_000 });
+    // The model opened beside the panel, not over it.
+    assert.ok(await page.locator('iframe.webview.ready:visible').isVisible(), 'the panel is still in view');
   });
 
   it('expands the tree of regions and segments', async () => {
@@ -178,6 +220,265 @@ describe('Segment Lens, driven through the browser', () => {
     await panel(page).locator('table#grid').waitFor();
     await shot(page, 'high-contrast-panel');
     await setTheme('Light Modern', 'vs');
+  });
+
+  /** Every row of the drill-down or preview is one line: each cell's text on one line box, every row as high. */
+  async function assertOneLineRows(): Promise<void> {
+    const rows = await panel(page)
+      .locator('#detail-table')
+      .evaluate(
+        inPage<{ height: number; lines: number }[]>(
+          'table',
+          `return [...table.querySelectorAll('tbody tr')].map((tr) => ({
+            height: Math.round(tr.getBoundingClientRect().height),
+            lines: Math.max(...[...tr.querySelectorAll('.cell-text')].map((text) => {
+              const range = document.createRange();
+              range.selectNodeContents(text);
+              return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size;
+            })),
+          }));`,
+        ),
+      );
+    assert.ok(rows.length > 0, 'rows to measure');
+    assert.deepEqual(
+      rows.filter((row) => row.lines !== 1),
+      [],
+      'no value wraps',
+    );
+    assert.deepEqual(
+      [...new Set(rows.map((row) => row.height))].length,
+      1,
+      `rows of one height: ${JSON.stringify(rows)}`,
+    );
+  }
+
+  /** Each header of the drill-down stands over its own column: same left and right edges. */
+  async function assertColumnsAligned(): Promise<void> {
+    const misaligned = await panel(page)
+      .locator('#detail-table')
+      .evaluate(
+        inPage<number[]>(
+          'table',
+          `const headers = [...table.querySelectorAll('thead th')].map((th) => th.getBoundingClientRect());
+          const cells = [...table.querySelector('tbody tr').children].map((td) => td.getBoundingClientRect());
+          return headers.flatMap((header, index) =>
+            Math.abs(header.left - cells[index].left) > 1 || Math.abs(header.right - cells[index].right) > 1 ? [index] : []);`,
+        ),
+      );
+    assert.deepEqual(misaligned, []);
+  }
+
+  async function scrollPanelToTop(): Promise<void> {
+    await panel(page).locator('body').evaluate(inPage('body', 'window.scrollTo(0, 0);'));
+  }
+
+  /** The page box of the panel's section `id`. */
+  async function sectionBox(id: string): Promise<{ x: number; y: number; width: number; height: number }> {
+    const box = await panel(page).locator(`#${id}`).boundingBox();
+    assert.ok(box, `#${id} is on screen`);
+    return box;
+  }
+
+  /** The grid's Total column (its header and the grand total) lies inside the panel. */
+  async function assertTotalColumnInPanel(): Promise<void> {
+    await assertInPanel("the Total column's header", panel(page).locator('table#grid thead th.total'));
+    await assertInPanel('the grand total', panel(page).locator('#grand-total'));
+  }
+
+  /** The lineage's box lies across the panel's width, not past its right edge. */
+  async function assertLineageAcrossPanel(): Promise<void> {
+    const [fit, frame] = [await sectionBox('lineage-fit'), await panelBox()];
+    assert.ok(
+      fit.x >= frame.x && fit.x + fit.width <= frame.x + frame.width + 0.5,
+      `the lineage ${JSON.stringify(fit)} is within the panel ${JSON.stringify(frame)}`,
+    );
+  }
+
+  /** Shows or hides the primary side bar, whichever way it is now. */
+  async function setSideBar(visible: boolean): Promise<void> {
+    if ((await page.locator('.part.sidebar').isVisible()) === visible) return;
+    await command(page, 'View: Toggle Primary Side Bar Visibility');
+    await page.locator('.part.sidebar').waitFor({ state: visible ? 'visible' : 'hidden' });
+  }
+
+  /** Opens the model and runs it, the panel beside it, at a window size and theme. */
+  async function besideTheModel(size: { width: number; height: number }, theme: string): Promise<void> {
+    await page.setViewportSize(size);
+    if (theme === 'dark') await setTheme('Dark Modern', 'vs-dark');
+    else await setTheme('Light Modern', 'vs');
+    // The model in the first group, the panel beside it (not in one tab group with it).
+    await command(page, 'View: Focus First Editor Group');
+    await quickOpen(page, 'customer_segments.sql');
+    await command(page, 'Segment Lens: Run Segment Model');
+    await panel(page).locator('table#grid').waitFor({ timeout: 90_000 });
+    await panel(page).locator('#status:not(:has-text("Running"))').waitFor();
+    await scrollPanelToTop();
+  }
+
+  for (const size of [
+    { width: 1280, height: 800 },
+    { width: 1600, height: 1000 },
+  ])
+    for (const theme of ['light', 'dark']) {
+      const name = `${size.width}x${size.height}-${theme}`;
+      it(`${name}: beside the editor the grid then the lineage, each whole; from 900 px of panel side by side`, async () => {
+        await besideTheModel(size, theme);
+        let frame = await panelBox();
+        let [grid, lineage] = [await sectionBox('grid-section'), await sectionBox('lineage-section')];
+        if (frame.width < 900) {
+          assert.ok(
+            lineage.y >= grid.y + grid.height,
+            `the lineage under the grid: ${JSON.stringify({ grid, lineage })}`,
+          );
+        } else {
+          assert.ok(
+            lineage.x >= grid.x + grid.width,
+            `the lineage beside the grid: ${JSON.stringify({ grid, lineage })}`,
+          );
+        }
+        await assertTotalColumnInPanel();
+        await assertLineageAcrossPanel();
+        await shot(page, `layout-${name}-beside-${Math.round(frame.width)}px`);
+
+        // The panel's group alone in the editor area, the side bar closed: well over 900 px.
+        await page.locator('.tabs-container .tab', { hasText: 'Segment Lens' }).click();
+        await setSideBar(false);
+        await command(page, 'View: Toggle Maximize Editor Group');
+        try {
+          await page.waitForFunction(
+            "Math.max(0, ...[...document.querySelectorAll('iframe.webview.ready')].map((frame) => frame.getBoundingClientRect().width)) >= 900",
+            undefined,
+            { timeout: 30_000 },
+          );
+          await scrollPanelToTop();
+          frame = await panelBox();
+          [grid, lineage] = [await sectionBox('grid-section'), await sectionBox('lineage-section')];
+          assert.ok(lineage.x >= grid.x + grid.width, `side by side: ${JSON.stringify({ grid, lineage, frame })}`);
+          assert.ok(Math.abs(lineage.y - grid.y) < 2, 'their tops level');
+          await assertTotalColumnInPanel();
+          await assertLineageAcrossPanel();
+          await shot(page, `layout-${name}-wide-${Math.round(frame.width)}px`);
+        } finally {
+          await command(page, 'View: Toggle Maximize Editor Group');
+          await setSideBar(true);
+        }
+      });
+    }
+
+  it('a typo keeps the last good grid and lineage, dimmed and dated, under the error', async () => {
+    await besideTheModel({ width: 1600, height: 1000 }, 'light');
+    const file = path.join(workspace, 'models', 'marts', 'customer_segments.sql');
+    const original = readFileSync(file, 'utf8');
+    try {
+      writeFileSync(file, original.replace('    customer_segment,\n    COUNT', '    customer_segmnt,\n    COUNT'));
+      await panel(page).locator('#run').click();
+      const error = panel(page).locator('#error');
+      await error.waitFor({ timeout: 90_000 });
+      assert.match(
+        (await error.textContent()) ?? '',
+        /^Column customer_segmnt does not exist in base\. \(customer_segments\.sql:\d+:5\)/,
+      );
+      assert.match((await error.textContent()) ?? '', /Columns of base: customer_id, first_name, .*customer_segment\./);
+      assert.match(
+        (await panel(page).locator('#stale-note').textContent()) ?? '',
+        /^Showing the run of \d{1,2}:\d{2}( [AP]M)?, the last that worked\.$/,
+      );
+      const stale = panel(page).locator('#stale');
+      assert.ok(
+        Number(await stale.evaluate(inPage<string>('element', 'return getComputedStyle(element).opacity;'))) < 1,
+        'dimmed',
+      );
+      await stale.locator('table#grid').waitFor();
+      await stale.locator('#lineage-fit svg').first().waitFor();
+      await assertTotalColumnInPanel();
+      await shot(page, 'error-keeps-last-grid');
+    } finally {
+      writeFileSync(file, original);
+    }
+    await panel(page).locator('#run').click();
+    await panel(page).locator('#stale').waitFor({ state: 'detached', timeout: 90_000 });
+    await panel(page).locator('table#grid').waitFor();
+  });
+
+  it('"Open Lineage" scrolls the panel to the lineage', async () => {
+    await besideTheModel({ width: 1280, height: 800 }, 'light');
+    // A drill-down open under the grid puts the lineage below the fold.
+    await panel(page).locator(`td.cell[data-region='"Europe"'][data-segment='"Silver"']`).click();
+    await panel(page).locator('#detail-table').waitFor();
+    const heading = panel(page).locator('#lineage-section h3');
+    const frame = await panelBox();
+    assert.ok((await heading.boundingBox())!.y > frame.y + frame.height, 'the lineage starts below the fold');
+    await command(page, 'Segment Lens: Open Lineage');
+    // Scrolled until the lineage is at the top (or the page can scroll no further), as the panel draws it.
+    await panel(page)
+      .locator('#lineage-section')
+      .evaluate(
+        inPage(
+          'section',
+          `return new Promise((resolve, reject) => {
+          const deadline = Date.now() + 30000;
+          const check = () => {
+            const end = document.documentElement.scrollHeight - innerHeight;
+            if (Math.abs(section.getBoundingClientRect().top) < 2 || Math.abs(scrollY - end) < 2) resolve(true);
+            else if (Date.now() > deadline) reject(new Error('the panel did not scroll to the lineage'));
+            else requestAnimationFrame(check);
+          };
+          check();
+        });`,
+        ),
+      );
+    await assertInPanel("the lineage's heading", heading);
+    await shot(page, 'open-lineage');
+    await panel(page).locator('#detail-close').click();
+    await scrollPanelToTop();
+  });
+
+  it("remembers the panel's width as the user drags it; the README's picture: the grid beside the whole lineage", async () => {
+    await besideTheModel({ width: 1600, height: 1000 }, 'light');
+    await setSideBar(false);
+    try {
+      // Drag the sash between the editor and the panel until the panel is 1,000 px wide.
+      const before = await panelBox();
+      const sashes = await page.locator('.part.editor .monaco-sash.vertical').all();
+      const boxes = await Promise.all(sashes.map((sash) => sash.boundingBox()));
+      const nearest = boxes
+        .map((box, index) => ({ box, index }))
+        .filter((item): item is { box: NonNullable<typeof item.box>; index: number } => !!item.box)
+        .sort((a, b) => Math.abs(a.box.x - before.x) - Math.abs(b.box.x - before.x))[0];
+      assert.ok(nearest && Math.abs(nearest.box.x - before.x) < 10, 'the sash at the panel edge');
+      await panel(page).locator('body').evaluate(inPage('body', 'delete body.dataset.reportedWidth;'));
+      const x = nearest.box.x + nearest.box.width / 2;
+      const y = nearest.box.y + nearest.box.height / 2;
+      await page.mouse.move(x, y);
+      await page.mouse.down();
+      await page.mouse.move(x - (1000 - before.width), y, { steps: 10 });
+      await page.mouse.up();
+      const reported = panel(page).locator('body[data-reported-width]');
+      await reported.waitFor({ state: 'attached' });
+      const wanted = await panelBox();
+      assert.ok(Math.abs(wanted.width - 1000) < 20, `the panel is 1,000 px wide: ${wanted.width}`);
+
+      // Closed and opened again, it has the same share of the editor area.
+      await closePanel();
+      await quickOpen(page, 'customer_segments.sql');
+      // The cursor at the top: no selection left from earlier clicks in the picture.
+      await page.keyboard.press('Control+Home');
+      await codeLens(page, 'Run Segment Model').click();
+      await panel(page).locator('table#grid').waitFor({ timeout: 90_000 });
+      await page.waitForFunction(
+        `Math.abs(Math.max(0, ...[...document.querySelectorAll('iframe.webview.ready')].map((frame) => frame.getBoundingClientRect().width)) - ${wanted.width}) < 20`,
+        undefined,
+        { timeout: 30_000 },
+      );
+      const [grid, lineage] = [await sectionBox('grid-section'), await sectionBox('lineage-section')];
+      assert.ok(lineage.x >= grid.x + grid.width, 'side by side');
+      await assertTotalColumnInPanel();
+      await assertLineageAcrossPanel();
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+      await shot(page, 'readme-screenshot');
+    } finally {
+      await setSideBar(true);
+    }
   });
 
   // Messages posted to the panel before its webview says it is ready must wait for it, not be dropped: these open
@@ -269,7 +570,7 @@ describe('Segment Lens, driven through the browser', () => {
       await detail.locator('#detail-range').textContent(),
       `1–${shown} of ${total.toLocaleString('en')} rows`,
     );
-    const header = detail.locator('#detail-table vscode-data-grid-row[row-type="header"] vscode-data-grid-cell');
+    const header = detail.locator('#detail-table thead th');
     assert.deepEqual(await header.allTextContents(), [
       'customer_id',
       'first_name',
@@ -280,15 +581,12 @@ describe('Segment Lens, driven through the browser', () => {
       'avg_order_value',
       'customer_segment',
     ]);
-    const rows = detail.locator('#detail-table vscode-data-grid-row:not([row-type="header"])');
+    const rows = detail.locator('#detail-table tbody tr');
     assert.ok((await rows.count()) > 0, 'the preview has rows');
     assert.equal(await rows.count(), shown);
-    await assertInPanel("the preview's first row", rows.first());
-    assert.match(
-      (await rows.first().locator('vscode-data-grid-cell').first().textContent()) ?? '',
-      /^[\d,]+$/,
-      'a customer id',
-    );
+    await assertInPanel("the preview's first row", rows.first().locator('td').first());
+    assert.match((await rows.first().locator('td').first().textContent()) ?? '', /^\d+$/, 'a customer id as written');
+    await assertOneLineRows();
     await shot(page, 'closed-panel-preview-cte');
   });
 
@@ -401,7 +699,8 @@ describe('Segment Lens, driven through the browser', () => {
     });
   });
 
-  it('selects the bundled sample from the command palette and re-runs on it', async () => {
+  it('selects the bundled sample from the command palette: the model runs on it, in the panel', async () => {
+    await closePanel();
     await command(page, 'Segment Lens: Select Data Source');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Bundled sample' }).first().click();
     await panel(page).locator('#status', { hasText: 'Bundled sample data' }).waitFor({ timeout: 90_000 });

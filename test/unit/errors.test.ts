@@ -234,6 +234,47 @@ describe('errors: data', () => {
   });
 });
 
+describe('errors: a missing column names what is in scope there', () => {
+  /** The columns of `base`, as native SQLite (better-sqlite3) makes them from the model's own WITH clause. */
+  function baseColumns(dir: string, model: string): string[] {
+    const withClause = model.slice(0, model.indexOf(')\nSELECT') + 1);
+    const db = new BetterSqlite3(path.join(dir, 'warehouse.db'), { readonly: true });
+    try {
+      return db
+        .prepare(`${withClause} SELECT * FROM base`)
+        .columns()
+        .map((column) => column.name);
+    } finally {
+      db.close();
+    }
+  }
+
+  it("a typo in the final SELECT lists the CTE's columns, not the source tables'; the file is named once", async () => {
+    const model = seedModel('int_customer_metrics', 'stg_customers').replace(
+      '    customer_segment,\n    COUNT',
+      '    customer_segmnt,\n    COUNT',
+    );
+    const dir = warehouse(model);
+    const error = await failure(dir, sqliteSettings());
+    assert.equal(error.code, 'missing-column');
+    assert.equal(error.message, 'Column customer_segmnt does not exist in base.');
+    assert.equal(error.hint, `Columns of base: ${baseColumns(dir, model).join(', ')}.`);
+    assert.ok(!error.hint?.includes('first_order_date'), "not the source tables' columns");
+    assert.deepEqual({ line: error.location?.line, column: error.location?.column }, where(model, 'customer_segmnt'));
+  });
+
+  it('inside a CTE that joins two tables, each table is listed under its alias', async () => {
+    const model = seedModel('int_customer_metrics', 'stg_customers').replace('c.region,', 'regoin,');
+    const error = await failure(warehouse(model), sqliteSettings());
+    assert.equal(error.code, 'missing-column');
+    assert.equal(error.message, 'Column regoin does not exist in i (int_customer_metrics) or c (stg_customers).');
+    assert.match(
+      error.hint ?? '',
+      /^Columns there: i \(int_customer_metrics\): customer_id, .*; c \(stg_customers\): customer_id, .*region/,
+    );
+  });
+});
+
 describe('errors: model', () => {
   it("a SQL syntax error points at the line and column in the user's file, past Jinja that changed lengths", async () => {
     const model =

@@ -45,5 +45,24 @@ describe('messages from the webview', () => {
 
   it('drops fields the protocol does not define', () => {
     assert.deepEqual(parseWebviewMessage({ type: 'run', file: '/etc/shadow' }), { type: 'run' });
+    assert.deepEqual(parseWebviewMessage({ type: 'resized', width: 1e9 }), { type: 'resized' });
+    assert.deepEqual(
+      parseWebviewMessage({
+        type: 'gridView',
+        view: { metric: 'avg_ltv', filter: 'eu', sortBy: 'total', descending: true, path: '/etc' },
+      }),
+      { type: 'gridView', view: { metric: 'avg_ltv', filter: 'eu', sortBy: 'total', descending: true } },
+    );
+  });
+
+  it('refuses a grid view of the wrong shape', () => {
+    for (const view of [
+      undefined,
+      { filter: 'x', sortBy: 'region' },
+      { filter: 1, sortBy: 'region', descending: false },
+      { filter: 'x'.repeat(10_001), sortBy: 'region', descending: false },
+      { metric: '', filter: '', sortBy: 'region', descending: false },
+    ])
+      assert.equal(parseWebviewMessage({ type: 'gridView', view }), undefined, JSON.stringify(view)?.slice(0, 80));
   });
 });

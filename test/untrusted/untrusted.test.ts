@@ -176,7 +176,11 @@ describe('an untrusted workspace', () => {
       .waitFor({ timeout: 60_000 });
     await codeLens(page, 'Run Segment Model').click();
     await panel(page).locator('#error', { hasText: 'range.constructor' }).waitFor({ timeout: 90_000 });
-    assert.equal(await panel(page).locator('#title').textContent(), file);
+    // The title is the model's path in the workspace.
+    assert.equal(
+      await panel(page).locator('#title').textContent(),
+      path.relative(workspace, hostileFiles[1]).split(path.sep).join('/'),
+    );
     assertNoMarkers();
   });
 
@@ -191,7 +195,7 @@ describe('an untrusted workspace', () => {
     await openFile('customer_segments.sql');
     await codeLens(page, 'Run Segment Model').click();
     await panel(page).locator('table#grid').waitFor({ timeout: 90_000 });
-    assert.equal(await panel(page).locator('#title').textContent(), 'customer_segments.sql');
+    assert.equal(await panel(page).locator('#title').textContent(), 'models/marts/customer_segments.sql');
     assert.ok((await panel(page).locator('td.cell').count()) >= 20);
     assertNoMarkers();
     for (const file of hostileFiles) assert.equal(sha256(file), hashes.get(file), `${file} is unchanged`);

@@ -1,7 +1,8 @@
 // SQLite's errors, turned into ones that point at the model file and say what to do.
 import { LensError, oneLine } from '../errors';
 import type { LoadedData } from '../data/loadedData';
-import { findName } from '../sql/syntax';
+import { quoteIdentifier } from '../sql/names';
+import { clause, findName, isNode, topLevelWith, type CstNode } from '../sql/syntax';
 import type { PreparedQuery } from './prepare';
 
 /**
@@ -57,6 +58,20 @@ export function sqlError(fullMessage: string, query: PreparedQuery, data: Loaded
   }
   if ((match = /^no such column: (.+)$/s.exec(fullMessage))) {
     const name = match[1];
+    const range = program && findName(program, name);
+    const inScope = program && range ? columnsInScope(program, range.start, name, sql, data) : [];
+    if (inScope.length) {
+      // The relations the SELECT around the name reads: for a typo in the final SELECT, the CTE it reads.
+      const single = inScope.length === 1;
+      const described = inScope.map(({ relation, columns }) => `${single ? '' : `${relation}: `}${listed(columns)}`);
+      const relations = inScope.map(({ relation }) => relation).join(' or ');
+      return new LensError({
+        code: 'missing-column',
+        message: `Column ${oneLine(name)} does not exist in ${relations}${range ? '' : ` (${file})`}.`,
+        hint: single ? `Columns of ${relations}: ${described[0]}.` : `Columns there: ${described.join('; ')}.`,
+        location: at(range),
+      });
+    }
     const mentioned = data.allTables().filter((qualified) => program && findName(program, qualified.split('.')[1]));
     const columns = mentioned.map((qualified) => {
       const [schema, table] = qualified.split('.');
@@ -68,7 +83,7 @@ export function sqlError(fullMessage: string, query: PreparedQuery, data: Loaded
       hint: columns.length
         ? `Columns of the tables the model reads: ${listed(columns, 10, '; ')}.`
         : 'Check the column name against your data.',
-      location: at(program && findName(program, name)),
+      location: at(range),
     });
   }
   // SQLite quotes the whole token: for a string never closed, the rest of the file. One line of it is shown.
@@ -148,4 +163,93 @@ function syntaxErrorRange(
     }
   }
   return undefined;
+}
+
+/** The innermost SELECT whose text holds `offset`. */
+function selectAt(program: CstNode, offset: number): CstNode | undefined {
+  let found: CstNode | undefined;
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (!isNode(value)) return;
+    if (value.range && (offset < value.range[0] || offset >= value.range[1])) return;
+    if (value.type === 'select_stmt') found = value;
+    for (const [key, child] of Object.entries(value)) if (key !== 'range') visit(child);
+  };
+  visit(program);
+  return found;
+}
+
+/** A name as written (`base`, `staging.stg_customers`), or undefined for anything else (a subquery). */
+function writtenName(node: CstNode): string | undefined {
+  if (node.type === 'identifier') return String(node.name);
+  if (node.type === 'member_expr' && isNode(node.object) && isNode(node.property)) {
+    const object = writtenName(node.object);
+    const property = writtenName(node.property);
+    return object && property ? `${object}.${property}` : undefined;
+  }
+  return undefined;
+}
+
+/** The relations a SELECT's FROM clause reads, each as written and with its alias. */
+function relationsRead(select: CstNode): { name: string; alias?: string }[] {
+  const found: { name: string; alias?: string }[] = [];
+  const visit = (node: unknown, alias?: string): void => {
+    if (!isNode(node) || found.length >= 50) return;
+    if (node.type === 'join_expr') {
+      visit(node.left);
+      visit(node.right);
+    } else if (node.type === 'alias') {
+      visit(node.expr, isNode(node.alias) ? writtenName(node.alias) : undefined);
+    } else if (node.type === 'paren_expr') {
+      visit(node.expr, alias);
+    } else {
+      const name = writtenName(node);
+      if (name) found.push({ name, alias });
+    }
+  };
+  visit(clause(select, 'from_clause')?.expr);
+  return found;
+}
+
+/**
+ * The columns of the relations in scope where a missing column is written: those the SELECT around it reads (only the
+ * one its qualifier names, for `alias.column`), a CTE's as SQLite makes them, a table's from the data. Empty when
+ * they cannot be told (a subquery, a CTE that does not compile either).
+ */
+function columnsInScope(
+  program: CstNode,
+  offset: number,
+  missing: string,
+  sql: string,
+  data: LoadedData,
+): { relation: string; columns: string[] }[] {
+  const select = selectAt(program, offset);
+  if (!select) return [];
+  const qualifier = missing.includes('.') ? missing.slice(0, missing.lastIndexOf('.')).toLowerCase() : undefined;
+  const relations = relationsRead(select).filter(
+    ({ name, alias }) => !qualifier || (alias ?? name).toLowerCase() === qualifier || name.toLowerCase() === qualifier,
+  );
+  const ctes = topLevelWith(program)?.ctes ?? [];
+  const described: { relation: string; columns: string[] }[] = [];
+  for (const { name, alias } of relations) {
+    const cte = name.includes('.') ? undefined : ctes.find((item) => item.name.toLowerCase() === name.toLowerCase());
+    const columns = cte ? cteColumns(sql.slice(0, cte.end), cte.name, data) : data.columnsOfWritten(name);
+    if (!columns) return [];
+    described.push({ relation: alias && alias !== name ? `${alias} (${name})` : name, columns });
+  }
+  return described;
+}
+
+/** A CTE's columns, from SQLite: `withClause` is the WITH clause up to and including it. */
+function cteColumns(withClause: string, cte: string, data: LoadedData): string[] | undefined {
+  try {
+    const statement = data.prepare(`${withClause} SELECT * FROM ${quoteIdentifier(cte)}`);
+    try {
+      return statement.getColumnNames();
+    } finally {
+      statement.free();
+    }
+  } catch {
+    return undefined;
+  }
 }

@@ -42,6 +42,8 @@ export interface CteSpan {
   name: string;
   nameStart: number;
   nameEnd: number;
+  /** Offset just past its definition: `sql.slice(0, end)` is a WITH clause of it and the CTEs before it. */
+  end: number;
 }
 
 export interface TopLevelWith {
@@ -73,7 +75,7 @@ export function topLevelWith(program: CstNode): TopLevelWith | undefined {
   if (!withClause?.range) return undefined;
   const ctes = listItems(withClause.tables).map((cte) => {
     const table = cte.table as CstNode;
-    return { name: table.name as string, nameStart: table.range![0], nameEnd: table.range![1] };
+    return { name: table.name as string, nameStart: table.range![0], nameEnd: table.range![1], end: cte.range![1] };
   });
   return { ctes, end: withClause.range[1] };
 }

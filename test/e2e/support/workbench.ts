@@ -56,13 +56,23 @@ export async function quickOpen(page: Page, name: string): Promise<void> {
   await page.locator('.tabs-container .tab', { hasText: name }).waitFor();
 }
 
-/** Runs a command from the command palette by its title. */
+/**
+ * Runs a command from the command palette by its title. The palette closes when something takes the focus while it
+ * opens (a webview settling after a layout change): then it is opened again, up to three times.
+ */
 export async function command(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(`>${title}`, { timeout: 10_000 });
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click({ timeout: 10_000 });
+      return;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
 }
 
 /** A CodeLens of the active editor, by its title. */
