@@ -183,7 +183,7 @@ export class Panel extends Disposable {
       case 'cteRows':
         return this.previewCte(message.cte, message.offset);
       case 'revealNode':
-        return this.reveal(this.controller.spanOf(message.id));
+        return this.reveal(this.controller.spanOf(message.id, message.model));
       case 'revealError':
         return this.reveal(this.controller.errorLocation());
     }

@@ -11,7 +11,7 @@ let state: PanelState = { status: 'empty' };
 let locale = navigator.language;
 let detail: Detail | undefined;
 let notice = '';
-const lineageView = new LineageView((id) => post({ type: 'revealNode', id }));
+const lineageView = new LineageView((id, model) => post({ type: 'revealNode', id, model }));
 const app = document.getElementById('app')!;
 
 function gridContext(): GridContext {
