@@ -219,7 +219,10 @@ export class LineageView {
       viewBox: `0 0 ${placed.width} ${placed.height}`,
       role: 'group',
       'aria-label': 'Column lineage of the model',
+      // What it was drawn for, so that a test can wait for a re-fit or a zoom rather than sleep.
       'data-scale': scale.toFixed(4),
+      'data-fitted-width': this.width,
+      'data-zoom': this.zoom.toFixed(3),
     });
     this.nodes = [];
     this.edges = [];

@@ -1,9 +1,9 @@
 // What a hovered column lights across models: the nodes upstream of it in its own model, then, where a source it
 // reaches is an upstream model's output, that column's paths through the models above (dagLineage's columnPaths),
 // each model's own nodes on the way included. No DOM: the unit tests run it on real lineages.
-import { columnPaths, upstreamModelOf } from '../src/shared/dagLineage';
+import { columnPaths, upstreamModelOf, type DagPath } from '../src/shared/dagLineage';
 import { LineageGraph, upstream } from '../src/shared/lineageGraph';
-import type { Lineage } from '../src/shared/lineageModel';
+import type { Lineage, UpstreamModelLineage } from '../src/shared/lineageModel';
 
 /** The explored model's key in a `Lit` (upstream models are keyed by their name). */
 export const EXPLORED = '';
@@ -13,6 +13,8 @@ export type Lit = Map<string, Set<string>>;
 
 export class DagReach {
   private readonly graphs = new Map<string, LineageGraph | undefined>();
+  /** columnPaths per upstream model and column: a hover asks for the same ones again and again. */
+  private readonly paths = new Map<string, DagPath[]>();
 
   constructor(private readonly root: Lineage) {}
 
@@ -47,8 +49,7 @@ export class DagReach {
       if (node?.kind !== 'source') continue;
       const into = upstreamModelOf(this.root, node.relation);
       if (!into?.lineage) continue;
-      // The walk from that model's output column, resolving the models above it as the explored model does.
-      const paths = columnPaths({ ...into.lineage, upstreamModels: this.root.upstreamModels }, into.model, node.column);
+      const paths = this.pathsOf(into, node.column);
       if (paths.length === 0) lit.set(into.model, lit.get(into.model) ?? new Set());
       for (const path of paths)
         path.steps.forEach((step, index) => {
@@ -59,6 +60,17 @@ export class DagReach {
         });
     }
     return lit;
+  }
+
+  /** The walk from an upstream model's output column, resolving the models above it as the explored model does. */
+  private pathsOf(model: UpstreamModelLineage, column: string): DagPath[] {
+    const key = `${model.model}\u0000${column}`;
+    let found = this.paths.get(key);
+    if (!found) {
+      found = columnPaths({ ...model.lineage!, upstreamModels: this.root.upstreamModels }, model.model, column);
+      this.paths.set(key, found);
+    }
+    return found;
   }
 
   /** The paths of the explored model's output columns named `columns`. */
