@@ -152,7 +152,11 @@ export class LineageView {
 
   /** The lineage's box: drawn once it is in the page and has a width, and again whenever that width changes. */
   render(lineage: Lineage): HTMLElement {
-    if (lineage !== this.lineage) this.reach = new DagReach(lineage);
+    if (lineage !== this.lineage) {
+      this.reach = new DagReach(lineage);
+      // A path lit in the last run's drawing (under the pointer, or focused) is not one of this run's.
+      this.lit = new Map();
+    }
     this.lineage = lineage;
     this.observer?.disconnect();
     this.width = 0;

@@ -328,5 +328,34 @@ for (const size of [
       await panel(page).locator('g.model-box[data-model="stg_payments"] g.box-line[data-column="amount"]').click();
       await assertEditorAt(page, 'stg_payments.sql', amount.line, amount.column);
     });
+
+    it('shows an upstream model whose SQL cannot be read as a box with a warning mark and the reason', async () => {
+      // The data holds customers already (so the run reads it as it is), but customers.sql no longer parses.
+      writeFileSync(
+        path.join(jaffleDir, 'seeds', 'customers.csv'),
+        'customer_id,first_name,last_name,first_order,most_recent_order,number_of_orders,customer_lifetime_value\n' +
+          '1,Ann,Lee,2018-01-01,2018-02-01,2,33.5\n',
+      );
+      const customersSql = path.join(jaffleDir, 'models', 'customers.sql');
+      writeFileSync(customersSql, readFileSync(customersSql, 'utf8').replace(/^select$/m, 'selct'));
+      writeFileSync(
+        settingsFile,
+        JSON.stringify({
+          'segmentLens.model': 'jaffle_shop/models/marts/customer_segments.sql',
+          'segmentLens.connection': { type: 'csv', directory: 'jaffle_shop/seeds' },
+          'segmentLens.upstream': 'auto',
+        }),
+      );
+      const broken = panel(page).locator('g.model-box.broken[data-model="customers"]');
+      await broken.waitFor({ timeout: 120_000 });
+      const tooltip = (await broken.locator(':scope > title').textContent()) ?? '';
+      assert.match(tooltip, /^customers: SQL syntax error near "selct" in .*customers\.sql/);
+      assert.equal(await broken.locator('.warning-mark').count(), 1);
+      assert.equal(await panel(page).locator('.lineage .dimmed').count(), 0, "the last run's lit path is gone");
+      assert.equal(await panel(page).locator('button.expand[data-model="customers"]').count(), 0, 'nothing to expand');
+      await assertLineageFits(page, `${at} jaffle_shop, customers unreadable`);
+      await panel(page).locator('.lineage').scrollIntoViewIfNeeded();
+      await shot(page, `lineage-${at}-jaffle-broken`);
+    });
   });
 }
