@@ -234,11 +234,6 @@ export interface Layout {
   links: PlacedLink[];
 }
 
-/** The id a box's column line has: the upstream model's output column of that name. */
-export function boxLineId(column: string): string {
-  return column;
-}
-
 const boxHeight = (columns: number) => BOX_HEADER + columns * BOX_ROW + BOX_PAD;
 
 /** The width a model takes: its upstream models' column, then its stages. Expanded models add their frame. */
@@ -369,7 +364,8 @@ function place(tree: ModelTree, metrics: Metrics, x: number, y: number, out: Lay
         out.links.push({
           from: {
             model: item.model,
-            id: boxLineId(column),
+            // A box's line is named by the column; the view finds the upstream model's output of that name.
+            id: column,
             x: boxX + metrics.nodeWidth,
             y: top + BOX_HEADER + line * BOX_ROW + NODE_HEIGHT / 2,
           },
