@@ -447,10 +447,13 @@ export class LineageView {
     return this.lineage?.upstreamModels?.find((candidate) => candidate.model === model);
   }
 
-  /** An upstream model's output column named `column`, if its lineage has one. */
+  /**
+   * The output of an upstream model that a downstream source column named `column` is: by id, as dagLineage finds it
+   * (a name selected twice is `name:1` the second time, in SQLite's table and in the id alike).
+   */
   private outputOf(model: string, column: string): LineageNode | undefined {
     return this.upstreamModel(model)?.lineage?.nodes.find(
-      (node) => node.kind === 'output' && lower(node.column) === lower(column),
+      (node) => node.kind === 'output' && lower(node.id) === lower(column),
     );
   }
 

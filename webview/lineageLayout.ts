@@ -390,7 +390,8 @@ function place(tree: ModelTree, metrics: Metrics, x: number, y: number, out: Lay
         .slice(first)
         .filter((placed) => placed.model === item.model && placed.node.kind === 'output');
       for (const column of item.columns) {
-        const output = outputs.find((placed) => lower(placed.node.column) === lower(column));
+        // The output a source column is, by id as dagLineage finds it (`name:1` for a name selected twice).
+        const output = outputs.find((placed) => lower(placed.node.id) === lower(column));
         const target = sourceOf(column);
         if (!output || !target) continue;
         out.links.push({

@@ -240,6 +240,57 @@ describe('lineage layout', function () {
     assertSound(layout(tree, COMPACT), 'cycle');
   });
 
+  it('links a source column to the upstream output of that id: a name selected twice is name:1 the second time', () => {
+    const source = (column: string): LineageNode => ({
+      id: `main.up.${column}`,
+      kind: 'source',
+      relation: 'main.up',
+      column,
+    });
+    const output = (id: string, column: string): LineageNode => ({
+      id,
+      kind: 'output',
+      relation: '(final select)',
+      column,
+    });
+    const upstreamLineage = {
+      columns: [],
+      unused: [],
+      unresolved: [],
+      relations: [{ name: '(final select)', kind: 'final' as const }],
+      nodes: [output('id', 'id'), output('id:1', 'id')],
+      edges: [],
+    };
+    const root: Lineage = {
+      columns: [],
+      unused: [],
+      unresolved: [],
+      relations: [
+        { name: 'main.up', kind: 'source' },
+        { name: '(final select)', kind: 'final' },
+      ],
+      nodes: [source('id'), source('id:1'), output('a', 'a'), output('b', 'b')],
+      edges: [
+        { from: 'main.up.id', to: 'a', kind: 'passthrough' },
+        { from: 'main.up.id:1', to: 'b', kind: 'rename' },
+      ],
+      upstreamModels: [{ model: 'up', file: 'up.sql', relation: 'main.up', lineage: upstreamLineage }],
+    };
+    const placed = layout(modelTree(root, new Set(['up'])), COMPACT);
+    const outputs = new Map(placed.nodes.filter((node) => node.model === 'up').map((node) => [node.node.id, node]));
+    assert.deepEqual(
+      placed.links.map((link) => [
+        link.from.id,
+        link.to.id,
+        link.from.y === outputs.get(link.from.id)!.y + NODE_HEIGHT / 2,
+      ]),
+      [
+        ['id', 'main.up.id', true],
+        ['id:1', 'main.up.id:1', true],
+      ],
+    );
+  });
+
   it('fits any width from 200 px up: roomy when there is room, compact then scaled when there is not', () => {
     for (const expanded of [[], ['customers'], ['customers', 'stg_customers', 'stg_orders', 'stg_payments']]) {
       const tree = modelTree(segments, new Set(expanded));
