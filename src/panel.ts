@@ -312,7 +312,7 @@ export class Panel extends Disposable {
       case 'cteRows':
         return this.previewCte(message.cte, message.offset);
       case 'revealNode':
-        return this.revealNode(message.id);
+        return this.revealNode(message.id, message.model);
       case 'revealError':
         return this.reveal(this.controller.errorLocation());
       case 'gridView':
@@ -357,8 +357,9 @@ export class Panel extends Disposable {
   }
 
   /** Opens the model where a lineage node, relation or output column is written, beside the panel. */
-  revealNode(id: string): Promise<void> {
-    return this.reveal(this.controller.spanOf(id));
+  /** A lineage node of the explored model, or of the upstream `model` it names, opened at its line. */
+  revealNode(id: string, model?: string): Promise<void> {
+    return this.reveal(this.controller.spanOf(id, model));
   }
 
   /** Opens the model (or the file at fault) at a location the host itself holds, beside the panel. */

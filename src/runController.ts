@@ -286,9 +286,14 @@ export class RunController extends Disposable {
     return outcome.result;
   }
 
-  /** Where a lineage node, relation or output column is written in the model file. */
-  spanOf(id: string): FileLocation | undefined {
-    return this.lastGraph && spanOf(this.lastGraph, id);
+  /**
+   * Where a lineage node, relation or output column is written: in the model file, or with `model`, in the file of
+   * that upstream model (looked up only among the last run's, so a message cannot name any other file).
+   */
+  spanOf(id: string, model?: string): FileLocation | undefined {
+    if (model === undefined) return this.lastGraph && spanOf(this.lastGraph, id);
+    const upstream = this.last?.lineage?.upstreamModels?.find((candidate) => candidate.model === model);
+    return upstream?.lineage && spanOf(new LineageGraph(upstream.lineage), id);
   }
 
   /** Where the last run's error is, if it failed at a place in a file. */

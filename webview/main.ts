@@ -19,7 +19,7 @@ let notice = '';
 let progressLine = '';
 /** Where the host asked the panel to scroll, done as soon as it is drawn. */
 let pendingScroll: 'lineage' | undefined;
-const lineageView = new LineageView((id) => post({ type: 'revealNode', id }));
+const lineageView = new LineageView((id, model) => post({ type: 'revealNode', id, model }));
 /** The lineage last drawn: kept while the lineage is the same one (its zoom, pan and highlight with it). */
 let drawnLineage: { lineage: Lineage; element: HTMLElement } | undefined;
 const app = document.getElementById('app')!;

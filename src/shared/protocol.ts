@@ -64,7 +64,8 @@ export type WebviewMessage =
   | { type: 'copy'; text: string }
   | { type: 'drillDown'; region: string | null; segment: string | null; offset: number }
   | { type: 'cteRows'; cte: string; offset: number }
-  | { type: 'revealNode'; id: string }
+  /** A lineage node to open at its line: of the explored model, or of the upstream `model` it names. */
+  | { type: 'revealNode'; id: string; model?: string }
   | { type: 'revealError' }
   /** How the user has the grid now (for Export CSV of the grid as shown). */
   | { type: 'gridView'; view: GridView }
@@ -130,7 +131,9 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
         ? { type: 'cteRows', cte: message.cte, offset: message.offset }
         : undefined;
     case 'revealNode':
-      return isName(message.id) ? { type: 'revealNode', id: message.id } : undefined;
+      if (!isName(message.id)) return undefined;
+      if (message.model === undefined) return { type: 'revealNode', id: message.id };
+      return isName(message.model) ? { type: 'revealNode', id: message.id, model: message.model } : undefined;
     default:
       return undefined;
   }

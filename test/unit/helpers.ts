@@ -1,17 +1,7 @@
 // Shared test fixtures: real files in a temp folder, data generated here and its expected result computed here,
 // independently of the engine (plain JavaScript, or native SQLite through better-sqlite3).
 import { createHash } from 'node:crypto';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -19,6 +9,7 @@ import type { EngineAssets } from '../../src/engine/index';
 import { LensError } from '../../src/engine/errors';
 import { jinjaRuntime } from '../../src/engine/model/jinjaRuntime';
 import assert from 'node:assert/strict';
+import { copyJaffleShop, jaffleSeeds as jaffleSeedsOf } from '../jaffleShop';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export const assets: EngineAssets = {
@@ -31,30 +22,15 @@ export const jinja = jinjaRuntime(assets.jinjaDir);
 
 export { dbtProject } from '../../src/engine/model/dbtProject';
 
-/**
- * jaffle_shop's real seeds, shared data kept beside the repository (read-only): `../shared/dbt-projects/` from the
- * checkout, as the project's guide places it, else SEGMENT_LENS_JAFFLE_SEEDS, else the workplace's fixed place.
- */
+/** jaffle_shop's real seeds (see test/jaffleShop.ts). */
 export function jaffleSeeds(): string {
-  const candidates = [
-    process.env.SEGMENT_LENS_JAFFLE_SEEDS,
-    path.resolve(repoRoot, '..', 'shared', 'dbt-projects', 'jaffle_shop_seeds'),
-    '/work/shared/dbt-projects/jaffle_shop_seeds',
-  ].filter((dir): dir is string => !!dir);
-  const found = candidates.find((dir) => existsSync(path.join(dir, 'raw_customers.csv')));
-  assert.ok(found, `jaffle_shop's seeds are in none of ${candidates.join(', ')}`);
-  return found;
+  return jaffleSeedsOf(repoRoot);
 }
 
 /** The jaffle_shop fixture project (test/fixtures/jaffle_shop) with its three seeds, in a fresh workspace. */
 export function jaffleShopWorkspace(): string {
   const dir = path.join(tempWorkspace(), 'jaffle_shop');
-  cpSync(path.join(repoRoot, 'test', 'fixtures', 'jaffle_shop'), dir, {
-    recursive: true,
-    filter: (src) => path.basename(src) !== 'expected',
-  });
-  for (const seed of ['raw_customers.csv', 'raw_orders.csv', 'raw_payments.csv'])
-    cpSync(path.join(jaffleSeeds(), seed), path.join(dir, 'seeds', seed));
+  copyJaffleShop(repoRoot, dir);
   return dir;
 }
 

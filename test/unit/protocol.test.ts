@@ -19,6 +19,15 @@ describe('messages from the webview', () => {
       type: 'revealNode',
       id: 'base.region',
     });
+    assert.deepEqual(parseWebviewMessage({ type: 'revealNode', id: 'customer_id', model: 'customers' }), {
+      type: 'revealNode',
+      id: 'customer_id',
+      model: 'customers',
+    });
+    assert.deepEqual(parseWebviewMessage({ type: 'revealNode', id: 'base.region', model: undefined }), {
+      type: 'revealNode',
+      id: 'base.region',
+    });
     assert.deepEqual(parseWebviewMessage({ type: 'copy', text: 'a\tb' }), { type: 'copy', text: 'a\tb' });
   });
 
@@ -38,6 +47,10 @@ describe('messages from the webview', () => {
       { type: 'revealNode', id: 7 },
       { type: 'copy', text: 'x'.repeat(10_000_001) },
       { type: 'revealNode' },
+      { type: 'revealNode', id: 'customer_id', model: '' },
+      { type: 'revealNode', id: 'customer_id', model: 7 },
+      { type: 'revealNode', id: 'customer_id', model: null },
+      { type: 'revealNode', id: 'customer_id', model: 'm'.repeat(1001) },
     ];
     for (const message of rejected)
       assert.equal(parseWebviewMessage(message), undefined, JSON.stringify(message)?.slice(0, 80));
