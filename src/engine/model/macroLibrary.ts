@@ -10,8 +10,19 @@ import { locationAt } from '../textPosition';
 import type { FileLocation } from '../errors';
 import { DBT_INTERNAL_MACROS } from './dbtInternalMacros';
 import type { DbtProject } from './dbtProject';
-import { lexTemplate, TemplateSyntaxError, type TemplateToken } from './jinjaLexer';
-import { blockKeyword, MutationRewrite, rewriteCode, type RewriteScope } from './jinjaRewrite';
+import { lexTemplate, portableStrings, TemplateSyntaxError, type TemplateToken } from './jinjaLexer';
+import {
+  blockKeyword,
+  macroEpilogue,
+  macroPrologue,
+  MutationRewrite,
+  RESULT,
+  returnStatement,
+  rewriteBlock,
+  rewriteCallTag,
+  rewriteOutput,
+  type RewriteScope,
+} from './jinjaRewrite';
 
 export const LIBRARY_TEMPLATE = '__lens_library';
 const DBT = 'dbt';
@@ -87,13 +98,20 @@ const OUR_FUNCTIONS = new Set([
   'log',
   'print',
   'zip',
+  'fromjson',
+  'tojson',
+  'as_bool',
+  'as_number',
+  'as_text',
+  'as_native',
+  'set',
+  'set_strict',
+  'local_md5',
   '__lens_statement',
   'exceptions',
   'adapter',
   'api',
 ]);
-
-const CALL_TAG = /^(\s*call\s*(?:\([^)]*\))?\s*)([A-Za-z_][\w.]*)(\s*\()/;
 
 export class MacroLibrary {
   readonly macros = new Map<string, LibraryMacro>();
@@ -124,6 +142,8 @@ export class MacroLibrary {
         });
       }
     }
+    // Where each macro leaves its result for its caller (jinjaRewrite's macroPrologue).
+    this.emit(`{% set ${RESULT} = namespace(slot=none) %}`, { file: '', offset: 0, verbatim: false });
     for (const { source, blocks: found } of blocks) {
       for (const block of found) {
         try {
@@ -207,43 +227,61 @@ export class MacroLibrary {
       ...this.scope(source.namespace, source.file, source.text, this.sites),
       mutable: mutation.variables,
     };
-    for (const token of tokens) {
+    // Nested `{% macro %}`s are plain Jinja macros: only the library macro's own body gets frames and returns.
+    let depth = 0;
+    tokens.forEach((token, index) => {
       const code = source.text.slice(token.codeStart, token.codeEnd);
       const from = { file: source.file, offset: token.start };
       if (token.kind === 'data') {
         this.emit(literalText(code), { ...from, verbatim: true });
-        continue;
+        return;
       }
-      if (token.kind === 'comment') continue;
+      if (token.kind === 'comment') return;
       const [open, close] = delimiters(token);
+      const keyword = token.kind === 'block' ? blockKeyword(code) : '';
+      const returned =
+        depth === 1 && (token.kind === 'variable' || keyword === 'do')
+          ? returnStatement(code, token.codeStart, scope, [open.replace('{{', '{%'), close.replace('}}', '%}')])
+          : undefined;
+      if (returned) {
+        this.emit(returned, { ...from, verbatim: false });
+        return;
+      }
       if (token.kind === 'variable') {
         const site = this.sites.add(source.file, source.text, token.start);
         this.outputs.set(site, code.trim());
-        this.emit(`${open} __lens_out(${site}, (${rewriteCode(code, token.codeStart, scope)})) ${close}`, {
+        this.emit(`${open} __lens_out(${site}, (${rewriteOutput(code, token.codeStart, scope)})) ${close}`, {
           ...from,
           verbatim: false,
         });
-        continue;
+        return;
       }
-      const keyword = blockKeyword(code);
       let rewritten = code;
-      if (keyword === 'macro' && token === tokens[0]) {
+      if (keyword === 'macro' && index === 0) {
+        depth++;
         const macro = this.macros.get(`${source.namespace}.${/^\s*macro\s+(\w+)/.exec(code)![1]}`)!;
-        rewritten = code.replace(/^(\s*macro\s+)\w+/, `$1${macro.unique}`);
-        this.emit(`${open}${rewritten}${close}${mutation.opening}`, { ...from, verbatim: false });
-        continue;
-      } else if (keyword === 'macro') {
-        rewritten = code;
+        rewritten = portableStrings(code.replace(/^(\s*macro\s+)\w+/, `$1${macro.unique}`));
+        // The tag's trimming of the text after it moves to the last tag the prologue adds.
+        this.emit(`${open}${rewritten}%}${macroPrologue(mutation.opening, close)}`, { ...from, verbatim: false });
+        return;
+      }
+      if (keyword === 'endmacro' && index === tokens.length - 1) {
+        // The tag's trimming of the text before it moves to the first tag the epilogue adds.
+        this.emit(`${macroEpilogue(open)}{% endmacro ${close}`, { ...from, verbatim: false });
+        return;
+      }
+      if (keyword === 'macro') {
+        depth++;
+        rewritten = portableStrings(code);
+      } else if (keyword === 'endmacro') {
+        depth--;
       } else if (keyword === 'call') {
-        rewritten = code.replace(CALL_TAG, (whole, head: string, callee: string, paren: string) => {
-          const found = scope.macro(callee.split('.'));
-          return found ? `${head}${found}${paren}` : whole;
-        });
-      } else if (!['endmacro', 'endcall', 'import', 'from', 'raw', 'endraw'].includes(keyword)) {
-        rewritten = mutation.block(code, token.codeStart, scope) ?? rewriteCode(code, token.codeStart, scope);
+        rewritten = rewriteCallTag(code, scope);
+      } else if (!['endcall', 'import', 'from', 'raw', 'endraw'].includes(keyword)) {
+        rewritten = rewriteBlock(code, token.codeStart, scope, mutation);
       }
       this.emit(`${open}${rewritten}${close}`, { ...from, verbatim: false });
-    }
+    });
     this.emit('\n', { file: source.file, offset: tokens[tokens.length - 1]?.end ?? 0, verbatim: false });
   }
 
