@@ -181,3 +181,48 @@ describe("jinja: what packages read of dbt's context", () => {
     );
   });
 });
+
+describe('jinja: a package macro MiniJinja cannot read', () => {
+  const files = {
+    'dbt_packages/kit/dbt_project.yml': 'name: kit\n',
+    'dbt_packages/kit/macros/pairs.sql': [
+      '{% macro fine() %}fine{% endmacro %}',
+      '',
+      '{% macro unpacks() %}',
+      '  {% set first, second = 1, 2 %}{{ second }}',
+      '{% endmacro %}',
+      '',
+    ].join('\n'),
+  };
+
+  it('does not stop the models that do not call it', async () => {
+    const { render: renderIn } = await projectWith(files);
+    assert.equal(renderIn('select {{ kit.fine() }}'), 'select fine');
+  });
+
+  it('calling it is an error naming the macro, its file and line, and what MiniJinja could not read', async () => {
+    const { dir, render: renderIn } = await projectWith(files);
+    const error: LensError = thrownLensError(() => renderIn('select {{ kit.unpacks() }}'), 'an unreadable macro');
+    assert.match(error.value.message, /cannot read the macro kit\.unpacks/);
+    assert.match(error.value.message, /unexpected `,`/);
+    assert.equal(error.value.location?.file, path.join(dir, 'dbt_packages', 'kit', 'macros', 'pairs.sql'));
+    assert.equal(error.value.location?.line, 4);
+    assert.match(error.value.hint ?? '', /sqlite__<name>/);
+  });
+});
+
+describe('jinja: calls written with spaces', () => {
+  it("adapter.dispatch('m', 'pkg') (args) dispatches and hands the value back; keywords before brackets stay keywords", async () => {
+    const { render: renderIn } = await projectWith({
+      'dbt_packages/kit/dbt_project.yml': 'name: kit\n',
+      'dbt_packages/kit/macros/twice.sql': [
+        "{% macro twice(x) %}{{ return(adapter.dispatch('twice', 'kit') (x)) }}{% endmacro %}",
+        '{% macro default__twice(x) %}{{ return([x, x]) }}{% endmacro %}',
+      ].join('\n'),
+    });
+    assert.equal(
+      renderIn("{{ kit.twice(3) | sum }}|{{ [1, 2] [1] }}|{{ 'a' in ('a', 'b') }}|{{ not (1 > 2) }}"),
+      '6|2|True|True',
+    );
+  });
+});

@@ -4,6 +4,7 @@
 // place it was called from, the render winds down (every function answers nothing once one failed), and the
 // renderer reports the first problem recorded.
 import { createHash } from 'node:crypto';
+import type { FileLocation } from '../errors';
 import { quoteIdentifierIfNeeded } from '../sql/names';
 import { dbtModules } from './dbtModules';
 import type { DbtProject } from './dbtProject';
@@ -15,6 +16,8 @@ export interface ContextProblem {
   site?: number;
   /** For a problem with one of the model's own `{{ }}` tags: the tag's offset in the model file. */
   offset?: number;
+  /** For a problem elsewhere (a macro file): where. */
+  location?: FileLocation;
 }
 
 /** What `config()` captured (for the DAG builder), with the values as written. */
@@ -284,8 +287,8 @@ export class RenderState {
     readonly model: { name: string; schema: string } | undefined,
   ) {}
 
-  fail(message: string, hint: string, site?: number, offset?: number): undefined {
-    this.problem ??= { message, hint, site, offset };
+  fail(message: string, hint: string, site?: number, offset?: number, location?: FileLocation): undefined {
+    this.problem ??= { message, hint, site, offset, location };
     return undefined;
   }
 

@@ -241,7 +241,38 @@ function environmentFor(runtime: JinjaRuntime, library: MacroLibrary): Environme
       );
     }),
   );
-  environment.addTemplate(LIBRARY_TEMPLATE, library.template);
+  try {
+    environment.addTemplate(LIBRARY_TEMPLATE, library.template);
+  } catch (error) {
+    if (isTrap(error)) throw error;
+    // A macro MiniJinja cannot read (a package's macro for another adapter, say) must not stop every model: the
+    // library leaves it out, and calling it says where it is and why.
+    library.isolateUnreadable((text) => {
+      try {
+        environment!.addTemplate('__lens_check', text);
+        return undefined;
+      } catch (problem) {
+        const message = problem instanceof Error ? problem.message : String(problem);
+        const position = errorPosition(message);
+        return { message: cleanMessage(message), line: position?.line ?? 1, column: position?.column ?? 1 };
+      }
+    });
+    environment.addTemplate(LIBRARY_TEMPLATE, library.template);
+  }
+  for (const [unique, macro] of library.unreadable) {
+    environment.addGlobal(
+      unique,
+      neverThrows(state, () =>
+        current!.state.fail(
+          `Segment Lens cannot read the macro ${macro.name}${macro.location ? ` (${macro.location.file}:${macro.location.line})` : ''}, which this model calls: ${macro.detail}.`,
+          'If dbt reads this macro, MiniJinja (which Segment Lens renders with) lacks the construct: write a version without it in your project (a dispatched macro is found in your macro-paths first, as sqlite__<name>); if dbt cannot read it either, fix it there.',
+          undefined,
+          undefined,
+          macro.location,
+        ),
+      ),
+    );
+  }
   byLibrary.set(library, environment);
   return environment;
 }
@@ -362,7 +393,7 @@ export function renderModel(source: string, file: string, context: RenderContext
   }
   // The library's names the model uses, imported on its first line (no line added: positions stay as written).
   const imports = [
-    ...referenced,
+    ...[...referenced].filter((name) => !library.unreadable.has(name)),
     ...[...library.namespaces].filter((name) => /^[A-Za-z_]\w*$/.test(name) && !localMacros.has(name)),
     '__lens_macros',
     RESULT,
@@ -457,13 +488,14 @@ function problemError(
   const problem = state.problem!;
   const site = problem.site;
   const location =
-    problem.offset !== undefined
+    problem.location ??
+    (problem.offset !== undefined
       ? locationAt(where.file, where.source, problem.offset)
       : site === undefined
         ? undefined
         : site >= MODEL_SITES
           ? where.sites.location(site)
-          : where.library.sites.location(site);
+          : where.library.sites.location(site));
   return new LensError({ code: 'jinja', message: problem.message, hint: problem.hint, location });
 }
 

@@ -45,6 +45,9 @@ const KNOWN_OBJECTS = new Set([
   'config',
 ]);
 
+/** Jinja's words that are not names: a bracket after one of them is not a call or a subscript. */
+const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'is', 'if', 'else', 'elif', 'for', 'set', 'do', 'recursive']);
+
 type Node =
   | { kind: 'token'; token: CodeToken; offset: number }
   | { kind: 'group'; open: CodeToken; close?: CodeToken; items: Node[]; offset: number };
@@ -162,7 +165,13 @@ class Rewriter {
     const path: string[] = isName(first) ? [first.token.text] : [];
     let pathIsWhole = isName(first);
     let index = start + 1;
+    // `adapter.dispatch('m', 'pkg') (args)`: Jinja allows spaces between the parts of a chain (not after a keyword).
+    const spaced = !(isName(first) && KEYWORDS.has(first.token.text));
     for (;;) {
+      let next = index;
+      while (spaced && isSpace(nodes[next])) next++;
+      if (next > index && (isGroup(nodes[next], '(') || isGroup(nodes[next], '[') || isOperator(nodes[next], '.')))
+        index = next;
       const node = nodes[index];
       if (isOperator(node, '.') && isName(nodes[index + 1])) {
         const name = (nodes[index + 1] as Extract<Node, { kind: 'token' }>).token.text;

@@ -123,6 +123,15 @@ export class MacroLibrary {
   readonly searched: string[];
   template = '';
   private readonly pieces: Piece[] = [];
+  private readonly blocks: { source: MacroSource; blocks: { name: string; tokens: TemplateToken[] }[] }[];
+  /** Where each macro's definition is in the template, to compile it alone (isolateUnreadable). */
+  private ranges: { unique: string; name: string; namespace: string; start: number; end: number }[] = [];
+  /**
+   * Macros MiniJinja cannot read (Jinja2 can: Python's Jinja has constructs MiniJinja lacks), by unique name: left out
+   * of the template, so the rest of the project still renders; calling one is an error saying where it is and why.
+   */
+  private readonly texts = new Map<string, string>();
+  readonly unreadable = new Map<string, { name: string; location?: FileLocation; detail: string }>();
 
   constructor(
     sources: MacroSource[],
@@ -130,6 +139,7 @@ export class MacroLibrary {
     private readonly dispatchOrder: Map<string, string[]>,
   ) {
     this.namespaces.add(rootNamespace);
+    for (const source of sources) this.texts.set(source.file, source.text);
     const blocks = sources.map((source) => ({ source, blocks: this.findMacros(source) }));
     for (const { source, blocks: found } of blocks) {
       this.namespaces.add(source.namespace);
@@ -142,20 +152,55 @@ export class MacroLibrary {
         });
       }
     }
+    this.blocks = blocks;
+    this.build();
+    this.searched = [...this.namespaces];
+  }
+
+  /** The template: the result namespace, every macro but the unreadable ones, the tables. */
+  private build(): void {
+    this.template = '';
+    this.pieces.length = 0;
+    this.ranges = [];
     // Where each macro leaves its result for its caller (jinjaRewrite's macroPrologue).
     this.emit(`{% set ${RESULT} = namespace(slot=none) %}`, { file: '', offset: 0, verbatim: false });
-    for (const { source, blocks: found } of blocks) {
+    for (const { source, blocks: found } of this.blocks) {
       for (const block of found) {
+        const unique = uniqueName(source.namespace, block.name);
+        if (this.unreadable.has(unique)) continue;
+        const start = this.template.length;
         try {
           this.emitMacro(source, block.tokens);
         } catch (error) {
           if (error instanceof TemplateSyntaxError) throw new MacroSyntaxError(source.file, error);
           throw error;
         }
+        this.ranges.push({ unique, name: block.name, namespace: source.namespace, start, end: this.template.length });
       }
     }
     this.emitTables();
-    this.searched = [...this.namespaces];
+  }
+
+  /**
+   * Finds the macros MiniJinja cannot compile, each compiled alone by `compile` (which answers MiniJinja's message
+   * and the line and column it gives in the text, or nothing when it compiles), and builds the template without
+   * them. Called when the whole template does not compile.
+   */
+  isolateUnreadable(compile: (text: string) => { message: string; line: number; column: number } | undefined): void {
+    for (const range of this.ranges) {
+      const text = this.template.slice(range.start, range.end);
+      const problem = compile(text);
+      if (!problem) continue;
+      const starts = text.split('\n');
+      const offset =
+        starts.slice(0, problem.line - 1).reduce((sum, line) => sum + line.length + 1, 0) + problem.column - 1;
+      this.unreadable.set(range.unique, {
+        name: `${range.namespace}.${range.name}`,
+        location: this.origin(range.start + offset, (file) => this.texts.get(file)),
+        detail: problem.message,
+      });
+    }
+    this.build();
   }
 
   /** The top-level `{% macro %}…{% endmacro %}` blocks of a file; anything else in it (tests, docs) is not ours. */
