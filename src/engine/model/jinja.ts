@@ -21,6 +21,7 @@ import {
 import { lexTemplate, portableStrings, TemplateSyntaxError, type TemplateToken } from './jinjaLexer';
 import {
   blockKeyword,
+  callsReturn,
   macroEpilogue,
   macroPrologue,
   MutationRewrite,
@@ -115,6 +116,13 @@ function instrument(
     macro: (path) => (path.length === 1 && localMacros.has(path[0]) ? path[0] : scope.macro(path)),
   };
   const scopes = mutations.map((mutation) => ({ ...modelScope, mutable: mutation.variables }));
+  const returning = mutations.map((_, body) =>
+    callsReturn(
+      tokens
+        .filter((token, index) => token.kind !== 'data' && bodyOf[index] === body)
+        .map((token) => source.slice(token.codeStart, token.codeEnd)),
+    ),
+  );
   // Macro depth of each token: a `return()` statement in a macro's own body (depth 1) keeps its value there.
   const depthOf: number[] = [];
   let level = 0;
@@ -175,8 +183,9 @@ function instrument(
         // its result is left for its caller at its end.
         const starts = keyword === 'macro' && bodyOf[index] !== bodyOf[index - 1];
         const ends = keyword === 'endmacro' && bodyOf[index] !== bodyOf[index + 1];
-        const prologue = starts ? macroPrologue(mutation.opening) : '';
-        emit(`${ends ? macroEpilogue() : ''}{%${rewritten}%}${prologue}`, token.start, false);
+        const prologue = starts ? macroPrologue(mutation.opening, returning[bodyOf[index]]) : '';
+        const epilogue = ends ? macroEpilogue(returning[bodyOf[index]]) : '';
+        emit(`${epilogue}{%${rewritten}%}${prologue}`, token.start, false);
         return;
       }
       case 'comment':

@@ -410,27 +410,39 @@ export const RESULT = '__lens_rv';
 const FRAME = '__lens_frame';
 const BODY = '__lens_body';
 
+/** A macro body that calls `return(…)` (the codes of its tags): only such a macro needs a frame. */
+export function callsReturn(codes: readonly string[]): boolean {
+  return codes.some((code) => /\breturn\s*\(/.test(code));
+}
+
 /**
  * What dbt's `return()` needs, around a macro's body. MiniJinja macros give back only the text they render, so each
- * macro keeps its own frame (a namespace), captures its body's text, and at its end leaves in `__lens_rv.slot`
- * either the value its first `return()` statement stored in the frame (as it is: relations, columns and dicts keep
- * their methods and keys) or its text; a call reads the slot right after the macro ran (jinjaRewrite's `call`).
- * The frame is also kept on the JavaScript side (`__lens_enter`), where our functions see that the macro returned
- * and do nothing more, as dbt's return would have stopped it. `close` closes the last tag (`-%}` to trim).
+ * macro captures its body's text and at its end leaves in `__lens_rv.slot` either the value its first `return()`
+ * statement stored in its frame (a namespace; the value as it is: relations, columns and dicts keep their methods
+ * and keys) or its text; a call reads the slot right after the macro ran (jinjaRewrite's `call`). The frame is also
+ * kept on the JavaScript side (`__lens_enter`), where our functions see that the macro returned and do nothing more,
+ * as dbt's return would have stopped it. A macro that never calls return() needs no frame (`returns` false).
+ * `close` closes the last tag (`-%}` to trim).
  */
-export function macroPrologue(opening: string, close = '%}'): string {
-  const tags = `{% set ${FRAME} = namespace(id=__lens_enter(), returned=false, value=none, pending=none, js=none) %}{% set ${BODY} %}${opening}`;
+export function macroPrologue(opening: string, returns: boolean, close = '%}'): string {
+  const frame = returns
+    ? `{% set ${FRAME} = namespace(id=__lens_enter(), returned=false, value=none, pending=none, js=none) %}`
+    : '';
+  const tags = `${frame}{% set ${BODY} %}${opening}`;
   return tags.slice(0, -2) + close;
 }
 
 /** Closes what macroPrologue opened; `open` opens the first tag (`{%-` to trim). */
-export function macroEpilogue(open = '{%'): string {
+export function macroEpilogue(returns: boolean, open = '{%'): string {
+  const result = returns
+    ? `${FRAME}.value if ${FRAME}.returned else (${FRAME}.js[0] if ${FRAME}.js else ${BODY})`
+    : BODY;
   return [
     `${open} endset %}`,
-    `{% set ${FRAME}.js = __lens_leave(${FRAME}.id) %}`,
+    returns ? `{% set ${FRAME}.js = __lens_leave(${FRAME}.id) %}` : '',
     // Assigned through a local name: a macro sees a name of its template only if it reads it (MiniJinja's closures).
     `{% set __lens_result = ${RESULT} %}`,
-    `{% set __lens_result.slot = ${FRAME}.value if ${FRAME}.returned else (${FRAME}.js[0] if ${FRAME}.js else ${BODY}) %}`,
+    `{% set __lens_result.slot = ${result} %}`,
     // A call the rewrite did not wrap (a `{% call %}` block) still gets the macro's text.
     `{{ ${BODY} }}`,
   ].join('');

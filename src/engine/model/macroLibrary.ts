@@ -13,6 +13,7 @@ import type { DbtProject } from './dbtProject';
 import { lexTemplate, portableStrings, TemplateSyntaxError, type TemplateToken } from './jinjaLexer';
 import {
   blockKeyword,
+  callsReturn,
   macroEpilogue,
   macroPrologue,
   MutationRewrite,
@@ -274,6 +275,9 @@ export class MacroLibrary {
     };
     // Nested `{% macro %}`s are plain Jinja macros: only the library macro's own body gets frames and returns.
     let depth = 0;
+    const returns = callsReturn(
+      tokens.filter((token) => token.kind !== 'data').map((token) => source.text.slice(token.codeStart, token.codeEnd)),
+    );
     tokens.forEach((token, index) => {
       const code = source.text.slice(token.codeStart, token.codeEnd);
       const from = { file: source.file, offset: token.start };
@@ -307,12 +311,15 @@ export class MacroLibrary {
         const macro = this.macros.get(`${source.namespace}.${/^\s*macro\s+(\w+)/.exec(code)![1]}`)!;
         rewritten = portableStrings(code.replace(/^(\s*macro\s+)\w+/, `$1${macro.unique}`));
         // The tag's trimming of the text after it moves to the last tag the prologue adds.
-        this.emit(`${open}${rewritten}%}${macroPrologue(mutation.opening, close)}`, { ...from, verbatim: false });
+        this.emit(`${open}${rewritten}%}${macroPrologue(mutation.opening, returns, close)}`, {
+          ...from,
+          verbatim: false,
+        });
         return;
       }
       if (keyword === 'endmacro' && index === tokens.length - 1) {
         // The tag's trimming of the text before it moves to the first tag the epilogue adds.
-        this.emit(`${macroEpilogue(open)}{% endmacro ${close}`, { ...from, verbatim: false });
+        this.emit(`${macroEpilogue(returns, open)}{% endmacro ${close}`, { ...from, verbatim: false });
         return;
       }
       if (keyword === 'macro') {
