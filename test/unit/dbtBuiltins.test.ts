@@ -765,6 +765,29 @@ describe('SQL functions for the macros', () => {
     assert.equal(value('segment_lens_is_number(null, 0)'), null);
   });
 
+  it("date_part gives Postgres's fields of a date or timestamp (values from Python's datetime)", () => {
+    const fields = 'year quarter month week isoyear day hour minute second dow isodow doy epoch'.split(' ');
+    // Python: year, (month-1)//3+1, month, isocalendar()[1], isocalendar()[0], day, hour, minute, second+fraction,
+    // (weekday()+1) % 7, isocalendar()[2], tm_yday, timestamp() in UTC.
+    const expected: Record<string, number[]> = {
+      '2024-03-15 13:45:30.25': [2024, 1, 3, 11, 2024, 15, 13, 45, 30.25, 5, 5, 75, 1710510330.25],
+      '2021-01-01': [2021, 1, 1, 53, 2020, 1, 0, 0, 0, 5, 5, 1, 1609459200],
+      '2024-12-30': [2024, 4, 12, 1, 2025, 30, 0, 0, 0, 1, 1, 365, 1735516800],
+      '2000-02-29': [2000, 1, 2, 9, 2000, 29, 0, 0, 0, 2, 2, 60, 951782400],
+      '1999-12-31T23:59:59': [1999, 4, 12, 52, 1999, 31, 23, 59, 59, 5, 5, 365, 946684799],
+    };
+    for (const [date, values] of Object.entries(expected))
+      fields.forEach((field, index) =>
+        assert.equal(value(`date_part('${field}', ${lit(date)})`), values[index], `${field} of ${date}`),
+      );
+    assert.equal(value("date_part('dayofweek', '2024-03-17')"), 0, 'Sunday');
+    assert.equal(value("date_part('DayOfYear', '2024-03-17')"), 77);
+    assert.equal(value("date_part('day', '2024-02-30')"), null, 'no such day');
+    assert.equal(value("date_part('day', 'soon')"), null);
+    assert.equal(value("date_part('day', null)"), null);
+    assert.throws(() => value("date_part('fortnight', '2024-03-17')"), /fortnight/);
+  });
+
   it('split_part fails on a position that is not a number, as Postgres does', () => {
     assert.throws(() => value("segment_lens_split_part('a,b', ',', 'x')"), /not a number/);
   });

@@ -1,19 +1,31 @@
 // Renders every model of the fixture dbt projects (test/fixtures/<project>/models) and compares it, up to whitespace,
 // with the SQL Python's Jinja2 rendered for it (test/fixtures/<project>/expected, see the README there).
 import assert from 'node:assert/strict';
-import { cpSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { loadDbtProject } from '../../src/engine/model/dbtProject';
 import { renderModel, type RenderContext } from '../../src/engine/model/jinja';
 import { loadMacroLibrary } from '../../src/engine/model/macroLibrary';
-import { jaffleSeeds, jinja, repoRoot, tempWorkspace } from './helpers';
+import { runModel } from '../../src/engine/index';
+import { assets, jaffleSeeds, jinja, repoRoot, tempWorkspace } from './helpers';
 
 const fixtures = path.join(repoRoot, 'test', 'fixtures');
 
 /** Models that run_query() reads, created from their expected SQL (all in `main`). */
-const queried: Record<string, string[]> = { jaffle_shop: [], dispatch_project: ['stg_payments'] };
+const queried: Record<string, string[]> = {
+  jaffle_shop: [],
+  dispatch_project: ['stg_payments'],
+  package_idioms: ['stg_orders', 'stg_payments'],
+};
+
+/** The seeds of /work/shared each fixture project needs, copied into its seeds/. */
+const sharedSeeds: Record<string, string[]> = {
+  jaffle_shop: ['raw_customers.csv', 'raw_orders.csv', 'raw_payments.csv'],
+  dispatch_project: [],
+  package_idioms: ['raw_orders.csv', 'raw_payments.csv'],
+};
 
 type Column = { name: string; type: string };
 const columnsSql = 'select name, type from pragma_table_info(?)';
@@ -31,10 +43,8 @@ function modelFiles(dir: string): string[] {
 function workspace(project: string): string {
   const dir = path.join(tempWorkspace(), project);
   cpSync(path.join(fixtures, project), dir, { recursive: true, filter: (src) => path.basename(src) !== 'expected' });
-  if (project === 'jaffle_shop') {
-    for (const seed of ['raw_customers.csv', 'raw_orders.csv', 'raw_payments.csv'])
-      cpSync(path.join(jaffleSeeds(), seed), path.join(dir, 'seeds', seed));
-  }
+  mkdirSync(path.join(dir, 'seeds'), { recursive: true });
+  for (const seed of sharedSeeds[project]) cpSync(path.join(jaffleSeeds(), seed), path.join(dir, 'seeds', seed));
   return dir;
 }
 
@@ -54,7 +64,7 @@ function warehouse(project: string, dir: string): BetterSqlite3.Database {
 
 // run_query answers from native SQLite on the same seeds (an independent route to the data).
 describe('fixture dbt projects render as Python Jinja2 renders them', () => {
-  for (const project of ['jaffle_shop', 'dispatch_project']) {
+  for (const project of ['jaffle_shop', 'dispatch_project', 'package_idioms']) {
     for (const file of modelFiles(path.join(fixtures, project))) {
       const model = path.basename(file, '.sql');
       it(`${project}: ${path.relative(path.join(fixtures, project), file)}`, async () => {
@@ -74,7 +84,12 @@ describe('fixture dbt projects render as Python Jinja2 renders them', () => {
             const statement = db.prepare(sql).raw();
             return { columns: statement.columns().map((column) => column.name), rows: statement.all() as unknown[][] };
           },
-          columnsOf: (_schema: string, identifier: string) => db.prepare(columnsSql).all(identifier) as Column[],
+          // As the engine reads them: a column without a declared type is text (run/session.ts).
+          columnsOf: (_schema: string, identifier: string) =>
+            (db.prepare(columnsSql).all(identifier) as Column[]).map(({ name, type }) => ({
+              name,
+              type: (type || 'text').toLowerCase(),
+            })),
         };
         const copy = path.join(dir, path.relative(path.join(fixtures, project), file));
         const { sql } = renderModel(readFileSync(copy, 'utf8'), copy, context);
@@ -82,5 +97,64 @@ describe('fixture dbt projects render as Python Jinja2 renders them', () => {
         assert.equal(squash(sql), squash(expected(project, model)));
       });
     }
+  }
+});
+
+/** Rows as comparable text, in any order; numbers to 6 places. */
+function rowSet(rows: unknown[][]): string[] {
+  return rows
+    .map((row) => JSON.stringify(row.map((value) => (typeof value === 'number' ? Number(value.toFixed(6)) : value))))
+    .sort();
+}
+
+// The same models run by the engine on the CSV seeds (each upstream model rendered on the data and built), against
+// native SQLite running the committed expected SQL of each layer on the same CSVs, loaded with numeric affinity as
+// the engine types CSV columns.
+describe('fixture package_idioms runs as native SQLite runs its expected SQL', function () {
+  this.timeout(60_000);
+  const layers = ['stg_orders', 'stg_payments', 'int_order_events', 'order_payments'];
+  const files: Record<string, string> = {
+    stg_orders: 'models/staging/stg_orders.sql',
+    stg_payments: 'models/staging/stg_payments.sql',
+    int_order_events: 'models/intermediate/int_order_events.sql',
+    order_payments: 'models/marts/order_payments.sql',
+  };
+  let dir: string;
+  let native: BetterSqlite3.Database;
+  before(() => {
+    dir = workspace('package_idioms');
+    native = new BetterSqlite3(':memory:');
+    for (const file of readdirSync(path.join(dir, 'seeds')).filter((name) => name.endsWith('.csv'))) {
+      const [header, ...rows] = parse(readFileSync(path.join(dir, 'seeds', file), 'utf8')) as string[][];
+      const table = path.basename(file, '.csv');
+      native.exec(`create table "${table}" (${header.map((column) => `"${column}" numeric`).join(', ')})`);
+      const insert = native.prepare(`insert into "${table}" values (${header.map(() => '?').join(', ')})`);
+      for (const row of rows) insert.run(row);
+    }
+    for (const model of layers) native.exec(`create view "${model}" as ${expected('package_idioms', model)}`);
+  });
+  after(() => native?.close());
+
+  for (const model of layers) {
+    it(`${files[model]}`, async () => {
+      const outcome = await runModel(
+        {
+          workspaceDir: dir,
+          settings: { model: files[model], connection: { type: 'csv', directory: 'seeds' } },
+          env: {},
+          homeDir: dir,
+        },
+        assets,
+      );
+      if (!outcome.ok) assert.fail(`expected a result, got ${JSON.stringify(outcome.error)}`);
+      const want = native.prepare(`select * from "${model}"`).raw();
+      assert.deepEqual(
+        outcome.result.columns,
+        want.columns().map((column) => column.name),
+      );
+      const rows = want.all() as unknown[][];
+      assert.ok(rows.length > 0);
+      assert.deepEqual(rowSet(outcome.result.rows), rowSet(rows));
+    });
   }
 });

@@ -3,7 +3,9 @@
 // exception inside MiniJinja's WebAssembly is a panic that breaks the instance): a problem is recorded with the
 // place it was called from, the render winds down (every function answers nothing once one failed), and the
 // renderer reports the first problem recorded.
+import { createHash } from 'node:crypto';
 import path from 'node:path';
+import type { FileLocation } from '../errors';
 import { quoteIdentifierIfNeeded } from '../sql/names';
 import { dbtModules } from './dbtModules';
 import { ephemeralCteName } from './ephemeral';
@@ -16,6 +18,8 @@ export interface ContextProblem {
   site?: number;
   /** For a problem with one of the model's own `{{ }}` tags: the tag's offset in the model file. */
   offset?: number;
+  /** For a problem elsewhere (a macro file): where. */
+  location?: FileLocation;
 }
 
 /** What `config()` captured (for the DAG builder), with the values as written. */
@@ -48,6 +52,17 @@ export interface RenderEnvironment {
   /** The project's ephemeral models: ref() gives the CTE dbt injects for each (ephemeral.ts), not a relation. */
   ephemeral?: ReadonlySet<string>;
 }
+
+/** The dbt version whose semantics the context follows (`dbt_version`). */
+const DBT_VERSION = '1.9.0';
+/** One invocation for every render: a model's SQL must not change between runs because of it (builds are cached). */
+const INVOCATION_ID = '00000000-0000-4000-8000-000000000000';
+
+/**
+ * What a printed value that is undefined reaches our output functions as (`(x) | default(__lens_undefined)`):
+ * MiniJinja hands both None and an undefined value to JavaScript as `undefined`, but only None prints ("None").
+ */
+export const UNDEFINED_MARK = '\uE005';
 
 /** Marks a relation's SQL text inside values MiniJinja stringifies, so the renderer can put the text back. */
 export const RELATION_OPEN = '\uE020';
@@ -130,6 +145,17 @@ export function relationText(value: unknown): string | undefined {
   return typeof marked === 'string' ? marked.slice(1, -1) : undefined;
 }
 
+/** JSON as Python's json.dumps writes it (dbt's tojson): a space after each comma and colon. */
+function pythonJson(value: unknown): string {
+  if (value === undefined || value === null || typeof value === 'function') return 'null';
+  if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
+  if (typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, item]) => typeof item !== 'function');
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}: ${pythonJson(item)}`).join(', ')}}`;
+  }
+  return JSON.stringify(value);
+}
+
 /** A value as Python prints it inside a list or dict (dbt's Jinja is Python's): strings quoted, None, True. */
 function pythonRepr(value: unknown): string {
   if (typeof value === 'string') return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
@@ -196,6 +222,60 @@ export function restoreRelations(text: string): string {
   return text;
 }
 
+const STRING_TYPES = ['text', 'character varying', 'character', 'varchar'];
+const INTEGER_TYPES = ['smallint', 'integer', 'bigint', 'smallserial', 'serial', 'bigserial', 'int2', 'int4', 'int8'];
+const FLOAT_TYPES = ['real', 'float4', 'float', 'double precision', 'float8', 'double'];
+const NUMERIC_TYPES = ['numeric', 'decimal'];
+
+/** dbt's Column.translate_type: its portable labels (`string`, `integer`, …) as the type they stand for. */
+function translateType(dtype: string): string {
+  const labels: Record<string, string> = {
+    STRING: 'TEXT',
+    TIMESTAMP: 'TIMESTAMP',
+    FLOAT: 'FLOAT',
+    INTEGER: 'INT',
+    BOOLEAN: 'BOOLEAN',
+  };
+  return labels[dtype.toUpperCase()] ?? dtype;
+}
+
+/**
+ * A column as dbt's Column gives it to templates: `name`/`column`, `dtype`/`data_type` (the type SQLite declares),
+ * `quoted`, and the methods packages call (`is_string()`, `string_size()`, `is_number()`, …). The type's size in
+ * parentheses (`varchar(20)`) is its char_size, or its precision and scale.
+ */
+export function columnValue(name: string, dtype: string): Record<string, unknown> {
+  const base = dtype.toLowerCase().split('(')[0].trim();
+  const size = /\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)/.exec(dtype);
+  const isString = () => STRING_TYPES.includes(base);
+  const isInteger = () => INTEGER_TYPES.includes(base);
+  const isFloat = () => FLOAT_TYPES.includes(base);
+  const isNumeric = () => NUMERIC_TYPES.includes(base);
+  const stringSize = () => (isString() && size ? Number(size[1]) : 256);
+  const numericType = () =>
+    size?.[2] !== undefined ? `${dtype.split('(')[0].trim()}(${size[1]},${size[2]})` : dtype.split('(')[0].trim();
+  return withGet({
+    name,
+    column: name,
+    dtype,
+    // As dbt's Column.data_type: a string type with its size, a numeric one with its precision and scale.
+    data_type: isString() ? `character varying(${stringSize()})` : isNumeric() ? numericType() : dtype,
+    quoted: `"${name.replaceAll('"', '""')}"`,
+    char_size: isString() && size ? Number(size[1]) : null,
+    numeric_precision: isNumeric() && size ? Number(size[1]) : null,
+    numeric_scale: isNumeric() && size?.[2] !== undefined ? Number(size[2]) : null,
+    is_string: isString,
+    is_integer: isInteger,
+    is_float: isFloat,
+    is_numeric: isNumeric,
+    is_number: () => isInteger() || isFloat() || isNumeric(),
+    // dbt's size for a string column declared without one.
+    string_size: stringSize,
+    string_type: (length: unknown) => `character varying(${Number(length)})`,
+    literal: (value: unknown) => `${outputText(value)}::${dtype}`,
+  });
+}
+
 /** One render's JavaScript side: the functions, the `return()` frames, the first problem, what config() said. */
 export class RenderState {
   problem: ContextProblem | undefined;
@@ -204,7 +284,7 @@ export class RenderState {
   readonly config: CapturedConfig = {};
   /** The models and seeds `ref()` named, in call order (the project graph's edges). */
   readonly refs: string[] = [];
-  private readonly frames: { id: number; value?: unknown; returned: boolean }[] = [];
+  private readonly frames: { id: number; value?: unknown; returned: boolean; hasValue: boolean }[] = [];
   private nextFrame = 0;
   private readonly statements = new Map<string, { table: QueryTable }>();
 
@@ -214,8 +294,8 @@ export class RenderState {
     readonly model: { name: string; schema: string } | undefined,
   ) {}
 
-  fail(message: string, hint: string, site?: number, offset?: number): undefined {
-    this.problem ??= { message, hint, site, offset };
+  fail(message: string, hint: string, site?: number, offset?: number, location?: FileLocation): undefined {
+    this.problem ??= { message, hint, site, offset, location };
     return undefined;
   }
 
@@ -223,24 +303,37 @@ export class RenderState {
     return this.problem !== undefined;
   }
 
+  /** A macro starts (its prologue, jinjaRewrite's macroPrologue): its frame. */
   enter(): number {
     const id = this.nextFrame++;
-    this.frames.push({ id, returned: false });
+    this.frames.push({ id, returned: false, hasValue: false });
     return id;
   }
 
-  /** A macro call's value: what its `return()` gave (the first one: dbt's return ends the macro), else its text. */
-  leave(id: number, output: unknown): unknown {
+  /**
+   * A macro ends: its frame goes. A value a `return()` inside an expression handed over (the `return` function
+   * below) comes back as `[value]`, else `[]` (a `return()` statement keeps its value in the template itself).
+   */
+  leave(id: number): unknown[] {
     let frame;
     while (this.frames.length && (frame = this.frames.pop())!.id !== id);
-    if (frame?.id === id && frame.returned) return frame.value;
-    return output;
+    return frame?.id === id && frame.hasValue ? [frame.value] : [];
   }
 
+  /** A `return()` statement runs: true the first time in the macro (dbt's return ends the macro). */
+  returning(): boolean {
+    const frame = this.frames[this.frames.length - 1];
+    if (!frame || frame.returned) return false;
+    frame.returned = true;
+    return true;
+  }
+
+  /** `return(value)` inside an expression: the value crosses to JavaScript and back (callables become text). */
   return(value: unknown): string {
     const frame = this.frames[this.frames.length - 1];
     if (frame && !frame.returned) {
       frame.returned = true;
+      frame.hasValue = true;
       frame.value = plain(value);
     }
     return '';
@@ -460,7 +553,41 @@ export function contextGlobals(
         site,
       );
     }),
+    __lens_undefined: UNDEFINED_MARK,
     is_incremental: () => false,
+    // dbt's run flags as `dbt run` sets them, and what it says of itself: packages read them to decide what to do.
+    flags: { WHICH: 'run', FULL_REFRESH: false, STORE_FAILURES: false, WARN_ERROR: false, DEBUG: false },
+    invocation_args_dict: { which: 'run', full_refresh: false },
+    invocation_id: INVOCATION_ID,
+    dbt_version: DBT_VERSION,
+    fromjson: fn((_, { positional: [text, fallback = null] }) => {
+      try {
+        return JSON.parse(outputText(text));
+      } catch {
+        return fallback;
+      }
+    }),
+    tojson: fn((_, { positional: [value] }) => pythonJson(value)),
+    as_bool: fn((_, { positional: [value] }) =>
+      typeof value === 'string'
+        ? ['true', 'True'].includes(value) || (value !== 'false' && value !== 'False' && value)
+        : value,
+    ),
+    as_number: fn((_, { positional: [value] }) =>
+      typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value,
+    ),
+    as_text: fn((_, { positional: [value] }) => outputText(value)),
+    as_native: fn((_, { positional: [value] }) => value),
+    // Python's set() as dbt gives it: the distinct items, in first-seen order (a list here).
+    set: fn((_, { positional: [value, fallback = null] }) =>
+      Array.isArray(value) || typeof value === 'string' ? [...new Set(value)] : fallback,
+    ),
+    set_strict: fn((state, { positional: [value] }, site) =>
+      Array.isArray(value) || typeof value === 'string'
+        ? [...new Set(value)]
+        : state.fail(`set_strict() takes a list; got ${outputText(value)}.`, 'Pass a list.', site),
+    ),
+    local_md5: fn((_, { positional: [value] }) => createHash('md5').update(outputText(value)).digest('hex')),
     run_query: fn((state, { positional }, site) => {
       if (state.returned) return null;
       const sql = positional[0];
@@ -530,15 +657,7 @@ export function contextGlobals(
             'Check the relation, or load the data that holds it.',
             site,
           );
-        return columns.map((column) =>
-          withGet({
-            name: column.name,
-            column: column.name,
-            data_type: column.type,
-            dtype: column.type,
-            quoted: `"${column.name.replaceAll('"', '""')}"`,
-          }),
-        );
+        return columns.map((column) => columnValue(column.name, column.type));
       }),
     },
     modules: guarded(dbtModules(), current),
@@ -563,6 +682,20 @@ export function contextGlobals(
             String(keywords.database ?? 'main'),
           ),
         ),
+        add_ephemeral_prefix: fn((_, { positional }) => `__dbt__cte__${outputText(positional[0])}`),
+      },
+      // dbt's Column class.
+      Column: {
+        translate_type: fn((_, { positional }) => translateType(outputText(positional[0]))),
+        create: fn((_, { positional }) =>
+          columnValue(outputText(positional[0]), translateType(outputText(positional[1]))),
+        ),
+        string_type: fn((_, { positional }) => `character varying(${Number(positional[0])})`),
+        numeric_type: fn((_, { positional: [dtype, precision, scale] }) =>
+          precision === null || precision === undefined || scale === null || scale === undefined
+            ? outputText(dtype)
+            : `${outputText(dtype)}(${Number(precision)},${Number(scale)})`,
+        ),
       },
     },
     __lens_get: fn((_, { positional }) => {
@@ -574,13 +707,9 @@ export function contextGlobals(
       }
       return fallback;
     }),
-    __lens_merge: fn((_, { positional }) =>
-      withGet({ ...(plain(positional[0]) as object), ...(plain(positional[1]) as object) }),
-    ),
     __lens_enter: neverThrows(current, () => current().enter()),
-    __lens_call: neverThrows(current, (frame: unknown, output: unknown) =>
-      typeof frame === 'number' ? current().leave(frame, output) : output,
-    ),
+    __lens_leave: neverThrows(current, (frame: unknown) => (typeof frame === 'number' ? current().leave(frame) : [])),
+    __lens_returning: neverThrows(current, () => current().returning()),
     __lens_dispatch: fn((state, { positional, keywords }, site) => {
       const name = String(positional[0] ?? keywords.macro_name ?? '');
       const namespace = positional[1] ?? keywords.macro_namespace;

@@ -16,9 +16,22 @@ import {
   RenderState,
   type CapturedConfig,
   type RenderEnvironment,
+  UNDEFINED_MARK,
 } from './dbtContext';
-import { lexTemplate, TemplateSyntaxError, type TemplateToken } from './jinjaLexer';
-import { blockKeyword, MutationRewrite, rewriteCode, type RewriteScope } from './jinjaRewrite';
+import { lexTemplate, portableStrings, TemplateSyntaxError, type TemplateToken } from './jinjaLexer';
+import {
+  blockKeyword,
+  callsReturn,
+  macroEpilogue,
+  macroPrologue,
+  MutationRewrite,
+  RESULT,
+  returnStatement,
+  rewriteBlock,
+  rewriteCallTag,
+  rewriteOutput,
+  type RewriteScope,
+} from './jinjaRewrite';
 import { isTrap, RENDER_FUEL, type JinjaRuntime } from './jinjaRuntime';
 import { LIBRARY_TEMPLATE, literalText, MacroLibrary, SiteTable } from './macroLibrary';
 import { SourceMap, type Segment } from './sourceMap';
@@ -28,7 +41,7 @@ const EXPR_OPEN = '\uE001';
 const EXPR_CLOSE = '\uE002';
 const ID_END = '\uE003';
 const MARKERS = /[\uE000-\uE003]/;
-const RESERVED = /[\uE000-\uE003\uE020\uE021]/;
+const RESERVED = /[\uE000-\uE005\uE020\uE021]/;
 
 /** Sites of the model's own calls are numbered after the library's. */
 const MODEL_SITES = 1_000_000;
@@ -78,17 +91,53 @@ function instrument(
     out.push(text);
     length += text.length;
   };
-  const mutation = new MutationRewrite(
-    tokens.filter((token) => token.kind === 'block').map((token) => source.slice(token.codeStart, token.codeEnd)),
+  // Each `{% macro %}` the model defines is a body of its own for the mutation rewrite (its variables are its own).
+  const bodyOf: number[] = [];
+  let macros = 0;
+  let depth = 0;
+  for (const token of tokens) {
+    const keyword = token.kind === 'block' ? blockKeyword(source.slice(token.codeStart, token.codeEnd)) : '';
+    if (keyword === 'macro' && depth++ === 0) macros++;
+    bodyOf.push(depth > 0 ? macros : 0);
+    if (keyword === 'endmacro' && depth > 0) depth--;
+  }
+  const mutations = Array.from(
+    { length: macros + 1 },
+    (_, body) =>
+      new MutationRewrite(
+        tokens
+          .filter((token, index) => token.kind === 'block' && bodyOf[index] === body)
+          .map((token) => source.slice(token.codeStart, token.codeEnd)),
+      ),
   );
-  if (mutation.opening) emit(mutation.opening, 0, false);
+  if (mutations[0].opening) emit(mutations[0].opening, 0, false);
   const modelScope: RewriteScope = {
     ...scope,
-    mutable: mutation.variables,
     macro: (path) => (path.length === 1 && localMacros.has(path[0]) ? path[0] : scope.macro(path)),
   };
+  const scopes = mutations.map((mutation) => ({ ...modelScope, mutable: mutation.variables }));
+  const returning = mutations.map((_, body) =>
+    callsReturn(
+      tokens
+        .filter((token, index) => token.kind !== 'data' && bodyOf[index] === body)
+        .map((token) => source.slice(token.codeStart, token.codeEnd)),
+    ),
+  );
+  // Macro depth of each token: a `return()` statement in a macro's own body (depth 1) keeps its value there.
+  const depthOf: number[] = [];
+  let level = 0;
+  for (const token of tokens) {
+    const keyword = token.kind === 'block' ? blockKeyword(source.slice(token.codeStart, token.codeEnd)) : '';
+    if (keyword === 'macro') level++;
+    depthOf.push(level);
+    if (keyword === 'endmacro' && level > 0) level--;
+  }
+  const returnAt = (index: number, code: string) =>
+    depthOf[index] === 1 ? returnStatement(code, tokens[index].codeStart, scopes[bodyOf[index]]) : undefined;
   tokens.forEach((token, index) => {
     const code = source.slice(token.codeStart, token.codeEnd);
+    const mutation = mutations[bodyOf[index]];
+    const bodyScope = scopes[bodyOf[index]];
     switch (token.kind) {
       case 'data': {
         let from = token.start;
@@ -106,28 +155,37 @@ function instrument(
         return;
       }
       case 'variable': {
+        const returned = returnAt(index, code);
+        if (returned) {
+          emit(returned, token.start, false);
+          return;
+        }
         const id =
           result.expressions.push({ start: token.start, end: token.end, text: source.slice(token.start, token.end) }) -
           1;
-        emit(`{{ __lensMark(${id}, (${rewriteCode(code, token.codeStart, modelScope)})) }}`, token.start, false);
+        emit(`{{ __lensMark(${id}, (${rewriteOutput(code, token.codeStart, bodyScope)})) }}`, token.start, false);
         return;
       }
       case 'block': {
         const keyword = blockKeyword(code);
         let rewritten = code;
         if (keyword === 'call') {
-          rewritten = code.replace(
-            /^(\s*call\s*(?:\([^)]*\))?\s*)([A-Za-z_][\w.]*)(\s*\()/,
-            (whole, head: string, callee: string, paren: string) => {
-              const found = modelScope.macro(callee.split('.'));
-              return found ? `${head}${found}${paren}` : whole;
-            },
-          );
-        } else if (!['macro', 'endmacro', 'endcall', 'import', 'from'].includes(keyword)) {
-          rewritten =
-            mutation.block(code, token.codeStart, modelScope) ?? rewriteCode(code, token.codeStart, modelScope);
+          rewritten = rewriteCallTag(code, bodyScope);
+        } else if (keyword === 'macro') {
+          rewritten = portableStrings(code);
+        } else if (!['endmacro', 'endcall', 'import', 'from'].includes(keyword)) {
+          rewritten = rewriteBlock(code, token.codeStart, bodyScope, mutation);
         }
-        emit(`{%${rewritten}%}`, token.start, false);
+        // A macro's own namespace opens at its start (the macro's first tag is its `{% macro %}`).
+        const returned = keyword === 'do' ? returnAt(index, code) : undefined;
+        if (returned) rewritten = returned.slice(2, -2);
+        // A macro's own frame and namespace open at its start (the macro's first tag is its `{% macro %}`), and
+        // its result is left for its caller at its end.
+        const starts = keyword === 'macro' && bodyOf[index] !== bodyOf[index - 1];
+        const ends = keyword === 'endmacro' && bodyOf[index] !== bodyOf[index + 1];
+        const prologue = starts ? macroPrologue(mutation.opening, returning[bodyOf[index]]) : '';
+        const epilogue = ends ? macroEpilogue(returning[bodyOf[index]]) : '';
+        emit(`${epilogue}{%${rewritten}%}${prologue}`, token.start, false);
         return;
       }
       case 'comment':
@@ -164,12 +222,12 @@ function environmentFor(runtime: JinjaRuntime, library: MacroLibrary): Environme
     neverThrows(state, (id: unknown, value: unknown) => {
       const render = current!;
       if (render.state.failed || typeof id !== 'number') return '';
-      if (value === undefined) {
+      if (value === UNDEFINED_MARK) {
         if (render.state.environment.lenient) return '';
         const expression = render.instrumented.expressions[id].text.replace(/^\{\{[-+]?\s*|\s*[-+]?\}\}$/g, '');
         return render.state.fail(
           `${expression} is undefined in ${render.file}.`,
-          'Define it, or check its spelling (dbt would not compile it either).',
+          'Define it, or check its spelling (dbt would print nothing here, which is rarely what was meant).',
           undefined,
           render.instrumented.expressions[id].start,
         );
@@ -182,17 +240,48 @@ function environmentFor(runtime: JinjaRuntime, library: MacroLibrary): Environme
     neverThrows(state, (site: unknown, value: unknown) => {
       const render = current!;
       if (render.state.failed) return '';
-      if (value !== undefined) return outputText(value);
+      if (value !== UNDEFINED_MARK) return outputText(value);
       if (render.state.environment.lenient || typeof site !== 'number') return '';
       const file = library.sites.file(site);
       return render.state.fail(
         `${library.outputs.get(site)} is undefined in ${file}.`,
-        'Define it, or check its spelling: this can happen when a macro calls a macro that does not exist (dbt would not compile it either).',
+        'Define it, or check its spelling: this can happen when a macro calls a macro that does not exist (dbt would print nothing here).',
         site,
       );
     }),
   );
-  environment.addTemplate(LIBRARY_TEMPLATE, library.template);
+  try {
+    environment.addTemplate(LIBRARY_TEMPLATE, library.template);
+  } catch (error) {
+    if (isTrap(error)) throw error;
+    // A macro MiniJinja cannot read (a package's macro for another adapter, say) must not stop every model: the
+    // library leaves it out, and calling it says where it is and why.
+    library.isolateUnreadable((text) => {
+      try {
+        environment!.addTemplate('__lens_check', text);
+        return undefined;
+      } catch (problem) {
+        const message = problem instanceof Error ? problem.message : String(problem);
+        const position = errorPosition(message);
+        return { message: cleanMessage(message), line: position?.line ?? 1, column: position?.column ?? 1 };
+      }
+    });
+    environment.addTemplate(LIBRARY_TEMPLATE, library.template);
+  }
+  for (const [unique, macro] of library.unreadable) {
+    environment.addGlobal(
+      unique,
+      neverThrows(state, () =>
+        current!.state.fail(
+          `Segment Lens cannot read the macro ${macro.name}${macro.location ? ` (${macro.location.file}:${macro.location.line})` : ''}, which this model calls: ${macro.detail}.`,
+          'If dbt reads this macro, MiniJinja (which Segment Lens renders with) lacks the construct: write a version without it in your project (a dispatched macro is found in your macro-paths first, as sqlite__<name>); if dbt cannot read it either, fix it there.',
+          undefined,
+          undefined,
+          macro.location,
+        ),
+      ),
+    );
+  }
   byLibrary.set(library, environment);
   return environment;
 }
@@ -237,7 +326,28 @@ function originalOffset(instrumented: Instrumented, offset: number): number {
 /** MiniJinja's message, without its debug view and its "(in …)". */
 function cleanMessage(message: string): string {
   const first = message.split('\n')[0].replace(/\s*\(in .+:\d+\)\s*$/, '');
-  return first.replace(/__lensMark\(\d+, \(|__lens_call\(__lens_enter\(\), |__m_\w+?__/g, '');
+  return first.replace(
+    /__lensMark\(\d+, \(|__lens_rv\[\(|, 'slot'\)\[1\]\]|\) \| default\(__lens_undefined\)|__m_\w+?__/g,
+    '',
+  );
+}
+
+/** dbt's `model` (the node being rendered), as far as templates read it. */
+function modelNode(name: string, file: string, context: RenderContext): Record<string, unknown> {
+  const project = context.project?.name ?? 'project';
+  const dir = context.project?.dir;
+  return {
+    name,
+    alias: context.project?.modelAliases.get(name) ?? name,
+    schema: context.project?.modelSchemas.get(name) ?? context.target.schema,
+    database: context.target.database ?? 'main',
+    package_name: project,
+    unique_id: `model.${project}.${name}`,
+    resource_type: 'model',
+    original_file_path: dir && file.startsWith(dir) ? file.slice(dir.length + 1) : file,
+    tags: [],
+    meta: {},
+  };
 }
 
 export function renderModel(source: string, file: string, context: RenderContext): RenderedModel {
@@ -292,9 +402,10 @@ export function renderModel(source: string, file: string, context: RenderContext
   }
   // The library's names the model uses, imported on its first line (no line added: positions stay as written).
   const imports = [
-    ...referenced,
+    ...[...referenced].filter((name) => !library.unreadable.has(name)),
     ...[...library.namespaces].filter((name) => /^[A-Za-z_]\w*$/.test(name) && !localMacros.has(name)),
     '__lens_macros',
+    RESULT,
   ];
   const prefix = `{% from '${LIBRARY_TEMPLATE}' import ${imports.join(', ')} %}`;
   const text = prefix + instrumented.text;
@@ -306,16 +417,13 @@ export function renderModel(source: string, file: string, context: RenderContext
     const environment = environmentFor(runtime, library);
     environment.addGlobal('target', { database: 'main', threads: 1, ...context.target });
     environment.addGlobal('execute', context.execute ?? false);
-    environment.addGlobal(
-      'this',
-      relation(
-        context.target.schema,
-        file
-          .split(/[\\/]/)
-          .pop()!
-          .replace(/\.sql$/i, ''),
-      ),
-    );
+    const name = file
+      .split(/[\\/]/)
+      .pop()!
+      .replace(/\.sql$/i, '');
+    environment.addGlobal('this', relation(context.target.schema, name));
+    environment.addGlobal('project_name', context.project?.name ?? 'project');
+    environment.addGlobal('model', modelNode(name, file, context));
     current = { state, file, instrumented };
     // Named without an extension: MiniJinja would escape the output of a name ending in .yml or .json.
     rendered = environment.renderNamedStr('__lens_model', text, {});
@@ -389,13 +497,14 @@ function problemError(
   const problem = state.problem!;
   const site = problem.site;
   const location =
-    problem.offset !== undefined
+    problem.location ??
+    (problem.offset !== undefined
       ? locationAt(where.file, where.source, problem.offset)
       : site === undefined
         ? undefined
         : site >= MODEL_SITES
           ? where.sites.location(site)
-          : where.library.sites.location(site);
+          : where.library.sites.location(site));
   return new LensError({ code: 'jinja', message: problem.message, hint: problem.hint, location });
 }
 

@@ -138,7 +138,7 @@ export interface CodeToken {
 }
 
 const CODE_TOKEN =
-  /(\s+)|([A-Za-z_][A-Za-z0-9_]*)|(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|('(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?)|(\*\*|\/\/|==|!=|<=|>=|[^\s])/gy;
+  /(\s+)|([A-Za-z_][A-Za-z0-9_]*)|(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|('(?:[^'\\]|\\[\s\S])*'?|"(?:[^"\\]|\\[\s\S])*"?)|(\*\*|\/\/|==|!=|<=|>=|[^\s])/gy;
 
 /** The tokens of the code in a tag; joined back, they are the code exactly. */
 export function lexCode(code: string): CodeToken[] {
@@ -160,8 +160,82 @@ export function lexCode(code: string): CodeToken[] {
   return tokens;
 }
 
-/** The value of a string literal token (Python-style escapes for quotes and backslashes). */
+/** The value of a string literal token, as Jinja2 reads it (pythonStringValue). */
 export function stringValue(token: CodeToken): string | undefined {
   if (token.kind !== 'string' || token.text.length < 2) return undefined;
-  return token.text.slice(1, -1).replace(/\\(.)/g, '$1');
+  return pythonStringValue(token.text.slice(1, -1));
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = {
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\n': '',
+};
+
+const HEX_DIGITS: Record<string, number> = { x: 2, u: 4, U: 8 };
+
+/**
+ * The text a string literal's body (between its quotes) stands for in Jinja2, which decodes it as Python does
+ * (`unicode-escape`): `\n`, `\t`, `\x41`, `\101`, `\u0041`, `\U00000041`; a backslash before a line break joins
+ * the lines; an escape Python does not know (`\d`, `\.` in a regular expression) keeps its backslash.
+ */
+export function pythonStringValue(body: string): string {
+  body = body.replace(/\r\n?/g, '\n');
+  let value = '';
+  for (let index = 0; index < body.length; index++) {
+    const char = body[index];
+    if (char !== '\\' || index + 1 >= body.length) {
+      value += char;
+      continue;
+    }
+    const next = body[++index];
+    if (Object.hasOwn(SIMPLE_ESCAPES, next)) {
+      value += SIMPLE_ESCAPES[next];
+      continue;
+    }
+    const octal = /^[0-7]{1,3}/.exec(body.slice(index, index + 3));
+    const hex = HEX_DIGITS[next];
+    const digits = hex ? body.slice(index + 1, index + 1 + hex) : '';
+    if (octal) {
+      value += String.fromCodePoint(parseInt(octal[0], 8));
+      index += octal[0].length - 1;
+    } else if (hex && new RegExp(`^[0-9a-fA-F]{${hex}}$`).test(digits) && parseInt(digits, 16) <= 0x10ffff) {
+      value += String.fromCodePoint(parseInt(digits, 16));
+      index += hex;
+    } else value += `\\${next}`;
+  }
+  return value;
+}
+
+/** A string literal MiniJinja reads as `value`: only `\\` and the quote escaped (MiniJinja knows fewer escapes). */
+export function miniJinjaLiteral(value: string): string {
+  const quote = value.includes("'") && !value.includes('"') ? '"' : "'";
+  return `${quote}${value.replaceAll('\\', '\\\\').replaceAll(quote, `\\${quote}`)}${quote}`;
+}
+
+/**
+ * A string literal token as MiniJinja must read it to get Jinja2's value: unchanged when it has no backslash (both
+ * read it alike), else written anew from Python's reading of it (`'\d+'` is `\d+` to Python, an error to MiniJinja).
+ * An unclosed literal is left for MiniJinja to report.
+ */
+export function portableString(text: string): string {
+  const closed = text.length >= 2 && text[text.length - 1] === text[0] && /(^|[^\\])(\\\\)*$/.test(text.slice(1, -1));
+  if (!text.includes('\\') || !closed) return text;
+  return miniJinjaLiteral(pythonStringValue(text.slice(1, -1)));
+}
+
+/** The code of a tag with each string literal made portable (portableString); nothing else changes. */
+export function portableStrings(code: string): string {
+  if (!code.includes('\\')) return code;
+  return lexCode(code)
+    .map((token) => (token.kind === 'string' ? portableString(token.text) : token.text))
+    .join('');
 }

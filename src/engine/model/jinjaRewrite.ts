@@ -1,10 +1,18 @@
 // Rewrites the code inside a Jinja tag so MiniJinja gives dbt's semantics where it has none of its own:
 // - a macro call `m(…)`, `pkg.m(…)` or `adapter.dispatch('m', 'pkg')(…)` calls the macro by its unique name in the
-//   library and hands its `return()` value back (MiniJinja macros return only text): `__lens_call(__lens_enter(), …)`;
+//   library and hands its `return()` value back (MiniJinja macros return only text): see macroPrologue;
 // - `adapter.dispatch` is resolved here, with dbt's search order, against the macros the project has;
 // - `x.get(k, default)` becomes `__lens_get(x, k, default)` (MiniJinja's `get` takes no default);
-// - a call to one of our dbt functions gets `__lens_site=N`, so an error it reports points at the call in the file.
-import { lexCode, stringValue, TemplateSyntaxError, type CodeToken } from './jinjaLexer';
+// - a call to one of our dbt functions gets `__lens_site=N`, so an error it reports points at the call in the file;
+// - a string literal is written so MiniJinja reads the value Python's escapes give (`'\d'`, a backslash-newline).
+import {
+  lexCode,
+  portableString,
+  portableStrings,
+  stringValue,
+  TemplateSyntaxError,
+  type CodeToken,
+} from './jinjaLexer';
 
 const MAX_NESTING = 200;
 
@@ -37,6 +45,9 @@ const KNOWN_OBJECTS = new Set([
   'config',
 ]);
 
+/** Jinja's words that are not names: a bracket after one of them is not a call or a subscript. */
+const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'is', 'if', 'else', 'elif', 'for', 'set', 'do', 'recursive']);
+
 type Node =
   | { kind: 'token'; token: CodeToken; offset: number }
   | { kind: 'group'; open: CodeToken; close?: CodeToken; items: Node[]; offset: number };
@@ -66,6 +77,9 @@ function nest(tokens: CodeToken[], codeOffset: number): Node[] {
   }
   return root;
 }
+
+/** A token as MiniJinja is handed it: string literals read as Jinja2 reads them (portableString). */
+const written = (token: CodeToken) => (token.kind === 'string' ? portableString(token.text) : token.text);
 
 const isSpace = (node: Node | undefined) => node?.kind === 'token' && node.token.kind === 'space';
 const isOperator = (node: Node | undefined, text: string): boolean =>
@@ -117,7 +131,7 @@ class Rewriter {
       // After `|` a name is a filter, after `is` a test: never a macro or one of our functions.
       const filterOrTest = isOperator(before, '|') || (isName(before) && before.token.text === 'is');
       if (!startsChain || filterOrTest) {
-        out += node.kind === 'group' ? this.group(node) : node.token.text;
+        out += node.kind === 'group' ? this.group(node) : written(node.token);
         index++;
         continue;
       }
@@ -147,11 +161,17 @@ class Rewriter {
   /** A primary followed by `.name`, `[…]` and `(…)`: rewritten as a whole; returns the text and the index after it. */
   private chain(nodes: Node[], start: number): [string, number] {
     const first = nodes[start];
-    let text = first.kind === 'group' ? this.group(first) : first.token.text;
+    let text = first.kind === 'group' ? this.group(first) : written(first.token);
     const path: string[] = isName(first) ? [first.token.text] : [];
     let pathIsWhole = isName(first);
     let index = start + 1;
+    // `adapter.dispatch('m', 'pkg') (args)`: Jinja allows spaces between the parts of a chain (not after a keyword).
+    const spaced = !(isName(first) && KEYWORDS.has(first.token.text));
     for (;;) {
+      let next = index;
+      while (spaced && isSpace(nodes[next])) next++;
+      if (next > index && (isGroup(nodes[next], '(') || isGroup(nodes[next], '[') || isOperator(nodes[next], '.')))
+        index = next;
       const node = nodes[index];
       if (isOperator(node, '.') && isName(nodes[index + 1])) {
         const name = (nodes[index + 1] as Extract<Node, { kind: 'token' }>).token.text;
@@ -198,7 +218,8 @@ class Rewriter {
       return `__lens_macros[__lens_dispatch(${inner}${inner.trim() ? ', ' : ''}__lens_site=${this.scope.site(args.offset)})]`;
     }
     const macro = path ? this.scope.macro(path) : /^(__m_|__lens_macros\[)/.test(callee) ? callee : undefined;
-    if (macro) return `__lens_call(__lens_enter(), ${macro}(${inner}))`;
+    // The macro leaves its result in the namespace (macroEpilogue); the tuple makes the call run before the lookup.
+    if (macro) return `${RESULT}[(${macro}(${inner}), 'slot')[1]]`;
     if (path && path.length === 2 && !KNOWN_OBJECTS.has(path[0])) this.scope.unresolved?.(path, args.offset);
     if (path && this.scope.reportsErrors(path)) {
       return `${callee}(${inner}${inner.trim() ? ', ' : ''}__lens_site=${this.scope.site(args.offset)})`;
@@ -212,21 +233,99 @@ export function rewriteCode(code: string, codeOffset: number, scope: RewriteScop
   return new Rewriter(scope).nodes(nest(lexCode(code), codeOffset));
 }
 
+/**
+ * The code of a `{{ … }}` tag rewritten (rewriteCode), for our output functions: an undefined value reaches them as
+ * `__lens_undefined` (None would be `undefined` too, see dbtContext's UNDEFINED_MARK). `{{ ',' if not loop.last }}`
+ * prints nothing in dbt when the condition is false (the missing else is Jinja2's Undefined, which prints as ''),
+ * but to our functions that is a misspelt name: the missing `else` is written out as `else ''`.
+ */
+export function rewriteOutput(code: string, codeOffset: number, scope: RewriteScope): string {
+  const nodes = nest(lexCode(code), codeOffset);
+  const count = (word: string) => nodes.filter((node) => isName(node) && node.token.text === word).length;
+  const missingElses = " else ''".repeat(Math.max(0, count('if') - count('else')));
+  return `(${new Rewriter(scope).nodes(nodes)}${missingElses}) | default(__lens_undefined)`;
+}
+
 const MUTABLE = '__lens_mut';
-const MUTATION = /^\s*do\s+([A-Za-z_]\w*)\s*\.\s*(append|extend|update)\s*\(/;
+const METHODS = new Set(['append', 'extend', 'insert', 'update']);
+
+/** One step from a variable to the value a mutation changes: `.name` or `[key]`. */
+type Accessor = { kind: 'attribute'; name: string } | { kind: 'item'; key: Extract<Node, { kind: 'group' }> };
+
+/** `x.append(v)`, `d[k].append(v)`, `ns.items.extend(v)`, `d.update({…})`: what a `do` tag changes, and how. */
+interface Mutation {
+  root: string;
+  accessors: Accessor[];
+  method: string;
+  args: Extract<Node, { kind: 'group' }>;
+}
+
+/** The top-level parts of a bracket's content, split at its commas (spaces dropped). */
+function splitArguments(group: Extract<Node, { kind: 'group' }>): Node[][] {
+  const parts: Node[][] = [[]];
+  for (const node of group.items) {
+    if (isOperator(node, ',')) parts.push([]);
+    else if (!isSpace(node)) parts[parts.length - 1].push(node);
+  }
+  return parts.filter((part) => part.length > 0);
+}
+
+/**
+ * The mutation a block tag's code makes, if it is `do <mutation>` or `set <name> = <mutation>` (the value, None in
+ * Python, thrown away): a variable, any accessors, then one of METHODS called.
+ */
+function parseMutation(code: string, offset: number): Mutation | undefined {
+  const nodes = nest(lexCode(code), offset).filter((node) => !isSpace(node));
+  const word = (node: Node | undefined) => (isName(node) ? node.token.text : undefined);
+  const discarded = word(nodes[0]) === 'set' && isName(nodes[1]) && isOperator(nodes[2], '=');
+  if (word(nodes[0]) !== 'do' && !discarded) return undefined;
+  let at = discarded ? 3 : 1;
+  const root = word(nodes[at]);
+  if (!root) return undefined;
+  const accessors: Accessor[] = [];
+  for (at++; at < nodes.length;) {
+    const node = nodes[at];
+    if (isOperator(node, '.') && isName(nodes[at + 1])) {
+      const name = (nodes[at + 1] as Extract<Node, { kind: 'token' }>).token.text;
+      const call = nodes[at + 2];
+      if (METHODS.has(name) && isGroup(call, '(') && at + 3 === nodes.length)
+        return { root, accessors, method: name, args: call };
+      accessors.push({ kind: 'attribute', name });
+      at += 2;
+    } else if (isGroup(node, '[')) {
+      accessors.push({ kind: 'item', key: node });
+      at++;
+    } else return undefined;
+  }
+  return undefined;
+}
 
 /**
  * MiniJinja's lists and dicts cannot change, but dbt's Jinja changes them in place (`{% do cols.append(c) %}` in a
- * loop). A body (a macro, or a model) that does so keeps each such variable in a namespace instead, which a loop
- * can change: `{% set x = [] %}` → `{% set __lens_mut.x = [] %}`, `{% do x.append(v) %}` →
- * `{% set __lens_mut.x = __lens_mut.x + [v] %}`, and every other use of `x` reads `__lens_mut.x`.
+ * loop, `{% do by_relation[relation].append(c) %}`). A body (a macro, or a model) that does so keeps each such
+ * variable in a namespace instead, which a loop can change, and each change assigns the variable a changed copy:
+ * `{% set x = [] %}` → `{% set __lens_mut.x = [] %}`, `{% do x.append(v) %}` → `{% set __lens_mut.x = __lens_mut.x +
+ * [v] %}`, `{% do d[k].append(v) %}` → `d` with `d[k] + [v]` at `k` (MiniJinja's `dict(d, **{k: …})`, which keeps
+ * keys of any kind, relations too), and every other use of `x` reads `__lens_mut.x`. An attribute of a
+ * `namespace()` is assigned as it is (`{% set ns.items = ns.items + [v] %}`). A variable the body only receives (a
+ * macro's argument) starts as the value given, but the caller's own list does not change as in Python.
  */
 export class MutationRewrite {
-  readonly variables: Set<string>;
+  readonly variables = new Set<string>();
+  private readonly namespaces = new Set<string>();
 
-  /** `codes`: the code of every block tag of the body. */
+  /** `codes`: the code of every block tag of the body, with its offset in the file. */
   constructor(codes: readonly string[]) {
-    this.variables = new Set(codes.map((code) => MUTATION.exec(code)?.[1]).filter((name): name is string => !!name));
+    for (const code of codes) {
+      const namespace = /^\s*set\s+([A-Za-z_]\w*)\s*=\s*namespace\s*\(/.exec(code);
+      if (namespace) this.namespaces.add(namespace[1]);
+    }
+    for (const code of codes) {
+      const mutation = parseMutation(code, 0);
+      if (!mutation) continue;
+      if (this.namespaces.has(mutation.root) && mutation.accessors[0]?.kind === 'attribute') continue;
+      this.variables.add(mutation.root);
+    }
     // A loop variable of the same name is another variable each time round: leave those alone.
     for (const code of codes) {
       const loop = /^\s*for\s+([\w\s,]+?)\s+in\b/.exec(code);
@@ -234,33 +333,155 @@ export class MutationRewrite {
     }
   }
 
-  /** The tag that opens the body's namespace, when the body needs one. */
+  /** The tag that opens the body's namespace, when the body needs one: each variable starts as what it names. */
   get opening(): string {
-    return this.variables.size ? `{% set ${MUTABLE} = namespace() %}` : '';
+    if (!this.variables.size) return '';
+    const start = [...this.variables].map((name) => `${name}=(${name} if ${name} is defined else none)`);
+    return `{% set ${MUTABLE} = namespace(${start.join(', ')}) %}`;
   }
 
   /** A block tag's code rewritten, when it assigns or changes one of the variables (else undefined). */
   block(code: string, offset: number, scope: RewriteScope): string | undefined {
-    if (!this.variables.size) return undefined;
     const assignment = /^(\s*set\s+)([A-Za-z_]\w*)(\s*=)([\s\S]*)$/.exec(code);
-    if (assignment && this.variables.has(assignment[2])) {
+    const mutation = parseMutation(code, offset);
+    if (!mutation) {
+      if (!assignment || !this.variables.has(assignment[2])) return undefined;
       const valueOffset = offset + assignment[1].length + assignment[2].length + assignment[3].length;
       return `${assignment[1]}${MUTABLE}.${assignment[2]}${assignment[3]}${rewriteCode(assignment[4], valueOffset, scope)}`;
     }
-    const mutation = MUTATION.exec(code);
-    if (!mutation || !this.variables.has(mutation[1])) return undefined;
-    const open = code.indexOf('(', mutation[0].length - 1);
-    const close = code.lastIndexOf(')');
-    const argument = rewriteCode(code.slice(open + 1, close), offset + open + 1, scope);
-    const target = `${MUTABLE}.${mutation[1]}`;
-    const value =
-      mutation[2] === 'append'
-        ? `${target} + [${argument}]`
-        : mutation[2] === 'extend'
-          ? `${target} + ((${argument})|list)`
-          : `__lens_merge(${target}, ${argument})`;
-    return ` set ${target} = ${value} `;
+    const rewriter = new Rewriter(scope);
+    const accessors = [...mutation.accessors];
+    let target: string;
+    if (this.variables.has(mutation.root)) target = `${MUTABLE}.${mutation.root}`;
+    else if (this.namespaces.has(mutation.root) && accessors[0]?.kind === 'attribute')
+      target = `${mutation.root}.${(accessors.shift() as { name: string }).name}`;
+    else return undefined;
+    const args = splitArguments(mutation.args).map((part) => rewriter.nodes(part));
+    const keyword = (index: number) => {
+      const part = splitArguments(mutation.args)[index];
+      return part?.length > 2 && isName(part[0]) && isOperator(part[1], '=');
+    };
+    const change = (value: string): string => {
+      switch (mutation.method) {
+        case 'append':
+          return `${value} + [${args[0]}]`;
+        case 'extend':
+          return `${value} + ((${args[0]})|list)`;
+        case 'insert':
+          return `${value}[:${args[0]}] + [${args[1]}] + ${value}[${args[0]}:]`;
+        default:
+          // dict.update(other, key=value): MiniJinja's dict() merges a mapping's entries and keyword arguments.
+          return `dict(${value}${args.map((arg, index) => (keyword(index) ? `, ${arg}` : `, **(${arg})`)).join('')})`;
+      }
+    };
+    /** `value` with the accessors' element replaced by its changed copy. */
+    const rebuild = (value: string, rest: Accessor[]): string => {
+      if (!rest.length) return change(value);
+      const [first, ...others] = rest;
+      if (first.kind === 'attribute')
+        return `dict(${value}, **{${JSON.stringify(first.name)}: ${rebuild(`${value}.${first.name}`, others)}})`;
+      const key = rewriter.nodes(first.key.items);
+      const changed = rebuild(`${value}[${key}]`, others);
+      return `(dict(${value}, **{(${key}): ${changed}}) if ${value} is mapping else ${value}[:${key}] + [${changed}] + ${value}[(${key}) + 1:])`;
+    };
+    const value = rebuild(target, accessors);
+    // `{% set _ = x.append(v) %}`: `_` is None, as in Python.
+    const discarded = assignment ? ` %}{% set ${assignment[2]} = none ` : ' ';
+    return ` set ${target} = ${value}${discarded}`;
   }
+}
+
+/**
+ * A block tag's code rewritten: a change of a mutable variable (MutationRewrite), else rewriteCode, where
+ * `do x` becomes `set __lens_discard = x`: MiniJinja's `do` takes only a call, Jinja2's any expression (and a macro
+ * call is rewritten into a lookup).
+ */
+export function rewriteBlock(code: string, offset: number, scope: RewriteScope, mutation: MutationRewrite): string {
+  const changed = mutation.block(code, offset, scope);
+  if (changed !== undefined) return changed;
+  const doTag = /^(\s*)do\b/.exec(code);
+  if (!doTag) return rewriteCode(code, offset, scope);
+  const rest = code.slice(doTag[0].length);
+  return `${doTag[1]}set __lens_discard =${rewriteCode(rest, offset + doTag[0].length, scope)}`;
+}
+
+/** The namespace through which a macro hands its result to its caller (made at the top of the macro library). */
+export const RESULT = '__lens_rv';
+const FRAME = '__lens_frame';
+const BODY = '__lens_body';
+
+/** A macro body that calls `return(…)` (the codes of its tags): only such a macro needs a frame. */
+export function callsReturn(codes: readonly string[]): boolean {
+  return codes.some((code) => /\breturn\s*\(/.test(code));
+}
+
+/**
+ * What dbt's `return()` needs, around a macro's body. MiniJinja macros give back only the text they render, so each
+ * macro captures its body's text and at its end leaves in `__lens_rv.slot` either the value its first `return()`
+ * statement stored in its frame (a namespace; the value as it is: relations, columns and dicts keep their methods
+ * and keys) or its text; a call reads the slot right after the macro ran (jinjaRewrite's `call`). The frame is also
+ * kept on the JavaScript side (`__lens_enter`), where our functions see that the macro returned and do nothing more,
+ * as dbt's return would have stopped it. A macro that never calls return() needs no frame (`returns` false).
+ * `close` closes the last tag (`-%}` to trim).
+ */
+export function macroPrologue(opening: string, returns: boolean, close = '%}'): string {
+  const frame = returns
+    ? `{% set ${FRAME} = namespace(id=__lens_enter(), returned=false, value=none, pending=none, js=none) %}`
+    : '';
+  const tags = `${frame}{% set ${BODY} %}${opening}`;
+  return tags.slice(0, -2) + close;
+}
+
+/** Closes what macroPrologue opened; `open` opens the first tag (`{%-` to trim). */
+export function macroEpilogue(returns: boolean, open = '{%'): string {
+  const result = returns
+    ? `${FRAME}.value if ${FRAME}.returned else (${FRAME}.js[0] if ${FRAME}.js else ${BODY})`
+    : BODY;
+  return [
+    `${open} endset %}`,
+    returns ? `{% set ${FRAME}.js = __lens_leave(${FRAME}.id) %}` : '',
+    // Assigned through a local name: a macro sees a name of its template only if it reads it (MiniJinja's closures).
+    `{% set __lens_result = ${RESULT} %}`,
+    `{% set __lens_result.slot = ${result} %}`,
+    // A call the rewrite did not wrap (a `{% call %}` block) still gets the macro's text.
+    `{{ ${BODY} }}`,
+  ].join('');
+}
+
+/**
+ * A tag that is only `return(x)` (`{{ return(x) }}`, `{% do return(x) %}`) inside a macro's own body, as statements
+ * that keep `x` in the macro's frame: x is evaluated first (as dbt does before it stops the macro), and only the first
+ * return counts. Undefined for any other tag. `delimiters`: the tag's own opening and closing, to keep its trimming.
+ */
+export function returnStatement(
+  code: string,
+  offset: number,
+  scope: RewriteScope,
+  delimiters: [string, string] = ['{%', '%}'],
+): string | undefined {
+  const nodes = nest(lexCode(code), offset).filter((node) => !isSpace(node));
+  const start = isName(nodes[0]) && nodes[0].token.text === 'do' ? 1 : 0;
+  const call = nodes[start + 1];
+  if (!isName(nodes[start]) || nodes[start].token.text !== 'return' || !isGroup(call, '(')) return undefined;
+  if (nodes.length !== start + 2) return undefined;
+  const value = new Rewriter(scope).nodes(call.items).trim() || 'none';
+  return [
+    `${delimiters[0]} set ${FRAME}.pending = (${value}) %}`,
+    `{% if __lens_returning() %}{% set ${FRAME}.value = ${FRAME}.pending %}{% set ${FRAME}.returned = true %}`,
+    `{% endif ${delimiters[1]}`,
+  ].join('');
+}
+
+const CALL_TAG = /^(\s*call\s*(?:\([^)]*\))?\s*)([A-Za-z_][\w.]*)(\s*\()/;
+
+/** A `{% call m(…) %}` tag's code: the macro called by its unique name, its string literals portable. */
+export function rewriteCallTag(code: string, scope: RewriteScope): string {
+  return portableStrings(
+    code.replace(CALL_TAG, (whole, head: string, callee: string, paren: string) => {
+      const found = scope.macro(callee.split('.'));
+      return found ? `${head}${found}${paren}` : whole;
+    }),
+  );
 }
 
 /** The first word of a block tag's code: `if`, `for`, `macro`, … */

@@ -10,8 +10,20 @@ import { locationAt } from '../textPosition';
 import type { FileLocation } from '../errors';
 import { DBT_INTERNAL_MACROS } from './dbtInternalMacros';
 import type { DbtProject } from './dbtProject';
-import { lexTemplate, TemplateSyntaxError, type TemplateToken } from './jinjaLexer';
-import { blockKeyword, MutationRewrite, rewriteCode, type RewriteScope } from './jinjaRewrite';
+import { lexTemplate, portableStrings, TemplateSyntaxError, type TemplateToken } from './jinjaLexer';
+import {
+  blockKeyword,
+  callsReturn,
+  macroEpilogue,
+  macroPrologue,
+  MutationRewrite,
+  RESULT,
+  returnStatement,
+  rewriteBlock,
+  rewriteCallTag,
+  rewriteOutput,
+  type RewriteScope,
+} from './jinjaRewrite';
 
 export const LIBRARY_TEMPLATE = '__lens_library';
 const DBT = 'dbt';
@@ -87,13 +99,20 @@ const OUR_FUNCTIONS = new Set([
   'log',
   'print',
   'zip',
+  'fromjson',
+  'tojson',
+  'as_bool',
+  'as_number',
+  'as_text',
+  'as_native',
+  'set',
+  'set_strict',
+  'local_md5',
   '__lens_statement',
   'exceptions',
   'adapter',
   'api',
 ]);
-
-const CALL_TAG = /^(\s*call\s*(?:\([^)]*\))?\s*)([A-Za-z_][\w.]*)(\s*\()/;
 
 export class MacroLibrary {
   readonly macros = new Map<string, LibraryMacro>();
@@ -105,6 +124,15 @@ export class MacroLibrary {
   readonly searched: string[];
   template = '';
   private readonly pieces: Piece[] = [];
+  private readonly blocks: { source: MacroSource; blocks: { name: string; tokens: TemplateToken[] }[] }[];
+  /** Where each macro's definition is in the template, to compile it alone (isolateUnreadable). */
+  private ranges: { unique: string; name: string; namespace: string; start: number; end: number }[] = [];
+  /**
+   * Macros MiniJinja cannot read (Jinja2 can: Python's Jinja has constructs MiniJinja lacks), by unique name: left out
+   * of the template, so the rest of the project still renders; calling one is an error saying where it is and why.
+   */
+  private readonly texts = new Map<string, string>();
+  readonly unreadable = new Map<string, { name: string; location?: FileLocation; detail: string }>();
 
   constructor(
     sources: MacroSource[],
@@ -112,6 +140,7 @@ export class MacroLibrary {
     private readonly dispatchOrder: Map<string, string[]>,
   ) {
     this.namespaces.add(rootNamespace);
+    for (const source of sources) this.texts.set(source.file, source.text);
     const blocks = sources.map((source) => ({ source, blocks: this.findMacros(source) }));
     for (const { source, blocks: found } of blocks) {
       this.namespaces.add(source.namespace);
@@ -124,18 +153,55 @@ export class MacroLibrary {
         });
       }
     }
-    for (const { source, blocks: found } of blocks) {
+    this.blocks = blocks;
+    this.build();
+    this.searched = [...this.namespaces];
+  }
+
+  /** The template: the result namespace, every macro but the unreadable ones, the tables. */
+  private build(): void {
+    this.template = '';
+    this.pieces.length = 0;
+    this.ranges = [];
+    // Where each macro leaves its result for its caller (jinjaRewrite's macroPrologue).
+    this.emit(`{% set ${RESULT} = namespace(slot=none) %}`, { file: '', offset: 0, verbatim: false });
+    for (const { source, blocks: found } of this.blocks) {
       for (const block of found) {
+        const unique = uniqueName(source.namespace, block.name);
+        if (this.unreadable.has(unique)) continue;
+        const start = this.template.length;
         try {
           this.emitMacro(source, block.tokens);
         } catch (error) {
           if (error instanceof TemplateSyntaxError) throw new MacroSyntaxError(source.file, error);
           throw error;
         }
+        this.ranges.push({ unique, name: block.name, namespace: source.namespace, start, end: this.template.length });
       }
     }
     this.emitTables();
-    this.searched = [...this.namespaces];
+  }
+
+  /**
+   * Finds the macros MiniJinja cannot compile, each compiled alone by `compile` (which answers MiniJinja's message
+   * and the line and column it gives in the text, or nothing when it compiles), and builds the template without
+   * them. Called when the whole template does not compile.
+   */
+  isolateUnreadable(compile: (text: string) => { message: string; line: number; column: number } | undefined): void {
+    for (const range of this.ranges) {
+      const text = this.template.slice(range.start, range.end);
+      const problem = compile(text);
+      if (!problem) continue;
+      const starts = text.split('\n');
+      const offset =
+        starts.slice(0, problem.line - 1).reduce((sum, line) => sum + line.length + 1, 0) + problem.column - 1;
+      this.unreadable.set(range.unique, {
+        name: `${range.namespace}.${range.name}`,
+        location: this.origin(range.start + offset, (file) => this.texts.get(file)),
+        detail: problem.message,
+      });
+    }
+    this.build();
   }
 
   /** The top-level `{% macro %}…{% endmacro %}` blocks of a file; anything else in it (tests, docs) is not ours. */
@@ -207,43 +273,67 @@ export class MacroLibrary {
       ...this.scope(source.namespace, source.file, source.text, this.sites),
       mutable: mutation.variables,
     };
-    for (const token of tokens) {
+    // Nested `{% macro %}`s are plain Jinja macros: only the library macro's own body gets frames and returns.
+    let depth = 0;
+    const returns = callsReturn(
+      tokens.filter((token) => token.kind !== 'data').map((token) => source.text.slice(token.codeStart, token.codeEnd)),
+    );
+    tokens.forEach((token, index) => {
       const code = source.text.slice(token.codeStart, token.codeEnd);
       const from = { file: source.file, offset: token.start };
       if (token.kind === 'data') {
         this.emit(literalText(code), { ...from, verbatim: true });
-        continue;
+        return;
       }
-      if (token.kind === 'comment') continue;
+      if (token.kind === 'comment') return;
       const [open, close] = delimiters(token);
+      const keyword = token.kind === 'block' ? blockKeyword(code) : '';
+      const returned =
+        depth === 1 && (token.kind === 'variable' || keyword === 'do')
+          ? returnStatement(code, token.codeStart, scope, [open.replace('{{', '{%'), close.replace('}}', '%}')])
+          : undefined;
+      if (returned) {
+        this.emit(returned, { ...from, verbatim: false });
+        return;
+      }
       if (token.kind === 'variable') {
         const site = this.sites.add(source.file, source.text, token.start);
         this.outputs.set(site, code.trim());
-        this.emit(`${open} __lens_out(${site}, (${rewriteCode(code, token.codeStart, scope)})) ${close}`, {
+        this.emit(`${open} __lens_out(${site}, (${rewriteOutput(code, token.codeStart, scope)})) ${close}`, {
           ...from,
           verbatim: false,
         });
-        continue;
+        return;
       }
-      const keyword = blockKeyword(code);
       let rewritten = code;
-      if (keyword === 'macro' && token === tokens[0]) {
+      if (keyword === 'macro' && index === 0) {
+        depth++;
         const macro = this.macros.get(`${source.namespace}.${/^\s*macro\s+(\w+)/.exec(code)![1]}`)!;
-        rewritten = code.replace(/^(\s*macro\s+)\w+/, `$1${macro.unique}`);
-        this.emit(`${open}${rewritten}${close}${mutation.opening}`, { ...from, verbatim: false });
-        continue;
-      } else if (keyword === 'macro') {
-        rewritten = code;
-      } else if (keyword === 'call') {
-        rewritten = code.replace(CALL_TAG, (whole, head: string, callee: string, paren: string) => {
-          const found = scope.macro(callee.split('.'));
-          return found ? `${head}${found}${paren}` : whole;
+        rewritten = portableStrings(code.replace(/^(\s*macro\s+)\w+/, `$1${macro.unique}`));
+        // The tag's trimming of the text after it moves to the last tag the prologue adds.
+        this.emit(`${open}${rewritten}%}${macroPrologue(mutation.opening, returns, close)}`, {
+          ...from,
+          verbatim: false,
         });
-      } else if (!['endmacro', 'endcall', 'import', 'from', 'raw', 'endraw'].includes(keyword)) {
-        rewritten = mutation.block(code, token.codeStart, scope) ?? rewriteCode(code, token.codeStart, scope);
+        return;
+      }
+      if (keyword === 'endmacro' && index === tokens.length - 1) {
+        // The tag's trimming of the text before it moves to the first tag the epilogue adds.
+        this.emit(`${macroEpilogue(returns, open)}{% endmacro ${close}`, { ...from, verbatim: false });
+        return;
+      }
+      if (keyword === 'macro') {
+        depth++;
+        rewritten = portableStrings(code);
+      } else if (keyword === 'endmacro') {
+        depth--;
+      } else if (keyword === 'call') {
+        rewritten = rewriteCallTag(code, scope);
+      } else if (!['endcall', 'import', 'from', 'raw', 'endraw'].includes(keyword)) {
+        rewritten = rewriteBlock(code, token.codeStart, scope, mutation);
       }
       this.emit(`${open}${rewritten}${close}`, { ...from, verbatim: false });
-    }
+    });
     this.emit('\n', { file: source.file, offset: tokens[tokens.length - 1]?.end ?? 0, verbatim: false });
   }
 
