@@ -173,7 +173,7 @@ export class LineageView {
     };
     this.tools.zoomOut.id = 'lineage-zoom-out';
     this.tools.zoomIn.id = 'lineage-zoom-in';
-    this.tools.fit.id = 'lineage-fit';
+    this.tools.fit.id = 'lineage-zoom-fit';
     toolbar.append(level, this.tools.zoomOut, this.tools.zoomIn, this.tools.fit);
     const viewport = element('div', { class: 'lineage-viewport', id: 'lineage-viewport' });
     this.viewport = viewport;

@@ -227,7 +227,7 @@ for (const size of [
       const wheeled = await geometry(page);
       assert.ok(wheeled.svgWidth > zoomed.svgWidth, `ctrl+wheel zoomed in (${wheeled.svgWidth} > ${zoomed.svgWidth})`);
       await shot(page, `lineage-${at}-zoomed`);
-      await panel(page).locator('#lineage-fit').click();
+      await panel(page).locator('#lineage-zoom-fit').click();
       await panel(page).locator('#lineage-viewport:not(.zoomed)').waitFor();
       const back = await assertLineageFits(page, `${at} fit again`);
       assert.equal(Math.round(back.svgWidth), Math.round(fitted.svgWidth));
