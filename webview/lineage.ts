@@ -3,7 +3,14 @@
 // lines labelled by their kind (a CASE by its thresholds); row-shaping roles are badges on nodes. The drawing fits
 // its container's width (lineageLayout.ts compacts and scales it), re-fits when the container resizes, and zooms
 // (buttons, ctrl+wheel) and pans (drag) for a closer look.
-import { VALUE_KINDS, type Lineage, type LineageEdge, type LineageNode } from '../src/shared/lineageModel';
+import { LineageGraph, segmentation } from '../src/shared/lineageGraph';
+import {
+  VALUE_KINDS,
+  type CaseDetail,
+  type Lineage,
+  type LineageEdge,
+  type LineageNode,
+} from '../src/shared/lineageModel';
 import { element } from './components';
 import {
   BOX_HEADER,
@@ -45,16 +52,16 @@ function svg(tag: string, attributes: Record<string, string | number> = {}, text
 }
 
 /** "CASE: Platinum ≥ 10000 · Gold ≥ 5000 · … · else Bronze" from the CASE's conditions. */
-export function caseLabel(edge: LineageEdge): string {
-  if (!edge.case) return 'case';
+export function caseLabel(detail: CaseDetail | undefined): string {
+  if (!detail) return 'case';
   const unquote = (text: string) => text.replace(/^'(.*)'$/s, '$1');
-  const parts = edge.case.whens.map((when) => {
+  const parts = detail.whens.map((when) => {
     const threshold = /(>=|>|<=|<|=)\s*(-?[\d.]+)\s*$/.exec(when.when);
     return threshold
       ? `${unquote(when.then)} ${threshold[1].replace('>=', '≥').replace('<=', '≤')} ${threshold[2]}`
       : `${unquote(when.then)} if ${when.when}`;
   });
-  if (edge.case.else) parts.push(`else ${unquote(edge.case.else)}`);
+  if (detail.else) parts.push(`else ${unquote(detail.else)}`);
   return `CASE: ${parts.join(' · ')}`;
 }
 
@@ -68,7 +75,7 @@ function functionChain(detail: string | undefined): string | undefined {
 
 /** Full text, for tooltips. */
 function edgeLabel(edge: LineageEdge): string {
-  if (edge.kind === 'case') return caseLabel(edge);
+  if (edge.kind === 'case') return caseLabel(edge.case);
   return edge.detail ? `${edge.kind}: ${edge.detail}` : edge.kind;
 }
 
@@ -151,7 +158,7 @@ export class LineageView {
   constructor(private readonly onReveal: (id: string, model?: string) => void) {}
 
   /** The lineage's box: drawn once it is in the page and has a width, and again whenever that width changes. */
-  render(lineage: Lineage): HTMLElement {
+  render(lineage: Lineage, segmentColumn?: string): HTMLElement {
     if (lineage !== this.lineage) {
       this.reach = new DagReach(lineage);
       // A path lit in the last run's drawing (under the pointer, or focused) is not one of this run's.
@@ -179,8 +186,9 @@ export class LineageView {
     this.viewport = viewport;
     this.panAndWheel(viewport);
     wrapper.append(toolbar, viewport);
-    const caseEdge = lineage.edges.find((edge) => edge.kind === 'case');
-    if (caseEdge) wrapper.append(element('p', { class: 'case-summary', id: 'case-summary' }, caseLabel(caseEdge)));
+    // The segmentation's CASE: the one on the way to the grid's segment column (a region may come from a CASE too).
+    const thresholds = segmentation(new LineageGraph(lineage), segmentColumn);
+    if (thresholds) wrapper.append(element('p', { class: 'case-summary', id: 'case-summary' }, caseLabel(thresholds)));
     this.observer = new ResizeObserver(() => this.resized(viewport));
     this.observer.observe(viewport);
     return wrapper;

@@ -107,11 +107,10 @@ function header(shown: SettledState): HTMLElement {
   }
   if (state.status === 'running') toolbar.append(progress());
   const label = state.status === 'empty' ? undefined : state.status === 'done' ? state.run.modelLabel : state.modelName;
-  const title = element(
-    'h2',
-    { id: 'title', ...(state.status === 'done' ? { title: state.run.modelFile } : {}) },
-    label === undefined ? 'Segment Lens' : titleText(label),
-  );
+  const title = element('h2', { id: 'title', ...(state.status === 'done' ? { title: state.run.modelFile } : {}) });
+  // A long path wraps after its slashes, never inside a name.
+  const parts = (label === undefined ? 'Segment Lens' : titleText(label)).split(/(?<=\/)/);
+  parts.forEach((part, index) => title.append(...(index > 0 ? [document.createElement('wbr')] : []), part));
   bar.append(title, toolbar);
   return bar;
 }
@@ -137,8 +136,9 @@ function errorBox(error: Extract<PanelState, { status: 'error' }>['error']): HTM
 }
 
 /** The lineage, drawn anew only when it changed. */
-function lineageElement(lineage: Lineage): HTMLElement {
-  if (drawnLineage?.lineage !== lineage) drawnLineage = { lineage, element: lineageView.render(lineage) };
+function lineageElement(lineage: Lineage, segmentColumn: string | undefined): HTMLElement {
+  if (drawnLineage?.lineage !== lineage)
+    drawnLineage = { lineage, element: lineageView.render(lineage, segmentColumn) };
   return drawnLineage.element;
 }
 
@@ -174,7 +174,7 @@ function runView(run: DonePanelState, current: boolean): HTMLElement[] {
   });
   lineageSection.append(element('h3', {}, 'Column lineage'));
   const fit = element('div', { class: 'lineage-fit', id: 'lineage-fit' });
-  if (run.lineage) fit.append(lineageElement(run.lineage));
+  if (run.lineage) fit.append(lineageElement(run.lineage, run.grid.ok ? run.grid.grid.segmentColumn : undefined));
   else fit.append(element('p', { class: 'muted' }, run.lineageError ?? 'No lineage.'));
   lineageSection.append(fit);
   if (run.lineage?.unresolved.length) lineageSection.append(tag(`${run.lineage.unresolved.length} unresolved`));

@@ -49,10 +49,16 @@ export function segmentOrder(caseDetail: CaseDetail | undefined): string[] {
   return [...caseDetail.whens.map((when) => label(when.then)), ...(caseDetail.else ? [label(caseDetail.else)] : [])];
 }
 
-export function buildGrid(columns: string[], rows: SqlValue[][], order: string[] = []): GridOutcome {
+/** The result's columns the grid's rows and columns come from, by name. */
+export function gridColumns(columns: string[]): { regionColumn?: string; segmentColumn?: string } {
   const regionColumn = findColumn(columns, /^region$/i) ?? findColumn(columns, /region/i);
   const segmentColumn =
     findColumn(columns, /^customer_segment$/i) ?? findColumn(columns, /segment/i, regionColumn ? [regionColumn] : []);
+  return { regionColumn, segmentColumn };
+}
+
+export function buildGrid(columns: string[], rows: SqlValue[][], order: string[] = []): GridOutcome {
+  const { regionColumn, segmentColumn } = gridColumns(columns);
   if (!regionColumn || !segmentColumn) {
     return {
       ok: false,

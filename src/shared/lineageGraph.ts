@@ -124,9 +124,18 @@ export function numericSources(graph: LineageGraph): SourceColumn[] {
   ];
 }
 
-/** The first CASE of the model: its thresholds are the segmentation. */
-export function segmentation(graph: LineageGraph): CaseDetail | undefined {
-  return graph.lineage.edges.find((edge) => edge.kind === 'case')?.case;
+/**
+ * The CASE whose thresholds are the segmentation: the first on the way to `segmentColumn` (a model may cut its
+ * regions with a CASE too), else the model's first CASE.
+ */
+export function segmentation(graph: LineageGraph, segmentColumn?: string): CaseDetail | undefined {
+  const cases = graph.lineage.edges.filter((edge) => edge.kind === 'case');
+  if (segmentColumn !== undefined) {
+    const reached = upstream(graph, segmentColumn).reached;
+    const feeding = cases.find((edge) => reached.has(edge.to));
+    if (feeding) return feeding.case;
+  }
+  return cases[0]?.case;
 }
 
 /** Where a cell's rows come from: the CTE both the region and the segment output columns pass straight through. */

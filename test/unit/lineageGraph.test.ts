@@ -345,6 +345,25 @@ describe('lineageGraph: segmentation', () => {
     assert.equal(segmentation(graphOf(noCte)), undefined);
   });
 
+  it('the CASE on the way to the segment column, when the region is cut by a CASE written first', () => {
+    const regionFirst = `
+      with base as (
+        select case customer_id % 2 when 0 then 'North' else 'South' end as region,
+               case when total_spent >= 100 then 'Gold' else 'Bronze' end as customer_segment,
+               customer_id
+        from ${M}
+      )
+      select region, customer_segment, count(*) as customer_count from base group by region, customer_segment`;
+    const graph = graphOf(regionFirst);
+    assert.deepEqual(segmentation(graph, 'customer_segment'), {
+      whens: [{ when: 'total_spent >= 100', then: "'Gold'" }],
+      else: "'Bronze'",
+    });
+    // Without the column, the first CASE; a column no CASE feeds falls back to it too.
+    assert.equal(segmentation(graph)?.operand, 'customer_id % 2');
+    assert.equal(segmentation(graph, 'customer_count')?.operand, 'customer_id % 2');
+  });
+
   it('hand-written: the first CASE of the model when there are two', () => {
     const first: CaseDetail = { whens: [{ when: 'x >= 10', then: "'High'" }], else: "'Low'" };
     const second: CaseDetail = { operand: 'y', whens: [{ when: '1', then: "'one'" }] };

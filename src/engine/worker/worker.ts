@@ -11,7 +11,7 @@ import {
   type Lineage,
   type OpenOptions,
 } from '../index';
-import { buildGrid, segmentOrder } from '../../shared/grid';
+import { buildGrid, gridColumns, segmentOrder } from '../../shared/grid';
 import { drillDownSource, LineageGraph, segmentation } from '../../shared/lineageGraph';
 import type { RunPayload, WorkerData, WorkerRequest, WorkerResponse } from './protocol';
 
@@ -37,7 +37,8 @@ function runPayload(session: ModelSession): RunPayload {
   }
   const graph = lineage && new LineageGraph(lineage);
   // Segments in the order the model's CASE lists them (Platinum first).
-  const grid = buildGrid(result.columns, result.rows, segmentOrder(graph && segmentation(graph)));
+  const { segmentColumn } = gridColumns(result.columns);
+  const grid = buildGrid(result.columns, result.rows, segmentOrder(graph && segmentation(graph, segmentColumn)));
   const drillDown =
     graph && grid.ok ? drillDownSource(graph, grid.grid.regionColumn, grid.grid.segmentColumn) : undefined;
   return { result, lineage, lineageError, grid, drillDown, ctes: session.ctes };
