@@ -2,11 +2,24 @@
 // the grid, then the lineage), the drill-down or preview under the grid. After a failed run the last good run stays,
 // dimmed, under the error. Everything from the host arrives as data and is shown as text; nothing is parsed as HTML.
 import { SAMPLE_LABEL, clockTime, relationLabel } from '../src/shared/labels';
+import type { Grid } from '../src/shared/grid';
 import type { Lineage } from '../src/shared/lineageModel';
 import type { DonePanelState, HostMessage, PanelState } from '../src/shared/protocol';
 import { button, divider, element, progress, tag } from './components';
 import { detailSection, type Detail } from './detail';
-import { cellSelector, gridAsText, gridControls, gridTable, metricOf, publishView, revealCell } from './grid';
+import { gridChart } from './chart';
+import {
+  cellSelector,
+  drillable,
+  gridAsText,
+  gridControls,
+  gridTable,
+  metricOf,
+  pickedGrid,
+  publishView,
+  revealCell,
+  shownAs,
+} from './grid';
 import type { GridContext } from './grid';
 import { post, saveState } from './host';
 import { LineageView } from './lineage';
@@ -25,7 +38,24 @@ let drawnLineage: { lineage: Lineage; element: HTMLElement } | undefined;
 const app = document.getElementById('app')!;
 
 function gridContext(): GridContext {
-  return { locale, rerender: render, highlight: (columns) => lineageView.highlight(columns) };
+  return { locale, rerender: render, refilter, highlight: (columns) => lineageView.highlight(columns) };
+}
+
+/** The grid's table and chart for the grid as picked: what the row filter and the metric change. */
+function gridViews(context: GridContext, run: Grid): HTMLElement[] {
+  const grid = pickedGrid(run);
+  const metric = metricOf(grid);
+  const canDrill = drillable(run, grid);
+  return [gridTable(context, grid, metric, canDrill), gridChart(grid, shownAs(grid, locale), canDrill, locale)];
+}
+
+/** The row filter changed: the table and the chart follow; the field keeps its focus. */
+function refilter(): void {
+  const run = shownRun(settled(state));
+  if (!run?.grid.ok) return;
+  const [table, chart] = gridViews(gridContext(), run.grid.grid);
+  document.getElementById('grid')?.replaceWith(table);
+  document.getElementById('chart')?.replaceWith(chart);
 }
 
 function statusLine(run: DonePanelState['run']): HTMLElement {
@@ -95,7 +125,7 @@ function header(shown: SettledState): HTMLElement {
       }),
     );
     if (run.grid.ok) {
-      const grid = run.grid.grid;
+      const grid = pickedGrid(run.grid.grid);
       toolbar.append(
         button('Copy', () => post({ type: 'copy', text: gridAsText(grid, locale) }), {
           secondary: true,
@@ -155,10 +185,11 @@ function runView(run: DonePanelState, current: boolean): HTMLElement[] {
       element('p', { class: 'empty', id: 'grid-empty' }, 'The model returned no rows: there is no data to show.'),
     );
   } else {
-    const grid = run.grid.grid;
-    const metric = metricOf(grid);
+    const grid = pickedGrid(run.grid.grid);
     const context = gridContext();
-    gridSection.append(gridControls(context, grid, metric), gridTable(context, grid, metric));
+    const views = element('div', { class: 'grid-views' });
+    views.append(...gridViews(context, run.grid.grid));
+    gridSection.append(gridControls(context, grid, metricOf(grid), run.grid.grid), views);
   }
   split.append(gridSection);
   if (detail && current) {
