@@ -19,8 +19,8 @@ function svg<K extends keyof SVGElementTagNameMap>(
   return created;
 }
 
-/** `charts.purple` → the theme's colour as a CSS variable. */
-export const themeColour = (id: string): string => `var(--vscode-${id.replace('.', '-')})`;
+/** `charts.purple` → the theme's colour as a CSS variable; a theme without it (high contrast) gets its text colour. */
+export const themeColour = (id: string): string => `var(--vscode-${id.replace('.', '-')}, var(--vscode-foreground))`;
 
 /** The colour of the column key at `index` in the grid's order (threshold order: Platinum first). */
 export const colourOf = (index: number): string => themeColour(SEGMENT_COLOURS[index % SEGMENT_COLOURS.length]);
