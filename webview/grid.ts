@@ -85,9 +85,6 @@ export function drillable(run: Grid, shown: Grid): boolean {
   );
 }
 
-/** The label of the row dimension's header, as the model names it. */
-const rowHeader = (grid: Grid) => grid.regionColumn;
-
 function sortHeader(
   context: GridContext,
   label: string,
@@ -128,7 +125,8 @@ export function gridTable(context: GridContext, grid: Grid, metric: string, canD
   const head = element('thead');
   const headRow = element('tr');
   headRow.append(
-    sortHeader(context, rowHeader(grid), 'region', {
+    // Headed by the row dimension's name as the model writes it.
+    sortHeader(context, grid.regionColumn, 'region', {
       class: 'dimension',
       'data-column': grid.regionColumn,
     }),
