@@ -2,7 +2,7 @@
 // the grid, then the lineage), the drill-down or preview under the grid. After a failed run the last good run stays,
 // dimmed, under the error. Everything from the host arrives as data and is shown as text; nothing is parsed as HTML.
 import { SAMPLE_LABEL, clockTime, relationLabel } from '../src/shared/labels';
-import type { Grid } from '../src/shared/grid';
+import { keyLabel, type Grid } from '../src/shared/grid';
 import type { Lineage } from '../src/shared/lineageModel';
 import type { DonePanelState, HostMessage, PanelState } from '../src/shared/protocol';
 import { button, divider, element, progress, tag } from './components';
@@ -47,6 +47,14 @@ function gridViews(context: GridContext, run: Grid): HTMLElement[] {
   const metric = metricOf(grid);
   const canDrill = drillable(run, grid);
   return [gridTable(context, grid, metric, canDrill), gridChart(grid, shownAs(grid, locale), canDrill, locale)];
+}
+
+/** A drill-down's title: the cell's row and column keys, placeholders named after the run grid's dimensions. */
+function drillDownTitle(region: string | null, segment: string | null): string | undefined {
+  const run = shownRun(settled(state));
+  if (!run?.grid.ok) return undefined;
+  const grid = run.grid.grid;
+  return `${keyLabel(region, grid.regionColumn)} · ${keyLabel(segment, grid.segmentColumn)}`;
 }
 
 /** The row filter changed: the table and the chart follow; the field keeps its focus. */
@@ -301,7 +309,13 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       break;
     }
     case 'drillDown':
-      detail = { kind: 'drillDown', region: message.region, segment: message.segment, page: message.page };
+      detail = {
+        kind: 'drillDown',
+        region: message.region,
+        segment: message.segment,
+        page: message.page,
+        title: drillDownTitle(message.region, message.segment),
+      };
       render();
       document.getElementById('detail')?.scrollIntoView({ block: 'nearest' });
       break;
