@@ -22,6 +22,18 @@ function code(text: string): string {
   return `${fence}${pad}${text}${pad}${fence}`;
 }
 
+/** `text` as a fenced code block, whatever backticks it holds. */
+function codeBlock(text: string, language: string): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((run) => run[0].length));
+  const fence = '`'.repeat(longest + 1);
+  return `${fence}${language}\n${text}\n${fence}`;
+}
+
+/** Plain text in Markdown: its syntax characters escaped. */
+function escape(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+!~<>|]/g, '\\$&');
+}
+
 export class ColumnHover extends Disposable implements vscode.HoverProvider {
   private indexed: { run: CompletedRun; index: ColumnSpanIndex } | undefined;
 
@@ -83,28 +95,32 @@ export class ColumnHover extends Disposable implements vscode.HoverProvider {
   markdown(run: CompletedRun, target: ColumnTarget): vscode.MarkdownString | undefined {
     const description = run.lineage && describeColumn(run.lineage, this.modelName(run), target);
     if (!description) return undefined;
-    const text = new vscode.MarkdownString();
-    // Only our own command may run from the hover's link; names from the user's files are never markup.
-    text.isTrusted = { enabledCommands: [SHOW_COLUMN_LINEAGE] };
-    text.appendMarkdown(`**${code(description.column)}** — `).appendText(description.role);
+    const paragraphs = [`**${code(description.column)}** — ${escape(description.role)}`];
     if (description.paths.length) {
-      text.appendMarkdown('\n\nComes from:\n');
-      for (const found of description.paths)
-        text.appendMarkdown(`\n- ${code(found.text)}${found.kinds.length ? ` (${found.kinds.join(' → ')})` : ''}`);
-      if (description.morePaths) text.appendMarkdown(`\n- and ${description.morePaths} more`);
+      paragraphs.push(
+        'Comes from:',
+        [
+          ...description.paths.map(
+            (found) => `- ${code(found.text)}${found.kinds.length ? ` (${found.kinds.join(' → ')})` : ''}`,
+          ),
+          ...(description.morePaths ? [`- and ${description.morePaths} more`] : []),
+        ].join('\n'),
+      );
     }
-    for (const { column, detail } of description.cases) {
-      text.appendMarkdown(`\n\nThe CASE that makes ${code(column)}:\n`);
-      text.appendCodeblock(caseText(detail), 'sql');
-    }
+    for (const { column, detail } of description.cases)
+      paragraphs.push(`The CASE that makes ${code(column)}:`, codeBlock(caseText(detail), 'sql'));
     if (description.feeds.length)
-      text.appendMarkdown(`\n\nFeeds: ${description.feeds.map((column) => code(column)).join(', ')}`);
-    if (description.shapes.length) text.appendMarkdown('\n\nShapes rows: ').appendText(description.shapes.join(', '));
+      paragraphs.push(`Feeds: ${description.feeds.map((column) => code(column)).join(', ')}`);
+    if (description.shapes.length) paragraphs.push(`Shapes rows: ${escape(description.shapes.join(', '))}`);
     const args = encodeURIComponent(JSON.stringify([target]));
+    const when = clockTime(run.finishedAt, vscode.env.language);
     const failed = this.controller.state.status === 'error';
-    text.appendMarkdown(
-      `\n\n[Show in the lineage](command:${SHOW_COLUMN_LINEAGE}?${args}) · Segment Lens, ${failed ? 'last run failed, showing the run of' : 'run of'} ${clockTime(run.finishedAt, vscode.env.language)}`,
+    paragraphs.push(
+      `[Show in the lineage](command:${SHOW_COLUMN_LINEAGE}?${args}) · Segment Lens, ${failed ? `last run failed, showing the run of ${when}` : `run of ${when}`}`,
     );
+    const text = new vscode.MarkdownString(paragraphs.join('\n\n'));
+    // Only our own command may run from the hover's link; names from the user's files are escaped, never markup.
+    text.isTrusted = { enabledCommands: [SHOW_COLUMN_LINEAGE] };
     return text;
   }
 }

@@ -85,7 +85,9 @@ export class ColumnSpanIndex {
       if (!best || extent < best.extent || (extent === best.extent && entry.rank < best.entry.rank))
         best = { entry, extent };
     }
-    return best && { model: best.entry.model, id: best.entry.id };
+    if (!best) return undefined;
+    const { model, id } = best.entry;
+    return model === undefined ? { id } : { model, id };
   }
 }
 

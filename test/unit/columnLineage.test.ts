@@ -50,33 +50,19 @@ describe('columnLineage: a column of the model, from where its name is written',
 
   it('finds the column a name is: defined, read in a CASE, aggregated, grouped by, ordered by, in a model upstream', () => {
     // `c.customer_lifetime_value as total_spent`: the CTE column defined there, from either name.
-    assert.deepEqual(at(segments, 'as total_spent', 'total_spent'), { model: undefined, id: 'base.total_spent' });
+    assert.deepEqual(at(segments, 'as total_spent', 'total_spent'), { id: 'base.total_spent' });
     assert.deepEqual(at(segments, 'as total_spent', 'customer_lifetime_value'), {
-      model: undefined,
       id: 'main.customers.customer_lifetime_value',
     });
     // Read in the CASE's second WHEN (the edge's refSpan is its first): the source column it compares.
     assert.deepEqual(at(segments, '>= 30 then', 'customer_lifetime_value'), {
-      model: undefined,
       id: 'main.customers.customer_lifetime_value',
     });
-    assert.deepEqual(at(segments, 'end as customer_segment', 'customer_segment'), {
-      model: undefined,
-      id: 'base.customer_segment',
-    });
-    assert.deepEqual(at(segments, 'round(avg(total_spent), 2) as avg_ltv', 'total_spent'), {
-      model: undefined,
-      id: 'base.total_spent',
-    });
-    assert.deepEqual(at(segments, 'round(avg(total_spent), 2) as avg_ltv', 'avg_ltv'), {
-      model: undefined,
-      id: 'avg_ltv',
-    });
-    assert.deepEqual(at(segments, 'group by region', 'customer_segment'), {
-      model: undefined,
-      id: 'base.customer_segment',
-    });
-    assert.deepEqual(at(segments, 'order by region', 'avg_ltv'), { model: undefined, id: 'avg_ltv' });
+    assert.deepEqual(at(segments, 'end as customer_segment', 'customer_segment'), { id: 'base.customer_segment' });
+    assert.deepEqual(at(segments, 'round(avg(total_spent), 2) as avg_ltv', 'total_spent'), { id: 'base.total_spent' });
+    assert.deepEqual(at(segments, 'round(avg(total_spent), 2) as avg_ltv', 'avg_ltv'), { id: 'avg_ltv' });
+    assert.deepEqual(at(segments, 'group by region', 'customer_segment'), { id: 'base.customer_segment' });
+    assert.deepEqual(at(segments, 'order by region', 'avg_ltv'), { id: 'avg_ltv' });
     // In customers.sql, a model the explored one stands on: its own column.
     assert.deepEqual(at(customers, 'sum(payments.amount) as total_paid', 'total_paid'), {
       model: 'customers',
