@@ -1,5 +1,6 @@
 // Lineage across the dbt project's DAG: a source column of one model that is another model's output continues into
-// that model's lineage, down to seeds and sources. The one walk the CLI's paths and the panel's highlighting share.
+// that model's lineage, down to seeds and sources. The one walk the CLI's paths, the panel's highlighting and the
+// editor's hover share.
 import { LineageGraph } from './lineageGraph';
 import { VALUE_KINDS } from './lineageModel';
 import type { Lineage, LineageNode, UpstreamModelLineage, ValueKind } from './lineageModel';
