@@ -3,7 +3,10 @@
 // select) lights that column's path in the panel, scrolled into the panel's view. Expected text is read off the
 // sample model's SQL by hand.
 import assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
+import { copyJaffleShop } from '../jaffleShop';
 import { screenshotFailures, shot } from '../e2e/support/screenshots';
 import {
   codeLens,
@@ -14,6 +17,11 @@ import {
   waitForExplorer,
   waitForWorkbench,
 } from '../e2e/support/workbench';
+
+const workspace = process.env.SEGMENT_LENS_WORKSPACE!;
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const settingsFile = path.join(workspace, '.vscode', 'settings.json');
+const jaffleDir = path.join(workspace, 'jaffle_shop');
 
 interface Rect {
   left: number;
@@ -73,6 +81,7 @@ function assertInView(found: { node: Rect; width: number; height: number }, what
 describe('lineage from the editor, in the browser', () => {
   let browser: Browser;
   let page: Page;
+  const settings = readFileSync(settingsFile, 'utf8');
 
   before(async () => {
     ({ browser, page } = await openWorkbench({ width: 1280, height: 800 }));
@@ -83,7 +92,9 @@ describe('lineage from the editor, in the browser', () => {
   screenshotFailures('editor-lineage', () => page);
 
   after(async () => {
-    // The suites after this one open the workbench with no editors.
+    // The suites after this one open the workbench with its own settings, no jaffle_shop and no editors.
+    writeFileSync(settingsFile, settings);
+    rmSync(jaffleDir, { recursive: true, force: true });
     if (page && !page.isClosed()) await command(page, 'View: Close All Editors').catch(() => undefined);
     await browser?.close();
   });
@@ -155,5 +166,41 @@ describe('lineage from the editor, in the browser', () => {
     await panel(page).locator('g.node[data-id="region"]').hover();
     await panel(page).locator('g.node.highlighted[data-id="region"]').waitFor();
     assert.equal(await panel(page).locator('g.node.highlighted[data-id="avg_ltv"]').count(), 0);
+  });
+
+  it('on a column of a model upstream, the panel expands that model and lights the column there', async () => {
+    copyJaffleShop(repoRoot, jaffleDir);
+    writeFileSync(
+      settingsFile,
+      JSON.stringify({
+        'segmentLens.model': 'jaffle_shop/models/marts/customer_segments.sql',
+        'segmentLens.connection': { type: 'csv', directory: 'jaffle_shop/seeds' },
+      }),
+    );
+    // The settings change runs jaffle_shop's segment model: customers.sql is a collapsed box; its line opens the file.
+    const line = panel(page).locator(
+      'g.model-box[data-model="customers"] g.box-line[data-column="customer_lifetime_value"]',
+    );
+    await line.waitFor({ timeout: 120_000 });
+    await line.click();
+    await page.locator('.tabs-container .tab.active', { hasText: /^customers\.sql/ }).waitFor({ timeout: 30_000 });
+    // customers.sql: `sum(payments.amount) as total_paid`, a column of its CTE lifetime_value. The narrow editor may
+    // hide the name under its minimap: the cursor goes there by Go to Line/Column, as a keyboard user would.
+    const lines = readFileSync(path.join(jaffleDir, 'models', 'customers.sql'), 'utf8').split('\n');
+    const lineNumber = lines.findIndex((text) => text.includes('as total_paid')) + 1;
+    const column = lines[lineNumber - 1].indexOf('total_paid') + 2;
+    await command(page, 'Go to Line/Column');
+    await page.locator('.quick-input-widget input').fill(`:${lineNumber}:${column}`);
+    await page.keyboard.press('Enter');
+    await page
+      .locator('.statusbar-item', { hasText: new RegExp(`Ln ${lineNumber}, Col ${column}\\b`) })
+      .waitFor({ timeout: 30_000 });
+    await command(page, 'Segment Lens: Show Lineage of Column');
+    const lit = panel(page).locator('g.node.highlighted[data-model="customers"][data-id="lifetime_value.total_paid"]');
+    await lit.waitFor({ timeout: 30_000 });
+    assertInView(await inPanelView(lit), "customers' lit node lifetime_value.total_paid");
+    assert.equal(await panel(page).locator('g.model-frame[data-model="customers"]').count(), 1, 'customers expanded');
+    assert.equal(await panel(page).locator('g.model-box.highlighted[data-model="stg_payments"]').count(), 1);
+    await shot(page, 'editor-lineage-upstream');
   });
 });
