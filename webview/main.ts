@@ -327,6 +327,9 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
     case 'revealCell':
       revealCell(message.region, message.segment);
       break;
+    case 'focusColumn':
+      lineageView.focusColumn(message.id, message.model);
+      break;
     case 'scrollTo':
       pendingScroll = message.target;
       scrollIfAsked();
