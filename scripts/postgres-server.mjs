@@ -132,6 +132,10 @@ export async function startPostgres({ bin, password = 'admin-secret' } = {}) {
       '-c fsync=off',
       '-c full_page_writes=off',
       '-c synchronous_commit=off',
+      // The tests' estimates stay as they set them.
+      '-c autovacuum=off',
+      // Every statement in the server's log: the tests read what a client sent.
+      '-c log_statement=all',
       '-c max_connections=40',
     ].join(' ');
     run(

@@ -37,6 +37,8 @@ export interface LensSettings {
    * from its SQL, `data` builds none.
    */
   upstream?: UpstreamMode;
+  /** `segmentLens.pull.maxRows`: the most rows a warehouse's relations may have to be pulled into memory. */
+  pullMaxRows?: number;
 }
 
 export type UpstreamMode = 'auto' | 'build' | 'data';
@@ -50,6 +52,8 @@ export interface RawSettings {
   upstream?: unknown;
   /** `segmentLens.timeoutSeconds`: read by whoever sets the run's deadline (resolveTimeout), not by the engine. */
   timeoutSeconds?: unknown;
+  /** `segmentLens.pull.maxRows`. */
+  pullMaxRows?: unknown;
 }
 
 const connectionKeys: Record<string, string[]> = {
@@ -290,15 +294,29 @@ export function resolveSettings(raw: RawSettings): LensSettings {
     }
     upstream = raw.upstream as UpstreamMode;
   }
+  const pullMaxRows = raw.pullMaxRows ?? undefined;
+  if (
+    pullMaxRows !== undefined &&
+    (typeof pullMaxRows !== 'number' || !Number.isInteger(pullMaxRows) || pullMaxRows < 1)
+  ) {
+    throw settingError(
+      'segmentLens.pull.maxRows',
+      `must be a whole number of rows, at least 1, not ${show(pullMaxRows)}.`,
+      `For example ${DEFAULT_PULL_MAX_ROWS} (the default).`,
+    );
+  }
   return {
     model,
     connection: resolveConnection(raw.connection),
     ...(vars ? { vars } : {}),
     ...(upstream ? { upstream } : {}),
+    ...(pullMaxRows !== undefined ? { pullMaxRows } : {}),
   };
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 60;
+/** Rows a warehouse pull may bring into sql.js: about what its 2 GiB hold with a few narrow columns. */
+export const DEFAULT_PULL_MAX_ROWS = 5_000_000;
 
 /**
  * `segmentLens.timeoutSeconds` (or the CLI's --timeout): how long one run may take before it is stopped. Unset: the

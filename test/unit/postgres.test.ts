@@ -63,9 +63,13 @@ function shopSql(customers: Customer[], metrics: Metric[]): string {
     CREATE VIEW staging.slow_customers AS
       SELECT * FROM staging.stg_customers WHERE (SELECT pg_sleep(3)::text) IS NOT NULL;
     CREATE TABLE staging.payroll (customer_id integer, salary numeric);
+    -- Analyzed at 10 rows, then grown to 1,010: its estimate is stale.
+    CREATE TABLE staging.grown AS SELECT g AS customer_id FROM generate_series(1, 10) g;
+    ANALYZE;
+    INSERT INTO staging.grown SELECT g FROM generate_series(11, 1010) g;
     CREATE ROLE ${READER} LOGIN PASSWORD '${READER_PASSWORD}';
     GRANT USAGE ON SCHEMA staging, intermediate TO ${READER};
-    GRANT SELECT ON staging.stg_customers, staging.slow_customers, intermediate.int_customer_metrics TO ${READER};
+    GRANT SELECT ON staging.stg_customers, staging.slow_customers, staging.grown, intermediate.int_customer_metrics TO ${READER};
   `;
 }
 
@@ -180,6 +184,14 @@ describe('postgres: pull mode on a real PostgreSQL server', function () {
       `pulled ${rowCount.toLocaleString('en')} rows × 8 columns from postgres://127.0.0.1:${running!.port}/${DATABASE}`,
     );
     assert.equal(pulled.source.type, 'postgres');
+    // The session made itself read-only and bounded before it read anything (the server's statement log).
+    const log = readFileSync(serverLog(), 'utf8');
+    assert.match(log, /statement: SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY/);
+    assert.match(log, /set_config\('statement_timeout', \$1, false\)/);
+    assert.match(
+      log,
+      /DECLARE segment_lens_pull NO SCROLL CURSOR FOR SELECT "customer_id", "first_name", "last_name", "region" FROM "staging"\."stg_customers"/,
+    );
   });
 
   it('reads a dbt-postgres profile, its password from env_var()', async () => {
@@ -300,6 +312,27 @@ describe('postgres: pull mode on a real PostgreSQL server', function () {
     assert.match(logAfter, /canceling statement due to user request/);
   });
 
+  it('stops a pull past segmentLens.pull.maxRows: by the estimate first, else by the rows as they come', async () => {
+    const { dir, model } = modelWorkspace(sampleModel);
+    const estimated = await fails({ model, connection: connection(), pullMaxRows: 300 }, undefined, dir);
+    assert.equal(estimated.code, 'too-large');
+    assert.equal(estimated.setting, 'segmentLens.pull.maxRows');
+    const rows = shop.customers.length + shop.metrics.length;
+    assert.match(estimated.message, new RegExp(`reads about ${rows} rows \\(intermediate\\.int_customer_metrics ~`));
+
+    const grown = modelWorkspace('SELECT customer_id FROM staging.grown');
+    const counted = await fails(
+      { model: grown.model, connection: connection(), pullMaxRows: 500 },
+      undefined,
+      grown.dir,
+    );
+    assert.equal(counted.setting, 'segmentLens.pull.maxRows');
+    assert.match(
+      counted.message,
+      /Pulling staging\.grown passed 1,010 rows, more than segmentLens\.pull\.maxRows \(500\)/,
+    );
+  });
+
   it('keeps passwords out of settings.json, and checks the connection setting', () => {
     const settings = (raw: Record<string, unknown>) => () =>
       resolveSettings({ connection: { type: 'postgres', ...raw } });
@@ -309,6 +342,7 @@ describe('postgres: pull mode on a real PostgreSQL server', function () {
       return true;
     });
     assert.throws(settings({ database: 'd' }), /segmentLens\.connection\.host is missing/);
+    assert.throws(() => resolveSettings({ pullMaxRows: 0 }), /segmentLens\.pull\.maxRows must be a whole number/);
     assert.throws(settings({ host: 'h', database: 'd', port: 70000 }), /segmentLens\.connection\.port must be a port/);
     assert.throws(settings({ host: 'h', database: 'd', sslmode: 'sometimes' }), /sslmode must be one of/);
     assert.throws(settings({ host: 'h', database: 'd', passwordEnv: 'not a name' }), /passwordEnv must be the name/);

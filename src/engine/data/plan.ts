@@ -4,7 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { seedsOfFolder, type DbtSeeds } from '../model/seedConfig';
 import { LensError } from '../errors';
-import type { ConnectionSetting } from '../settings';
+import { DEFAULT_PULL_MAX_ROWS, DEFAULT_TIMEOUT_SECONDS, type ConnectionSetting } from '../settings';
 import { Workspace, type EngineAssets } from '../workspace';
 import { openCsvDirectory } from './csvFolder';
 import { resolveDbtTarget } from './dbtProfile';
@@ -30,6 +30,8 @@ export interface DataPlan {
 export interface PlanOptions {
   /** segmentLens.timeoutSeconds: a warehouse's statement_timeout. */
   timeoutSeconds?: number;
+  /** segmentLens.pull.maxRows: the most rows a warehouse pull brings into memory. */
+  maxRows?: number;
 }
 
 /** A warehouse plan: pulls what the rendered model reads (the request), within the run's timeout. */
@@ -48,7 +50,8 @@ function pullPlan(
     open: async (request) => {
       if (!request) throw new Error('Segment Lens: a PostgreSQL plan opens only for a rendered model');
       return pullPostgres(await sqlJs(), server, request, {
-        timeoutMs: (options.timeoutSeconds ?? 60) * 1000,
+        timeoutMs: (options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+        maxRows: options.maxRows ?? DEFAULT_PULL_MAX_ROWS,
         source,
         files,
       });

@@ -266,7 +266,7 @@ class PostgresSession {
   /** The relation a name the model writes stands for on the server (as PostgreSQL resolves it), with its columns. */
   async describe(written: string): Promise<RemoteRelation | undefined> {
     const result = await this.query(
-      `SELECT n.nspname, c.relname, c.reltuples::float8, a.attname, a.atttypid::int
+      `SELECT n.nspname, c.relname, c.reltuples::float8, a.attname, a.atttypid::int, pg_relation_size(c.oid)::float8
          FROM pg_class c
          JOIN pg_namespace n ON n.oid = c.relnamespace
          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -277,11 +277,13 @@ class PostgresSession {
     );
     const [first] = result.rows;
     if (!first) return undefined;
+    // A table never analyzed has no estimate (-1): its size over a narrow row's 64 bytes errs on the high side.
+    const estimatedRows = Number(first[2]) >= 0 ? Number(first[2]) : Number(first[5]) / 64;
     return {
       written,
       schema: String(first[0]),
       name: String(first[1]),
-      estimatedRows: Number(first[2]),
+      estimatedRows,
       columns: result.rows.map((row) => ({ name: String(row[3]), typeOid: Number(row[4]) })),
     };
   }
@@ -353,7 +355,12 @@ export async function pullPostgres(
   SQL: SqlJsStatic,
   target: PostgresTarget,
   request: PullRequest,
-  options: { timeoutMs: number; source: Omit<SourceInfo, 'description' | 'schemas' | 'files'>; files?: string[] },
+  options: {
+    timeoutMs: number;
+    maxRows: number;
+    source: Omit<SourceInfo, 'description' | 'schemas' | 'files'>;
+    files?: string[];
+  },
 ): Promise<LoadedData> {
   const started = performance.now();
   const url = postgresUrl(target);
@@ -385,6 +392,22 @@ export async function pullPostgres(
       remote.get(table.toLowerCase())?.columns.map((column) => column.name),
     );
     const needed = sourcesOf(lineage);
+    const tooMany = (what: string) =>
+      new LensError({
+        code: 'too-large',
+        setting: 'segmentLens.pull.maxRows',
+        message: `${what}, more than segmentLens.pull.maxRows (${options.maxRows.toLocaleString('en')}) allows to pull from ${url} into memory.`,
+        hint: 'Raise segmentLens.pull.maxRows if this machine has the memory, or point the model at a smaller table (running the model on the server, pushdown, is not available yet).',
+      });
+    const estimated = [...remote.values()].reduce((sum, relation) => sum + relation.estimatedRows, 0);
+    if (estimated > options.maxRows) {
+      const each = [...remote.values()].map(
+        (relation) => `${relation.schema}.${relation.name} ~${Math.round(relation.estimatedRows).toLocaleString('en')}`,
+      );
+      throw tooMany(
+        `The model reads about ${Math.round(estimated).toLocaleString('en')} rows (${each.join(', ')}; PostgreSQL's estimate)`,
+      );
+    }
     const databases = new Map<string, Database>([['main', data.main]]);
     let totalRows = 0;
     let totalColumns = 0;
@@ -414,9 +437,14 @@ export async function pullPostgres(
         databases.set(schema.toLowerCase(), db);
         data.source.schemas[schema] = `${url} (${relation.schema})`;
       }
-      const rows = await session.pull(relation, columns, db, table, (count) =>
-        request.onProgress?.({ stage: 'pull', relation: written, rows: count }),
-      );
+      const rows = await session.pull(relation, columns, db, table, (count) => {
+        // The estimate may be stale (or absent): the rows themselves are the bound.
+        if (totalRows + count > options.maxRows)
+          throw tooMany(
+            `Pulling ${relation.schema}.${relation.name} passed ${(totalRows + count).toLocaleString('en')} rows`,
+          );
+        request.onProgress?.({ stage: 'pull', relation: written, rows: count });
+      });
       totalRows += rows;
       totalColumns += columns.length;
     }

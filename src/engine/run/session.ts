@@ -241,6 +241,7 @@ export class ModelSession {
     const project = await projectOfModel(model, workspace);
     const plan = await planData(settings.connection, workspace, project, assets, {
       timeoutSeconds: resolveTimeout(request.settings.timeoutSeconds),
+      maxRows: settings.pullMaxRows,
     });
 
     const { library, text: macroText } = await loadMacroLibrary(project);
