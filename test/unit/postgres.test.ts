@@ -194,6 +194,21 @@ describe('postgres: pull mode on a real PostgreSQL server', function () {
     );
   });
 
+  it('pulls what subqueries read too: EXISTS, a scalar subquery, IN', async () => {
+    const sql = `SELECT c.region, COUNT(*) AS customers,
+        (SELECT MAX(m2.total_orders) FROM intermediate.int_customer_metrics m2) AS most_orders
+      FROM staging.stg_customers c
+      WHERE EXISTS (SELECT 1 FROM intermediate.int_customer_metrics m WHERE m.customer_id = c.customer_id AND m.total_spent > 100)
+        AND c.customer_id IN (SELECT customer_id FROM intermediate.int_customer_metrics WHERE avg_order_value IS NOT NULL)
+      GROUP BY c.region ORDER BY c.region`;
+    const { dir, model } = modelWorkspace(sql);
+    const pulled = await ok({ model, connection: connection() }, undefined, dir);
+    writeShopSeeds(path.join(dir, 'seeds'), shop, { schemaFolders: true });
+    const fromCsv = await ok({ model, connection: { type: 'csv', directory: 'seeds' } }, undefined, dir);
+    assert.deepEqual(pulled.rows, fromCsv.rows);
+    assert.ok(pulled.rows.length > 1);
+  });
+
   it('reads a dbt-postgres profile, its password from env_var()', async () => {
     const dir = tempWorkspace();
     write(dir, 'dbt_project.yml', 'name: shop\nprofile: shop\nmodel-paths: [models]\n');

@@ -316,7 +316,8 @@ class PostgresSession {
           insert.run(row.map((value, index) => sqliteValue(value as string | null, columns[index].typeOid)));
         }
         rows += batch.rows.length;
-        onRows(rows);
+        // The empty batch that ends an exact multiple of FETCH_ROWS says nothing new.
+        if (batch.rows.length > 0 || rows === 0) onRows(rows);
         if (batch.rows.length < FETCH_ROWS) break;
       }
       db.run('COMMIT');
