@@ -209,6 +209,21 @@ describe('postgres: pull mode on a real PostgreSQL server', function () {
     assert.ok(pulled.rows.length > 1);
   });
 
+  it('expands SELECT * with the columns the server has', async () => {
+    const { dir, model } = modelWorkspace('SELECT * FROM staging.stg_customers ORDER BY customer_id');
+    const pulled = await ok({ model, connection: connection() }, undefined, dir);
+    assert.deepEqual(pulled.columns, ['customer_id', 'first_name', 'last_name', 'region', 'email']);
+    assert.equal(pulled.rows.length, shop.customers.length);
+    assert.deepEqual(pulled.rows[0], [
+      1,
+      shop.customers[0].first_name,
+      shop.customers[0].last_name,
+      shop.customers[0].region,
+      'user1@example.com',
+    ]);
+    assert.match(pulled.source.description, /× 5 columns/);
+  });
+
   it('reads a dbt-postgres profile, its password from env_var()', async () => {
     const dir = tempWorkspace();
     write(dir, 'dbt_project.yml', 'name: shop\nprofile: shop\nmodel-paths: [models]\n');
