@@ -1,7 +1,7 @@
 // Pull mode against a real PostgreSQL server: a throwaway cluster (scripts/postgres-server.mjs) started for this
 // suite, loaded with the shop, and compared with the same shop loaded from CSV seeds and computed in plain JavaScript.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ModelSession, runModel, type ModelResult, type RunResult } from '../../src/engine/index';
@@ -264,6 +264,24 @@ describe('postgres: pull mode on a real PostgreSQL server', function () {
     );
     assert.ok(!outcome.ok);
     assert.match(outcome.error.message, /names a PostgreSQL server, and the workspace is not trusted/);
+  });
+
+  it('reads the password from ~/.pgpass (PGPASSFILE) when the connection names no variable', async () => {
+    const { dir, model } = modelWorkspace(sampleModel);
+    const passfile = write(dir, 'pgpass', `127.0.0.1:${running!.port}:${DATABASE}:${READER}:${READER_PASSWORD}\n`);
+    chmodSync(passfile, 0o600);
+    const saved = { PGPASSFILE: process.env.PGPASSFILE, PGPASSWORD: process.env.PGPASSWORD };
+    process.env.PGPASSFILE = passfile;
+    delete process.env.PGPASSWORD;
+    try {
+      const result = await ok({ model, connection: connection({ passwordEnv: undefined }) }, {}, dir);
+      assert.equal(result.rows.length, expectedSegments(shop).length);
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
   });
 
   it('says the password was refused, naming the user and the server, never the password', async () => {
