@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ModelSession, runModel, type ModelResult, type RunResult } from '../../src/engine/index';
+import { DataCache, ModelSession, runModel, type ModelResult, type RunResult } from '../../src/engine/index';
 import type { RawSettings } from '../../src/engine/settings';
 import { resolveSettings } from '../../src/engine/settings';
 import type { RunProgress } from '../../src/shared/progress';
@@ -207,6 +207,40 @@ describe('postgres: pull mode on a real PostgreSQL server', function () {
     const fromCsv = await ok({ model, connection: { type: 'csv', directory: 'seeds' } }, undefined, dir);
     assert.deepEqual(pulled.rows, fromCsv.rows);
     assert.ok(pulled.rows.length > 1);
+  });
+
+  it('keeps the pulled copy for a threshold edit, and pulls again for a model that reads another column', async () => {
+    const { dir, model } = modelWorkspace(sampleModel);
+    const cache = new DataCache();
+    const request = {
+      workspaceDir: dir,
+      settings: { model, connection: connection() },
+      env: { SHOP_PG_PASSWORD: READER_PASSWORD },
+      homeDir: dir,
+    };
+    const run = async (sql: string) => {
+      write(dir, model, sql);
+      const session = await ModelSession.open(request, assets, cache);
+      try {
+        return session.run();
+      } finally {
+        session.close();
+      }
+    };
+    try {
+      assert.equal((await run(sampleModel)).timings.dataReused, false);
+      const edited = await run(sampleModel.replace('>= 10000', '>= 12000'));
+      assert.equal(edited.timings.dataReused, true);
+      assert.deepEqual(
+        rowObjects(edited.columns, edited.rows).length,
+        expectedSegments(shop, { Platinum: 12000, Gold: 5000, Silver: 1000 }).length,
+      );
+      const more = await run(sampleModel.replace('c.first_name,', 'c.first_name, c.email,'));
+      assert.equal(more.timings.dataReused, false);
+      assert.match(more.source.description, /× 9 columns/);
+    } finally {
+      cache.clear();
+    }
   });
 
   it('expands SELECT * with the columns the server has', async () => {

@@ -49,8 +49,9 @@ export class DataCache {
 
   /** `variant` tells apart data that is loaded the same way but then built on differently (the upstream mode). */
   async get(plan: DataPlan, variant = '', request?: PullRequest): Promise<{ data: LoadedData; reused: boolean }> {
-    // Data pulled from a warehouse holds what this model reads: another SQL pulls again.
-    const model = plan.perModel ? (request?.sql ?? '') : '';
+    // Data pulled from a warehouse holds what this model reads: a model that reads other columns pulls again (a
+    // threshold edit does not).
+    const model = plan.modelKey && request ? plan.modelKey(request) : '';
     const key = JSON.stringify([plan.target, await fingerprint(plan.sources), variant, model]);
     if (this.entry?.key === key) return { data: this.entry.data, reused: true };
     this.clear();

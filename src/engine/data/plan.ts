@@ -11,7 +11,7 @@ import { resolveDbtTarget } from './dbtProfile';
 import { jinjaRuntime } from '../model/jinjaRuntime';
 import type { LoadedData, SourceInfo } from './loadedData';
 import { loadSqlJs } from './sqljs';
-import { pullPostgres, type PostgresTarget, type PullRequest } from './postgres';
+import { pullKey, pullPostgres, type PostgresTarget, type PullRequest } from './postgres';
 import { openSqliteFiles } from './sqliteFiles';
 
 export interface DataPlan {
@@ -20,10 +20,10 @@ export interface DataPlan {
   /** Files and folders the data is read from: their sizes and times say whether a loaded copy is still current. */
   sources: string[];
   /**
-   * The data depends on the model: a warehouse is pulled by the columns the model reads, so the model's SQL is part
-   * of what a loaded copy was loaded for (see DataCache).
+   * The data depends on the model: a warehouse is pulled by the relations and columns the model reads, and those are
+   * part of what a loaded copy was loaded for (see DataCache).
    */
-  perModel?: boolean;
+  modelKey?: (request: PullRequest) => string;
   open(request?: PullRequest): Promise<LoadedData>;
 }
 
@@ -46,7 +46,7 @@ function pullPlan(
   return {
     target,
     sources: files,
-    perModel: true,
+    modelKey: pullKey,
     open: async (request) => {
       if (!request) throw new Error('Segment Lens: a PostgreSQL plan opens only for a rendered model');
       return pullPostgres(await sqlJs(), server, request, {

@@ -344,6 +344,22 @@ function sourcesOf(lineage: Lineage): Map<string, Set<string>> {
   return found;
 }
 
+/**
+ * What a pull for `request` reads, as the SQL names it (no catalog: `*` is not expanded, so a model that starts
+ * reading another column of a `*` pulls again only when its text names it): equal keys, the same pull.
+ */
+export function pullKey(request: PullRequest): string {
+  try {
+    const sources = sourcesOf(lineageFor(request, () => undefined));
+    return JSON.stringify(
+      [...sources].map(([relation, columns]) => [relation.toLowerCase(), [...columns].sort()]).sort(),
+    );
+  } catch {
+    // SQL the lineage cannot read is pulled by its text (and fails the same way when it is pulled).
+    return request.sql;
+  }
+}
+
 function lineageFor(request: PullRequest, catalog: (table: string) => string[] | undefined): Lineage {
   return buildLineage({ sql: request.sql, sourceMap: request.sourceMap, catalog });
 }
