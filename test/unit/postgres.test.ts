@@ -29,6 +29,7 @@ interface TestServer {
   adminUser: string;
   bin: string;
   dataDir: string;
+  adminPassword: string;
   stop(): void;
 }
 interface ServerModule {
@@ -238,6 +239,11 @@ describe('postgres: pull mode on a real PostgreSQL server', function () {
       const more = await run(sampleModel.replace('c.first_name,', 'c.first_name, c.email,'));
       assert.equal(more.timings.dataReused, false);
       assert.match(more.source.description, /× 9 columns/);
+      // Another user on the same server: another copy, even for the same model.
+      request.settings.connection = connection({ user: 'lens_admin', passwordEnv: 'ADMIN_PG_PASSWORD' });
+      Object.assign(request.env, { ADMIN_PG_PASSWORD: running!.adminPassword });
+      const otherUser = await run(sampleModel.replace('c.first_name,', 'c.first_name, c.email,'));
+      assert.equal(otherUser.timings.dataReused, false);
     } finally {
       cache.clear();
     }

@@ -11,7 +11,7 @@ import { resolveDbtTarget } from './dbtProfile';
 import { jinjaRuntime } from '../model/jinjaRuntime';
 import type { LoadedData, SourceInfo } from './loadedData';
 import { loadSqlJs } from './sqljs';
-import { pullKey, pullPostgres, type PostgresTarget, type PullRequest } from './postgres';
+import { postgresUrl, pullKey, pullPostgres, type PostgresTarget, type PullRequest } from './postgres';
 import { openSqliteFiles } from './sqliteFiles';
 
 export interface DataPlan {
@@ -46,7 +46,9 @@ function pullPlan(
   return {
     target,
     sources: files,
-    modelKey: pullKey,
+    // Another server, user or search path is other data, whatever the model reads.
+    modelKey: (request) =>
+      JSON.stringify([postgresUrl(server), server.user, server.searchPath ?? server.schema, pullKey(request)]),
     open: async (request) => {
       if (!request) throw new Error('Segment Lens: a PostgreSQL plan opens only for a rendered model');
       return pullPostgres(await sqlJs(), server, request, {
