@@ -36,6 +36,9 @@ if (!step('typecheck webview', process.execPath, ['node_modules/typescript/bin/t
   failed++;
 // ESLint holds the architecture's import boundaries (eslint.config.mjs); Prettier holds the format.
 if (!step('lint', 'npm', ['run', '--silent', 'lint'])) failed++;
+// The PostgreSQL tests start a throwaway cluster (scripts/postgres-server.mjs); its binaries are installed first,
+// from Debian's packages, when the machine lacks them.
+step('postgres server', process.execPath, ['scripts/postgres-server.mjs', 'ensure']);
 suite('unit', process.execPath, ['node_modules/mocha/bin/mocha.js']);
 // The extension in a real VS Code (code-server), installed into a cache outside the clone on first use.
 suite('extension host', process.execPath, ['test/e2e/run.mjs', 'exthost']);

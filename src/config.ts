@@ -20,6 +20,7 @@ export function readConfig(scope?: vscode.Uri): LensConfig {
       vars: plain(config.get<unknown>('vars')) ?? undefined,
       upstream: plain(config.get<unknown>('upstream')) ?? undefined,
       timeoutSeconds: plain(config.get<unknown>('timeoutSeconds')),
+      pullMaxRows: plain(config.get<unknown>('pull.maxRows')),
     },
     runOnSave: typeof runOnSave === 'boolean' ? runOnSave : true,
   };

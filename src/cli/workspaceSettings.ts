@@ -36,11 +36,13 @@ export async function readWorkspaceSettings(workspaceDir: string): Promise<RawSe
   const vars = parsed['segmentLens.vars'];
   const timeoutSeconds = parsed['segmentLens.timeoutSeconds'];
   const upstream = parsed['segmentLens.upstream'];
+  const pullMaxRows = parsed['segmentLens.pull.maxRows'];
   return {
     model: parsed['segmentLens.model'],
     connection: parsed['segmentLens.connection'],
     ...(vars === undefined ? {} : { vars }),
     ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
     ...(upstream === undefined ? {} : { upstream }),
+    ...(pullMaxRows === undefined ? {} : { pullMaxRows }),
   };
 }

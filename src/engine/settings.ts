@@ -7,7 +7,24 @@ export type ConnectionSetting =
   | { type: 'sample' }
   | { type: 'sqlite'; path: string; attach: Record<string, string> }
   | { type: 'dbt'; profilesDir?: string; profile?: string; target?: string }
-  | { type: 'csv'; directory: string };
+  | { type: 'csv'; directory: string }
+  | PostgresConnectionSetting;
+
+/** A PostgreSQL server; its password is never a setting: `passwordEnv` names the variable that holds it (or ~/.pgpass). */
+export interface PostgresConnectionSetting {
+  type: 'postgres';
+  host: string;
+  port: number;
+  database: string;
+  user?: string;
+  /** The schema unqualified names are found in first (search_path), and dbt's target.schema. */
+  schema: string;
+  sslmode?: PostgresSslMode;
+  passwordEnv?: string;
+}
+
+export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+export type PostgresSslMode = (typeof SSL_MODES)[number];
 
 export interface LensSettings {
   /** Model file relative to the workspace; undefined means the bundled sample model. */
@@ -20,6 +37,8 @@ export interface LensSettings {
    * from its SQL, `data` builds none.
    */
   upstream?: UpstreamMode;
+  /** `segmentLens.pull.maxRows`: the most rows a warehouse's relations may have to be pulled into memory. */
+  pullMaxRows?: number;
 }
 
 export type UpstreamMode = 'auto' | 'build' | 'data';
@@ -33,6 +52,8 @@ export interface RawSettings {
   upstream?: unknown;
   /** `segmentLens.timeoutSeconds`: read by whoever sets the run's deadline (resolveTimeout), not by the engine. */
   timeoutSeconds?: unknown;
+  /** `segmentLens.pull.maxRows`. */
+  pullMaxRows?: unknown;
 }
 
 const connectionKeys: Record<string, string[]> = {
@@ -40,6 +61,7 @@ const connectionKeys: Record<string, string[]> = {
   sqlite: ['type', 'path', 'attach'],
   dbt: ['type', 'profilesDir', 'profile', 'target'],
   csv: ['type', 'directory'],
+  postgres: ['type', 'host', 'port', 'database', 'user', 'schema', 'sslmode', 'passwordEnv'],
 };
 
 function settingError(setting: string, message: string, hint: string): LensError {
@@ -108,15 +130,23 @@ export function resolveConnection(raw: unknown): ConnectionSetting {
   const setting = 'segmentLens.connection';
   if (raw === undefined || raw === null) return { type: 'sample' };
   const shapes =
-    'one of {"type":"sqlite","path":…}, {"type":"dbt",…}, {"type":"csv","directory":…} or {"type":"sample"}';
+    'one of {"type":"sqlite","path":…}, {"type":"dbt",…}, {"type":"csv","directory":…}, {"type":"postgres","host":…,"database":…} or {"type":"sample"}';
   if (!isRecord(raw)) throw settingError(setting, `must be an object, not ${show(raw)}.`, `Set it to ${shapes}.`);
   const type = raw.type;
   // An own key only: "__proto__", "constructor" or "toString" are no connection types.
   if (typeof type !== 'string' || !Object.hasOwn(connectionKeys, type)) {
     throw settingError(
       `${setting}.type`,
-      `must be "sqlite", "dbt", "csv" or "sample", not ${show(type)}.`,
+      `must be "sqlite", "dbt", "csv", "postgres" or "sample", not ${show(type)}.`,
       `Set it to ${shapes}.`,
+    );
+  }
+  if (type === 'postgres' && Object.hasOwn(raw, 'password')) {
+    // Said before anything else, and without the value: settings.json is no place for a secret.
+    throw settingError(
+      `${setting}.password`,
+      'is not read: a password in settings.json would be stored in plain text.',
+      'Remove it; put the password in an environment variable named by "passwordEnv" (e.g. "PGPASSWORD"), or in ~/.pgpass.',
     );
   }
   const unknown = Object.keys(raw).filter((key) => !connectionKeys[type].includes(key));
@@ -173,9 +203,61 @@ export function resolveConnection(raw: unknown): ConnectionSetting {
           'Give the folder of CSV seeds relative to the workspace, e.g. "seeds".',
         ),
       };
+    case 'postgres':
+      return resolvePostgres(raw, setting);
     default:
       return { type: 'sample' };
   }
+}
+
+function resolvePostgres(raw: Record<string, unknown>, setting: string): PostgresConnectionSetting {
+  const port = raw.port ?? 5432;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw settingError(
+      `${setting}.port`,
+      `must be a port number (1 to 65535), not ${show(port)}.`,
+      'PostgreSQL listens on 5432 unless told otherwise.',
+    );
+  }
+  const sslmode = optionalString(raw, 'sslmode', setting, `One of ${SSL_MODES.join(', ')}.`);
+  if (sslmode !== undefined && !SSL_MODES.some((mode) => mode === sslmode)) {
+    throw settingError(
+      `${setting}.sslmode`,
+      `must be one of ${SSL_MODES.join(', ')}, not ${show(sslmode)}.`,
+      'As libpq\'s sslmode: "prefer" is its default.',
+    );
+  }
+  const passwordEnv = optionalString(
+    raw,
+    'passwordEnv',
+    setting,
+    'Name the environment variable that holds the password, e.g. "PGPASSWORD".',
+  );
+  if (passwordEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(passwordEnv)) {
+    throw settingError(
+      `${setting}.passwordEnv`,
+      `must be the name of an environment variable, not ${show(passwordEnv)}.`,
+      'For example "PGPASSWORD"; the password itself never goes in settings.json.',
+    );
+  }
+  const user = optionalString(
+    raw,
+    'user',
+    setting,
+    'The role to connect as; leave it out for PGUSER or your login name.',
+  );
+  return {
+    type: 'postgres',
+    host: requiredString(raw, 'host', setting, 'The server\'s host name, e.g. "localhost" (or a unix socket folder).'),
+    port,
+    database: requiredString(raw, 'database', setting, 'The database to read, e.g. "analytics".'),
+    ...(user ? { user } : {}),
+    schema:
+      optionalString(raw, 'schema', setting, 'The schema unqualified table names are found in, e.g. "public".') ??
+      'public',
+    ...(sslmode ? { sslmode: sslmode as PostgresSslMode } : {}),
+    ...(passwordEnv ? { passwordEnv } : {}),
+  };
 }
 
 export function resolveSettings(raw: RawSettings): LensSettings {
@@ -212,15 +294,29 @@ export function resolveSettings(raw: RawSettings): LensSettings {
     }
     upstream = raw.upstream as UpstreamMode;
   }
+  const pullMaxRows = raw.pullMaxRows ?? undefined;
+  if (
+    pullMaxRows !== undefined &&
+    (typeof pullMaxRows !== 'number' || !Number.isInteger(pullMaxRows) || pullMaxRows < 1)
+  ) {
+    throw settingError(
+      'segmentLens.pull.maxRows',
+      `must be a whole number of rows, at least 1, not ${show(pullMaxRows)}.`,
+      `For example ${DEFAULT_PULL_MAX_ROWS} (the default).`,
+    );
+  }
   return {
     model,
     connection: resolveConnection(raw.connection),
     ...(vars ? { vars } : {}),
     ...(upstream ? { upstream } : {}),
+    ...(pullMaxRows !== undefined ? { pullMaxRows } : {}),
   };
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 60;
+/** Rows a warehouse pull may bring into sql.js: about what its 2 GiB hold with a few narrow columns. */
+export const DEFAULT_PULL_MAX_ROWS = 5_000_000;
 
 /**
  * `segmentLens.timeoutSeconds` (or the CLI's --timeout): how long one run may take before it is stopped. Unset: the

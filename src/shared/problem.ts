@@ -27,6 +27,8 @@ export type LensErrorCode =
   | 'sql-syntax'
   | 'missing-table'
   | 'missing-column'
+  /** A PostgreSQL server refused or failed (its password, its database, reaching it, a permission). */
+  | 'postgres'
   | 'sql';
 
 /** A problem with the user's input: shown to the user, never a crash. */

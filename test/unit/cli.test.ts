@@ -353,7 +353,7 @@ describe('cli: hostile settings end as one-line errors', () => {
     it(`connection.type "${type}"`, () => {
       const dir = settingsWorkspace(`{ "segmentLens.connection": { "type": "${type}" } }`);
       const line = userError(cli(['run'], dir));
-      assert.match(line, /segmentLens\.connection\.type must be "sqlite", "dbt", "csv" or "sample"/);
+      assert.match(line, /segmentLens\.connection\.type must be "sqlite", "dbt", "csv", "postgres" or "sample"/);
     });
   }
 

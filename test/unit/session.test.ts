@@ -158,7 +158,7 @@ describe('runModel: each connection type, end to end through the session', () =>
         "        staging: \"{{ env_var('STG_DB', 'warehouse/stg.db') }}\"",
         '      schema_directory: warehouse/schemas',
         '    prod:',
-        '      type: postgres',
+        '      type: snowflake',
         '',
       ].join('\n'),
     );
@@ -188,7 +188,7 @@ describe('runModel: each connection type, end to end through the session', () =>
       connection: { type: 'dbt', target: 'prod' },
     });
     assert.equal(postgres.code, 'dbt-profile');
-    assert.match(postgres.message, /"postgres" adapter/);
+    assert.match(postgres.message, /"snowflake" adapter/);
   });
 
   it('a folder of CSV seeds, subfolders as schemas, with BOM, CRLF and quoted line breaks', async () => {

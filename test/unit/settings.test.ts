@@ -37,7 +37,7 @@ describe('settings', () => {
   const wrong: [string, RawSettings, string][] = [
     ['model is a number', { model: 42 }, 'segmentLens.model'],
     ['connection is a string', { connection: 'warehouse.db' }, 'segmentLens.connection'],
-    ['unknown type', { connection: { type: 'postgres' } }, 'segmentLens.connection.type'],
+    ['unknown type', { connection: { type: 'snowflake' } }, 'segmentLens.connection.type'],
     ['sqlite without path', { connection: { type: 'sqlite' } }, 'segmentLens.connection.path'],
     ['path is a number', { connection: { type: 'sqlite', path: 3 } }, 'segmentLens.connection.path'],
     [
@@ -73,7 +73,7 @@ describe('settings', () => {
     it(`connection.type "${type}" is a settings error, not a crash`, () => {
       const error = settingError(JSON.parse(`{"connection": {"type": ${JSON.stringify(type)}}}`) as RawSettings);
       assert.equal(error.value.setting, 'segmentLens.connection.type');
-      assert.match(error.value.message, /must be "sqlite", "dbt", "csv" or "sample", not "/);
+      assert.match(error.value.message, /must be "sqlite", "dbt", "csv", "postgres" or "sample", not "/);
     });
   }
 

@@ -3,13 +3,14 @@
 // CREATE statements (upstream.ts) are the engine's own writes.
 import type { LoadedData } from './loadedData';
 import { fingerprint, type DataPlan } from './plan';
+import type { PullRequest } from './postgres';
 
 /** Lays freshly loaded data out for the model; runs once per load. */
 export type LayoutStep = (data: LoadedData) => void;
 
 /** Loads the data and makes it read-only. */
-export async function loadData(plan: DataPlan): Promise<LoadedData> {
-  const data = await plan.open();
+export async function loadData(plan: DataPlan, request?: PullRequest): Promise<LoadedData> {
+  const data = await plan.open(request);
   try {
     data.main.run('PRAGMA query_only = ON');
   } catch (error) {
@@ -47,11 +48,14 @@ export class DataCache {
   private entry: { key: string; data: LoadedData } | undefined;
 
   /** `variant` tells apart data that is loaded the same way but then built on differently (the upstream mode). */
-  async get(plan: DataPlan, variant = ''): Promise<{ data: LoadedData; reused: boolean }> {
-    const key = JSON.stringify([plan.target, await fingerprint(plan.sources), variant]);
+  async get(plan: DataPlan, variant = '', request?: PullRequest): Promise<{ data: LoadedData; reused: boolean }> {
+    // Data pulled from a warehouse holds what this model reads: a model that reads other columns pulls again (a
+    // threshold edit does not).
+    const model = plan.modelKey && request ? plan.modelKey(request) : '';
+    const key = JSON.stringify([plan.target, await fingerprint(plan.sources), variant, model]);
     if (this.entry?.key === key) return { data: this.entry.data, reused: true };
     this.clear();
-    const data = await loadData(plan);
+    const data = await loadData(plan, request);
     this.entry = { key, data };
     return { data, reused: false };
   }

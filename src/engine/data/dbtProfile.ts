@@ -1,4 +1,4 @@
-// Reads a dbt profiles.yml target the way dbt does, for the dbt-sqlite adapter.
+// Reads a dbt profiles.yml target the way dbt does, for the dbt-sqlite and dbt-postgres adapters.
 import path from 'node:path';
 import { LensError } from '../errors';
 import { pathExists } from '../files';
@@ -8,7 +8,8 @@ import type { Workspace } from '../workspace';
 import { renderText } from '../model/jinja';
 import type { JinjaRuntime } from '../model/jinjaRuntime';
 import { isRecord } from '../../shared/json';
-import { checkSchemaNames } from '../settings';
+import { checkSchemaNames, SSL_MODES, type PostgresSslMode } from '../settings';
+import type { PostgresTarget } from './postgres';
 
 export interface DbtConnectionSetting {
   profilesDir?: string;
@@ -17,6 +18,7 @@ export interface DbtConnectionSetting {
 }
 
 export interface SqliteTarget {
+  adapter: 'sqlite';
   profile: string;
   target: string;
   /** The target's `schema:` (dbt's target.schema). */
@@ -26,7 +28,95 @@ export interface SqliteTarget {
   profilesFile: string;
 }
 
+/** A dbt-postgres target: the server it names (its password rendered from env_var(), never shown). */
+export interface PostgresProfileTarget {
+  adapter: 'postgres';
+  profile: string;
+  target: string;
+  schema: string;
+  server: PostgresTarget;
+  profilesFile: string;
+}
+
 const SETTING = 'segmentLens.connection';
+
+/** dbt-postgres's fields, checked as dbt checks them: each problem names the key and the file. */
+function postgresTarget(
+  target: Record<string, unknown>,
+  where: { profile: string; target: string; file: string },
+  workspace: Workspace,
+): PostgresProfileTarget {
+  const at = `target "${where.target}" of profile "${where.profile}" in ${where.file}`;
+  if (!workspace.trusted) {
+    // The profile is a workspace file (findProfiles checked): its server is the workspace's choice, not the user's.
+    throw new LensError({
+      code: 'dbt-profile',
+      message: `The ${at} names a PostgreSQL server, and the workspace is not trusted: Segment Lens connects to no server a workspace's files name.`,
+      hint: 'Trust the workspace to read from its PostgreSQL server, or set segmentLens.connection in your user settings.',
+    });
+  }
+  const text = (key: string, required: boolean, ...aliases: string[]): string | undefined => {
+    for (const name of [key, ...aliases]) {
+      const value = target[name];
+      if (value === undefined || value === null) continue;
+      if (typeof value === 'number') return String(value);
+      if (typeof value !== 'string' || value === '') {
+        throw new LensError({
+          code: 'dbt-profile',
+          message: `${name}: in the ${at} must be a non-empty string.`,
+          hint: `Give ${name} as dbt-postgres expects it.`,
+        });
+      }
+      return value;
+    }
+    if (required) {
+      throw new LensError({
+        code: 'dbt-profile',
+        message: `The ${at} has no ${key}:, which dbt-postgres needs.`,
+        hint: `Add ${key}: to the target.`,
+      });
+    }
+    return undefined;
+  };
+  const portText = text('port', false) ?? '5432';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new LensError({
+      code: 'dbt-profile',
+      message: `port: in the ${at} must be a port number, not ${JSON.stringify(portText)}.`,
+      hint: 'PostgreSQL listens on 5432 unless told otherwise.',
+    });
+  }
+  const sslmode = text('sslmode', false);
+  if (sslmode !== undefined && !SSL_MODES.some((mode) => mode === sslmode)) {
+    throw new LensError({
+      code: 'dbt-profile',
+      message: `sslmode: in the ${at} must be one of ${SSL_MODES.join(', ')}, not ${JSON.stringify(sslmode)}.`,
+      hint: "As libpq's sslmode.",
+    });
+  }
+  const schema = text('schema', true)!;
+  const password = text('password', false, 'pass');
+  const searchPath = text('search_path', false);
+  return {
+    adapter: 'postgres',
+    profile: where.profile,
+    target: where.target,
+    schema,
+    profilesFile: where.file,
+    server: {
+      host: text('host', true)!,
+      port,
+      database: text('dbname', true, 'database')!,
+      user: text('user', true)!,
+      ...(password !== undefined ? { password } : {}),
+      ...(sslmode ? { sslmode: sslmode as PostgresSslMode } : {}),
+      schema,
+      ...(searchPath ? { searchPath } : {}),
+      origin: `target "${where.target}" of profile "${where.profile}" in ${where.file}`,
+    },
+  };
+}
 
 /**
  * profiles.yml values may use {{ env_var('X', 'default') }}, as dbt allows: rendered in the sandboxed Jinja, with the
@@ -91,13 +181,16 @@ async function findProfiles(
   });
 }
 
-/** The dbt-sqlite target a profile names: its files resolved (from the dbt project's folder, as dbt does) and checked. */
+/**
+ * The target a profile names: a dbt-sqlite one with its files resolved (from the dbt project's folder, as dbt does)
+ * and checked, or a dbt-postgres one with its server.
+ */
 export async function resolveDbtTarget(
   jinja: JinjaRuntime,
   workspace: Workspace,
   project: { dir: string; profile?: string } | undefined,
   setting: DbtConnectionSetting,
-): Promise<SqliteTarget> {
+): Promise<SqliteTarget | PostgresProfileTarget> {
   const projectDir = project?.dir;
   const file = await findProfiles(workspace, projectDir, setting);
   const profiles = await readYamlFile(file, 'The dbt profiles file');
@@ -140,11 +233,17 @@ export async function resolveDbtTarget(
       hint: `Set ${SETTING}.target to one of its outputs.`,
     });
   }
+  if (rawTarget.type === 'postgres' && !workspace.trusted) {
+    // Refused before its env_var() calls render: nothing of the server is looked at.
+    postgresTarget(rawTarget, { profile: profileName, target: targetName, file }, workspace);
+  }
   const target = renderProfileValue(rawTarget, jinja, workspace, file) as Record<string, unknown>;
+  if (target.type === 'postgres')
+    return postgresTarget(target, { profile: profileName, target: targetName, file }, workspace);
   if (target.type !== 'sqlite') {
     throw new LensError({
       code: 'dbt-profile',
-      message: `Profile "${profileName}" target "${targetName}" in ${file} uses the "${String(target.type)}" adapter; Segment Lens reads SQLite databases (the dbt-sqlite adapter) only.`,
+      message: `Profile "${profileName}" target "${targetName}" in ${file} uses the "${String(target.type)}" adapter; Segment Lens reads SQLite databases (the dbt-sqlite adapter) and PostgreSQL (dbt-postgres) only.`,
       hint: `Pick a sqlite target with ${SETTING}.target, or point ${SETTING} at a SQLite file or a folder of CSV files.`,
     });
   }
@@ -188,6 +287,7 @@ export async function resolveDbtTarget(
     'dbt-profile',
   );
   return {
+    adapter: 'sqlite',
     profile: profileName,
     target: targetName,
     schema: typeof target.schema === 'string' ? target.schema : 'main',

@@ -8,7 +8,7 @@ import { registerSqlFunctions } from './sqlFunctions';
 
 /** What was opened, as reported to the user. */
 export interface SourceInfo {
-  type: 'sample' | 'sqlite' | 'dbt' | 'csv';
+  type: 'sample' | 'sqlite' | 'dbt' | 'csv' | 'postgres';
   /** One line for a status bar, e.g. "SQLite warehouse.db + staging". */
   description: string;
   /** Files read, absolute. */

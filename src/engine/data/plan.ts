@@ -3,13 +3,15 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { seedsOfFolder, type DbtSeeds } from '../model/seedConfig';
-import type { ConnectionSetting } from '../settings';
+import { LensError } from '../errors';
+import { DEFAULT_PULL_MAX_ROWS, DEFAULT_TIMEOUT_SECONDS, type ConnectionSetting } from '../settings';
 import { Workspace, type EngineAssets } from '../workspace';
 import { openCsvDirectory } from './csvFolder';
 import { resolveDbtTarget } from './dbtProfile';
 import { jinjaRuntime } from '../model/jinjaRuntime';
 import type { LoadedData, SourceInfo } from './loadedData';
 import { loadSqlJs } from './sqljs';
+import { postgresUrl, pullKey, pullPostgres, type PostgresTarget, type PullRequest } from './postgres';
 import { openSqliteFiles } from './sqliteFiles';
 
 export interface DataPlan {
@@ -17,7 +19,46 @@ export interface DataPlan {
   target: { name: string; schema: string };
   /** Files and folders the data is read from: their sizes and times say whether a loaded copy is still current. */
   sources: string[];
-  open(): Promise<LoadedData>;
+  /**
+   * The data depends on the model: a warehouse is pulled by the relations and columns the model reads, and those are
+   * part of what a loaded copy was loaded for (see DataCache).
+   */
+  modelKey?: (request: PullRequest) => string;
+  open(request?: PullRequest): Promise<LoadedData>;
+}
+
+export interface PlanOptions {
+  /** segmentLens.timeoutSeconds: a warehouse's statement_timeout. */
+  timeoutSeconds?: number;
+  /** segmentLens.pull.maxRows: the most rows a warehouse pull brings into memory. */
+  maxRows?: number;
+}
+
+/** A warehouse plan: pulls what the rendered model reads (the request), within the run's timeout. */
+function pullPlan(
+  target: { name: string; schema: string },
+  server: PostgresTarget,
+  source: Omit<SourceInfo, 'description' | 'schemas' | 'files'>,
+  sqlJs: () => ReturnType<typeof loadSqlJs>,
+  options: PlanOptions,
+  files: string[] = [],
+): DataPlan {
+  return {
+    target,
+    sources: files,
+    // Another server, user or search path is other data, whatever the model reads.
+    modelKey: (request) =>
+      JSON.stringify([postgresUrl(server), server.user, server.searchPath ?? server.schema, pullKey(request)]),
+    open: async (request) => {
+      if (!request) throw new Error('Segment Lens: a PostgreSQL plan opens only for a rendered model');
+      return pullPostgres(await sqlJs(), server, request, {
+        timeoutMs: (options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+        maxRows: options.maxRows ?? DEFAULT_PULL_MAX_ROWS,
+        source,
+        files,
+      });
+    },
+  };
 }
 
 /** dbt's target when no dbt profile names one. */
@@ -28,6 +69,7 @@ export async function planData(
   workspace: Workspace,
   project: { dir: string; profile?: string; seeds?: DbtSeeds } | undefined,
   assets: EngineAssets,
+  options: PlanOptions = {},
 ): Promise<DataPlan> {
   const sqlJs = () => loadSqlJs(assets.wasmPath);
   const csvPlan = (
@@ -73,8 +115,43 @@ export async function planData(
         open: async () => openSqliteFiles(await sqlJs(), main, attached, { type: 'sqlite', description }, hint),
       };
     }
+    case 'postgres': {
+      const setting = 'segmentLens.connection';
+      const server: PostgresTarget = {
+        host: connection.host,
+        port: connection.port,
+        database: connection.database,
+        ...(connection.user ? { user: connection.user } : {}),
+        // Unset, pg reads PGPASSWORD and then ~/.pgpass itself.
+        ...(connection.passwordEnv && workspace.env[connection.passwordEnv] !== undefined
+          ? { password: workspace.env[connection.passwordEnv] }
+          : {}),
+        ...(connection.sslmode ? { sslmode: connection.sslmode } : {}),
+        schema: connection.schema,
+        origin: setting,
+      };
+      if (connection.passwordEnv && server.password === undefined && workspace.trusted) {
+        throw new LensError({
+          code: 'settings',
+          setting: `${setting}.passwordEnv`,
+          message: `The environment variable ${connection.passwordEnv} (${setting}.passwordEnv) is not set.`,
+          hint: `Set ${connection.passwordEnv} to the password before starting VS Code (or the CLI), or remove passwordEnv to use ~/.pgpass.`,
+        });
+      }
+      return pullPlan({ name: 'dev', schema: connection.schema }, server, { type: 'postgres' }, sqlJs, options);
+    }
     case 'dbt': {
       const target = await resolveDbtTarget(jinjaRuntime(assets.jinjaDir), workspace, project, connection);
+      if (target.adapter === 'postgres') {
+        return pullPlan(
+          { name: target.target, schema: target.schema },
+          target.server,
+          { type: 'dbt', profile: target.profile, target: target.target },
+          sqlJs,
+          options,
+          [target.profilesFile],
+        );
+      }
       const hint = `Check schemas_and_paths in ${target.profilesFile}: relative paths are resolved from the dbt project folder.`;
       const source = {
         type: 'dbt' as const,

@@ -12,7 +12,7 @@ import { jinjaRuntime } from '../model/jinjaRuntime';
 import { loadMacroLibrary } from '../model/macroLibrary';
 import { upstreamModels, type UpstreamModel } from '../model/projectGraph';
 import { readModelFile } from '../model/modelFile';
-import { resolveSettings } from '../settings';
+import { resolveSettings, resolveTimeout } from '../settings';
 import { buildLineage, type Lineage } from '../sql/lineage';
 import { quoteIdentifier, quoteString } from '../sql/names';
 import { parseSql, statements } from '../sql/syntax';
@@ -239,7 +239,10 @@ export class ModelSession {
     const workspace = new Workspace(request);
     const model = await readModelFile(workspace, settings.model, assets);
     const project = await projectOfModel(model, workspace);
-    const plan = await planData(settings.connection, workspace, project, assets);
+    const plan = await planData(settings.connection, workspace, project, assets, {
+      timeoutSeconds: resolveTimeout(request.settings.timeoutSeconds),
+      maxRows: settings.pullMaxRows,
+    });
 
     const { library, text: macroText } = await loadMacroLibrary(project);
     const logs: string[] = [];
@@ -317,9 +320,11 @@ export class ModelSession {
     const load = async () => {
       options.onProgress?.({ stage: 'load' });
       // Data built with upstream models from SQL is not the data as loaded: the mode is part of what is cached.
+      // A warehouse is pulled by what the model as rendered so far reads.
+      const pull = { ...rendered, cancelled: options.cancelled, onProgress: options.onProgress };
       const got = cache
-        ? await cache.get(plan, settings.upstream ?? 'auto')
-        : { data: await loadData(plan), reused: false };
+        ? await cache.get(plan, settings.upstream ?? 'auto', pull)
+        : { data: await loadData(plan, pull), reused: false };
       try {
         buildOn(got.data);
       } catch (error) {

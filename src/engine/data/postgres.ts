@@ -1,0 +1,477 @@
+// A PostgreSQL warehouse, read in pull mode: the model's lineage says which relations and columns it reads; exactly
+// those are fetched (a server-side cursor, in batches) into sql.js tables in the same schemas, and the model then
+// runs in sql.js as on any other data. Every session is read-only and bounded by statement_timeout; a cancelled run
+// sends the server a cancel request; the connection is closed when the pull ends, however it ends. The password is
+// never part of a message: errors are rebuilt from the server's SQLSTATE, not passed through.
+import { connect as connectSocket } from 'node:net';
+import pg from 'pg';
+import type { Database, SqlJsStatic, SqlValue } from 'sql.js';
+import { LensError, oneLine } from '../errors';
+import type { SourceMap } from '../model/sourceMap';
+import type { PostgresSslMode } from '../settings';
+import { buildLineage, type Lineage } from '../sql/lineage';
+import { quoteIdentifier } from '../sql/names';
+import { LoadedData, type SourceInfo } from './loadedData';
+
+/** A server to read, resolved from the connection setting or a dbt-postgres profile. */
+export interface PostgresTarget {
+  host: string;
+  port: number;
+  database: string;
+  user?: string;
+  /** Resolved from an environment variable or the profile; undefined lets pg read ~/.pgpass. Never shown. */
+  password?: string;
+  sslmode?: PostgresSslMode;
+  /** dbt's target.schema: the first schema of the search path unless `searchPath` says otherwise. */
+  schema: string;
+  searchPath?: string;
+  /** What named the server, for messages: a setting or a profile's target in its file. */
+  origin: string;
+}
+
+/** What the pull needs from the run: the rendered model, and the run's cancel and progress. */
+export interface PullRequest {
+  sql: string;
+  sourceMap: SourceMap;
+  cancelled?: () => boolean;
+  onProgress?: (progress: { stage: 'pull'; relation: string; rows: number }) => void;
+}
+
+/** Rows fetched per round trip: enough to keep the wire busy, few enough to stay responsive to cancel. */
+const FETCH_ROWS = 5000;
+/** How often a query in flight looks at the run's cancel flag. */
+const CANCEL_POLL_MS = 50;
+
+/** `postgres://host:port/database`: how the server is named to the user (never with the user's password). */
+export function postgresUrl(target: Pick<PostgresTarget, 'host' | 'port' | 'database'>): string {
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  return `postgres://${host}:${target.port}/${target.database}`;
+}
+
+/** The run was cancelled while the pull was on the wire. */
+export class PullCancelled extends Error {
+  constructor() {
+    super('The run was cancelled.');
+    this.name = 'RunCancelled';
+  }
+}
+
+function sslOption(mode: PostgresSslMode | undefined): pg.ClientConfig['ssl'] {
+  switch (mode) {
+    case 'require':
+      return { rejectUnauthorized: false };
+    case 'verify-ca':
+      // The chain is checked, the host name is not (libpq's verify-ca).
+      return { rejectUnauthorized: true, checkServerIdentity: () => undefined };
+    case 'verify-full':
+      return { rejectUnauthorized: true };
+    default:
+      // disable, allow, prefer: pg cannot fall back from TLS to plain, so these connect without TLS.
+      return false;
+  }
+}
+
+/** The server's error as a LensError that names what was at fault; pg's own text is used only when it holds no secret. */
+export function postgresError(error: unknown, target: PostgresTarget, subject?: string): LensError {
+  if (error instanceof LensError) return error;
+  const url = postgresUrl(target);
+  const failure = error as { code?: string; message?: string; errno?: number };
+  const code = failure.code ?? '';
+  const user = target.user ?? 'your login name';
+  const scrub = (text: string) => (target.password ? text.replaceAll(target.password, '***') : text);
+  const detail = oneLine(scrub(String(failure.message ?? error)));
+  switch (code) {
+    case '28P01':
+    case '28000':
+      return new LensError({
+        code: 'postgres',
+        message: `${url} refused the password of user "${user}" (${target.origin}).`,
+        hint: target.password
+          ? "Check the password in the environment variable the connection names (passwordEnv, or the profile's env_var), or in ~/.pgpass."
+          : 'No password was given: set the environment variable the connection names in passwordEnv, or add the server to ~/.pgpass.',
+      });
+    case '3D000':
+      return new LensError({
+        code: 'postgres',
+        message: `There is no database "${target.database}" on ${url} (${target.origin}).`,
+        hint: 'Check the database name in the connection.',
+      });
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EHOSTUNREACH':
+    case 'ETIMEDOUT':
+    case 'ENOENT':
+      return new LensError({
+        code: 'postgres',
+        message: `Cannot reach the PostgreSQL server at ${url} (${target.origin}): ${code === 'ENOTFOUND' ? 'no such host' : code === 'ECONNREFUSED' ? 'nothing listens there (is the server running?)' : detail}.`,
+        hint: 'Check host and port, and that the server is running and accepts connections from this machine.',
+      });
+    case '42P01':
+      return new LensError({
+        code: 'missing-table',
+        message: `${subject ?? 'A relation the model reads'} is not on ${url}: ${detail}.`,
+        hint: "Check the table name and the schema (the connection's schema is searched for unqualified names).",
+      });
+    case '42703':
+      return new LensError({
+        code: 'missing-column',
+        message: `${subject ?? 'The model'} reads a column that is not on ${url}: ${detail}.`,
+        hint: 'Check the column name against the table on the server.',
+      });
+    case '42501':
+      return new LensError({
+        code: 'postgres',
+        message: `User "${user}" may not read ${subject ?? 'a relation the model reads'} on ${url}: ${detail}.`,
+        hint: 'Ask for SELECT on it (GRANT SELECT), or connect as a user who has it.',
+      });
+    case '57014':
+      return new LensError({
+        code: 'timeout',
+        setting: 'segmentLens.timeoutSeconds',
+        message: `Reading ${subject ?? 'the data'} from ${url} took longer than segmentLens.timeoutSeconds: the server stopped the statement.`,
+        hint: 'Raise segmentLens.timeoutSeconds, or point the model at a smaller table.',
+      });
+    default:
+      return new LensError({
+        code: 'postgres',
+        message: `${subject ? `Reading ${subject} from` : 'Talking to'} ${url} failed (${target.origin}): ${detail}${code ? ` [${code}]` : ''}.`,
+        hint: "Check the connection and the server's log.",
+      });
+  }
+}
+
+/** Sends the server a cancel request for the backend `pid` (the protocol's CancelRequest, on a fresh socket). */
+function sendCancel(target: PostgresTarget, processId: number, secretKey: number): void {
+  const message = Buffer.alloc(16);
+  message.writeInt32BE(16, 0);
+  message.writeInt32BE(80877102, 4);
+  message.writeInt32BE(processId, 8);
+  message.writeInt32BE(secretKey, 12);
+  const socket = target.host.startsWith('/')
+    ? connectSocket(`${target.host}/.s.PGSQL.${target.port}`)
+    : connectSocket(target.port, target.host);
+  socket.on('error', () => socket.destroy());
+  socket.on('connect', () => socket.end(message));
+}
+
+/** pg hands every value over as the server's text; turned here into what SQLite stores, by the column's type. */
+function sqliteValue(text: string | null, typeOid: number): SqlValue {
+  if (text === null) return null;
+  switch (typeOid) {
+    case 16: // bool
+      return text === 't' ? 1 : 0;
+    case 20: // int8: a number when it fits one exactly, else its digits
+    case 21:
+    case 23:
+    case 26: {
+      const value = Number(text);
+      return Number.isSafeInteger(value) ? value : text;
+    }
+    case 700:
+    case 701:
+    case 1700: // numeric: sql.js stores doubles
+      return Number(text);
+    case 17: // bytea, hex format
+      return text.startsWith('\\x') ? Uint8Array.from(Buffer.from(text.slice(2), 'hex')) : text;
+    default:
+      return text;
+  }
+}
+
+function sqliteType(typeOid: number): string {
+  if ([16, 20, 21, 23, 26].includes(typeOid)) return 'INTEGER';
+  if ([700, 701, 1700].includes(typeOid)) return 'REAL';
+  if (typeOid === 17) return 'BLOB';
+  return 'TEXT';
+}
+
+interface RemoteColumn {
+  name: string;
+  typeOid: number;
+}
+
+interface RemoteRelation {
+  /** As the model writes it. */
+  written: string;
+  schema: string;
+  name: string;
+  estimatedRows: number;
+  columns: RemoteColumn[];
+}
+
+/** One read-only session on the server; every query can be cancelled by the run. */
+class PostgresSession {
+  private constructor(
+    private readonly client: pg.Client,
+    private readonly target: PostgresTarget,
+    private readonly cancelled: () => boolean,
+  ) {}
+
+  static async open(target: PostgresTarget, timeoutMs: number, cancelled: () => boolean): Promise<PostgresSession> {
+    const client = new pg.Client({
+      host: target.host,
+      port: target.port,
+      database: target.database,
+      user: target.user,
+      password: target.password,
+      ssl: sslOption(target.sslmode),
+      application_name: 'segment-lens',
+      connectionTimeoutMillis: Math.min(timeoutMs, 30_000),
+      // Every value as the server's text: sqliteValue decides what SQLite stores (no Date objects, no lost digits).
+      types: { getTypeParser: () => (value: string) => value },
+    });
+    // A connection that dies later (the server restarts) surfaces on the query in flight, not as an uncaught event.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw postgresError(error, target);
+    }
+    const session = new PostgresSession(client, target, cancelled);
+    try {
+      await session.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY');
+      await session.query("SELECT set_config('statement_timeout', $1, false)", [String(Math.round(timeoutMs))]);
+      await session.query("SELECT set_config('search_path', $1, false)", [
+        target.searchPath ?? `${quoteIdentifier(target.schema)}, public`,
+      ]);
+    } catch (error) {
+      await session.close();
+      throw error;
+    }
+    return session;
+  }
+
+  /** Runs `sql`; while it runs, a cancelled run sends the server a cancel request. */
+  async query(sql: string, params: unknown[] = [], subject?: string): Promise<pg.QueryArrayResult> {
+    if (this.cancelled()) throw new PullCancelled();
+    const { processID, secretKey } = this.client as unknown as { processID: number; secretKey: number };
+    let cancelSent = false;
+    const poll = setInterval(() => {
+      if (!cancelSent && this.cancelled()) {
+        cancelSent = true;
+        sendCancel(this.target, processID, secretKey);
+      }
+    }, CANCEL_POLL_MS);
+    try {
+      return await this.client.query({ text: sql, values: params, rowMode: 'array' });
+    } catch (error) {
+      if (cancelSent) throw new PullCancelled();
+      throw postgresError(error, this.target, subject);
+    } finally {
+      clearInterval(poll);
+    }
+  }
+
+  /** The relation a name the model writes stands for on the server (as PostgreSQL resolves it), with its columns. */
+  async describe(written: string): Promise<RemoteRelation | undefined> {
+    const result = await this.query(
+      `SELECT n.nspname, c.relname, c.reltuples::float8, a.attname, a.atttypid::int, pg_relation_size(c.oid)::float8
+         FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        WHERE c.oid = to_regclass($1)
+        ORDER BY a.attnum`,
+      [written],
+      written,
+    );
+    const [first] = result.rows;
+    if (!first) return undefined;
+    // A table never analyzed has no estimate (-1): its size over a narrow row's 64 bytes errs on the high side.
+    const estimatedRows = Number(first[2]) >= 0 ? Number(first[2]) : Number(first[5]) / 64;
+    return {
+      written,
+      schema: String(first[0]),
+      name: String(first[1]),
+      estimatedRows,
+      columns: result.rows.map((row) => ({ name: String(row[3]), typeOid: Number(row[4]) })),
+    };
+  }
+
+  /** Streams `columns` of `relation` into `table` of `db` through a server-side cursor, `FETCH_ROWS` at a time. */
+  async pull(
+    relation: RemoteRelation,
+    columns: RemoteColumn[],
+    db: Database,
+    table: string,
+    onRows: (rows: number) => void,
+  ): Promise<number> {
+    const subject = `${relation.schema}.${relation.name}`;
+    db.run(
+      `CREATE TABLE ${quoteIdentifier(table)} (${columns.map((column) => `${quoteIdentifier(column.name)} ${sqliteType(column.typeOid)}`).join(', ')})`,
+    );
+    const insert = db.prepare(`INSERT INTO ${quoteIdentifier(table)} VALUES (${columns.map(() => '?').join(', ')})`);
+    let rows = 0;
+    await this.query('BEGIN READ ONLY');
+    try {
+      await this.query(
+        `DECLARE segment_lens_pull NO SCROLL CURSOR FOR SELECT ${columns.map((column) => quoteIdentifier(column.name)).join(', ')} FROM ${quoteIdentifier(relation.schema)}.${quoteIdentifier(relation.name)}`,
+        [],
+        subject,
+      );
+      db.run('BEGIN');
+      for (;;) {
+        const batch = await this.query(`FETCH FORWARD ${FETCH_ROWS} FROM segment_lens_pull`, [], subject);
+        for (const row of batch.rows) {
+          insert.run(row.map((value, index) => sqliteValue(value as string | null, columns[index].typeOid)));
+        }
+        rows += batch.rows.length;
+        // The empty batch that ends an exact multiple of FETCH_ROWS says nothing new.
+        if (batch.rows.length > 0 || rows === 0) onRows(rows);
+        if (batch.rows.length < FETCH_ROWS) break;
+      }
+      db.run('COMMIT');
+    } finally {
+      insert.free();
+      // Ends the transaction and its cursor; after an error the transaction is aborted and this rolls it back.
+      await this.client.query('ROLLBACK').catch(() => undefined);
+    }
+    return rows;
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => undefined);
+  }
+}
+
+/** The source relations of the model and the columns of each it reads, as the lineage finds them. */
+function sourcesOf(lineage: Lineage): Map<string, Set<string>> {
+  const found = new Map<string, Set<string>>();
+  for (const relation of lineage.relations) if (relation.kind === 'source') found.set(relation.name, new Set());
+  for (const node of lineage.nodes) {
+    if (node.kind === 'source') found.get(node.relation)?.add(node.column.toLowerCase());
+  }
+  return found;
+}
+
+/**
+ * What a pull for `request` reads, as the SQL names it (no catalog: `*` is not expanded, so a model that starts
+ * reading another column of a `*` pulls again only when its text names it): equal keys, the same pull.
+ */
+export function pullKey(request: PullRequest): string {
+  try {
+    const sources = sourcesOf(lineageFor(request, () => undefined));
+    return JSON.stringify(
+      [...sources].map(([relation, columns]) => [relation.toLowerCase(), [...columns].sort()]).sort(),
+    );
+  } catch {
+    // SQL the lineage cannot read is pulled by its text (and fails the same way when it is pulled).
+    return request.sql;
+  }
+}
+
+function lineageFor(request: PullRequest, catalog: (table: string) => string[] | undefined): Lineage {
+  return buildLineage({ sql: request.sql, sourceMap: request.sourceMap, catalog });
+}
+
+/**
+ * Pulls the columns the model reads from the server into a fresh sql.js database: a relation written `schema.table`
+ * becomes that table in an attached database named after the schema, an unqualified one a table of `main`.
+ */
+export async function pullPostgres(
+  SQL: SqlJsStatic,
+  target: PostgresTarget,
+  request: PullRequest,
+  options: {
+    timeoutMs: number;
+    maxRows: number;
+    source: Omit<SourceInfo, 'description' | 'schemas' | 'files'>;
+    files?: string[];
+  },
+): Promise<LoadedData> {
+  const started = performance.now();
+  const url = postgresUrl(target);
+  // The relations first (no catalog needed to find them), then the lineage again with their columns (SELECT *).
+  const relationNames = [...sourcesOf(lineageFor(request, () => undefined)).keys()];
+  const session = await PostgresSession.open(target, options.timeoutMs, request.cancelled ?? (() => false));
+  const data = new LoadedData(new SQL.Database(), {
+    ...options.source,
+    description: url,
+    files: options.files ?? [],
+    schemas: { main: url },
+  });
+  try {
+    const remote = new Map<string, RemoteRelation>();
+    for (const written of relationNames) {
+      const relation = await session.describe(written);
+      if (!relation) {
+        const span = lineageFor(request, () => undefined).relations.find((item) => item.name === written)?.span;
+        throw new LensError({
+          code: 'missing-table',
+          message: `The model reads ${written}, which is not on ${url} (searched ${target.searchPath ?? `${target.schema}, public`}).`,
+          hint: 'Check the table name and its schema, or that the user may see it.',
+          ...(span ? { location: span } : {}),
+        });
+      }
+      remote.set(written.toLowerCase(), relation);
+    }
+    const lineage = lineageFor(request, (table) =>
+      remote.get(table.toLowerCase())?.columns.map((column) => column.name),
+    );
+    const needed = sourcesOf(lineage);
+    const tooMany = (what: string) =>
+      new LensError({
+        code: 'too-large',
+        setting: 'segmentLens.pull.maxRows',
+        message: `${what}, more than segmentLens.pull.maxRows (${options.maxRows.toLocaleString('en')}) allows to pull from ${url} into memory.`,
+        hint: 'Raise segmentLens.pull.maxRows if this machine has the memory, or point the model at a smaller table (running the model on the server, pushdown, is not available yet).',
+      });
+    const estimated = [...remote.values()].reduce((sum, relation) => sum + relation.estimatedRows, 0);
+    if (estimated > options.maxRows) {
+      const each = [...remote.values()].map(
+        (relation) => `${relation.schema}.${relation.name} ~${Math.round(relation.estimatedRows).toLocaleString('en')}`,
+      );
+      throw tooMany(
+        `The model reads about ${Math.round(estimated).toLocaleString('en')} rows (${each.join(', ')}; PostgreSQL's estimate)`,
+      );
+    }
+    const databases = new Map<string, Database>([['main', data.main]]);
+    let totalRows = 0;
+    let totalColumns = 0;
+    for (const [written, names] of needed) {
+      const relation = remote.get(written.toLowerCase())!;
+      const columns = relation.columns.filter((column) => names.has(column.name.toLowerCase()));
+      for (const name of names) {
+        if (!relation.columns.some((column) => column.name.toLowerCase() === name)) {
+          const node = lineage.nodes.find((item) => item.relation === written && item.column.toLowerCase() === name);
+          throw new LensError({
+            code: 'missing-column',
+            message: `The model reads column ${name} of ${written}, which ${relation.schema}.${relation.name} on ${url} does not have (it has ${relation.columns.map((column) => column.name).join(', ')}).`,
+            hint: 'Check the column name against the table on the server.',
+            ...(node?.span ? { location: node.span } : {}),
+          });
+        }
+      }
+      // A relation read only for its row count (count(*)) still needs its rows: its first column carries them.
+      if (columns.length === 0) columns.push(relation.columns[0]);
+      const dot = written.indexOf('.');
+      const schema = dot === -1 || written.slice(0, dot).toLowerCase() === 'main' ? 'main' : written.slice(0, dot);
+      const table = dot === -1 ? written : written.slice(dot + 1);
+      let db = databases.get(schema.toLowerCase());
+      if (!db) {
+        db = new SQL.Database();
+        data.attach(schema, db);
+        databases.set(schema.toLowerCase(), db);
+        data.source.schemas[schema] = `${url} (${relation.schema})`;
+      }
+      const rows = await session.pull(relation, columns, db, table, (count) => {
+        // The estimate may be stale (or absent): the rows themselves are the bound.
+        if (totalRows + count > options.maxRows)
+          throw tooMany(
+            `Pulling ${relation.schema}.${relation.name} passed ${(totalRows + count).toLocaleString('en')} rows`,
+          );
+        request.onProgress?.({ stage: 'pull', relation: written, rows: count });
+      });
+      totalRows += rows;
+      totalColumns += columns.length;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    data.source.description = `pulled ${totalRows.toLocaleString('en')} rows × ${totalColumns} columns from ${url} in ${seconds.toFixed(1)} s`;
+    return data;
+  } catch (error) {
+    data.close();
+    throw error;
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,445 @@
+// Pull mode against a real PostgreSQL server: a throwaway cluster (scripts/postgres-server.mjs) started for this
+// suite, loaded with the shop, and compared with the same shop loaded from CSV seeds and computed in plain JavaScript.
+import assert from 'node:assert/strict';
+import { chmodSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DataCache, ModelSession, runModel, type ModelResult, type RunResult } from '../../src/engine/index';
+import type { RawSettings } from '../../src/engine/settings';
+import { resolveSettings } from '../../src/engine/settings';
+import type { RunProgress } from '../../src/shared/progress';
+import { rowObjects } from '../../src/shared/rows';
+import {
+  assets,
+  expectedSegments,
+  makeShop,
+  repoRoot,
+  sampleModel,
+  tempWorkspace,
+  write,
+  writeShopSeeds,
+  type Customer,
+  type Metric,
+} from './helpers';
+
+interface TestServer {
+  host: string;
+  port: number;
+  socketDir: string;
+  adminUser: string;
+  bin: string;
+  dataDir: string;
+  adminPassword: string;
+  stop(): void;
+}
+interface ServerModule {
+  ensurePostgres(log?: (line: string) => void): { bin?: string; reason?: string };
+  startPostgres(options: { bin?: string }): Promise<TestServer>;
+  psql(server: TestServer, database: string, sql: string): string;
+}
+
+const READER = 'lens_reader';
+const READER_PASSWORD = 'reader-s3cret-pw';
+const DATABASE = 'warehouse';
+
+const literal = (value: string | number | null) =>
+  value === null ? 'NULL' : typeof value === 'number' ? String(value) : `'${value.replaceAll("'", "''")}'`;
+
+function shopSql(customers: Customer[], metrics: Metric[]): string {
+  const customerRows = customers.map(
+    (row) =>
+      `(${[row.customer_id, row.first_name, row.last_name, row.region, `user${row.customer_id}@example.com`].map(literal).join(', ')})`,
+  );
+  const metricRows = metrics.map(
+    (row) => `(${[row.customer_id, row.total_spent, row.total_orders, row.avg_order_value].map(literal).join(', ')})`,
+  );
+  return `
+    CREATE SCHEMA staging;
+    CREATE SCHEMA intermediate;
+    CREATE TABLE staging.stg_customers (customer_id integer PRIMARY KEY, first_name text, last_name text, region text, email text);
+    CREATE TABLE intermediate.int_customer_metrics (customer_id integer, total_spent numeric(12, 2), total_orders integer, avg_order_value numeric(12, 2));
+    INSERT INTO staging.stg_customers VALUES ${customerRows.join(',\n')};
+    INSERT INTO intermediate.int_customer_metrics VALUES ${metricRows.join(',\n')};
+    -- Reading it takes 3 s (an InitPlan that sleeps once): longer than a 1 s statement_timeout.
+    CREATE VIEW staging.slow_customers AS
+      SELECT * FROM staging.stg_customers WHERE (SELECT pg_sleep(3)::text) IS NOT NULL;
+    CREATE TABLE staging.payroll (customer_id integer, salary numeric);
+    -- Analyzed at 10 rows, then grown to 1,010: its estimate is stale.
+    CREATE TABLE staging.grown AS SELECT g AS customer_id FROM generate_series(1, 10) g;
+    ANALYZE;
+    INSERT INTO staging.grown SELECT g FROM generate_series(11, 1010) g;
+    CREATE ROLE ${READER} LOGIN PASSWORD '${READER_PASSWORD}';
+    GRANT USAGE ON SCHEMA staging, intermediate TO ${READER};
+    GRANT SELECT ON staging.stg_customers, staging.slow_customers, staging.grown, intermediate.int_customer_metrics TO ${READER};
+  `;
+}
+
+/** The catalog and every table's content, as one text: equal before and after, nothing was written. */
+function snapshot(server: ServerModule, running: TestServer): string {
+  return server.psql(
+    running,
+    DATABASE,
+    `\\pset format unaligned
+     \\pset tuples_only on
+     SELECT string_agg(n.nspname || '.' || c.relname || ':' || c.relkind::text || ':' || c.relfilenode::text, ',' ORDER BY n.nspname, c.relname)
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema';
+     SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM staging.stg_customers t;
+     SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM intermediate.int_customer_metrics t;
+     SELECT count(*) FROM staging.payroll;`,
+  );
+}
+
+describe('postgres: pull mode on a real PostgreSQL server', function () {
+  // Installing PostgreSQL (when missing) and initdb take a while on a busy machine.
+  this.timeout(600_000);
+  let server: ServerModule;
+  let running: TestServer | undefined;
+  let before_: string;
+  const shop = makeShop();
+
+  before(async function () {
+    const modulePath = pathToFileURL(path.join(repoRoot, 'scripts', 'postgres-server.mjs')).href;
+    server = (await import(modulePath)) as ServerModule;
+    const outcome = server.ensurePostgres();
+    if (!outcome.bin) {
+      console.log(`      skipped: ${outcome.reason}`);
+      this.skip();
+    }
+    running = await server.startPostgres({ bin: outcome.bin });
+    server.psql(running, 'postgres', `CREATE DATABASE ${DATABASE};`);
+    server.psql(running, DATABASE, shopSql(shop.customers, shop.metrics));
+    before_ = snapshot(server, running);
+  });
+
+  after(() => {
+    if (!running) return;
+    try {
+      // The server is never written to: the catalog and the tables are as loaded, after every test.
+      assert.equal(snapshot(server, running), before_);
+    } finally {
+      running.stop();
+    }
+  });
+
+  /** The server's log (pg_ctl -l), beside its data folder. */
+  const serverLog = () => path.join(path.dirname(running!.dataDir), 'server.log');
+
+  const connection = (extra: Record<string, unknown> = {}) => ({
+    type: 'postgres',
+    host: running!.host,
+    port: running!.port,
+    database: DATABASE,
+    user: READER,
+    passwordEnv: 'SHOP_PG_PASSWORD',
+    ...extra,
+  });
+
+  function run(
+    settings: RawSettings,
+    env: Record<string, string> = { SHOP_PG_PASSWORD: READER_PASSWORD },
+    workspaceDir = tempWorkspace(),
+  ): Promise<RunResult> {
+    return runModel({ workspaceDir, settings, env, homeDir: workspaceDir }, assets);
+  }
+
+  async function ok(settings: RawSettings, env?: Record<string, string>, dir?: string): Promise<ModelResult> {
+    const outcome = await run(settings, env, dir);
+    if (!outcome.ok) assert.fail(`expected a result, got: ${JSON.stringify(outcome.error)}`);
+    return outcome.result;
+  }
+
+  async function fails(settings: RawSettings, env?: Record<string, string>, dir?: string) {
+    const outcome = await run(settings, env, dir);
+    if (outcome.ok) assert.fail('expected an error, got a result');
+    assert.ok(!JSON.stringify(outcome.error).includes(READER_PASSWORD), 'the password is never in a message');
+    return outcome.error;
+  }
+
+  function modelWorkspace(sql: string): { dir: string; model: string } {
+    const dir = tempWorkspace();
+    write(dir, 'models/segments.sql', sql);
+    return { dir, model: 'models/segments.sql' };
+  }
+
+  it('pulls the columns the model reads and gives the grid sql.js gives on the same data from CSV', async () => {
+    const { dir, model } = modelWorkspace(sampleModel);
+    const pulled = await ok({ model, connection: connection() }, undefined, dir);
+    writeShopSeeds(path.join(dir, 'seeds'), shop, { schemaFolders: true });
+    const fromCsv = await ok({ model, connection: { type: 'csv', directory: 'seeds' } }, undefined, dir);
+    assert.deepEqual(pulled.columns, fromCsv.columns);
+    assert.deepEqual(pulled.rows, fromCsv.rows);
+    // And both are the model computed in plain JavaScript.
+    const rows = rowObjects(pulled.columns, pulled.rows);
+    const expected = expectedSegments(shop);
+    assert.equal(rows.length, expected.length);
+    rows.forEach((row, index) => {
+      assert.equal(row.region, expected[index].region);
+      assert.equal(row.customer_segment, expected[index].customer_segment);
+      assert.equal(row.customer_count, expected[index].customer_count);
+      assert.ok(Math.abs((row.avg_ltv as number) - expected[index].avg_ltv) <= 0.01);
+    });
+    // Four columns of each table (email is never read), every row of both.
+    const rowCount = shop.customers.length + shop.metrics.length;
+    assert.equal(
+      pulled.source.description.replace(/ in [\d.]+ s$/, ''),
+      `pulled ${rowCount.toLocaleString('en')} rows × 8 columns from postgres://127.0.0.1:${running!.port}/${DATABASE}`,
+    );
+    assert.equal(pulled.source.type, 'postgres');
+    // The session made itself read-only and bounded before it read anything (the server's statement log).
+    const log = readFileSync(serverLog(), 'utf8');
+    assert.match(log, /statement: SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY/);
+    assert.match(log, /set_config\('statement_timeout', \$1, false\)/);
+    assert.match(
+      log,
+      /DECLARE segment_lens_pull NO SCROLL CURSOR FOR SELECT "customer_id", "first_name", "last_name", "region" FROM "staging"\."stg_customers"/,
+    );
+  });
+
+  it('pulls what subqueries read too: EXISTS, a scalar subquery, IN', async () => {
+    const sql = `SELECT c.region, COUNT(*) AS customers,
+        (SELECT MAX(m2.total_orders) FROM intermediate.int_customer_metrics m2) AS most_orders
+      FROM staging.stg_customers c
+      WHERE EXISTS (SELECT 1 FROM intermediate.int_customer_metrics m WHERE m.customer_id = c.customer_id AND m.total_spent > 100)
+        AND c.customer_id IN (SELECT customer_id FROM intermediate.int_customer_metrics WHERE avg_order_value IS NOT NULL)
+      GROUP BY c.region ORDER BY c.region`;
+    const { dir, model } = modelWorkspace(sql);
+    const pulled = await ok({ model, connection: connection() }, undefined, dir);
+    writeShopSeeds(path.join(dir, 'seeds'), shop, { schemaFolders: true });
+    const fromCsv = await ok({ model, connection: { type: 'csv', directory: 'seeds' } }, undefined, dir);
+    assert.deepEqual(pulled.rows, fromCsv.rows);
+    assert.ok(pulled.rows.length > 1);
+  });
+
+  it('keeps the pulled copy for a threshold edit, and pulls again for a model that reads another column', async () => {
+    const { dir, model } = modelWorkspace(sampleModel);
+    const cache = new DataCache();
+    const request = {
+      workspaceDir: dir,
+      settings: { model, connection: connection() },
+      env: { SHOP_PG_PASSWORD: READER_PASSWORD },
+      homeDir: dir,
+    };
+    const run = async (sql: string) => {
+      write(dir, model, sql);
+      const session = await ModelSession.open(request, assets, cache);
+      try {
+        return session.run();
+      } finally {
+        session.close();
+      }
+    };
+    try {
+      assert.equal((await run(sampleModel)).timings.dataReused, false);
+      const edited = await run(sampleModel.replace('>= 10000', '>= 12000'));
+      assert.equal(edited.timings.dataReused, true);
+      assert.deepEqual(
+        rowObjects(edited.columns, edited.rows).length,
+        expectedSegments(shop, { Platinum: 12000, Gold: 5000, Silver: 1000 }).length,
+      );
+      const more = await run(sampleModel.replace('c.first_name,', 'c.first_name, c.email,'));
+      assert.equal(more.timings.dataReused, false);
+      assert.match(more.source.description, /× 9 columns/);
+      // Another user on the same server: another copy, even for the same model.
+      request.settings.connection = connection({ user: 'lens_admin', passwordEnv: 'ADMIN_PG_PASSWORD' });
+      Object.assign(request.env, { ADMIN_PG_PASSWORD: running!.adminPassword });
+      const otherUser = await run(sampleModel.replace('c.first_name,', 'c.first_name, c.email,'));
+      assert.equal(otherUser.timings.dataReused, false);
+    } finally {
+      cache.clear();
+    }
+  });
+
+  it('expands SELECT * with the columns the server has', async () => {
+    const { dir, model } = modelWorkspace('SELECT * FROM staging.stg_customers ORDER BY customer_id');
+    const pulled = await ok({ model, connection: connection() }, undefined, dir);
+    assert.deepEqual(pulled.columns, ['customer_id', 'first_name', 'last_name', 'region', 'email']);
+    assert.equal(pulled.rows.length, shop.customers.length);
+    assert.deepEqual(pulled.rows[0], [
+      1,
+      shop.customers[0].first_name,
+      shop.customers[0].last_name,
+      shop.customers[0].region,
+      'user1@example.com',
+    ]);
+    assert.match(pulled.source.description, /× 5 columns/);
+  });
+
+  it('reads a dbt-postgres profile, its password from env_var()', async () => {
+    const dir = tempWorkspace();
+    write(dir, 'dbt_project.yml', 'name: shop\nprofile: shop\nmodel-paths: [models]\n');
+    write(
+      dir,
+      'profiles.yml',
+      [
+        'shop:',
+        '  target: dev',
+        '  outputs:',
+        '    dev:',
+        '      type: postgres',
+        `      host: ${running!.host}`,
+        `      port: ${running!.port}`,
+        `      user: ${READER}`,
+        '      password: "{{ env_var(\'SHOP_PG_PASSWORD\') }}"',
+        `      dbname: ${DATABASE}`,
+        '      schema: analytics',
+        '      threads: 4',
+        '      sslmode: disable',
+        '',
+      ].join('\n'),
+    );
+    write(dir, 'models/segments.sql', sampleModel);
+    const result = await ok({ model: 'models/segments.sql', connection: { type: 'dbt' } }, undefined, dir);
+    assert.equal(result.rows.length, expectedSegments(shop).length);
+    assert.equal(result.source.type, 'dbt');
+    assert.match(result.source.description, /^pulled .* from postgres:\/\/127\.0\.0\.1:\d+\/warehouse in /);
+    // Not trusted: the profile is the workspace's file, and no connection is made to the server it names.
+    const outcome = await runModel(
+      {
+        workspaceDir: dir,
+        settings: { model: 'models/segments.sql', connection: { type: 'dbt' } },
+        homeDir: dir,
+        trusted: false,
+      },
+      assets,
+    );
+    assert.ok(!outcome.ok);
+    assert.match(outcome.error.message, /names a PostgreSQL server, and the workspace is not trusted/);
+  });
+
+  it('reads the password from ~/.pgpass (PGPASSFILE) when the connection names no variable', async () => {
+    const { dir, model } = modelWorkspace(sampleModel);
+    const passfile = write(dir, 'pgpass', `127.0.0.1:${running!.port}:${DATABASE}:${READER}:${READER_PASSWORD}\n`);
+    chmodSync(passfile, 0o600);
+    const saved = { PGPASSFILE: process.env.PGPASSFILE, PGPASSWORD: process.env.PGPASSWORD };
+    process.env.PGPASSFILE = passfile;
+    delete process.env.PGPASSWORD;
+    try {
+      const result = await ok({ model, connection: connection({ passwordEnv: undefined }) }, {}, dir);
+      assert.equal(result.rows.length, expectedSegments(shop).length);
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+
+  it('says the password was refused, naming the user and the server, never the password', async () => {
+    const { dir, model } = modelWorkspace(sampleModel);
+    const error = await fails({ model, connection: connection() }, { SHOP_PG_PASSWORD: 'wrong-password' }, dir);
+    assert.equal(error.code, 'postgres');
+    assert.match(error.message, /postgres:\/\/127\.0\.0\.1:\d+\/warehouse refused the password of user "lens_reader"/);
+    assert.ok(!JSON.stringify(error).includes('wrong-password'));
+  });
+
+  it('says the server cannot be reached when nothing listens on the port', async () => {
+    const { dir, model } = modelWorkspace(sampleModel);
+    const error = await fails({ model, connection: connection({ port: 1 }) }, undefined, dir);
+    assert.match(error.message, /Cannot reach the PostgreSQL server at postgres:\/\/127\.0\.0\.1:1\/warehouse/);
+  });
+
+  it('names a missing table and a missing column, at their place in the model', async () => {
+    const table = modelWorkspace(sampleModel.replace('staging.stg_customers', 'staging.no_such_customers'));
+    const tableError = await fails({ model: table.model, connection: connection() }, undefined, table.dir);
+    assert.equal(tableError.code, 'missing-table');
+    assert.match(tableError.message, /reads staging\.no_such_customers, which is not on postgres:/);
+    assert.equal(tableError.location?.line, 18);
+
+    const column = modelWorkspace(sampleModel.replace('c.region', 'c.territory'));
+    const columnError = await fails({ model: column.model, connection: connection() }, undefined, column.dir);
+    assert.equal(columnError.code, 'missing-column');
+    // The pull reads the columns that are there; the model then fails in sql.js where it names the one that is not.
+    assert.match(columnError.message, /Column c\.territory does not exist in c \(staging\.stg_customers\)/);
+    assert.equal(columnError.location?.line, 7);
+  });
+
+  it('says a relation the user may not read is not granted', async () => {
+    const { dir, model } = modelWorkspace('SELECT customer_id, salary FROM staging.payroll');
+    const error = await fails({ model, connection: connection() }, undefined, dir);
+    assert.match(error.message, /may not read staging\.payroll/);
+  });
+
+  it('stops a pull past segmentLens.timeoutSeconds with statement_timeout, naming the setting', async () => {
+    const { dir, model } = modelWorkspace(sampleModel.replace('staging.stg_customers', 'staging.slow_customers'));
+    const started = performance.now();
+    const error = await fails({ model, connection: connection(), timeoutSeconds: 1 }, undefined, dir);
+    assert.equal(error.code, 'timeout');
+    assert.equal(error.setting, 'segmentLens.timeoutSeconds');
+    assert.match(error.message, /staging\.slow_customers/);
+    assert.ok(performance.now() - started < 2900, 'stopped before the 3 s sleep ends');
+  });
+
+  it('sends the server a cancel request when the run is cancelled mid-query', async () => {
+    const { dir, model } = modelWorkspace(sampleModel.replace('staging.stg_customers', 'staging.slow_customers'));
+    // Cancelled 300 ms after the first table is in: the second (the 3 s view) is on the wire then.
+    let firstPulled: number | undefined;
+    const cancelled = () => firstPulled !== undefined && performance.now() - firstPulled > 300;
+    const onProgress = (progress: RunProgress) => {
+      if (progress.stage === 'pull' && progress.relation === 'intermediate.int_customer_metrics')
+        firstPulled ??= performance.now();
+    };
+    const logBefore = readFileSync(serverLog(), 'utf8');
+    await assert.rejects(
+      ModelSession.open(
+        {
+          workspaceDir: dir,
+          settings: { model, connection: connection() },
+          env: { SHOP_PG_PASSWORD: READER_PASSWORD },
+          homeDir: dir,
+        },
+        assets,
+        undefined,
+        { cancelled, onProgress },
+      ),
+      /cancelled/,
+    );
+    assert.ok(firstPulled !== undefined, 'the first table was pulled');
+    assert.ok(performance.now() - firstPulled < 2500, 'stopped before the 3 s sleep ends');
+    // The server's own word: the statement was cancelled by a cancel request, not dropped with its connection.
+    const logAfter = readFileSync(serverLog(), 'utf8').slice(logBefore.length);
+    assert.match(logAfter, /canceling statement due to user request/);
+  });
+
+  it('stops a pull past segmentLens.pull.maxRows: by the estimate first, else by the rows as they come', async () => {
+    const { dir, model } = modelWorkspace(sampleModel);
+    const estimated = await fails({ model, connection: connection(), pullMaxRows: 300 }, undefined, dir);
+    assert.equal(estimated.code, 'too-large');
+    assert.equal(estimated.setting, 'segmentLens.pull.maxRows');
+    const rows = shop.customers.length + shop.metrics.length;
+    assert.match(estimated.message, new RegExp(`reads about ${rows} rows \\(intermediate\\.int_customer_metrics ~`));
+
+    const grown = modelWorkspace('SELECT customer_id FROM staging.grown');
+    const counted = await fails(
+      { model: grown.model, connection: connection(), pullMaxRows: 500 },
+      undefined,
+      grown.dir,
+    );
+    assert.equal(counted.setting, 'segmentLens.pull.maxRows');
+    assert.match(
+      counted.message,
+      /Pulling staging\.grown passed 1,010 rows, more than segmentLens\.pull\.maxRows \(500\)/,
+    );
+  });
+
+  it('keeps passwords out of settings.json, and checks the connection setting', () => {
+    const settings = (raw: Record<string, unknown>) => () =>
+      resolveSettings({ connection: { type: 'postgres', ...raw } });
+    assert.throws(settings({ host: 'h', database: 'd', password: 'hunter2' }), (error: Error) => {
+      assert.match(error.message, /segmentLens\.connection\.password is not read/);
+      assert.ok(!error.message.includes('hunter2'));
+      return true;
+    });
+    assert.throws(settings({ database: 'd' }), /segmentLens\.connection\.host is missing/);
+    assert.throws(() => resolveSettings({ pullMaxRows: 0 }), /segmentLens\.pull\.maxRows must be a whole number/);
+    assert.throws(settings({ host: 'h', database: 'd', port: 70000 }), /segmentLens\.connection\.port must be a port/);
+    assert.throws(settings({ host: 'h', database: 'd', sslmode: 'sometimes' }), /sslmode must be one of/);
+    assert.throws(settings({ host: 'h', database: 'd', passwordEnv: 'not a name' }), /passwordEnv must be the name/);
+    assert.deepEqual(resolveSettings({ connection: { type: 'postgres', host: 'h', database: 'd' } }).connection, {
+      type: 'postgres',
+      host: 'h',
+      port: 5432,
+      database: 'd',
+      schema: 'public',
+    });
+  });
+});
