@@ -477,7 +477,10 @@ describe('Segment Lens in VS Code', () => {
       );
       assert.ok(isDone(dupes));
       assert.equal(dupes.warnings.length, 1);
-      assert.match(dupes.warnings[0], /^customer_id repeats in intermediate\.int_customer_metrics \(2 extra rows\)/);
+      assert.match(
+        dupes.warnings[0].message,
+        /^customer_id repeats in intermediate\.int_customer_metrics \(2 extra rows\)/,
+      );
       previous = api.controller.last;
       await vscode.workspace
         .getConfiguration('segmentLens')

@@ -21,8 +21,9 @@ import { joinKeys, LineageGraph } from '../../shared/lineageGraph';
 import { FINAL_SELECT, type UpstreamModelLineage } from '../../shared/lineageModel';
 import type { RenderedModel } from '../model/jinja';
 import type { RowPage, SqlValue } from '../../shared/rows';
+import type { LensWarning } from '../../shared/problem';
 import { DEFAULT_LIMITS, estimatedBytes, MAX_PAGE_ROWS, mib, type EngineLimits } from '../limits';
-import { dataWarnings } from './checks';
+import { dataWarnings, segmentWarnings } from './checks';
 import { optimizeLayout } from './layout';
 import { prepareQuery, type PreparedQuery } from './prepare';
 import { isQueryOnly, readOnlyProblem, statementProblem } from './readOnly';
@@ -37,8 +38,11 @@ export interface ModelResult {
   rows: SqlValue[][];
   /** Rows of each top-level CTE in order, then of the final select. */
   cteRowCounts: Record<string, number>;
-  /** What in the data may make the numbers mislead (a join that fans out, text where numbers are compared). */
-  warnings: string[];
+  /**
+   * What may make the numbers mislead, each at its place in the model: a join that fans out, text where numbers are
+   * compared, a CASE branch that can never match or no row reaches, NULLs falling into ELSE (checks.ts).
+   */
+  warnings: LensWarning[];
   source: SourceInfo;
   model: { file: string; sample: boolean; renderedSql: string };
   /** What the model's Jinja logged (log(), print(), exceptions.warn()), in order. */
@@ -498,7 +502,10 @@ export class ModelSession {
       columns,
       rows,
       cteRowCounts,
-      warnings: [...this.data.notes, ...this.warnings()],
+      warnings: [
+        ...this.data.notes.map((message): LensWarning => ({ code: 'data-note', severity: 'warning', message })),
+        ...this.warnings(),
+      ],
       logs: this.logs,
       upstream: this.upstream,
       layout: this.layoutNotes,
@@ -525,8 +532,8 @@ export class ModelSession {
     return lineage;
   }
 
-  /** What in the data may make this model's numbers mislead (see checks.ts); none when there is no lineage. */
-  private warnings(): string[] {
+  /** What may make this model's numbers mislead (see checks.ts); none when there is no lineage. */
+  private warnings(): LensWarning[] {
     let graph: LineageGraph;
     try {
       graph = new LineageGraph(this.lineage());
@@ -535,7 +542,15 @@ export class ModelSession {
       throw error;
     }
     // A table the checks cannot read is an error naming it (checks.ts), as the query's own would be.
-    return dataWarnings(this.data, graph);
+    const withClause = this.query.withClause;
+    return [
+      ...dataWarnings(this.data, graph),
+      ...segmentWarnings(graph, {
+        ctes: withClause?.ctes.map((cte) => cte.name) ?? [],
+        selectAfterWith: (select, params) =>
+          this.select(`${this.sql.slice(0, withClause!.end)} ${select}`, params).rows[0],
+      }),
+    ];
   }
 
   /**
