@@ -41,9 +41,13 @@ export interface LensErrorValue {
   setting?: string;
 }
 
+/** `file:line:column: `, as compilers prefix what they say; empty without a location. */
+export function describeLocation(location: FileLocation | undefined): string {
+  return location ? `${location.file}:${location.line}:${location.column}: ` : '';
+}
+
 export function describeError(error: LensErrorValue): string {
-  const where = error.location ? `${error.location.file}:${error.location.line}:${error.location.column}: ` : '';
-  return `${where}${error.message}${error.hint ? ` ${error.hint}` : ''}`;
+  return `${describeLocation(error.location)}${error.message}${error.hint ? ` ${error.hint}` : ''}`;
 }
 
 /** An answer that may be a problem with the user's input instead: problems travel as values, never as exceptions. */
