@@ -2,12 +2,14 @@
 // error, found by a real run on a real SQLite file and reported in the result's warnings, each at its place in the
 // model. The rows behind each are counted again here with native SQLite (better-sqlite3) on the same file.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { runModel } from '../../src/engine/index';
 import type { RawSettings } from '../../src/engine/settings';
 import type { LensWarning } from '../../src/shared/problem';
 import {
   assets,
+  cliPath,
   makeShop,
   nativeQuery,
   sampleModel,
@@ -210,6 +212,41 @@ describe('checks: data and segment logic that make the numbers mislead', () => {
     assert.deepEqual(
       { line: warning.location?.line, column: warning.location?.column },
       positionOf(run.model, "WHEN i.total_spent >= 1000000 THEN 'Diamond'"),
+    );
+  });
+
+  it('the CLI: warnings in the JSON, and on stderr after a table, exit 0', async () => {
+    const run = await runOn(
+      shop.metrics,
+      modelWith([
+        "WHEN i.total_spent >= 1000 THEN 'Silver'",
+        "WHEN i.total_spent >= 5000 THEN 'Gold'",
+        "ELSE 'Bronze'",
+      ]),
+    );
+    const workspace = path.dirname(path.dirname(run.file));
+    const cli = (format: string) =>
+      spawnSync(process.execPath, [cliPath, 'run', '--workspace', workspace, '--format', format], {
+        encoding: 'utf8',
+        env: { ...process.env, HOME: workspace },
+      });
+    write(
+      workspace,
+      '.vscode/settings.json',
+      JSON.stringify({
+        'segmentLens.model': sqliteSettings.model,
+        'segmentLens.connection': sqliteSettings.connection,
+      }),
+    );
+    const json = cli('json');
+    assert.equal(json.status, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout).warnings, run.result.warnings);
+    const table = cli('table');
+    assert.equal(table.status, 0, table.stderr);
+    const [warning] = run.result.warnings;
+    assert.equal(
+      table.stderr,
+      `segment-lens: warning: ${run.file}:${warning.location!.line}:${warning.location!.column}: ${warning.message}\n`,
     );
   });
 
