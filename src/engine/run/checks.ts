@@ -5,7 +5,6 @@
 // can never match, two that claim the same values, a segment no row reaches, rows whose compared column is NULL
 // falling into ELSE — reasoned on intervals (shared/segmentChecks.ts) and counted in the CTE the CASE is in.
 import type { LoadedData } from '../data/loadedData';
-import { LensError } from '../errors';
 import { joinKeys, numericSources, upstream, type LineageGraph, type SourceColumn } from '../../shared/lineageGraph';
 import type { CaseDetail, LineageEdge } from '../../shared/lineageModel';
 import type { FileLocation, LensWarning } from '../../shared/problem';
@@ -107,11 +106,17 @@ export function dataWarnings(data: LoadedData, graph: LineageGraph): LensWarning
   return warnings;
 }
 
-/** How the segment checks read the model's CTEs: its top-level CTE names and one SELECT after its WITH clause. */
-export interface CteReader {
-  ctes: readonly string[];
-  /** Runs `SELECT …` after the model's WITH clause (read-only, as every query); its one row. */
-  selectAfterWith: (select: string, params: SqlValue[]) => SqlValue[];
+/**
+ * The checks on one CASE. Its rows are counted in the pass that counts its CTE's rows: `terms` are added after
+ * `count(*)`, and `warnings` reads their values; without them (no CTE to count in), the logic's findings still stand.
+ */
+export interface SegmentCheck {
+  /** The top-level CTE the CASE is written in, as the model names it. */
+  cte?: string;
+  terms: string[];
+  params: SqlValue[];
+  /** The warnings, given `count(*)` then each term's value from the CTE, when they were counted. */
+  warnings: (counted?: readonly SqlValue[]) => LensWarning[];
 }
 
 /** One CASE of the model: its analysis, and where its rows can be counted. */
@@ -170,12 +175,13 @@ interface SiteCounts {
   labels: Map<string | number, number>;
 }
 
-function countSite(site: CaseSite, reader: CteReader): SiteCounts {
-  const counts: SiteCounts = { findings: site.analysis.findings.map(() => undefined), labels: new Map() };
-  if (!site.cte) return counts;
-  const compared = site.comparedColumn !== undefined ? quoteIdentifier(site.comparedColumn) : undefined;
+/** The sums that count a site's rows (after `count(*)`, at index 0), and how to read them back. */
+function countPlan(site: CaseSite): Pick<SegmentCheck, 'terms' | 'params'> & {
+  read: (counted?: readonly SqlValue[]) => SiteCounts;
+} {
   const terms: string[] = ['count(*)'];
   const params: SqlValue[] = [];
+  const compared = site.comparedColumn !== undefined ? quoteIdentifier(site.comparedColumn) : undefined;
   const findingTerm = site.analysis.findings.map((finding) => {
     const interval = findingInterval(site.analysis, finding);
     if (!compared || !interval) return undefined;
@@ -195,20 +201,18 @@ function countSite(site: CaseSite, reader: CteReader): SiteCounts {
     params.push(label);
     labelTerms.set(label, terms.length - 1);
   }
-  let row: SqlValue[];
-  try {
-    row = reader.selectAfterWith(`SELECT ${terms.join(', ')} FROM ${quoteIdentifier(site.cte)}`, params);
-  } catch (error) {
-    // The counts only add to the warnings: without them, the logic's findings still stand.
-    if (error instanceof LensError) return counts;
-    throw error;
-  }
-  const at = (index: number) => Number(row[index] ?? 0);
-  counts.rows = at(0);
-  counts.findings = findingTerm.map((index) => (index === undefined ? undefined : at(index)));
-  if (nullTerm !== undefined) counts.nulls = at(nullTerm);
-  for (const [label, index] of labelTerms) counts.labels.set(label, at(index));
-  return counts;
+  const read = (counted?: readonly SqlValue[]): SiteCounts => {
+    const counts: SiteCounts = { findings: site.analysis.findings.map(() => undefined), labels: new Map() };
+    if (!counted) return counts;
+    // SUM over no rows is NULL: none.
+    const at = (index: number) => Number(counted[index] ?? 0);
+    counts.rows = at(0);
+    counts.findings = findingTerm.map((index) => (index === undefined ? undefined : at(index)));
+    if (nullTerm !== undefined) counts.nulls = at(nullTerm);
+    for (const [label, index] of labelTerms) counts.labels.set(label, at(index));
+    return counts;
+  };
+  return { terms: site.cte ? terms.slice(1) : [], params: site.cte ? params : [], read };
 }
 
 /** The values whose rows a finding is about: the unreachable branch's own, or the overlap. */
@@ -328,7 +332,10 @@ function siteWarnings(site: CaseSite, counts: SiteCounts): LensWarning[] {
   return warnings;
 }
 
-/** The segmentation's checks, for every CASE of the model, with the rows behind each counted in its CTE. */
-export function segmentWarnings(graph: LineageGraph, reader: CteReader): LensWarning[] {
-  return caseSites(graph, reader.ctes).flatMap((site) => siteWarnings(site, countSite(site, reader)));
+/** The segmentation's checks, for every CASE of the model (`ctes`: the model's top-level CTEs). */
+export function segmentChecks(graph: LineageGraph, ctes: readonly string[]): SegmentCheck[] {
+  return caseSites(graph, ctes).map((site) => {
+    const { terms, params, read } = countPlan(site);
+    return { cte: site.cte, terms, params, warnings: (counted) => siteWarnings(site, read(counted)) };
+  });
 }

@@ -23,7 +23,7 @@ import type { RenderedModel } from '../model/jinja';
 import type { RowPage, SqlValue } from '../../shared/rows';
 import type { LensWarning } from '../../shared/problem';
 import { DEFAULT_LIMITS, estimatedBytes, MAX_PAGE_ROWS, mib, type EngineLimits } from '../limits';
-import { dataWarnings, segmentWarnings } from './checks';
+import { dataWarnings, segmentChecks, type SegmentCheck } from './checks';
 import { optimizeLayout } from './layout';
 import { prepareQuery, type PreparedQuery } from './prepare';
 import { isQueryOnly, readOnlyProblem, statementProblem } from './readOnly';
@@ -489,12 +489,17 @@ export class ModelSession {
     const queryMs = elapsed(queryStarted);
     const countStarted = performance.now();
     const cteRowCounts: Record<string, number> = {};
-    const withClause = this.query.withClause;
-    for (const cte of withClause?.ctes ?? []) {
-      cteRowCounts[cte.name] = Number(
-        this.select(`${this.sql.slice(0, withClause!.end)} SELECT count(*) FROM ${quoteIdentifier(cte.name)}`)
-          .rows[0][0],
-      );
+    const graph = this.graph();
+    const checks = graph
+      ? segmentChecks(
+          graph,
+          this.ctes.map((cte) => cte.name),
+        )
+      : [];
+    const counted = new Map<SegmentCheck, SqlValue[]>();
+    for (const cte of this.query.withClause?.ctes ?? []) {
+      const mine = checks.filter((check) => check.cte === cte.name);
+      cteRowCounts[cte.name] = this.countRows(cte.name, mine, counted);
     }
     cteRowCounts[FINAL_SELECT] = rows.length;
     const { started, renderMs, loadMs } = this.timings;
@@ -504,7 +509,9 @@ export class ModelSession {
       cteRowCounts,
       warnings: [
         ...this.data.notes.map((message): LensWarning => ({ code: 'data-note', severity: 'warning', message })),
-        ...this.warnings(),
+        // A table the data checks cannot read is an error naming it (checks.ts), as the query's own would be.
+        ...(graph ? dataWarnings(this.data, graph) : []),
+        ...checks.flatMap((check) => check.warnings(counted.get(check))),
       ],
       logs: this.logs,
       upstream: this.upstream,
@@ -532,25 +539,42 @@ export class ModelSession {
     return lineage;
   }
 
-  /** What may make this model's numbers mislead (see checks.ts); none when there is no lineage. */
-  private warnings(): LensWarning[] {
-    let graph: LineageGraph;
+  /** The lineage as a graph, for the checks (checks.ts); none when the model has no lineage. */
+  private graph(): LineageGraph | undefined {
     try {
-      graph = new LineageGraph(this.lineage());
+      return new LineageGraph(this.lineage());
     } catch (error) {
-      if (error instanceof LensError) return [];
+      if (error instanceof LensError) return undefined;
       throw error;
     }
-    // A table the checks cannot read is an error naming it (checks.ts), as the query's own would be.
-    const withClause = this.query.withClause;
-    return [
-      ...dataWarnings(this.data, graph),
-      ...segmentWarnings(graph, {
-        ctes: withClause?.ctes.map((cte) => cte.name) ?? [],
-        selectAfterWith: (select, params) =>
-          this.select(`${this.sql.slice(0, withClause!.end)} ${select}`, params).rows[0],
-      }),
-    ];
+  }
+
+  /**
+   * Rows of a top-level CTE, and in the same pass the sums the segment checks on it ask for (one pass over the CTE,
+   * not one per check), kept in `counted` for each check.
+   */
+  private countRows(cte: string, checks: SegmentCheck[], counted: Map<SegmentCheck, SqlValue[]>): number {
+    const prefix = `${this.sql.slice(0, this.query.withClause!.end)} SELECT count(*)`;
+    const from = ` FROM ${quoteIdentifier(cte)}`;
+    const terms = checks.flatMap((check) => check.terms);
+    if (terms.length > 0) {
+      try {
+        const row = this.select(
+          `${prefix}, ${terms.join(', ')}${from}`,
+          checks.flatMap((check) => check.params),
+        ).rows[0];
+        let at = 1;
+        for (const check of checks) {
+          counted.set(check, [row[0], ...row.slice(at, at + check.terms.length)]);
+          at += check.terms.length;
+        }
+        return Number(row[0]);
+      } catch (error) {
+        // The sums only add counts to the checks' warnings: the row count never fails for them.
+        if (!(error instanceof LensError)) throw error;
+      }
+    }
+    return Number(this.select(`${prefix}${from}`).rows[0][0]);
   }
 
   /**
