@@ -11,8 +11,11 @@ import { FINAL_SELECT } from './shared/lineageModel';
 type Outline = typeof import('./engine/model/outline');
 let outline: Outline | undefined;
 
-/** The parser and Jinja renderer behind the CTE lenses load on the first model shown, not at activation. */
-function loadOutline(): Outline {
+/**
+ * The parser and Jinja renderer behind the CTE lenses (and Go to Definition) load on the first model shown, not at
+ * activation.
+ */
+export function loadOutline(): Outline {
   // A separate bundle next to this one (esbuild.mjs builds dist/outline.js), required only when first needed.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   outline ??= require(path.join(__dirname, 'outline.js')) as Outline;

@@ -8,6 +8,9 @@ import { selectDataSource } from './dataSourcePicker';
 import { AutoRunner } from './autoRun';
 import { describeError, LensError } from './engine/errors';
 import { CancelledError } from './engine/worker/client';
+import { ColumnHover, SHOW_COLUMN_LINEAGE } from './columnHover';
+import { ColumnLens } from './columnLens';
+import { ModelDefinitions } from './definitions';
 
 export interface SegmentLensApi {
   /** How long `activate` itself took, in milliseconds. */
@@ -16,6 +19,8 @@ export interface SegmentLensApi {
   panel: Panel;
   tree: SegmentTree;
   codeLens: ModelCodeLens;
+  columnHover: ColumnHover;
+  columnLens: ColumnLens;
 }
 
 export function activate(context: vscode.ExtensionContext): SegmentLensApi {
@@ -108,12 +113,27 @@ export function activate(context: vscode.ExtensionContext): SegmentLensApi {
     panel.revealCell(region, segment),
   );
 
+  // Lineage from the editor: a column's lineage on hover, Show Lineage of Column, Go to Definition.
+  const sqlFiles = { language: 'sql', scheme: 'file' };
+  const columnHover = new ColumnHover(controller);
+  const columnLens = new ColumnLens(controller, panel, columnHover, (document) => codeLens.isModel(document));
+  const definitions = new ModelDefinitions(controller);
+  context.subscriptions.push(
+    columnHover,
+    columnLens,
+    definitions,
+    vscode.languages.registerHoverProvider(sqlFiles, columnHover),
+    vscode.languages.registerCodeLensProvider(sqlFiles, columnLens),
+    vscode.languages.registerDefinitionProvider(sqlFiles, definitions),
+  );
+  register(SHOW_COLUMN_LINEAGE, (first?: unknown, second?: unknown) => columnLens.show(first, second));
+
   const updateModelContext = () =>
     void vscode.commands.executeCommand('setContext', 'segmentLens.isModelEditor', !!activeModel());
   context.subscriptions.push(vscode.window.onDidChangeActiveTextEditor(updateModelContext));
   updateModelContext();
 
-  return { activationMs: performance.now() - started, controller, panel, tree, codeLens };
+  return { activationMs: performance.now() - started, controller, panel, tree, codeLens, columnHover, columnLens };
 }
 
 export function deactivate(): void {}

@@ -1,21 +1,12 @@
-// The sidebar tree: regions, then segments with their customers and average LTV.
+// The sidebar tree: the grid's rows (regions), then its columns (segments) with their customers and average LTV,
+// named as the model names its GROUP BY keys.
 import * as vscode from 'vscode';
 import { Disposable } from './dispose';
 import type { RunController } from './runController';
-import type { Grid, GridCell } from './shared/grid';
-import { clockTime, formatMetric, metricLabel, regionLabel, segmentLabel } from './shared/labels';
+import { keyLabel, SEGMENT_COLOURS, type Grid, type GridCell } from './shared/grid';
+import { clockTime, formatMetric, metricLabel } from './shared/labels';
 
 type Item = { kind: 'region'; region: string | null; index: number } | { kind: 'segment'; cell: GridCell };
-
-/** Theme colours per segment, in threshold order; unknown segments use the last. */
-const SEGMENT_COLOURS = [
-  'charts.purple',
-  'charts.yellow',
-  'charts.blue',
-  'charts.orange',
-  'charts.green',
-  'charts.red',
-];
 
 function customers(value: number | null | undefined, column: string, locale: string): string {
   return `${formatMetric(value, column, locale)} ${value === 1 ? 'customer' : 'customers'}`;
@@ -54,7 +45,7 @@ export class SegmentTree extends Disposable implements vscode.TreeDataProvider<I
     const grid = this.grid;
     if (!grid) return [];
     if (!element) return grid.regions.map((region, index) => ({ kind: 'region', region, index }));
-    if (element.kind === 'region') {
+    if (element.kind === 'region' && grid.segmentColumn !== undefined) {
       return grid.segments
         .map((segment) => grid.cells.find((cell) => cell.region === element.region && cell.segment === segment))
         .filter((cell): cell is GridCell => !!cell)
@@ -69,16 +60,23 @@ export class SegmentTree extends Disposable implements vscode.TreeDataProvider<I
     const count = grid.countColumn;
     const ltv = grid.metrics.find((metric) => /ltv|spent|value/i.test(metric.column))?.column;
     if (element.kind === 'region') {
-      const item = new vscode.TreeItem(regionLabel(element.region), vscode.TreeItemCollapsibleState.Expanded);
+      // One dimension: a row has no columns under it.
+      const item = new vscode.TreeItem(
+        keyLabel(element.region, grid.regionColumn),
+        grid.segmentColumn === undefined
+          ? vscode.TreeItemCollapsibleState.None
+          : vscode.TreeItemCollapsibleState.Expanded,
+      );
       const totals = grid.regionTotals[element.index];
       item.description = count ? customers(totals[count], count, locale) : undefined;
+      item.tooltip = `${grid.regionColumn}: ${keyLabel(element.region, grid.regionColumn)}`;
       item.iconPath = new vscode.ThemeIcon('globe');
       item.id = `region:${JSON.stringify(element.region)}`;
       item.contextValue = 'region';
       return item;
     }
     const { cell } = element;
-    const item = new vscode.TreeItem(segmentLabel(cell.segment), vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(keyLabel(cell.segment, grid.segmentColumn), vscode.TreeItemCollapsibleState.None);
     const parts = [
       count ? customers(cell.values[count], count, locale) : undefined,
       ltv ? `avg LTV ${formatMetric(cell.values[ltv], ltv, locale)}` : undefined,
@@ -86,7 +84,7 @@ export class SegmentTree extends Disposable implements vscode.TreeDataProvider<I
     item.description = parts.filter(Boolean).join(' · ');
     // Plain text, not Markdown: names from the data are never rendered or linked.
     item.tooltip = [
-      `${regionLabel(cell.region)} · ${segmentLabel(cell.segment)}`,
+      `${grid.regionColumn}: ${keyLabel(cell.region, grid.regionColumn)} · ${grid.segmentColumn}: ${keyLabel(cell.segment, grid.segmentColumn)}`,
       ...grid.metrics.map(
         (metric) => `${metricLabel(metric.column)}: ${formatMetric(cell.values[metric.column], metric.column, locale)}`,
       ),
@@ -94,7 +92,7 @@ export class SegmentTree extends Disposable implements vscode.TreeDataProvider<I
     const order = grid.segments.indexOf(cell.segment);
     item.iconPath = new vscode.ThemeIcon(
       'circle-filled',
-      new vscode.ThemeColor(SEGMENT_COLOURS[Math.min(order, SEGMENT_COLOURS.length - 1)]),
+      new vscode.ThemeColor(SEGMENT_COLOURS[order % SEGMENT_COLOURS.length]),
     );
     item.id = `cell:${JSON.stringify([cell.region, cell.segment])}`;
     item.contextValue = 'segment';

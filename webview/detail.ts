@@ -5,7 +5,14 @@ import { button, dataTable, element, type DataColumn } from './components';
 import { post } from './host';
 
 export type Detail =
-  | { kind: 'drillDown'; region: string | null; segment: string | null; page: RowPageMessage }
+  | {
+      kind: 'drillDown';
+      region: string | null;
+      segment: string | null;
+      page: RowPageMessage;
+      /** The cell's keys as the grid names them ("(no country)" for a NULL country); else as regions and segments. */
+      title?: string;
+    }
   | { kind: 'cteRows'; cte: string; page: RowPageMessage };
 
 /** A column is numeric when every value in it that is not NULL is a number. */
@@ -22,7 +29,7 @@ export function detailSection(detail: Detail, locale: string, onClose: () => voi
   const section = element('section', { id: 'detail', class: 'detail', 'aria-live': 'polite' });
   const title =
     detail.kind === 'drillDown'
-      ? `${regionLabel(detail.region)} · ${segmentLabel(detail.segment)}`
+      ? (detail.title ?? `${regionLabel(detail.region)} · ${segmentLabel(detail.segment)}`)
       : `Preview of ${detail.cte}`;
   const first = page.total === 0 ? 0 : page.offset + 1;
   const last = page.offset + page.rows.length;

@@ -1,15 +1,20 @@
-// The region × segment grid: metric switch, filter, sorting, totals, heat shading; a cell opens its customers.
-// Arrow keys move between cells, Enter opens one; the filter keeps the regions that match and totals those.
+// The grid of the model's GROUP BY keys (region × segment in the seed model): metric switch, filter, sorting, totals,
+// heat shading; a cell opens its customers. Arrow keys move between cells, Enter opens one; the filter keeps the rows
+// that match and totals those. With more than two keys, a picker chooses the rows and columns and filters the rest.
 import {
   DEFAULT_GRID_VIEW,
+  dimensionValues,
+  keyLabel,
+  pivotGrid,
   shownGrid,
   shownGridTable,
   shownMetric,
   valueKey,
   type Grid,
+  type GridPick,
   type GridView,
 } from '../src/shared/grid';
-import { formatMetric, isPlaceholder, metricLabel, regionLabel, segmentLabel } from '../src/shared/labels';
+import { formatMetric, isPlaceholder, metricLabel } from '../src/shared/labels';
 import { choices, element, textField } from './components';
 import { post, savedState, saveState } from './host';
 
@@ -18,6 +23,8 @@ export interface GridContext {
   locale: string;
   /** Draws the whole panel again (the metric or the sort changed). */
   rerender(): void;
+  /** Draws what the row filter changes (the table, the chart), leaving the filter's field as it is. */
+  refilter(): void;
   /** Lights up the lineage of these output columns (none: clears it). */
   highlight(columns: string[]): void;
 }
@@ -45,6 +52,39 @@ export function metricOf(grid: Grid): string {
   return shownMetric(grid, view);
 }
 
+/** The user's choice of rows, columns and filters when the model has more than two keys (kept across reloads). */
+let pick: GridPick | undefined = restoredPick();
+
+function restoredPick(): GridPick | undefined {
+  const saved = savedState().pick;
+  if (typeof saved !== 'object' || saved === null) return undefined;
+  const { rows, columns, filters } = saved as Record<string, unknown>;
+  if (typeof rows !== 'string' || (columns !== undefined && typeof columns !== 'string')) return undefined;
+  if (typeof filters !== 'object' || filters === null) return undefined;
+  const kept = Object.entries(filters).filter(
+    (entry): entry is [string, string | null] => entry[1] === null || typeof entry[1] === 'string',
+  );
+  return { rows, ...(columns === undefined ? {} : { columns }), filters: Object.fromEntries(kept) };
+}
+
+/** The grid as the user picked its dimensions (the run's grid as it came when it has two keys or fewer). */
+export function pickedGrid(grid: Grid): Grid {
+  return pick ? pivotGrid(grid, pick) : grid;
+}
+
+/**
+ * Whether a cell of `shown` can be drilled into: the host traces the run's own rows and columns to one CTE, so a
+ * pick of other rows or columns, or one filtered on another key, lists nobody rather than the wrong customers.
+ */
+export function drillable(run: Grid, shown: Grid): boolean {
+  return (
+    shown.segmentColumn !== undefined &&
+    shown.regionColumn === run.regionColumn &&
+    shown.segmentColumn === run.segmentColumn &&
+    Object.keys(shown.filters).length === 0
+  );
+}
+
 function sortHeader(
   context: GridContext,
   label: string,
@@ -69,34 +109,42 @@ function sortHeader(
   return header;
 }
 
-export function gridTable(context: GridContext, grid: Grid, metric: string): HTMLElement {
+export function gridTable(context: GridContext, grid: Grid, metric: string, canDrill = true): HTMLElement {
   const { locale } = context;
   const shown = shownGrid(grid, view, locale);
+  const oneDimension = grid.segmentColumn === undefined;
   const table = element('table', {
     id: 'grid',
     class: 'grid',
-    'aria-label': `${metricLabel(metric)} by region and segment`,
+    'data-rows': grid.regionColumn,
+    ...(oneDimension ? {} : { 'data-columns': grid.segmentColumn! }),
+    'aria-label': `${metricLabel(metric)} by ${grid.regionColumn}${oneDimension ? '' : ` and ${grid.segmentColumn}`}`,
   });
   const values = grid.cells.map((cell) => cell.values[metric]).filter((value): value is number => value !== null);
   const max = Math.max(0, ...values);
   const head = element('thead');
   const headRow = element('tr');
   headRow.append(
-    sortHeader(context, grid.regionColumn === 'region' ? 'Region' : grid.regionColumn, 'region', {
+    // Headed by the row dimension's name as the model writes it.
+    sortHeader(context, grid.regionColumn, 'region', {
       class: 'dimension',
       'data-column': grid.regionColumn,
     }),
   );
-  grid.segments.forEach((segment) =>
-    headRow.append(
-      sortHeader(context, segmentLabel(segment), valueKey(segment), {
-        'data-segment': valueKey(segment),
-        'data-column': grid.segmentColumn,
-        ...(isPlaceholder(segment) ? { class: 'placeholder' } : {}),
-      }),
-    ),
-  );
-  headRow.append(sortHeader(context, 'Total', 'total', { class: 'total' }));
+  // One dimension: a single column of the metric, which is also each row's total.
+  if (oneDimension)
+    headRow.append(sortHeader(context, metricLabel(metric), 'total', { class: 'total', 'data-column': metric }));
+  else
+    grid.segments.forEach((segment) =>
+      headRow.append(
+        sortHeader(context, keyLabel(segment, grid.segmentColumn), valueKey(segment), {
+          'data-segment': valueKey(segment),
+          'data-column': grid.segmentColumn!,
+          ...(isPlaceholder(segment) ? { class: 'placeholder' } : {}),
+        }),
+      ),
+    );
+  if (!oneDimension) headRow.append(sortHeader(context, 'Total', 'total', { class: 'total' }));
   head.append(headRow);
   table.append(head);
 
@@ -111,15 +159,15 @@ export function gridTable(context: GridContext, grid: Grid, metric: string): HTM
           scope: 'row',
           class: isPlaceholder(row.region) ? 'dimension placeholder' : 'dimension',
           'data-column': grid.regionColumn,
-          title: regionLabel(row.region),
+          title: keyLabel(row.region, grid.regionColumn),
         },
-        regionLabel(row.region),
+        keyLabel(row.region, grid.regionColumn),
       ),
     );
     grid.segments.forEach((segment, index) =>
-      tr.append(dataCell(locale, row.values[index], row.region, segment, metric, max)),
+      tr.append(dataCell(grid, locale, row.values[index], row.region, segment, metric, max, canDrill)),
     );
-    tr.append(element('td', { class: 'total number' }, formatMetric(row.total, metric, locale)));
+    if (!oneDimension) tr.append(element('td', { class: 'total number' }, formatMetric(row.total, metric, locale)));
     body.append(tr);
   }
   table.append(body);
@@ -129,13 +177,14 @@ export function gridTable(context: GridContext, grid: Grid, metric: string): HTM
   footRow.append(
     element(
       'th',
-      { scope: 'row', ...(shown.filtered ? { title: 'The total of the regions the filter shows' } : {}) },
+      { scope: 'row', ...(shown.filtered ? { title: 'The total of the rows the filter shows' } : {}) },
       shown.filtered ? 'Total shown' : 'Total',
     ),
   );
-  shown.segmentTotals.forEach((total) =>
-    footRow.append(element('td', { class: 'number' }, formatMetric(total, metric, locale))),
-  );
+  if (!oneDimension)
+    shown.segmentTotals.forEach((total) =>
+      footRow.append(element('td', { class: 'number' }, formatMetric(total, metric, locale))),
+    );
   footRow.append(
     element('td', { class: 'total number', id: 'grand-total' }, formatMetric(shown.total, metric, locale)),
   );
@@ -147,7 +196,7 @@ export function gridTable(context: GridContext, grid: Grid, metric: string): HTM
     const target = (event.target as HTMLElement).closest('[data-column], td.cell') as HTMLElement | null;
     if (!target) return;
     const columns = target.classList.contains('cell')
-      ? [grid.regionColumn, grid.segmentColumn, metric]
+      ? [grid.regionColumn, ...(grid.segmentColumn === undefined ? [] : [grid.segmentColumn]), metric]
       : [target.dataset.column ?? ''];
     context.highlight(columns);
   });
@@ -193,12 +242,14 @@ function moveBetweenCells(event: KeyboardEvent): void {
 }
 
 function dataCell(
+  grid: Grid,
   locale: string,
   value: number | null,
   region: string | null,
   segment: string | null,
   metric: string,
   max: number,
+  canDrill: boolean,
 ): HTMLElement {
   const td = element(
     'td',
@@ -208,15 +259,23 @@ function dataCell(
       'data-region': valueKey(region),
       'data-segment': valueKey(segment),
       'data-value': value === null ? '' : String(value),
-      role: 'button',
+      ...(canDrill ? { role: 'button' } : {}),
     },
     formatMetric(value, metric, locale),
   );
+  const where = [
+    keyLabel(region, grid.regionColumn),
+    ...(grid.segmentColumn === undefined ? [] : [keyLabel(segment, grid.segmentColumn)]),
+  ].join(', ');
   td.setAttribute(
     'aria-label',
-    `${regionLabel(region)}, ${segmentLabel(segment)}: ${formatMetric(value, metric, locale)}. Show customers.`,
+    `${where}: ${formatMetric(value, metric, locale)}.${canDrill ? ' Show customers.' : ''}`,
   );
   if (value !== null && max > 0) td.style.setProperty('--heat', `${Math.round((value / max) * 55)}%`);
+  if (!canDrill) {
+    td.classList.add('no-drill');
+    return td;
+  }
   const open = () => post({ type: 'drillDown', region, segment, offset: 0 });
   td.addEventListener('click', open);
   td.addEventListener('keydown', (event) => {
@@ -228,6 +287,11 @@ function dataCell(
   return td;
 }
 
+/** The grid as the user has it: metric, row filter, sort. */
+export function shownAs(grid: Grid, locale: string): ReturnType<typeof shownGrid> {
+  return shownGrid(grid, view, locale);
+}
+
 /** The grid as shown (metric, filter, sort, and the totals of what is shown), as tab-separated text. */
 export function gridAsText(grid: Grid, locale: string): string {
   const shown = shownGrid(grid, view, locale);
@@ -236,9 +300,85 @@ export function gridAsText(grid: Grid, locale: string): string {
     .join('\n');
 }
 
-/** The metric switch and the region filter. */
-export function gridControls(context: GridContext, grid: Grid, metric: string): HTMLElement {
+/** A labelled native select (the toolkit's dropdown is not registered; this one follows the theme by CSS). */
+function select(
+  label: string,
+  options: { value: string; label: string }[],
+  selected: string,
+  onChange: (value: string) => void,
+  id: string,
+): HTMLElement {
+  const wrapper = element('label', { class: 'picker' });
+  wrapper.append(element('span', {}, label));
+  const control = element('select', { id, 'data-dimension': label }) as HTMLSelectElement;
+  for (const option of options) {
+    const item = element('option', { value: option.value }, option.label) as HTMLOptionElement;
+    item.selected = option.value === selected;
+    control.append(item);
+  }
+  control.addEventListener('change', () => onChange(control.value));
+  wrapper.append(control);
+  return wrapper;
+}
+
+const ALL = 'all';
+
+/**
+ * With more than two keys: which key makes the rows, which the columns, and a select per other key (all of its
+ * values aggregated as the totals are, or one of them).
+ */
+function dimensionPicker(context: GridContext, run: Grid, shown: Grid): HTMLElement {
+  const picker = element('div', { class: 'dimension-picker', id: 'dimension-picker', role: 'group' });
+  picker.setAttribute('aria-label', 'Dimensions');
+  const keys = run.dimensions.map((key) => ({ value: key, label: key }));
+  const repick = (next: GridPick) => {
+    pick = next;
+    saveState({ pick });
+    context.rerender();
+  };
+  const current: GridPick = { rows: shown.regionColumn, columns: shown.segmentColumn, filters: shown.filters };
+  picker.append(
+    select(
+      'Rows',
+      keys,
+      current.rows,
+      (rows) => repick({ ...current, rows, columns: rows === current.columns ? current.rows : current.columns }),
+      'pick-rows',
+    ),
+    select(
+      'Columns',
+      keys,
+      current.columns ?? '',
+      (columns) => repick({ ...current, columns, rows: columns === current.rows ? current.columns! : current.rows }),
+      'pick-columns',
+    ),
+  );
+  for (const key of run.dimensions.filter((dimension) => dimension !== current.rows && dimension !== current.columns)) {
+    // Option values are JSON keys, so NULL and the text "null" stay apart; "all" cannot be one (JSON is quoted).
+    const values = dimensionValues(run, key).map((value) => ({ value: valueKey(value), label: keyLabel(value, key) }));
+    const chosen = key in current.filters ? valueKey(current.filters[key]) : ALL;
+    const control = select(
+      key,
+      [{ value: ALL, label: 'all' }, ...values],
+      chosen,
+      (value) => {
+        const filters = { ...current.filters };
+        if (value === ALL) delete filters[key];
+        else filters[key] = JSON.parse(value) as string | null;
+        repick({ ...current, filters });
+      },
+      `filter-${run.dimensions.indexOf(key)}`,
+    );
+    control.classList.add('filter');
+    picker.append(control);
+  }
+  return picker;
+}
+
+/** The metric switch, the row filter and, with more than two keys, the dimension picker. */
+export function gridControls(context: GridContext, grid: Grid, metric: string, run: Grid = grid): HTMLElement {
   const controls = element('div', { class: 'controls' });
+  if (run.dimensions.length > 2) controls.append(dimensionPicker(context, run, grid));
   controls.append(
     choices(
       'Metric',
@@ -252,12 +392,12 @@ export function gridControls(context: GridContext, grid: Grid, metric: string): 
       'metric',
     ),
     textField(
-      'Filter regions',
+      `Filter ${grid.regionColumn}`,
       view.filter,
       (value) => {
         view.filter = value;
         publishView();
-        document.getElementById('grid')?.replaceWith(gridTable(context, grid, metricOf(grid)));
+        context.refilter();
       },
       'filter',
     ),

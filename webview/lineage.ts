@@ -149,6 +149,8 @@ export class LineageView {
   private recentWidths: number[] = [];
   private drawing: { layout: Layout; scale: number; svg: SVGElement } | undefined;
   private lit: Lit = new Map();
+  /** The column the host asked to show (focusColumn): lit until the next hover or click, scrolled to once drawn. */
+  private pinned: { model: string; id: string; scroll: boolean } | undefined;
   private nodes: DrawnNode[] = [];
   private edges: DrawnEdge[] = [];
   private boxes: DrawnBox[] = [];
@@ -161,8 +163,10 @@ export class LineageView {
   render(lineage: Lineage, segmentColumn?: string): HTMLElement {
     if (lineage !== this.lineage) {
       this.reach = new DagReach(lineage);
-      // A path lit in the last run's drawing (under the pointer, or focused) is not one of this run's.
+      // A path lit in the last run's drawing (under the pointer, or focused) is not one of this run's; a column asked
+      // for before this run's lineage came is.
       this.lit = new Map();
+      if (!this.pinned?.scroll) this.pinned = undefined;
     }
     this.lineage = lineage;
     this.observer?.disconnect();
@@ -185,6 +189,10 @@ export class LineageView {
     const viewport = element('div', { class: 'lineage-viewport', id: 'lineage-viewport' });
     this.viewport = viewport;
     this.panAndWheel(viewport);
+    // A click in the drawing lets go of a column the host asked to show.
+    viewport.addEventListener('click', () => {
+      if (this.pinned && !this.pinned.scroll) this.hovered(new Map());
+    });
     wrapper.append(toolbar, viewport);
     // The segmentation's CASE: the one on the way to the grid's segment column (a region may come from a CASE too).
     const thresholds = segmentation(new LineageGraph(lineage), segmentColumn);
@@ -221,6 +229,11 @@ export class LineageView {
     const focused = viewport.contains(document.activeElement)
       ? document.activeElement?.getAttribute('data-focus')
       : null;
+    const pinned = this.pinned?.scroll ? this.pinned : undefined;
+    if (pinned) {
+      if (pinned.model !== EXPLORED) this.expandTo(pinned.model);
+      this.lit = this.reach?.from(pinned.model, [pinned.id]) ?? new Map();
+    }
     const tree = modelTree(this.lineage, this.expanded);
     const { metrics, scale } = zoomedMetrics(tree, this.width, this.zoom);
     const placed = layout(tree, metrics);
@@ -266,6 +279,10 @@ export class LineageView {
       this.tools.fit.disabled = !zoomed;
     }
     this.applyLit();
+    if (pinned) {
+      pinned.scroll = false;
+      this.drawnColumn(pinned.model, pinned.id)?.scrollIntoView({ block: 'center', inline: 'center' });
+    }
     if (focused)
       [...root.querySelectorAll('[data-focus]')]
         .find((candidate) => candidate.getAttribute('data-focus') === focused)
@@ -386,11 +403,11 @@ export class LineageView {
       );
       if (badges) group.append(svg('text', { x: width - 6, y: 16, class: 'badge', 'text-anchor': 'end' }, badges));
       this.revealing(group, node.id, model, `node:${model ?? ''}:${node.id}`);
-      const light = () => this.light(this.reach?.from(model ?? EXPLORED, [node.id]) ?? new Map());
+      const light = () => this.hovered(this.reach?.from(model ?? EXPLORED, [node.id]) ?? new Map());
       group.addEventListener('mouseenter', light);
       group.addEventListener('focus', light);
-      group.addEventListener('mouseleave', () => this.light(new Map()));
-      group.addEventListener('blur', () => this.light(new Map()));
+      group.addEventListener('mouseleave', () => this.hovered(new Map()));
+      group.addEventListener('blur', () => this.hovered(new Map()));
       layer.append(group);
       this.nodes.push({ model: model ?? EXPLORED, id: node.id, element: group });
       positions.set(keyOf(model, node.id), { x, y });
@@ -502,11 +519,11 @@ export class LineageView {
         row.append(svg('title', {}, `${box.model}.${column}${output?.span ? ` — line ${output.span.line}` : ''}`));
         if (output) {
           this.revealing(row, output.id, box.model, `box-line:${box.model}:${column}`);
-          const light = () => this.light(this.reach?.from(box.model, [output.id]) ?? new Map());
+          const light = () => this.hovered(this.reach?.from(box.model, [output.id]) ?? new Map());
           row.addEventListener('mouseenter', light);
           row.addEventListener('focus', light);
-          row.addEventListener('mouseleave', () => this.light(new Map()));
-          row.addEventListener('blur', () => this.light(new Map()));
+          row.addEventListener('mouseleave', () => this.hovered(new Map()));
+          row.addEventListener('blur', () => this.hovered(new Map()));
         }
         lines.push({ column, element: row });
         group.append(row);
@@ -550,7 +567,46 @@ export class LineageView {
 
   /** Lights up the paths of output columns (by name) across models; an empty list clears the highlight. */
   highlight(columns: string[]): void {
-    this.light(columns.length && this.reach ? this.reach.fromOutputs(columns) : new Map());
+    this.hovered(columns.length && this.reach ? this.reach.fromOutputs(columns) : new Map());
+  }
+
+  /** A hover (or focus) lights its own path: the column the host asked to show is no longer held. */
+  private hovered(lit: Lit): void {
+    this.pinned = undefined;
+    this.light(lit);
+  }
+
+  /**
+   * Lights a column's path (of the explored model, or of the upstream `model`) until the next hover or click, and
+   * scrolls it into view once drawn; the models on the way to an upstream model's column are expanded to show it.
+   */
+  focusColumn(id: string, model?: string): void {
+    this.pinned = { model: model ?? EXPLORED, id, scroll: true };
+    this.draw();
+  }
+
+  /** Expands the upstream models on the way from the explored model to `model`, and `model` itself. */
+  private expandTo(model: string): void {
+    if (!this.lineage) return;
+    const every = new Set((this.lineage.upstreamModels ?? []).map((candidate) => candidate.model));
+    const trail = (tree: ModelTree, before: string[]): string[] | undefined => {
+      for (const item of tree.upstream) {
+        if (item.model === model) return [...before, model];
+        const found = item.kind === 'expanded' ? trail(item.tree, [...before, item.model]) : undefined;
+        if (found) return found;
+      }
+      return undefined;
+    };
+    for (const name of trail(modelTree(this.lineage, every), []) ?? []) this.expanded.add(name);
+  }
+
+  /** The drawn element of a column: its node, else its line in its model's box, else that box. */
+  private drawnColumn(model: string, id: string): Element | undefined {
+    const node = this.nodes.find((drawn) => drawn.model === model && drawn.id === id);
+    if (node) return node.element;
+    const box = this.boxes.find((drawn) => drawn.box.model === model);
+    const line = box?.lines.find((candidate) => this.outputOf(model, candidate.column)?.id === id);
+    return line?.element ?? box?.element;
   }
 
   private light(lit: Lit): void {

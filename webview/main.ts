@@ -2,12 +2,25 @@
 // the grid, then the lineage), the drill-down or preview under the grid. After a failed run the last good run stays,
 // dimmed, under the error. Everything from the host arrives as data and is shown as text; nothing is parsed as HTML.
 import { SAMPLE_LABEL, clockTime, relationLabel } from '../src/shared/labels';
+import { keyLabel, type Grid } from '../src/shared/grid';
 import type { Lineage } from '../src/shared/lineageModel';
 import type { LensWarning } from '../src/shared/problem';
 import type { DonePanelState, HostMessage, PanelState } from '../src/shared/protocol';
 import { button, divider, element, progress, tag } from './components';
 import { detailSection, type Detail } from './detail';
-import { cellSelector, gridAsText, gridControls, gridTable, metricOf, publishView, revealCell } from './grid';
+import { gridChart } from './chart';
+import {
+  cellSelector,
+  drillable,
+  gridAsText,
+  gridControls,
+  gridTable,
+  metricOf,
+  pickedGrid,
+  publishView,
+  revealCell,
+  shownAs,
+} from './grid';
 import type { GridContext } from './grid';
 import { post, saveState } from './host';
 import { LineageView } from './lineage';
@@ -26,7 +39,32 @@ let drawnLineage: { lineage: Lineage; element: HTMLElement } | undefined;
 const app = document.getElementById('app')!;
 
 function gridContext(): GridContext {
-  return { locale, rerender: render, highlight: (columns) => lineageView.highlight(columns) };
+  return { locale, rerender: render, refilter, highlight: (columns) => lineageView.highlight(columns) };
+}
+
+/** The grid's table and chart for the grid as picked: what the row filter and the metric change. */
+function gridViews(context: GridContext, run: Grid): HTMLElement[] {
+  const grid = pickedGrid(run);
+  const metric = metricOf(grid);
+  const canDrill = drillable(run, grid);
+  return [gridTable(context, grid, metric, canDrill), gridChart(grid, shownAs(grid, locale), canDrill, locale)];
+}
+
+/** A drill-down's title: the cell's row and column keys, placeholders named after the run grid's dimensions. */
+function drillDownTitle(region: string | null, segment: string | null): string | undefined {
+  const run = shownRun(settled(state));
+  if (!run?.grid.ok) return undefined;
+  const grid = run.grid.grid;
+  return `${keyLabel(region, grid.regionColumn)} · ${keyLabel(segment, grid.segmentColumn)}`;
+}
+
+/** The row filter changed: the table and the chart follow; the field keeps its focus. */
+function refilter(): void {
+  const run = shownRun(settled(state));
+  if (!run?.grid.ok) return;
+  const [table, chart] = gridViews(gridContext(), run.grid.grid);
+  document.getElementById('grid')?.replaceWith(table);
+  document.getElementById('chart')?.replaceWith(chart);
 }
 
 function statusLine(run: DonePanelState['run']): HTMLElement {
@@ -96,7 +134,7 @@ function header(shown: SettledState): HTMLElement {
       }),
     );
     if (run.grid.ok) {
-      const grid = run.grid.grid;
+      const grid = pickedGrid(run.grid.grid);
       toolbar.append(
         button('Copy', () => post({ type: 'copy', text: gridAsText(grid, locale) }), {
           secondary: true,
@@ -165,10 +203,11 @@ function runView(run: DonePanelState, current: boolean): HTMLElement[] {
       element('p', { class: 'empty', id: 'grid-empty' }, 'The model returned no rows: there is no data to show.'),
     );
   } else {
-    const grid = run.grid.grid;
-    const metric = metricOf(grid);
+    const grid = pickedGrid(run.grid.grid);
     const context = gridContext();
-    gridSection.append(gridControls(context, grid, metric), gridTable(context, grid, metric));
+    const views = element('div', { class: 'grid-views' });
+    views.append(...gridViews(context, run.grid.grid));
+    gridSection.append(gridControls(context, grid, metricOf(grid), run.grid.grid), views);
   }
   split.append(gridSection);
   if (detail && current) {
@@ -280,7 +319,13 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       break;
     }
     case 'drillDown':
-      detail = { kind: 'drillDown', region: message.region, segment: message.segment, page: message.page };
+      detail = {
+        kind: 'drillDown',
+        region: message.region,
+        segment: message.segment,
+        page: message.page,
+        title: drillDownTitle(message.region, message.segment),
+      };
       render();
       document.getElementById('detail')?.scrollIntoView({ block: 'nearest' });
       break;
@@ -291,6 +336,9 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       break;
     case 'revealCell':
       revealCell(message.region, message.segment);
+      break;
+    case 'focusColumn':
+      lineageView.focusColumn(message.id, message.model);
       break;
     case 'scrollTo':
       pendingScroll = message.target;

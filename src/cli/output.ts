@@ -1,7 +1,7 @@
 // The CLI's JSON: the run's result and the model's lineage, for programs.
 import path from 'node:path';
 import type { LineageOfModel, ModelResult } from '../engine/index';
-import { columnPaths, pathText, type DagPath } from '../shared/dagLineage';
+import { columnPaths, pathKinds, pathText, type DagPath } from '../shared/dagLineage';
 import { lineageTable } from '../shared/format';
 import { rowObjects } from '../shared/rows';
 
@@ -52,10 +52,7 @@ export function lineageText(result: LineageOfModel, depth = Infinity): string {
   for (const { paths } of pathsOf(result, depth))
     for (const found of paths) {
       // Upstream first, as the model's own table lists them.
-      const kinds = [...found.steps]
-        .reverse()
-        .flatMap((step) => step.kinds)
-        .filter((kind, index, all) => kind !== all[index - 1]);
+      const kinds = pathKinds(found);
       lines.push(`${pathText(found)}${kinds.length ? `  (${kinds.join(' → ')})` : ''}`);
     }
   const broken = (result.lineage.upstreamModels ?? []).filter((model) => model.error);

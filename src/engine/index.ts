@@ -19,6 +19,13 @@ export { CancelledError, EngineClient, timeoutError, type Deadline } from './wor
 export type { RunPayload } from './worker/protocol';
 export { locationAt } from './textPosition';
 export { readTextFile } from './files';
+export {
+  projectDefinitions,
+  projectDirOf,
+  referenceAt,
+  type JinjaReference,
+  type ProjectDefinitions,
+} from './model/projectIndex';
 export type { RowPage } from '../shared/rows';
 
 export type RunResult = Outcome<ModelResult>;

@@ -1,5 +1,6 @@
 // Lineage across the dbt project's DAG: a source column of one model that is another model's output continues into
-// that model's lineage, down to seeds and sources. The one walk the CLI's paths and the panel's highlighting share.
+// that model's lineage, down to seeds and sources. The one walk the CLI's paths, the panel's highlighting and the
+// editor's hover share.
 import { LineageGraph } from './lineageGraph';
 import { VALUE_KINDS } from './lineageModel';
 import type { Lineage, LineageNode, UpstreamModelLineage, ValueKind } from './lineageModel';
@@ -84,6 +85,16 @@ function sourcesWithin(graph: LineageGraph, id: string): { node: LineageNode; ki
  */
 export function columnPaths(lineage: Lineage, modelName: string, output: string, depth = Infinity): DagPath[] {
   const start = outputNode(lineage, output);
+  return start ? nodePaths(lineage, start.id, `${modelName}.${start.column}`, depth) : [];
+}
+
+/**
+ * The paths from any column of the explored model (`id`: a CTE's, a source's, an output's), labelled `label`, up
+ * through the models it stands on. A source column that is an upstream model's output continues into that model.
+ */
+export function nodePaths(lineage: Lineage, id: string, label: string, depth = Infinity): DagPath[] {
+  const graph = new LineageGraph(lineage);
+  const start = graph.node(id);
   if (!start) return [];
   const graphs = new Map<string, LineageGraph>();
   const graphOf = (model: UpstreamModelLineage) => {
@@ -94,7 +105,9 @@ export function columnPaths(lineage: Lineage, modelName: string, output: string,
   const paths: DagPath[] = [];
   const walk = (graph: LineageGraph, id: string, steps: DagStep[], models: number) => {
     if (paths.length >= MAX_PATHS) return;
-    const sources = sourcesWithin(graph, id);
+    const self = graph.node(id);
+    // A source column is its own source: where it leads is the model it is the output of, if any.
+    const sources = self?.kind === 'source' ? [{ node: self, kinds: [] }] : sourcesWithin(graph, id);
     if (sources.length === 0) {
       paths.push({ steps, truncated: false });
       return;
@@ -103,9 +116,15 @@ export function columnPaths(lineage: Lineage, modelName: string, output: string,
       const into = upstreamModelOf(lineage, node.relation);
       const intoGraph = into && graphOf(into);
       const intoNode = intoGraph && outputNode(into.lineage!, node.column);
-      // The step's kinds are the ones on the way to the column of the model before it.
+      // The step's kinds are the ones on the way to the column of the model before it. A source column walked from
+      // is the upstream model's column it reads (its step stands for it), or the end of its only path.
+      const fromSource = node === self;
+      if (fromSource && !(into && intoNode)) {
+        paths.push({ steps, truncated: false });
+        continue;
+      }
       const last = { ...steps[steps.length - 1], kinds };
-      const before = [...steps.slice(0, -1), last];
+      const before = fromSource ? steps.slice(0, -1) : [...steps.slice(0, -1), last];
       // Models already on the path cannot repeat in a DAG; the check bounds a malformed one.
       if (into && intoNode && !steps.some((step) => step.model === into.model)) {
         const step: DagStep = {
@@ -124,13 +143,16 @@ export function columnPaths(lineage: Lineage, modelName: string, output: string,
       if (paths.length >= MAX_PATHS) return;
     }
   };
-  walk(
-    new LineageGraph(lineage),
-    start.id,
-    [{ id: start.id, label: `${modelName}.${start.column}`, kinds: [], span: start.span }],
-    1,
-  );
+  walk(graph, start.id, [{ id: start.id, label, kinds: [], span: start.span }], 1);
   return paths;
+}
+
+/** The kinds of a path's steps, upstream first, the same kind twice in a row once: `expression → aggregate`. */
+export function pathKinds(path: DagPath): ValueKind[] {
+  return [...path.steps]
+    .reverse()
+    .flatMap((step) => step.kinds)
+    .filter((kind, index, all) => kind !== all[index - 1]);
 }
 
 /** A path for people: `customers.customer_lifetime_value ← stg_payments.amount ← raw_payments.amount`. */

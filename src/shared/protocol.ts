@@ -53,6 +53,8 @@ export type HostMessage =
   | { type: 'cteRows'; cte: string; page: RowPageMessage }
   | { type: 'revealCell'; region: string | null; segment: string | null }
   | { type: 'scrollTo'; target: 'lineage' }
+  /** Light a column's path in the lineage until the next hover or click, and scroll it into view. */
+  | { type: 'focusColumn'; id: string; model?: string }
   | { type: 'notice'; text: string }
   /** Where the run in flight is ("Building stg_orders (2/5)"), for the status line while it runs. */
   | { type: 'progress'; text: string };

@@ -10,6 +10,7 @@ export function run(): Promise<void> {
     reporter: path.join(__dirname, '..', '..', '..', 'test', 'reporter.js'),
   });
   mocha.addFile(path.join(__dirname, 'extension.test.js'));
+  mocha.addFile(path.join(__dirname, 'editorLineage.test.js'));
   return new Promise((resolve, reject) => {
     mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} tests failed`)) : resolve()));
   });

@@ -100,7 +100,7 @@ describe('Segment Lens, driven through the browser', () => {
     const headers = await grid.locator('thead th').allTextContents();
     assert.deepEqual(
       headers.map((text) => text.replace(/[▲▼]/g, '').trim()),
-      ['Region', 'Platinum', 'Gold', 'Silver', 'Bronze', 'Total'],
+      ['region', 'Platinum', 'Gold', 'Silver', 'Bronze', 'Total'],
     );
     assert.equal(await grid.locator('tbody th').last().textContent(), '(no region)');
     assert.match(
@@ -146,6 +146,84 @@ describe('Segment Lens, driven through the browser', () => {
     assert.equal(await spent.evaluate(inPage('td', 'return getComputedStyle(td).textAlign;')), 'right');
     await assertColumnsAligned();
     await shot(page, 'light-drilldown');
+  });
+
+  it("the chart beside the grid: a stacked bar per region whose parts are the grid's counts; a bar drills down", async () => {
+    const chart = panel(page).locator('#chart');
+    await chart.scrollIntoViewIfNeeded();
+    const cells = await panel(page)
+      .locator('table#grid')
+      .evaluate(
+        inPage<Record<string, string>>(
+          'table',
+          `return Object.fromEntries([...table.querySelectorAll('td.cell')].map((td) =>
+            [td.dataset.region + '|' + td.dataset.segment, td.textContent]));`,
+        ),
+      );
+    const bars = await chart.evaluate(
+      inPage<{ key: string; value: string; title: string; fill: string; width: number; role: string }[]>(
+        'figure',
+        `return [...figure.querySelectorAll('rect.bar')].map((rect) => ({
+          key: rect.dataset.region + '|' + rect.dataset.segment,
+          value: rect.dataset.value,
+          title: rect.querySelector('title').textContent,
+          fill: getComputedStyle(rect).fill,
+          width: rect.getBoundingClientRect().width,
+          role: rect.getAttribute('role'),
+        }));`,
+      ),
+    );
+    // Every cell with customers has its bar, and each bar's number (data and tooltip) is the cell's text.
+    const nonEmpty = Object.entries(cells).filter(([, text]) => text !== '—' && text !== '0');
+    assert.equal(bars.length, nonEmpty.length);
+    for (const bar of bars) {
+      const text = cells[bar.key];
+      assert.ok(text, `a cell for the bar ${bar.key}`);
+      assert.equal(Number(bar.value).toLocaleString('en'), text);
+      assert.ok(bar.title.endsWith(`: ${text}`), `${bar.title} ends with ${text}`);
+      assert.equal(bar.role, 'button');
+      assert.ok(bar.width > 0);
+      assert.match(bar.fill, /^rgb/, 'filled with a theme colour');
+    }
+    // The segments' colours: Platinum's bars all one colour, another than Gold's.
+    const fillOf = (segment: string) =>
+      new Set(bars.filter((bar) => bar.key.endsWith(`|"${segment}"`)).map((bar) => bar.fill));
+    assert.equal(fillOf('Platinum').size, 1);
+    assert.notDeepEqual([...fillOf('Platinum')], [...fillOf('Gold')]);
+    // Each region's total beside its bar is the grid's row total.
+    const totals = await panel(page)
+      .locator('table#grid tbody tr')
+      .evaluateAll(inPage<string[]>('rows', "return rows.map((tr) => tr.querySelector('td.total').textContent);"));
+    assert.deepEqual(await chart.locator('text.chart-value').allTextContents(), totals);
+    assert.deepEqual(await chart.locator('.chart-legend li').allTextContents(), [
+      'Platinum',
+      'Gold',
+      'Silver',
+      'Bronze',
+    ]);
+    await shot(page, 'light-chart');
+
+    const europeGold = cli.rows.find((row) => row.region === 'Europe' && row.customer_segment === 'Gold')!;
+    await chart.locator(`rect.bar[data-region='"Europe"'][data-segment='"Gold"']`).click();
+    await panel(page).locator('#detail h3', { hasText: 'Europe · Gold' }).waitFor();
+    assert.equal(
+      await panel(page).locator('#detail-range').textContent(),
+      `1–${Math.min(50, europeGold.customer_count)} of ${europeGold.customer_count} customers`,
+    );
+    await page.keyboard.press('Escape');
+    await panel(page).locator('#detail').waitFor({ state: 'detached' });
+    // Reached with the keyboard: Enter on a focused bar opens its customers too.
+    await chart.locator(`rect.bar[data-region='"Asia Pacific"'][data-segment='"Silver"']`).focus();
+    await page.keyboard.press('Enter');
+    await panel(page).locator('#detail h3', { hasText: 'Asia Pacific · Silver' }).waitFor();
+    await page.keyboard.press('Escape');
+    await panel(page).locator('#detail').waitFor({ state: 'detached' });
+
+    await setTheme('Dark Modern', 'vs-dark');
+    await chart.scrollIntoViewIfNeeded();
+    await shot(page, 'dark-chart');
+    await setTheme('Light Modern', 'vs');
+    await panel(page).locator('body').evaluate(inPage('body', 'window.scrollTo(0, 0);'));
   });
 
   it('moves between cells with the arrow keys, opens one with Enter, goes back with Escape, focus visible', async () => {
@@ -588,6 +666,91 @@ describe('Segment Lens, driven through the browser', () => {
     assert.match((await rows.first().locator('td').first().textContent()) ?? '', /^\d+$/, 'a customer id as written');
     await assertOneLineRows();
     await shot(page, 'closed-panel-preview-cte');
+  });
+
+  it('a model grouped by three keys: a picker chooses rows and columns, the third key a filter ("all" sums it)', async () => {
+    const model = readFileSync(path.join(workspace, 'models', 'marts', 'customer_segments.sql'), 'utf8')
+      .replace(
+        '    COUNT(DISTINCT customer_id)',
+        "    CASE WHEN total_orders >= 10 THEN 'frequent' ELSE 'occasional' END AS frequency,\n    COUNT(DISTINCT customer_id)",
+      )
+      .replace('GROUP BY region, customer_segment', 'GROUP BY region, customer_segment, frequency');
+    writeFileSync(path.join(workspace, 'models', 'three_keys.sql'), model);
+    // The rows by all three keys, from the CLI; every figure below is summed here from them.
+    const three = JSON.parse(
+      execFileSync(
+        process.execPath,
+        [
+          path.join(repoRoot, 'dist', 'cli.js'),
+          'run',
+          '--workspace',
+          workspace,
+          '--model',
+          'models/three_keys.sql',
+          '--format',
+          'json',
+        ],
+        { encoding: 'utf8' },
+      ),
+    ) as { rows: { region: string | null; customer_segment: string; frequency: string; customer_count: number }[] };
+    const sum = (keep: (row: (typeof three.rows)[number]) => boolean) =>
+      three.rows.filter(keep).reduce((total, row) => total + row.customer_count, 0);
+    const cellText = (region: string, segment: string) =>
+      panel(page)
+        .locator(`td.cell[data-region='${JSON.stringify(region)}'][data-segment='${JSON.stringify(segment)}']`)
+        .textContent();
+    await withSettings(async (set) => {
+      set({ 'segmentLens.model': 'models/three_keys.sql' });
+      const picker = panel(page).locator('#dimension-picker');
+      await picker.waitFor({ timeout: 90_000 });
+      assert.equal(await picker.locator('#pick-rows').inputValue(), 'region');
+      assert.equal(await picker.locator('#pick-columns').inputValue(), 'customer_segment');
+      const filter = picker.locator('select[data-dimension="frequency"]');
+      assert.equal(await filter.inputValue(), 'all');
+      assert.deepEqual(await filter.locator('option').allTextContents(), ['all', 'frequent', 'occasional']);
+      // "all": each cell is the sum over frequency, which is the two-key model's count.
+      const europeGold = cli.rows.find((row) => row.region === 'Europe' && row.customer_segment === 'Gold')!;
+      assert.equal(await cellText('Europe', 'Gold'), europeGold.customer_count.toLocaleString('en'));
+      assert.equal(
+        europeGold.customer_count,
+        sum((row) => row.region === 'Europe' && row.customer_segment === 'Gold'),
+      );
+      // Kept at one frequency: that frequency's customers only; the drill-down is off (it follows the model's two keys).
+      await filter.selectOption({ label: 'frequent' });
+      await panel(page)
+        .locator(`td.cell[data-region='"Europe"'][data-segment='"Gold"']`, {
+          hasText: new RegExp(
+            `^${sum((row) => row.region === 'Europe' && row.customer_segment === 'Gold' && row.frequency === 'frequent')}$`,
+          ),
+        })
+        .waitFor();
+      assert.equal(await panel(page).locator('td.cell[role="button"]').count(), 0);
+      await shot(page, 'light-picker-filtered');
+      // frequency across (in its CASE's order), customer_segment now the filter, at all.
+      await picker.locator('#pick-columns').selectOption('frequency');
+      await panel(page).locator('table#grid[data-columns="frequency"]').waitFor();
+      const headers = await panel(page).locator('table#grid thead th').allTextContents();
+      assert.deepEqual(
+        headers.map((text) => text.replace(/[▲▼]/g, '').trim()),
+        ['region', 'frequent', 'occasional', 'Total'],
+      );
+      assert.ok(await picker.locator('select[data-dimension="customer_segment"]').isVisible());
+      assert.equal(
+        await cellText('Asia Pacific', 'occasional'),
+        sum((row) => row.region === 'Asia Pacific' && row.frequency === 'occasional').toLocaleString('en'),
+      );
+      // The chart follows the pick: a bar per region and frequency.
+      assert.deepEqual(await panel(page).locator('#chart .chart-legend li').allTextContents(), [
+        'frequent',
+        'occasional',
+      ]);
+      await shot(page, 'light-picker-columns');
+      // Back to the model's own pick for the tests after this one.
+      await picker.locator('#pick-columns').selectOption('customer_segment');
+      await panel(page).locator('table#grid[data-columns="customer_segment"]').waitFor();
+      await picker.locator('select[data-dimension="frequency"]').selectOption({ label: 'all' });
+      await panel(page).locator('td.cell[role="button"]').first().waitFor();
+    });
   });
 
   it('shows hostile names as text everywhere: no script runs, no element comes from the data', async () => {

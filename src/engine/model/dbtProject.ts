@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { pathExists, readTextFile } from '../files';
+import type { FileLocation } from '../errors';
 import { readYamlFile, readYamlSource, type YamlSource } from '../yamlFile';
 import { Workspace } from '../workspace';
 import type { ModelFile } from './modelFile';
@@ -10,6 +11,8 @@ export interface DbtSource {
   schema: string;
   /** Table name in the source → identifier in the database. */
   identifiers: Map<string, string>;
+  /** Table name in the source → where its entry (`- name: t`) is written in the properties file. */
+  tables?: Map<string, FileLocation>;
 }
 
 /** What the dbt project says about where models and sources live, as far as rendering a model needs. */
@@ -22,6 +25,8 @@ export interface DbtProject {
   modelSchemas: Map<string, string>;
   /** Model and seed names that exist in the project. */
   nodes: Set<string>;
+  /** Each seed's CSV file, by seed name (the first of a name). */
+  seedFiles: Map<string, string>;
   sources: Map<string, DbtSource>;
   /** `alias` of each model that has one (in-file `config(alias=…)` or a properties file). */
   modelAliases: Map<string, string>;
@@ -115,6 +120,7 @@ export function dbtProject(given: Partial<DbtProject> & { dir: string }): DbtPro
     vars: {},
     modelSchemas: new Map(),
     nodes: new Set(),
+    seedFiles: new Map(),
     sources: new Map(),
     modelAliases: new Map(),
     models: new Map(),
@@ -202,18 +208,22 @@ export async function loadDbtProject(
       inFile.push([text, model]);
     }
     for (const file of files.filter((item) => path.extname(item).toLowerCase() !== '.sql'))
-      readProperties(await readYamlFile(file, 'The properties file'), result);
+      readProperties(await readYamlSource(file, 'The properties file'), result);
   }
   for (const [text, model] of inFile) readInFileConfig(text, model, result);
   for (const { folder, origin } of folders('seed-paths', 'data-paths', 'seeds')) {
-    for (const file of await workspace.listFiles(path.join(dir, folder), ['.csv'], origin))
-      result.nodes.add(path.basename(file, path.extname(file)));
+    for (const file of await workspace.listFiles(path.join(dir, folder), ['.csv'], origin)) {
+      const seed = path.basename(file, path.extname(file));
+      result.nodes.add(seed);
+      if (!result.seedFiles.has(seed)) result.seedFiles.set(seed, file);
+    }
   }
   return result;
 }
 
-/** Reads `models:` schema configs and `sources:` from a properties (schema.yml) file. */
-function readProperties(properties: unknown, project: DbtProject): void {
+/** Reads `models:` schema configs and `sources:` (with where each table is written) from a properties file. */
+function readProperties(source: YamlSource, project: DbtProject): void {
+  const properties = source.value;
   if (!isRecord(properties)) return;
   for (const model of Array.isArray(properties.models) ? properties.models : []) {
     if (!isRecord(model) || typeof model.name !== 'string') continue;
@@ -228,16 +238,20 @@ function readProperties(properties: unknown, project: DbtProject): void {
     const enabled = isRecord(model.config) ? model.config.enabled : undefined;
     if (known && typeof enabled === 'boolean') known.enabled = enabled;
   }
-  for (const source of Array.isArray(properties.sources) ? properties.sources : []) {
-    if (!isRecord(source) || typeof source.name !== 'string') continue;
+  const sources = Array.isArray(properties.sources) ? properties.sources : [];
+  for (const [sourceIndex, dbtSource] of sources.entries()) {
+    if (!isRecord(dbtSource) || typeof dbtSource.name !== 'string') continue;
     const identifiers = new Map<string, string>();
-    for (const table of Array.isArray(source.tables) ? source.tables : []) {
+    const tables = new Map<string, FileLocation>();
+    for (const [tableIndex, table] of (Array.isArray(dbtSource.tables) ? dbtSource.tables : []).entries()) {
       if (!isRecord(table) || typeof table.name !== 'string') continue;
       identifiers.set(table.name, typeof table.identifier === 'string' ? table.identifier : table.name);
+      tables.set(table.name, source.locate(['sources', sourceIndex, 'tables', tableIndex, 'name']));
     }
-    project.sources.set(source.name, {
-      schema: typeof source.schema === 'string' ? source.schema : source.name,
+    project.sources.set(dbtSource.name, {
+      schema: typeof dbtSource.schema === 'string' ? dbtSource.schema : dbtSource.name,
       identifiers,
+      tables,
     });
   }
 }

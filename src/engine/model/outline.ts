@@ -7,6 +7,9 @@ import { loadMacroLibrary } from './macroLibrary';
 import { jinjaRuntime } from './jinjaRuntime';
 import { parseSql, topLevelWith } from '../sql/syntax';
 
+// The editor's other questions, in this bundle the host loads on first use: where ref() and source() are defined.
+export { projectDefinitions, projectDirOf, referenceAt } from './projectIndex';
+
 /**
  * The model's top-level CTEs and where their names are written; undefined when the text cannot be rendered yet.
  * Rendering is sandboxed (jinjaRuntime.ts), so this runs in any workspace; it parses only, as dbt's parse phase:

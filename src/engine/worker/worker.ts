@@ -11,8 +11,8 @@ import {
   type Lineage,
   type OpenOptions,
 } from '../index';
-import { buildGrid, gridColumns, segmentOrder } from '../../shared/grid';
-import { drillDownSource, LineageGraph, segmentation } from '../../shared/lineageGraph';
+import { buildGrid, gridDimensions } from '../../shared/grid';
+import { drillDownSource, LineageGraph } from '../../shared/lineageGraph';
 import type { RunPayload, WorkerData, WorkerRequest, WorkerResponse } from './protocol';
 
 const cache = new DataCache();
@@ -36,11 +36,12 @@ function runPayload(session: ModelSession): RunPayload {
     lineageError = error.value.message;
   }
   const graph = lineage && new LineageGraph(lineage);
-  // Segments in the order the model's CASE lists them (Platinum first).
-  const { segmentColumn } = gridColumns(result.columns);
-  const grid = buildGrid(result.columns, result.rows, segmentOrder(graph && segmentation(graph, segmentColumn)));
+  // The grid's dimensions are the final select's GROUP BY keys; a CASE-fed key's values in the CASE's order.
+  const grid = buildGrid(result.columns, result.rows, gridDimensions(graph, result.columns));
   const drillDown =
-    graph && grid.ok ? drillDownSource(graph, grid.grid.regionColumn, grid.grid.segmentColumn) : undefined;
+    graph && grid.ok && grid.grid.segmentColumn !== undefined
+      ? drillDownSource(graph, grid.grid.regionColumn, grid.grid.segmentColumn)
+      : undefined;
   return { result, lineage, lineageError, grid, drillDown, ctes: session.ctes };
 }
 
