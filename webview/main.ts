@@ -4,6 +4,7 @@
 import { SAMPLE_LABEL, clockTime, relationLabel } from '../src/shared/labels';
 import { keyLabel, type Grid } from '../src/shared/grid';
 import type { Lineage } from '../src/shared/lineageModel';
+import type { LensWarning } from '../src/shared/problem';
 import type { DonePanelState, HostMessage, PanelState } from '../src/shared/protocol';
 import { button, divider, element, progress, tag } from './components';
 import { detailSection, type Detail } from './detail';
@@ -180,10 +181,19 @@ function lineageElement(lineage: Lineage, segmentColumn: string | undefined): HT
   return drawnLineage.element;
 }
 
+/** A warning as the panel lists it: where it is (the line, as Problems shows it too), then what it says. */
+function warningText(warning: LensWarning, modelFile: string): string {
+  const where = warning.location;
+  if (!where) return warning.message;
+  const file = where.file === modelFile ? 'Line ' : `${where.file.split(/[\\/]/).pop()}:`;
+  return `${file}${where.line}: ${warning.message}`;
+}
+
 /** A run's status line, warnings, grid, drill-down and lineage. */
 function runView(run: DonePanelState, current: boolean): HTMLElement[] {
   const parts: HTMLElement[] = [statusLine(run.run)];
-  for (const warning of run.warnings) parts.push(element('p', { class: 'warning', role: 'status' }, warning));
+  for (const warning of run.warnings)
+    parts.push(element('p', { class: 'warning', role: 'status' }, warningText(warning, run.run.modelFile)));
   const split = element('main', { class: 'split' });
   const gridSection = element('section', { class: 'grid-section', id: 'grid-section', 'aria-label': 'Grid' });
   if (!run.grid.ok) {

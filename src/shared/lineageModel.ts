@@ -21,7 +21,8 @@ export const VALUE_KINDS: ReadonlySet<EdgeKind> = new Set<EdgeKind>([
 export interface CaseDetail {
   /** `CASE operand WHEN …`: the value each `when` is compared with. */
   operand?: string;
-  whens: { when: string; then: string }[];
+  /** `span`: where the branch (`WHEN … THEN …`) is written. */
+  whens: { when: string; then: string; span?: FileLocation }[];
   else?: string;
 }
 
@@ -31,7 +32,10 @@ export interface LineageEdge {
   /** A column as `from`; for row-shaping kinds, the relation whose rows it shapes (a CTE, or `(final select)`). */
   to: string;
   kind: EdgeKind;
-  /** The expression, e.g. `ROUND(AVG(total_spent), 2)`, for every kind but passthrough. */
+  /**
+   * The expression, e.g. `ROUND(AVG(total_spent), 2)`, for every value kind but passthrough; a join's kind
+   * (`INNER JOIN`); an ORDER BY term's whole sort specification (`avg_ltv DESC`).
+   */
   detail?: string;
   /** The CASE's conditions and results (the segment thresholds). */
   case?: CaseDetail;

@@ -3,7 +3,7 @@
 import type { GridOutcome, GridView } from './grid';
 import { isRecord } from './json';
 import type { Lineage } from './lineageModel';
-import type { LensErrorValue } from './problem';
+import type { LensErrorValue, LensWarning } from './problem';
 import type { SqlValue } from './rows';
 
 export interface RunSummary {
@@ -30,7 +30,7 @@ export interface DonePanelState {
   grid: GridOutcome;
   lineage?: Lineage;
   lineageError?: string;
-  warnings: string[];
+  warnings: LensWarning[];
 }
 
 /** `modelName` is the model's label (as `RunSummary.modelLabel`); after an error, `lastGood` is the last good run. */

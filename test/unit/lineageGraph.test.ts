@@ -325,9 +325,13 @@ describe('lineageGraph: numericSources', () => {
   });
 });
 
+/** A CASE's conditions and results, without where each branch is written. */
+const thresholds = (detail: CaseDetail | undefined) =>
+  detail && { ...detail, whens: detail.whens.map(({ when, then }) => ({ when, then })) };
+
 describe('lineageGraph: segmentation', () => {
   it('the seed model: the CASE with its thresholds', () => {
-    assert.deepEqual(segmentation(graphOf(sampleModel)), {
+    assert.deepEqual(thresholds(segmentation(graphOf(sampleModel))), {
       whens: [
         { when: 'i.total_spent >= 10000', then: "'Platinum'" },
         { when: 'i.total_spent >= 5000', then: "'Gold'" },
@@ -338,7 +342,7 @@ describe('lineageGraph: segmentation', () => {
   });
 
   it('a CASE in another CTE, and no CASE at all', () => {
-    assert.deepEqual(segmentation(graphOf(twoCtes)), {
+    assert.deepEqual(thresholds(segmentation(graphOf(twoCtes))), {
       whens: [{ when: 'total_spent >= 1000', then: "'High'" }],
       else: "'Low'",
     });
@@ -355,7 +359,7 @@ describe('lineageGraph: segmentation', () => {
       )
       select region, customer_segment, count(*) as customer_count from base group by region, customer_segment`;
     const graph = graphOf(regionFirst);
-    assert.deepEqual(segmentation(graph, 'customer_segment'), {
+    assert.deepEqual(thresholds(segmentation(graph, 'customer_segment')), {
       whens: [{ when: 'total_spent >= 100', then: "'Gold'" }],
       else: "'Bronze'",
     });

@@ -21,8 +21,9 @@ import { joinKeys, LineageGraph } from '../../shared/lineageGraph';
 import { FINAL_SELECT, type UpstreamModelLineage } from '../../shared/lineageModel';
 import type { RenderedModel } from '../model/jinja';
 import type { RowPage, SqlValue } from '../../shared/rows';
+import type { LensWarning } from '../../shared/problem';
 import { DEFAULT_LIMITS, estimatedBytes, MAX_PAGE_ROWS, mib, type EngineLimits } from '../limits';
-import { dataWarnings } from './checks';
+import { dataWarnings, segmentChecks, type SegmentCheck } from './checks';
 import { optimizeLayout } from './layout';
 import { prepareQuery, type PreparedQuery } from './prepare';
 import { isQueryOnly, readOnlyProblem, statementProblem } from './readOnly';
@@ -37,8 +38,11 @@ export interface ModelResult {
   rows: SqlValue[][];
   /** Rows of each top-level CTE in order, then of the final select. */
   cteRowCounts: Record<string, number>;
-  /** What in the data may make the numbers mislead (a join that fans out, text where numbers are compared). */
-  warnings: string[];
+  /**
+   * What may make the numbers mislead, each at its place in the model: a join that fans out, text where numbers are
+   * compared, a CASE branch that can never match or no row reaches, NULLs falling into ELSE (checks.ts).
+   */
+  warnings: LensWarning[];
   source: SourceInfo;
   model: { file: string; sample: boolean; renderedSql: string };
   /** What the model's Jinja logged (log(), print(), exceptions.warn()), in order. */
@@ -490,12 +494,17 @@ export class ModelSession {
     const queryMs = elapsed(queryStarted);
     const countStarted = performance.now();
     const cteRowCounts: Record<string, number> = {};
-    const withClause = this.query.withClause;
-    for (const cte of withClause?.ctes ?? []) {
-      cteRowCounts[cte.name] = Number(
-        this.select(`${this.sql.slice(0, withClause!.end)} SELECT count(*) FROM ${quoteIdentifier(cte.name)}`)
-          .rows[0][0],
-      );
+    const graph = this.graph();
+    const checks = graph
+      ? segmentChecks(
+          graph,
+          this.ctes.map((cte) => cte.name),
+        )
+      : [];
+    const counted = new Map<SegmentCheck, SqlValue[]>();
+    for (const cte of this.query.withClause?.ctes ?? []) {
+      const mine = checks.filter((check) => check.cte === cte.name);
+      cteRowCounts[cte.name] = this.countRows(cte.name, mine, counted);
     }
     cteRowCounts[FINAL_SELECT] = rows.length;
     const { started, renderMs, loadMs } = this.timings;
@@ -503,7 +512,12 @@ export class ModelSession {
       columns,
       rows,
       cteRowCounts,
-      warnings: [...this.data.notes, ...this.warnings()],
+      warnings: [
+        ...this.data.notes.map((message): LensWarning => ({ code: 'data-note', severity: 'warning', message })),
+        // A table the data checks cannot read is an error naming it (checks.ts), as the query's own would be.
+        ...(graph ? dataWarnings(this.data, graph) : []),
+        ...checks.flatMap((check) => check.warnings(counted.get(check))),
+      ],
       logs: this.logs,
       upstream: this.upstream,
       layout: this.layoutNotes,
@@ -530,17 +544,42 @@ export class ModelSession {
     return lineage;
   }
 
-  /** What in the data may make this model's numbers mislead (see checks.ts); none when there is no lineage. */
-  private warnings(): string[] {
-    let graph: LineageGraph;
+  /** The lineage as a graph, for the checks (checks.ts); none when the model has no lineage. */
+  private graph(): LineageGraph | undefined {
     try {
-      graph = new LineageGraph(this.lineage());
+      return new LineageGraph(this.lineage());
     } catch (error) {
-      if (error instanceof LensError) return [];
+      if (error instanceof LensError) return undefined;
       throw error;
     }
-    // A table the checks cannot read is an error naming it (checks.ts), as the query's own would be.
-    return dataWarnings(this.data, graph);
+  }
+
+  /**
+   * Rows of a top-level CTE, and in the same pass the sums the segment checks on it ask for (one pass over the CTE,
+   * not one per check), kept in `counted` for each check.
+   */
+  private countRows(cte: string, checks: SegmentCheck[], counted: Map<SegmentCheck, SqlValue[]>): number {
+    const prefix = `${this.sql.slice(0, this.query.withClause!.end)} SELECT count(*)`;
+    const from = ` FROM ${quoteIdentifier(cte)}`;
+    const terms = checks.flatMap((check) => check.terms);
+    if (terms.length > 0) {
+      try {
+        const row = this.select(
+          `${prefix}, ${terms.join(', ')}${from}`,
+          checks.flatMap((check) => check.params),
+        ).rows[0];
+        let at = 1;
+        for (const check of checks) {
+          counted.set(check, [row[0], ...row.slice(at, at + check.terms.length)]);
+          at += check.terms.length;
+        }
+        return Number(row[0]);
+      } catch (error) {
+        // The sums only add counts to the checks' warnings: the row count never fails for them.
+        if (!(error instanceof LensError)) throw error;
+      }
+    }
+    return Number(this.select(`${prefix}${from}`).rows[0][0]);
   }
 
   /**

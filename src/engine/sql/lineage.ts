@@ -545,7 +545,11 @@ class LineageBuilder {
       if (isNode(plain.expr)) detail.operand = this.text(plain.expr);
       for (const item of plain.clauses as CstNode[]) {
         if (item.type === 'case_when')
-          detail.whens.push({ when: this.text(item.condition), then: this.text(item.result) });
+          detail.whens.push({
+            when: this.text(item.condition),
+            then: this.text(item.result),
+            span: this.location(item.range),
+          });
         else if (item.type === 'case_else') detail.else = this.text(item.result);
       }
       return { kind: 'case', detail: this.text(expression), case: detail };
@@ -983,11 +987,18 @@ class LineageBuilder {
       valueEdges(found, output, this.classify(expression, output.name, found), this.location(expression.range));
     }
 
-    const rowEdge = (from: string, edgeKind: RowKind, range: [number, number] | undefined, refRange?: typeof range) =>
+    const rowEdge = (
+      from: string,
+      edgeKind: RowKind,
+      range: [number, number] | undefined,
+      refRange?: typeof range,
+      detail?: string,
+    ) =>
       this.addEdge({
         from,
         to: label,
         kind: edgeKind,
+        detail,
         span: this.location(range),
         refSpan: refRange && this.location(refRange),
       });
@@ -1007,12 +1018,14 @@ class LineageBuilder {
       }
     };
     /** GROUP BY and ORDER BY terms: `2` names the second output, ORDER BY an alias or a selected expression that output. */
-    const termEdges = (terms: CstNode[], edgeKind: 'group_key' | 'order_key') => {
-      for (const term of terms) {
+    /** `details`: each ORDER BY term's whole sort specification (`avg_ltv DESC`), for the direction. */
+    const termEdges = (terms: CstNode[], edgeKind: 'group_key' | 'order_key', details: string[] = []) => {
+      for (const [index, term] of terms.entries()) {
+        const detail = details[index];
         const plain = unparenthesised(term);
         if (plain.type === 'number_literal') {
           const output = outputs[Number(plain.value) - 1];
-          if (output) rowEdge(output.id, edgeKind, term.range);
+          if (output) rowEdge(output.id, edgeKind, term.range, undefined, detail);
           continue;
         }
         const ref = columnRef(plain);
@@ -1021,7 +1034,7 @@ class LineageBuilder {
             ? outputs.find((output) => lower(output.name) === lower(ref.column))
             : scope.aliases.get(lower(ref.column));
           if (byName) {
-            rowEdge(byName.id, edgeKind, term.range, term.range);
+            rowEdge(byName.id, edgeKind, term.range, term.range, detail);
             continue;
           }
         }
@@ -1032,11 +1045,11 @@ class LineageBuilder {
             single ? output.plainSource === single : output.text === normalised(this.text(term)),
           );
           if (same) {
-            rowEdge(same.id, edgeKind, term.range, term.range);
+            rowEdge(same.id, edgeKind, term.range, term.range, detail);
             continue;
           }
         }
-        refEdges(found, edgeKind);
+        refEdges(found, edgeKind, detail);
       }
     };
 
@@ -1046,11 +1059,13 @@ class LineageBuilder {
     termEdges(listItems(clause(select, 'group_by_clause')?.columns), 'group_key');
     const having = clause(select, 'having_clause');
     if (isNode(having?.expr)) refEdges(this.columnRefs(having.expr, scope, ctes, true), 'filter');
+    const sorts = listItems(clause(select, 'order_by_clause')?.specifications);
     termEdges(
-      listItems(clause(select, 'order_by_clause')?.specifications).map((specification) =>
+      sorts.map((specification) =>
         specification.type === 'sort_specification' ? (specification.expr as CstNode) : specification,
       ),
       'order_key',
+      sorts.map((specification) => this.text(specification)),
     );
     return { outputs };
   }
