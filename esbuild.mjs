@@ -90,6 +90,7 @@ if (withTests) {
       'scripts/bench-lineage.ts',
       'scripts/bench-jinja.ts',
       'scripts/bench-upstream.ts',
+      'scripts/bench-whatif.ts',
       'scripts/bench.ts',
       'scripts/save-storm.ts',
     ],

@@ -129,7 +129,16 @@ describe('lineage: the seed model', () => {
 
   it('the CASE carries its thresholds, the aggregates their functions, the join its kind', () => {
     const segment = lineage.edges.find((edge) => edge.kind === 'case');
-    assert.deepEqual(segment?.case, {
+    const { literals, ...conditions } = segment!.case!;
+    assert.deepEqual(
+      literals?.map((literal) => [literal.when, literal.text]),
+      [
+        [0, '10000'],
+        [1, '5000'],
+        [2, '1000'],
+      ],
+    );
+    assert.deepEqual(conditions, {
       whens: [
         { when: 'i.total_spent >= 10000', then: "'Platinum'" },
         { when: 'i.total_spent >= 5000', then: "'Gold'" },
