@@ -5,7 +5,8 @@ import { button, dataTable, element, type DataColumn } from './components';
 import { post } from './host';
 
 export type Detail =
-  | { kind: 'drillDown'; region: string | null; segment: string | null; page: RowPageMessage }
+  /** With `moved`: the customers that moved into or out of the cell under those what-if thresholds. */
+  | { kind: 'drillDown'; region: string | null; segment: string | null; page: RowPageMessage; moved?: number[] }
   | { kind: 'cteRows'; cte: string; page: RowPageMessage };
 
 /** A column is numeric when every value in it that is not NULL is a number. */
@@ -21,9 +22,11 @@ export function detailSection(detail: Detail, locale: string, onClose: () => voi
   const { page } = detail;
   const section = element('section', { id: 'detail', class: 'detail', 'aria-live': 'polite' });
   const title =
-    detail.kind === 'drillDown'
-      ? `${regionLabel(detail.region)} · ${segmentLabel(detail.segment)}`
-      : `Preview of ${detail.cte}`;
+    detail.kind === 'cteRows'
+      ? `Preview of ${detail.cte}`
+      : detail.moved && detail.region === null && detail.segment === null
+        ? 'Customers that moved (out of their old segment, into their new one)'
+        : `${regionLabel(detail.region)} · ${segmentLabel(detail.segment)}${detail.moved ? ' · moved in and out' : ''}`;
   const first = page.total === 0 ? 0 : page.offset + 1;
   const last = page.offset + page.rows.length;
   const heading = element('h3', {}, title);
@@ -32,7 +35,7 @@ export function detailSection(detail: Detail, locale: string, onClose: () => voi
     element(
       'p',
       { class: 'muted', id: 'detail-range' },
-      `${first}–${last} of ${page.total.toLocaleString(locale)} ${detail.kind === 'drillDown' ? 'customers' : 'rows'}`,
+      `${first}–${last} of ${page.total.toLocaleString(locale)} ${detail.kind === 'drillDown' && !detail.moved ? 'customers' : 'rows'}`,
     ),
   );
   // Each column's numbers with as many decimals as the most precise of them, so that they line up.
@@ -55,9 +58,11 @@ export function detailSection(detail: Detail, locale: string, onClose: () => voi
   const current = detail;
   const goTo = (offset: number) =>
     post(
-      current.kind === 'drillDown'
-        ? { type: 'drillDown', region: current.region, segment: current.segment, offset }
-        : { type: 'cteRows', cte: current.cte, offset },
+      current.kind === 'cteRows'
+        ? { type: 'cteRows', cte: current.cte, offset }
+        : current.moved
+          ? { type: 'whatIfMoved', values: current.moved, region: current.region, segment: current.segment, offset }
+          : { type: 'drillDown', region: current.region, segment: current.segment, offset },
     );
   const pager = element('div', { class: 'toolbar' });
   const previous = button('Previous', () => goTo(Math.max(0, page.offset - PAGE_SIZE)), {

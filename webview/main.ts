@@ -10,6 +10,7 @@ import { cellSelector, gridAsText, gridControls, gridTable, metricOf, publishVie
 import type { GridContext } from './grid';
 import { post, saveState } from './host';
 import { LineageView } from './lineage';
+import { acceptAnswer, openMoved, whatIfGrids, whatIfSection } from './whatIf';
 
 let state: PanelState = { status: 'empty' };
 let locale = navigator.language;
@@ -155,9 +156,19 @@ function runView(run: DonePanelState, current: boolean): HTMLElement[] {
       element('p', { class: 'empty', id: 'grid-empty' }, 'The model returned no rows: there is no data to show.'),
     );
   } else {
-    const grid = run.grid.grid;
+    // With thresholds changed in the panel: the what-if's grid, each cell against the file's.
+    const whatIf = current ? whatIfGrids(run) : undefined;
+    const grid = whatIf?.grid ?? run.grid.grid;
     const metric = metricOf(grid);
-    const context = gridContext();
+    const context: GridContext = whatIf
+      ? {
+          ...gridContext(),
+          baseline: whatIf.baseline,
+          openCell: (region, segment) => openMoved(run, region, segment),
+        }
+      : gridContext();
+    const thresholds = current ? whatIfSection(run, render) : undefined;
+    if (thresholds) gridSection.append(thresholds);
     gridSection.append(gridControls(context, grid, metric), gridTable(context, grid, metric));
   }
   split.append(gridSection);
@@ -269,8 +280,17 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       render();
       break;
     }
+    case 'whatIf':
+      if (acceptAnswer(message)) render();
+      break;
     case 'drillDown':
-      detail = { kind: 'drillDown', region: message.region, segment: message.segment, page: message.page };
+      detail = {
+        kind: 'drillDown',
+        region: message.region,
+        segment: message.segment,
+        page: message.page,
+        ...(message.moved ? { moved: message.moved } : {}),
+      };
       render();
       document.getElementById('detail')?.scrollIntoView({ block: 'nearest' });
       break;
