@@ -162,9 +162,12 @@ export function gridTable(context: GridContext, grid: Grid, metric: string): HTM
       shown.filtered ? 'Total shown' : 'Total',
     ),
   );
-  shown.segmentTotals.forEach((total) =>
-    footRow.append(element('td', { class: 'number' }, formatMetric(total, metric, locale))),
-  );
+  shown.segmentTotals.forEach((total, index) => {
+    const segment = grid.segments[index];
+    const was = before?.segmentTotals[baseline!.segments.indexOf(segment)] ?? null;
+    const shownTotal = withChange(total, was, metric, locale, !!baseline);
+    footRow.append(element('td', { class: shownTotal.changed ? 'number changed' : 'number' }, shownTotal.text));
+  });
   const grand = withChange(shown.total, before?.total, metric, locale, !!baseline);
   footRow.append(
     element('td', { class: grand.changed ? 'total number changed' : 'total number', id: 'grand-total' }, grand.text),

@@ -10,7 +10,7 @@ import { cellSelector, gridAsText, gridControls, gridTable, metricOf, publishVie
 import type { GridContext } from './grid';
 import { post, saveState } from './host';
 import { LineageView } from './lineage';
-import { acceptAnswer, openMoved, whatIfGrids, whatIfSection } from './whatIf';
+import { acceptAnswer, isShownWhatIf, openMoved, whatIfGrids, whatIfSection } from './whatIf';
 
 let state: PanelState = { status: 'empty' };
 let locale = navigator.language;
@@ -172,6 +172,8 @@ function runView(run: DonePanelState, current: boolean): HTMLElement[] {
     gridSection.append(gridControls(context, grid, metric), gridTable(context, grid, metric));
   }
   split.append(gridSection);
+  // The customers that moved under other thresholds than those shown now are out of date.
+  if (detail?.kind === 'drillDown' && detail.moved && !isShownWhatIf(run, detail.moved)) detail = undefined;
   if (detail && current) {
     const detailArea = element('div', { class: 'detail-area' });
     detailArea.append(divider(), detailSection(detail, locale, closeDetail));

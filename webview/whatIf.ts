@@ -55,6 +55,12 @@ export function whatIfValues(run: DonePanelState): number[] | undefined {
   return sameValues(state.values, file) ? undefined : state.values;
 }
 
+/** Whether `values` are the what-if shown now (a moved list of other values is out of date). */
+export function isShownWhatIf(run: DonePanelState, values: readonly number[]): boolean {
+  const shown = whatIfValues(run);
+  return !!shown && sameValues(shown, values);
+}
+
 /** The what-if grid and the file's grid it is compared with, when a what-if is shown. */
 export function whatIfGrids(run: DonePanelState): { grid: Grid; baseline: Grid } | undefined {
   const values = whatIfValues(run);

@@ -165,6 +165,8 @@ describe('what-if thresholds in the panel', () => {
     // Reset: the file's thresholds and grid again.
     await panel(page).locator('#what-if-reset').click();
     await panel(page).locator('td.cell.changed').first().waitFor({ state: 'detached' });
+    // The moved list belonged to the what-if: it goes with it.
+    await panel(page).locator('#detail').waitFor({ state: 'detached' });
     assert.equal(await gold.inputValue(), '5000');
     assert.equal(await cellValue(region, 'Gold'), String(before.get(key('Gold'))));
   });
