@@ -11,11 +11,13 @@ import type { EngineAssets, LensErrorValue, Lineage, LineageOfModel, ModelResult
 import { LensError } from './engine/errors';
 import { resolveTimeout } from './engine/settings';
 import { CancelledError, EngineClient, type Deadline } from './engine/worker/client';
-import type { RunPayload } from './engine/worker/protocol';
+import type { RunPayload, WhatIfPayload } from './engine/worker/protocol';
+import type { LiteralOverride } from './engine/run/whatIf';
+import type { CaseLiteral } from './shared/lineageModel';
 import type { GridOutcome } from './shared/grid';
 import { SAMPLE_LABEL } from './shared/labels';
 import { describeModel } from './shared/describe';
-import { LineageGraph, spanOf, type DrillDownSource } from './shared/lineageGraph';
+import { LineageGraph, segmentation, spanOf, type DrillDownSource } from './shared/lineageGraph';
 import type { FileLocation, LensWarning } from './shared/problem';
 import { progressText, type RunProgress } from './shared/progress';
 
@@ -315,6 +317,57 @@ export class RunController extends Disposable {
       offset,
       limit,
     );
+  }
+
+  /** The numbers of the last run's segmentation CASE, in order: the what-if thresholds. */
+  thresholds(): CaseLiteral[] {
+    const grid = this.last?.grid;
+    const literals =
+      this.lastGraph && segmentation(this.lastGraph, grid?.ok ? grid.grid.segmentColumn : undefined)?.literals;
+    return literals ?? [];
+  }
+
+  /** The spans of the thresholds `values` changes (one value per threshold, in order). */
+  private overrides(values: readonly number[]): LiteralOverride[] {
+    const literals = this.thresholds();
+    if (values.length !== literals.length)
+      throw new Error('The model’s thresholds changed since the panel showed them: run the model again.');
+    return literals
+      .map((literal, index) => ({ offset: literal.offset, length: literal.length, value: values[index] }))
+      .filter((override, index) => override.value !== literals[index].value);
+  }
+
+  /** The last run's model run again in memory with its thresholds set to `values`; the file is not read again. */
+  async whatIf(values: readonly number[]): Promise<WhatIfPayload> {
+    const outcome = await this.engine.request<WhatIfPayload>(
+      { type: 'whatIf', overrides: this.overrides(values) },
+      this.deadline(readConfig(this.workspaceFor(this.lastModel).scope).engine.timeoutSeconds, 'The what-if run'),
+    );
+    if (!outcome.ok) throw new LensError(outcome.error);
+    return outcome.result;
+  }
+
+  /** The customers that moved into or out of a cell (all that moved, when region and segment are both undefined). */
+  async whatIfMoved(
+    values: readonly number[],
+    cell: { region: string | null; segment: string | null } | undefined,
+    offset: number,
+    limit: number,
+  ): Promise<RowPage | undefined> {
+    const source = this.last?.drillDown;
+    if (!source) return undefined;
+    const filters = cell
+      ? [
+          { column: source.regionColumn, value: cell.region },
+          { column: source.segmentColumn, value: cell.segment },
+        ]
+      : [];
+    const outcome = await this.engine.request<RowPage>(
+      { type: 'whatIfMoved', overrides: this.overrides(values), cte: source.cte, filters, offset, limit },
+      this.deadline(readConfig(this.workspaceFor(this.lastModel).scope).engine.timeoutSeconds, 'The moved customers'),
+    );
+    if (!outcome.ok) throw new LensError(outcome.error);
+    return outcome.result;
   }
 
   /** A page of one of the last run's CTEs, from the data the worker still holds. */

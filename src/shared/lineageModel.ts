@@ -24,6 +24,26 @@ export interface CaseDetail {
   /** `span`: where the branch (`WHEN … THEN …`) is written. */
   whens: { when: string; then: string; span?: FileLocation }[];
   else?: string;
+  /** Each number written in a WHEN's condition (a threshold), in the order written: what a what-if changes. */
+  literals?: CaseLiteral[];
+}
+
+/** A number in a CASE's condition, e.g. the `5000` of `WHEN total_spent >= 5000`, and where it is. */
+export interface CaseLiteral {
+  /** Which of the CASE's `whens` it is in. */
+  when: number;
+  /** As rendered, e.g. `5000`, `-2.5`. */
+  text: string;
+  value: number;
+  /** Where it is in the rendered SQL (a leading minus sign included). */
+  offset: number;
+  length: number;
+  /** Where it is in the file: the number itself, or the Jinja tag that printed it. */
+  location?: FileLocation;
+  /** The Jinja tag the number comes from (e.g. `{{ var('gold_min') }}`) when the file does not hold it as written. */
+  template?: string;
+  /** When the tag is a var(): its name and where it is set (the file's text cannot be edited there). */
+  var?: { name: string; setIn: string };
 }
 
 export interface LineageEdge {

@@ -129,8 +129,17 @@ describe('lineage: the seed model', () => {
 
   it('the CASE carries its thresholds, the aggregates their functions, the join its kind', () => {
     const segment = lineage.edges.find((edge) => edge.kind === 'case');
+    const { literals, ...conditions } = segment!.case!;
     assert.deepEqual(
-      segment?.case?.whens.map((branch) => textAt(sampleModel, branch.span)),
+      literals?.map((literal) => [literal.when, literal.text]),
+      [
+        [0, '10000'],
+        [1, '5000'],
+        [2, '1000'],
+      ],
+    );
+    assert.deepEqual(
+      conditions.whens.map((branch) => textAt(sampleModel, branch.span)),
       [
         "WHEN i.total_spent >= 10000 THEN 'Platinum'",
         "WHEN i.total_spent >= 5000  THEN 'Gold'",
@@ -138,7 +147,7 @@ describe('lineage: the seed model', () => {
       ],
     );
     assert.deepEqual(
-      { ...segment?.case, whens: segment?.case?.whens.map(({ when, then }) => ({ when, then })) },
+      { ...conditions, whens: conditions.whens.map(({ when, then }) => ({ when, then })) },
       {
         whens: [
           { when: 'i.total_spent >= 10000', then: "'Platinum'" },

@@ -6,7 +6,7 @@ import { LensError, oneLine, type FileLocation } from '../errors';
 import { layOut, loadData, type DataCache, type LayoutStep } from '../data/cache';
 import type { LoadedData, SourceInfo } from '../data/loadedData';
 import { planData } from '../data/plan';
-import { projectOfModel } from '../model/dbtProject';
+import { projectOfModel, type DbtProject } from '../model/dbtProject';
 import { renderModel, type RenderContext } from '../model/jinja';
 import { jinjaRuntime } from '../model/jinjaRuntime';
 import { loadMacroLibrary } from '../model/macroLibrary';
@@ -82,6 +82,12 @@ interface UpstreamSources {
   relationOf: (model: UpstreamModel) => string;
   /** The model rendered on the data (the build's own render when it built it). */
   render: (model: UpstreamModel) => RenderedModel;
+}
+
+/** What var() reads, for saying where a var the thresholds come from is set. */
+export interface VarSources {
+  given?: Record<string, unknown>;
+  project?: DbtProject;
 }
 
 /** Lineages of upstream models kept per data at most; past it they are read again. */
@@ -229,6 +235,8 @@ export class ModelSession {
     private readonly upstream: UpstreamOutcome = { built: [], kept: [], relations: [] },
     private readonly layoutNotes: string[] = [],
     private readonly upstreamSources?: UpstreamSources,
+    /** Where var() reads from: segmentLens.vars (or --vars), then the project's dbt_project.yml. */
+    readonly varSources: VarSources = {},
   ) {}
 
   /** Prepares the model and loads its data; with a cache, data already loaded and unchanged on disk is reused. */
@@ -424,6 +432,30 @@ export class ModelSession {
       built,
       layoutNotes,
       upstreamSources,
+      { given: settings.vars, project },
+    );
+  }
+
+  /**
+   * The same model with other rendered SQL (a what-if: the thresholds changed), on the same data and lineage. It
+   * never owns the data: closing it leaves this session's data as it is.
+   */
+  variant(sql: string): ModelSession {
+    const query = prepareQuery({ sql, sourceMap: this.query.sourceMap }, this.model.file);
+    return new ModelSession(
+      this.model,
+      query,
+      this.data,
+      { started: performance.now(), renderMs: 0, loadMs: 0 },
+      true,
+      false,
+      this.lineageBuilt,
+      this.logs,
+      this.limits,
+      this.upstream,
+      [],
+      this.upstreamSources,
+      this.varSources,
     );
   }
 
@@ -471,7 +503,8 @@ export class ModelSession {
     }
   }
 
-  run(): ModelResult {
+  /** Runs the model; `rowCounts: false` skips counting each CTE's rows, `warnings: false` the data checks. */
+  run(options: { rowCounts?: boolean; warnings?: boolean } = {}): ModelResult {
     const queryStarted = performance.now();
     const { maxResultRows, maxResultBytes } = this.limits;
     const file = this.query.file;
@@ -494,7 +527,8 @@ export class ModelSession {
     const queryMs = elapsed(queryStarted);
     const countStarted = performance.now();
     const cteRowCounts: Record<string, number> = {};
-    const graph = this.graph();
+    // A what-if variant skips the data checks and counts (it only needs the result).
+    const graph = options.warnings === false ? undefined : this.graph();
     const checks = graph
       ? segmentChecks(
           graph,
@@ -502,7 +536,7 @@ export class ModelSession {
         )
       : [];
     const counted = new Map<SegmentCheck, SqlValue[]>();
-    for (const cte of this.query.withClause?.ctes ?? []) {
+    for (const cte of options.rowCounts === false ? [] : (this.query.withClause?.ctes ?? [])) {
       const mine = checks.filter((check) => check.cte === cte.name);
       cteRowCounts[cte.name] = this.countRows(cte.name, mine, counted);
     }
@@ -587,25 +621,8 @@ export class ModelSession {
    * The CTE and the columns must be the model's own.
    */
   cteRows(cte: string, filters: { column: string; value: SqlValue }[], offset: number, limit: number): RowPage {
-    const withClause = this.query.withClause;
-    const known = withClause?.ctes.find((candidate) => candidate.name.toLowerCase() === cte.toLowerCase());
-    if (!withClause || !known)
-      throw new LensError({
-        code: 'sql',
-        message: `The model has no CTE named ${cte}.`,
-        hint: `Its CTEs are ${this.ctes.map((item) => item.name).join(', ') || 'none'}.`,
-      });
-    const withSql = this.sql.slice(0, withClause.end);
-    const from = `${withSql} SELECT * FROM ${quoteIdentifier(known.name)}`;
-    const columns = this.select(`${from} LIMIT 0`).columns;
-    for (const filter of filters) {
-      if (!columns.includes(filter.column))
-        throw new LensError({
-          code: 'missing-column',
-          message: `CTE ${known.name} has no column ${filter.column}.`,
-          hint: `Its columns are ${columns.join(', ')}.`,
-        });
-    }
+    const { known, withSql, from } = this.cteQuery(cte);
+    this.checkColumns(known.name, from, filters);
     const where = filters.length
       ? ` WHERE ${filters.map((filter) => `${quoteIdentifier(filter.column)} IS ?`).join(' AND ')}`
       : '';
@@ -624,6 +641,76 @@ export class ModelSession {
           hint: 'Select fewer or narrower columns in the CTE.',
         }),
     });
+    return { columns: page.columns, rows: page.rows, total };
+  }
+
+  /** The model's CTE of that name (a name the model does not define is refused), as `WITH … SELECT * FROM cte`. */
+  private cteQuery(cte: string): { known: { name: string }; withSql: string; from: string } {
+    const withClause = this.query.withClause;
+    const known = withClause?.ctes.find((candidate) => candidate.name.toLowerCase() === cte.toLowerCase());
+    if (!withClause || !known)
+      throw new LensError({
+        code: 'sql',
+        message: `The model has no CTE named ${cte}.`,
+        hint: `Its CTEs are ${this.ctes.map((item) => item.name).join(', ') || 'none'}.`,
+      });
+    const withSql = this.sql.slice(0, withClause.end);
+    return { known, withSql, from: `${withSql} SELECT * FROM ${quoteIdentifier(known.name)}` };
+  }
+
+  /** Refuses a filter on a column the CTE does not have; its columns otherwise. */
+  private checkColumns(cte: string, from: string, filters: { column: string }[]): string[] {
+    const columns = this.select(`${from} LIMIT 0`).columns;
+    for (const filter of filters) {
+      if (!columns.includes(filter.column))
+        throw new LensError({
+          code: 'missing-column',
+          message: `CTE ${cte} has no column ${filter.column}.`,
+          hint: `Its columns are ${columns.join(', ')}.`,
+        });
+    }
+    return columns;
+  }
+
+  /**
+   * The rows of a CTE that differ between this model and a variant of it (a what-if), a page at a time: `moved` is
+   * `out` for a row as this model has it, `in` for the row as the variant has it (a customer whose segment changed
+   * is listed twice, out then in). With `filters`, only the rows whose columns equal the values on their own side.
+   */
+  movedRows(
+    variant: ModelSession,
+    cte: string,
+    filters: { column: string; value: SqlValue }[],
+    offset: number,
+    limit: number,
+  ): RowPage {
+    const before = this.cteQuery(cte);
+    const after = variant.cteQuery(cte);
+    const columns = this.checkColumns(before.known.name, before.from, filters);
+    const where = filters.length
+      ? ` WHERE ${filters.map((filter) => `${quoteIdentifier(filter.column)} IS ?`).join(' AND ')}`
+      : '';
+    const values = filters.map((filter) => filter.value);
+    const side = (label: string, from: string, other: string) =>
+      `SELECT ${quoteString(label)} AS moved, * FROM (SELECT * FROM (${from}) EXCEPT SELECT * FROM (${other}))${where}`;
+    const moved = `${side('out', before.from, after.from)} UNION ALL ${side('in', after.from, before.from)}`;
+    const total = Number(this.select(`SELECT count(*) FROM (${moved})`, [...values, ...values]).rows[0][0]);
+    // A customer's two rows together (by the CTE's first column, its key as models write them), the row it left first.
+    const order = ['2', 'moved DESC', ...columns.slice(1).map((_, index) => String(index + 3))].join(', ');
+    const rows = Math.min(MAX_PAGE_ROWS, Math.max(0, Math.floor(limit)));
+    const page = this.select(
+      `SELECT * FROM (${moved}) ORDER BY ${order} LIMIT ? OFFSET ?`,
+      [...values, ...values, rows, Math.max(0, Math.floor(offset))],
+      {
+        maxBytes: this.limits.maxResultBytes,
+        tooLarge: () =>
+          new LensError({
+            code: 'too-large',
+            message: `A page of ${rows} moved rows of CTE ${before.known.name} is more than Segment Lens holds in memory (${mib(this.limits.maxResultBytes)}).`,
+            hint: 'Select fewer or narrower columns in the CTE.',
+          }),
+      },
+    );
     return { columns: page.columns, rows: page.rows, total };
   }
 

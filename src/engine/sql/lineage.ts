@@ -11,6 +11,7 @@ import { LineageGraph, upstream } from '../../shared/lineageGraph';
 import { FINAL_SELECT, VALUE_KINDS } from '../../shared/lineageModel';
 import type {
   CaseDetail,
+  CaseLiteral,
   Lineage,
   LineageEdge,
   LineageNode,
@@ -544,17 +545,46 @@ class LineageBuilder {
       const detail: CaseDetail = { whens: [] };
       if (isNode(plain.expr)) detail.operand = this.text(plain.expr);
       for (const item of plain.clauses as CstNode[]) {
-        if (item.type === 'case_when')
+        if (item.type === 'case_when') {
+          this.caseLiterals(item.condition, detail.whens.length, (detail.literals ??= []));
           detail.whens.push({
             when: this.text(item.condition),
             then: this.text(item.result),
             span: this.location(item.range),
           });
-        else if (item.type === 'case_else') detail.else = this.text(item.result);
+        } else if (item.type === 'case_else') detail.else = this.text(item.result);
       }
       return { kind: 'case', detail: this.text(expression), case: detail };
     }
     return { kind: this.hasAggregate(expression) ? 'aggregate' : 'expression', detail: this.text(expression) };
+  }
+
+  /** The numbers in a WHEN's condition (`-5` with its sign), with their spans: the thresholds a what-if changes. */
+  private caseLiterals(node: unknown, when: number, into: CaseLiteral[]): void {
+    if (Array.isArray(node)) {
+      for (const item of node) this.caseLiterals(item, when, into);
+      return;
+    }
+    if (!isNode(node) || subquery(node)) return;
+    const negated = node.type === 'prefix_op_expr' && node.operator === '-' && isNode(node.expr);
+    const number = negated ? (node.expr as CstNode) : node;
+    if (number.type === 'number_literal' && node.range) {
+      const [start, end] = node.range;
+      const text = this.sql.slice(start, end);
+      const value = Number(this.sql.slice(number.range![0], number.range![1])) * (negated ? -1 : 1);
+      if (!Number.isFinite(value)) return;
+      into.push({
+        when,
+        text,
+        value,
+        offset: start,
+        length: end - start,
+        location: this.location(node.range),
+        ...(this.sourceMap.verbatim(start, end) ? {} : { template: this.sourceMap.originalText(start, end) }),
+      });
+      return;
+    }
+    for (const [key, value] of Object.entries(node)) if (key !== 'range') this.caseLiterals(value, when, into);
   }
 
   hasAggregate(node: unknown): boolean {
