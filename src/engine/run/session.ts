@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { LensError, oneLine, type FileLocation } from '../errors';
 import { layOut, loadData, type DataCache, type LayoutStep } from '../data/cache';
+import { SQLITE_DIALECT, type RowBound, type SqlDialect } from '../data/executor';
 import type { LoadedData, SourceInfo } from '../data/loadedData';
 import { planData } from '../data/plan';
 import { projectOfModel } from '../model/dbtProject';
@@ -195,15 +196,6 @@ function assertReadOnly(data: LoadedData, sql: string, file: string): void {
   if (!isQueryOnly(data.main)) throw new Error('Segment Lens: the data is not read-only before a query');
 }
 
-/** Bounds on the rows one SELECT may return, and what to say when it returns more. */
-interface RowBound {
-  maxBytes: number;
-  tooLarge: (rows: number) => LensError;
-  /** At most this many rows (unset: the SQL's own LIMIT bounds them). */
-  maxRows?: number;
-  tooMany?: () => LensError;
-}
-
 function elapsed(since: number): number {
   return Math.round((performance.now() - since) * 10) / 10;
 }
@@ -225,6 +217,8 @@ export class ModelSession {
     private readonly upstream: UpstreamOutcome = { built: [], kept: [], relations: [] },
     private readonly layoutNotes: string[] = [],
     private readonly upstreamSources?: UpstreamSources,
+    /** The run's cancel, asked while the model's query runs on a server (pushdown). */
+    private readonly cancelled?: () => boolean,
   ) {}
 
   /** Prepares the model and loads its data; with a cache, data already loaded and unchanged on disk is reused. */
@@ -242,6 +236,7 @@ export class ModelSession {
     const plan = await planData(settings.connection, workspace, project, assets, {
       timeoutSeconds: resolveTimeout(request.settings.timeoutSeconds),
       maxRows: settings.pullMaxRows,
+      postgresMode: settings.postgresMode,
     });
 
     const { library, text: macroText } = await loadMacroLibrary(project);
@@ -420,6 +415,7 @@ export class ModelSession {
       built,
       layoutNotes,
       upstreamSources,
+      options.cancelled,
     );
   }
 
@@ -435,8 +431,29 @@ export class ModelSession {
     }));
   }
 
-  /** Runs one SELECT; with a bound, a result past it is refused as it is read, before it is all built. */
-  private select(sql: string, params: SqlValue[] = [], bound?: RowBound): { columns: string[]; rows: SqlValue[][] } {
+  /** How the SQL the session adds around the model's is written where the queries run. */
+  private get dialect(): SqlDialect {
+    return this.data.executor?.dialect ?? SQLITE_DIALECT;
+  }
+
+  /**
+   * Runs one SELECT where the model runs: on the loaded data, or on the server it stands for (pushdown); with a
+   * bound, a result past it is refused as it is read, before it is all built.
+   */
+  private async select(
+    sql: string,
+    params: SqlValue[] = [],
+    bound?: RowBound,
+    cancelled?: () => boolean,
+  ): Promise<{ columns: string[]; rows: SqlValue[][] }> {
+    const executor = this.data.executor;
+    if (!executor) return this.selectLoaded(sql, params, bound);
+    refuseUnlessQuery(statementProblem(sql), this.model.file);
+    // The server's session is read-only (postgres.ts): that is the guard there.
+    return executor.select(sql, params, bound, cancelled);
+  }
+
+  private selectLoaded(sql: string, params: SqlValue[], bound?: RowBound): { columns: string[]; rows: SqlValue[][] } {
     const rows: SqlValue[][] = [];
     let bytes = 0;
     try {
@@ -467,35 +484,43 @@ export class ModelSession {
     }
   }
 
-  run(): ModelResult {
+  async run(): Promise<ModelResult> {
     const queryStarted = performance.now();
     const { maxResultRows, maxResultBytes } = this.limits;
     const file = this.query.file;
-    const { columns, rows } = this.select(this.sql, [], {
-      maxRows: maxResultRows,
-      maxBytes: maxResultBytes,
-      tooMany: () =>
-        new LensError({
-          code: 'too-large',
-          message: `The result of ${file} has more than ${maxResultRows.toLocaleString('en')} rows; Segment Lens holds at most ${maxResultRows.toLocaleString('en')}.`,
-          hint: 'Aggregate or filter in the model (the segment grid needs a row per region and segment), or add a LIMIT to look at a sample.',
-        }),
-      tooLarge: (read) =>
-        new LensError({
-          code: 'too-large',
-          message: `The result of ${file} is more than Segment Lens holds in memory (over ${mib(maxResultBytes)} after ${read.toLocaleString('en')} rows).`,
-          hint: 'Select fewer or narrower columns, aggregate in the model, or add a LIMIT to look at a sample.',
-        }),
-    });
+    const { columns, rows } = await this.select(
+      this.sql,
+      [],
+      {
+        maxRows: maxResultRows,
+        maxBytes: maxResultBytes,
+        tooMany: () =>
+          new LensError({
+            code: 'too-large',
+            message: `The result of ${file} has more than ${maxResultRows.toLocaleString('en')} rows; Segment Lens holds at most ${maxResultRows.toLocaleString('en')}.`,
+            hint: 'Aggregate or filter in the model (the segment grid needs a row per region and segment), or add a LIMIT to look at a sample.',
+          }),
+        tooLarge: (read) =>
+          new LensError({
+            code: 'too-large',
+            message: `The result of ${file} is more than Segment Lens holds in memory (over ${mib(maxResultBytes)} after ${read.toLocaleString('en')} rows).`,
+            hint: 'Select fewer or narrower columns, aggregate in the model, or add a LIMIT to look at a sample.',
+          }),
+      },
+      this.cancelled,
+    );
     const queryMs = elapsed(queryStarted);
     const countStarted = performance.now();
     const cteRowCounts: Record<string, number> = {};
     const withClause = this.query.withClause;
     for (const cte of withClause?.ctes ?? []) {
-      cteRowCounts[cte.name] = Number(
-        this.select(`${this.sql.slice(0, withClause!.end)} SELECT count(*) FROM ${quoteIdentifier(cte.name)}`)
-          .rows[0][0],
+      const counted = await this.select(
+        `${this.sql.slice(0, withClause!.end)} SELECT count(*) FROM ${this.dialect.cteReference(cte.name)}`,
+        [],
+        undefined,
+        this.cancelled,
       );
+      cteRowCounts[cte.name] = Number(counted.rows[0][0]);
     }
     cteRowCounts[FINAL_SELECT] = rows.length;
     const { started, renderMs, loadMs } = this.timings;
@@ -547,7 +572,12 @@ export class ModelSession {
    * A page of a CTE's rows, optionally only those whose columns equal the given values (NULL matches NULL).
    * The CTE and the columns must be the model's own.
    */
-  cteRows(cte: string, filters: { column: string; value: SqlValue }[], offset: number, limit: number): RowPage {
+  async cteRows(
+    cte: string,
+    filters: { column: string; value: SqlValue }[],
+    offset: number,
+    limit: number,
+  ): Promise<RowPage> {
     const withClause = this.query.withClause;
     const known = withClause?.ctes.find((candidate) => candidate.name.toLowerCase() === cte.toLowerCase());
     if (!withClause || !known)
@@ -557,8 +587,10 @@ export class ModelSession {
         hint: `Its CTEs are ${this.ctes.map((item) => item.name).join(', ') || 'none'}.`,
       });
     const withSql = this.sql.slice(0, withClause.end);
-    const from = `${withSql} SELECT * FROM ${quoteIdentifier(known.name)}`;
-    const columns = this.select(`${from} LIMIT 0`).columns;
+    const dialect = this.dialect;
+    const cteName = dialect.cteReference(known.name);
+    const from = `${withSql} SELECT * FROM ${cteName}`;
+    const columns = (await this.select(`${from} LIMIT 0`)).columns;
     for (const filter of filters) {
       if (!columns.includes(filter.column))
         throw new LensError({
@@ -568,15 +600,14 @@ export class ModelSession {
         });
     }
     const where = filters.length
-      ? ` WHERE ${filters.map((filter) => `${quoteIdentifier(filter.column)} IS ?`).join(' AND ')}`
+      ? ` WHERE ${filters.map((filter, index) => dialect.nullSafeEquals(quoteIdentifier(filter.column), dialect.parameter(index + 1))).join(' AND ')}`
       : '';
     const values = filters.map((filter) => filter.value);
-    const total = Number(
-      this.select(`${withSql} SELECT count(*) FROM ${quoteIdentifier(known.name)}${where}`, values).rows[0][0],
-    );
+    const total = Number((await this.select(`${withSql} SELECT count(*) FROM ${cteName}${where}`, values)).rows[0][0]);
     // A page is at most MAX_PAGE_ROWS rows (the panel asks for 50) and within the result's memory budget.
     const rows = Math.min(MAX_PAGE_ROWS, Math.max(0, Math.floor(limit)));
-    const page = this.select(`${from}${where} LIMIT ? OFFSET ?`, [...values, rows, Math.max(0, Math.floor(offset))], {
+    const paging = `LIMIT ${dialect.parameter(values.length + 1)} OFFSET ${dialect.parameter(values.length + 2)}`;
+    const page = await this.select(`${from}${where} ${paging}`, [...values, rows, Math.max(0, Math.floor(offset))], {
       maxBytes: this.limits.maxResultBytes,
       tooLarge: () =>
         new LensError({

@@ -25,8 +25,8 @@ const isDropped = (id: number) => id <= Atomics.load(dropped, 0);
 let queue: Promise<unknown> = Promise.resolve();
 
 /** A run's answer: the result, its lineage (or why there is none), and the grid the panel and the tree show. */
-function runPayload(session: ModelSession): RunPayload {
-  const result = session.run();
+async function runPayload(session: ModelSession): Promise<RunPayload> {
+  const result = await session.run();
   let lineage: Lineage | undefined;
   let lineageError: string | undefined;
   try {
@@ -69,7 +69,7 @@ async function handle(message: WorkerRequest): Promise<unknown> {
         throw new RunCancelled();
       }
       options.onProgress({ stage: 'query' });
-      const payload = runPayload(session);
+      const payload = await runPayload(session);
       current = session;
       return payload;
     }
