@@ -540,6 +540,34 @@ describe('postgres: pull and pushdown modes on a real PostgreSQL server', functi
     );
   });
 
+  it('bounds a pushed-down result as its rows arrive, and stops it past segmentLens.timeoutSeconds', async () => {
+    const { dir, model } = modelWorkspace('SELECT customer_id, region FROM staging.stg_customers');
+    const bounded = await runModel(
+      {
+        workspaceDir: dir,
+        settings: { model, connection: connection(), postgresMode: 'pushdown' },
+        env: { SHOP_PG_PASSWORD: READER_PASSWORD },
+        homeDir: dir,
+        limits: { maxResultRows: 50 },
+      },
+      assets,
+    );
+    assert.ok(!bounded.ok);
+    assert.equal(bounded.error.code, 'too-large');
+    assert.match(bounded.error.message, /has more than 50 rows/);
+
+    const slow = modelWorkspace(sampleModel.replace('staging.stg_customers', 'staging.slow_customers'));
+    const started = performance.now();
+    const error = await fails(
+      { model: slow.model, connection: connection(), postgresMode: 'pushdown', timeoutSeconds: 1 },
+      undefined,
+      slow.dir,
+    );
+    assert.equal(error.code, 'timeout');
+    assert.equal(error.setting, 'segmentLens.timeoutSeconds');
+    assert.ok(performance.now() - started < 2900, 'stopped before the 3 s sleep ends');
+  });
+
   it('sends the server a cancel request when a pushed-down run is cancelled mid-query', async () => {
     const { dir, model } = modelWorkspace(sampleModel.replace('staging.stg_customers', 'staging.slow_customers'));
     let queryStarted: number | undefined;
