@@ -524,6 +524,22 @@ describe('postgres: pull and pushdown modes on a real PostgreSQL server', functi
     const lineage = await withServerSession(dir, pushedSettings, async (session) => session.lineage());
     assert.ok(lineage.nodes.some((node) => node.kind === 'source' && node.column === 'total_spent'));
 
+    // A CTE named in quotes keeps its case on the server; one unquoted is folded, as PostgreSQL does.
+    const cased = modelWorkspace(
+      'WITH "Recent" AS (SELECT customer_id FROM staging.stg_customers), Later AS (SELECT * FROM "Recent") SELECT count(*) AS n FROM Later',
+    );
+    const casedCounts = await withServerSession(
+      cased.dir,
+      { model: cased.model, connection: connection(), postgresMode: 'pushdown' },
+      async (session) => ({
+        counts: (await session.run()).cteRowCounts,
+        page: await session.cteRows('Later', [], 0, 3),
+      }),
+    );
+    assert.equal(casedCounts.counts.Recent, shop.customers.length);
+    assert.equal(casedCounts.counts.Later, shop.customers.length);
+    assert.equal(casedCounts.page.total, shop.customers.length);
+
     // The mode setting forces either way, whatever the bound.
     const forced = await ok({ model, connection: connection(), postgresMode: 'pushdown' }, undefined, dir);
     assert.match(forced.source.description, /^ran on .* \(pushdown: /);

@@ -21,8 +21,8 @@ export interface SqlDialect {
   parameter(index: number): string;
   /** `left` equals `right`, NULL equal to NULL. */
   nullSafeEquals(left: string, right: string): string;
-  /** A CTE the model names (unquoted, as written) referred to from SQL the session adds. */
-  cteReference(name: string): string;
+  /** A CTE the model names, referred to from SQL the session adds; `quoted`: the model wrote its name in quotes. */
+  cteReference(name: string, quoted: boolean): string;
 }
 
 export const SQLITE_DIALECT: SqlDialect = {

@@ -379,8 +379,8 @@ class PostgresSession {
 const POSTGRES_DIALECT: SqlDialect = {
   parameter: (index) => `$${index}`,
   nullSafeEquals: (left, right) => `${left} IS NOT DISTINCT FROM ${right}`,
-  // PostgreSQL folds an unquoted name to lower case; the model wrote its CTEs unquoted.
-  cteReference: (name) => quoteIdentifier(name.toLowerCase()),
+  // PostgreSQL folds a name the model wrote unquoted to lower case.
+  cteReference: (name, quoted) => quoteIdentifier(quoted ? name : name.toLowerCase()),
 };
 
 /** Pushdown: the model's queries run on the server, one read-only session kept open while the data is. */

@@ -431,6 +431,11 @@ export class ModelSession {
     }));
   }
 
+  /** A CTE of the model as the SQL the session adds names it where the queries run. */
+  private cteReference(cte: { name: string; nameStart: number }): string {
+    return this.dialect.cteReference(cte.name, /^["`[]/.test(this.sql.slice(cte.nameStart, cte.nameStart + 1)));
+  }
+
   /** How the SQL the session adds around the model's is written where the queries run. */
   private get dialect(): SqlDialect {
     return this.data.executor?.dialect ?? SQLITE_DIALECT;
@@ -515,7 +520,7 @@ export class ModelSession {
     const withClause = this.query.withClause;
     for (const cte of withClause?.ctes ?? []) {
       const counted = await this.select(
-        `${this.sql.slice(0, withClause!.end)} SELECT count(*) FROM ${this.dialect.cteReference(cte.name)}`,
+        `${this.sql.slice(0, withClause!.end)} SELECT count(*) FROM ${this.cteReference(cte)}`,
         [],
         undefined,
         this.cancelled,
@@ -588,7 +593,7 @@ export class ModelSession {
       });
     const withSql = this.sql.slice(0, withClause.end);
     const dialect = this.dialect;
-    const cteName = dialect.cteReference(known.name);
+    const cteName = this.cteReference(known);
     const from = `${withSql} SELECT * FROM ${cteName}`;
     const columns = (await this.select(`${from} LIMIT 0`)).columns;
     for (const filter of filters) {
