@@ -91,6 +91,7 @@ if (withTests) {
       'scripts/bench-jinja.ts',
       'scripts/bench-upstream.ts',
       'scripts/bench-postgres.ts',
+      'scripts/bench-whatif.ts',
       'scripts/bench.ts',
       'scripts/save-storm.ts',
     ],

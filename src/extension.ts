@@ -6,6 +6,8 @@ import { Panel } from './panel';
 import { SegmentTree } from './tree';
 import { selectDataSource } from './dataSourcePicker';
 import { AutoRunner } from './autoRun';
+import { describeError, LensError } from './engine/errors';
+import { CancelledError } from './engine/worker/client';
 import { ColumnHover, SHOW_COLUMN_LINEAGE } from './columnHover';
 import { ColumnLens } from './columnLens';
 import { ModelDefinitions } from './definitions';
@@ -88,6 +90,21 @@ export function activate(context: vscode.ExtensionContext): SegmentLensApi {
     await (controller.state.status === 'empty' ? controller.run(runTarget()) : controller.refresh());
   });
   register('segmentLens.openPanel', () => panel.show());
+  // The model's documentation, as an untitled Markdown document: nothing is written unless the user saves it.
+  register('segmentLens.describeModel', async (model?: vscode.Uri) => {
+    let markdown: string;
+    try {
+      markdown = await controller.describe(model instanceof vscode.Uri ? model : runTarget());
+    } catch (error) {
+      if (error instanceof CancelledError) return undefined;
+      if (!(error instanceof LensError)) throw error;
+      void vscode.window.showErrorMessage(`Segment Lens: ${describeError(error.value)}`);
+      return undefined;
+    }
+    const document = await vscode.workspace.openTextDocument({ language: 'markdown', content: markdown });
+    await vscode.window.showTextDocument(document, { preview: false });
+    return document;
+  });
   register('segmentLens.previewCte', async (model: vscode.Uri, cte: string) => {
     if (controller.last?.result.model.file !== model.fsPath) await run(model);
     await panel.previewCte(cte);

@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { Disposable } from './dispose';
 import type { CompletedRun, RunController, RunState } from './runController';
 import { toRange } from './vscodeTypes';
+import { sqlNumber } from './engine/run/whatIf';
 import { toCsv } from './shared/format';
 import { DEFAULT_GRID_VIEW, plainMetric, shownGrid, shownGridTable, type GridView } from './shared/grid';
 import { isRecord } from './shared/json';
@@ -320,7 +321,111 @@ export class Panel extends Disposable {
         return;
       case 'resized':
         return this.rememberShare();
+      case 'whatIf': {
+        const started = performance.now();
+        const answer = await this.safely(() => this.controller.whatIf(message.values));
+        if (answer)
+          this.post({
+            type: 'whatIf',
+            values: message.values,
+            grid: answer.grid,
+            ms: Math.round(performance.now() - started),
+          });
+        return;
+      }
+      case 'whatIfMoved': {
+        // A cell's customers, or (no region and no segment) every customer that moved.
+        const cell =
+          message.region === null && message.segment === null
+            ? undefined
+            : { region: message.region, segment: message.segment };
+        const page = await this.safely(() =>
+          this.controller.whatIfMoved(message.values, cell, message.offset, PAGE_SIZE),
+        );
+        if (page)
+          this.post({
+            type: 'drillDown',
+            region: message.region,
+            segment: message.segment,
+            page: { ...page, offset: message.offset },
+            moved: message.values,
+          });
+        else if (page === undefined && this.controller.last && !this.controller.last.drillDown)
+          this.post({ type: 'notice', text: "This model's cells cannot be traced back to the customers of one CTE." });
+        return;
+      }
+      case 'applyWhatIf':
+        return this.applyWhatIf(message.values);
     }
+  }
+
+  /**
+   * Writes what-if thresholds into the model in its editor, as one edit the user can undo (and saves when they
+   * choose). A number a var() prints is not in the file: the notice says which var to change and where it is set.
+   */
+  private async applyWhatIf(values: readonly number[]): Promise<void> {
+    const literals = this.controller.thresholds();
+    if (values.length !== literals.length) {
+      this.post({ type: 'notice', text: 'The model’s thresholds changed since the panel showed them: run it again.' });
+      return;
+    }
+    const changed = literals
+      .map((literal, index) => ({ literal, value: values[index] }))
+      .filter(({ literal, value }) => value !== literal.value);
+    const inText = changed.filter(({ literal }) => literal.template === undefined && literal.location);
+    const elsewhere = changed.filter(({ literal }) => literal.template !== undefined);
+    const notes = elsewhere.map(({ literal, value }) =>
+      literal.var
+        ? `set var '${literal.var.name}' to ${value} (it is set in ${literal.var.setIn})`
+        : `change ${literal.template} (line ${literal.location?.line}) to give ${value}`,
+    );
+    if (inText.length > 0) {
+      const file = inText[0].literal.location!.file;
+      if (this.controller.isSample(file)) {
+        this.post({
+          type: 'notice',
+          text: 'The bundled sample model is read-only: copy it into your workspace to change its thresholds.',
+        });
+        return;
+      }
+      const edit = new vscode.WorkspaceEdit();
+      const documents = new Map<string, vscode.TextDocument>();
+      for (const { literal, value } of inText) {
+        const location = literal.location!;
+        const uri = this.documentUri(location.file);
+        const document = documents.get(location.file) ?? (await vscode.workspace.openTextDocument(uri));
+        documents.set(location.file, document);
+        const range = toRange(location);
+        // The editor may hold edits made since the run: write only where the number still is.
+        if (document.getText(range) !== literal.text) {
+          this.post({
+            type: 'notice',
+            text: `${path.basename(location.file)} changed since the run (line ${location.line} no longer reads ${literal.text}): run the model again, then apply.`,
+          });
+          return;
+        }
+        edit.replace(uri, range, sqlNumber(value));
+      }
+      if (!(await vscode.workspace.applyEdit(edit))) {
+        this.post({ type: 'notice', text: `The thresholds could not be written into ${path.basename(file)}.` });
+        return;
+      }
+      const document = documents.get(file)!;
+      await vscode.window.showTextDocument(document, {
+        viewColumn: this.columnBesidePanel(document.uri),
+        preserveFocus: false,
+        selection: toRange(inText[0].literal.location!),
+      });
+    }
+    const wrote =
+      inText.length > 0
+        ? `Wrote ${inText.length} threshold${inText.length === 1 ? '' : 's'} into ${path.basename(inText[0].literal.location!.file)}: save it to run (undo restores the file's values).`
+        : '';
+    const rest = notes.length > 0 ? `To apply the rest, ${notes.join('; ')}.` : '';
+    this.post({
+      type: 'notice',
+      text: [wrote, rest].filter(Boolean).join(' ') || 'No threshold differs from the file.',
+    });
   }
 
   /** The text of a bundled sample file, for its read-only document; nothing outside the sample folder. */

@@ -7,15 +7,18 @@ import * as vscode from 'vscode';
 import { readConfig } from './config';
 import { Disposable } from './dispose';
 import { toRange } from './vscodeTypes';
-import type { EngineAssets, LensErrorValue, Lineage, ModelResult, RowPage } from './engine/index';
+import type { EngineAssets, LensErrorValue, Lineage, LineageOfModel, ModelResult, RowPage } from './engine/index';
 import { LensError } from './engine/errors';
 import { resolveTimeout } from './engine/settings';
 import { CancelledError, EngineClient, type Deadline } from './engine/worker/client';
-import type { RunPayload } from './engine/worker/protocol';
+import type { RunPayload, WhatIfPayload } from './engine/worker/protocol';
+import type { LiteralOverride } from './engine/run/whatIf';
+import type { CaseLiteral } from './shared/lineageModel';
 import type { GridOutcome } from './shared/grid';
 import { SAMPLE_LABEL } from './shared/labels';
-import { LineageGraph, spanOf, type DrillDownSource } from './shared/lineageGraph';
-import type { FileLocation } from './shared/problem';
+import { describeModel } from './shared/describe';
+import { LineageGraph, segmentation, spanOf, type DrillDownSource } from './shared/lineageGraph';
+import type { FileLocation, LensWarning } from './shared/problem';
 import { progressText, type RunProgress } from './shared/progress';
 
 /** A run that finished: its result, its lineage (or why there is none) and the grid made of it. */
@@ -173,7 +176,7 @@ export class RunController extends Disposable {
           finishedAt: Date.now(),
         };
         this.lastGraph = lineage && new LineageGraph(lineage);
-        this.diagnostics.clear();
+        this.showWarnings(result.warnings);
         this.log(result.model.file, result.logs);
         this.setState({ status: 'done', ...this.last });
       } catch (error) {
@@ -215,6 +218,31 @@ export class RunController extends Disposable {
     }
   }
 
+  /**
+   * The model's documentation as Markdown (shared/describe.ts): `model` when given, else the one Run would run. The
+   * last run's lineage serves when it is of that model; else the engine reads the model's lineage now.
+   */
+  async describe(model: vscode.Uri | undefined): Promise<string> {
+    const { dir, scope } = this.workspaceFor(model);
+    const file = model?.fsPath ?? this.configuredModel()?.fsPath ?? this.sampleModel.fsPath;
+    const name = path.basename(file, path.extname(file));
+    const last = this.last;
+    if (last?.lineage && last.result.model.file === file) return describeModel({ model: name, lineage: last.lineage });
+    const settings = { ...readConfig(scope).engine };
+    if (model) settings.model = model.fsPath;
+    const outcome = await this.engine.request<LineageOfModel>(
+      {
+        type: 'lineage',
+        request: { workspaceDir: dir, settings, env: { ...process.env }, trusted: vscode.workspace.isTrusted },
+        assets: this.assets,
+      },
+      this.deadline(settings.timeoutSeconds, `The lineage of ${path.basename(file)}`),
+    );
+    if (!outcome.ok) throw new LensError(outcome.error);
+    const described = outcome.result.model.file;
+    return describeModel({ model: path.basename(described, path.extname(described)), lineage: outcome.result.lineage });
+  }
+
   /** Runs the last model again. */
   refresh(options: { progress?: boolean } = {}): Promise<void> {
     return this.run(this.lastModel, options);
@@ -251,6 +279,26 @@ export class RunController extends Disposable {
     this.diagnostics.set(vscode.Uri.file(error.location.file), [diagnostic]);
   }
 
+  /** The run's warnings in Problems, each at its place (those without one are listed in the panel only). */
+  private showWarnings(warnings: readonly LensWarning[]): void {
+    this.diagnostics.clear();
+    const byFile = new Map<string, vscode.Diagnostic[]>();
+    for (const warning of warnings) {
+      if (!warning.location) continue;
+      const diagnostic = new vscode.Diagnostic(
+        toRange(warning.location),
+        warning.message,
+        warning.severity === 'information' ? vscode.DiagnosticSeverity.Information : vscode.DiagnosticSeverity.Warning,
+      );
+      diagnostic.source = 'Segment Lens';
+      diagnostic.code = warning.code;
+      const list = byFile.get(warning.location.file);
+      if (list) list.push(diagnostic);
+      else byFile.set(warning.location.file, [diagnostic]);
+    }
+    for (const [file, diagnostics] of byFile) this.diagnostics.set(vscode.Uri.file(file), diagnostics);
+  }
+
   /** The customers behind a grid cell, a page at a time; undefined when the model's cells cannot be traced to one CTE. */
   async drillDown(
     region: string | null,
@@ -269,6 +317,57 @@ export class RunController extends Disposable {
       offset,
       limit,
     );
+  }
+
+  /** The numbers of the last run's segmentation CASE, in order: the what-if thresholds. */
+  thresholds(): CaseLiteral[] {
+    const grid = this.last?.grid;
+    const literals =
+      this.lastGraph && segmentation(this.lastGraph, grid?.ok ? grid.grid.segmentColumn : undefined)?.literals;
+    return literals ?? [];
+  }
+
+  /** The spans of the thresholds `values` changes (one value per threshold, in order). */
+  private overrides(values: readonly number[]): LiteralOverride[] {
+    const literals = this.thresholds();
+    if (values.length !== literals.length)
+      throw new Error('The model’s thresholds changed since the panel showed them: run the model again.');
+    return literals
+      .map((literal, index) => ({ offset: literal.offset, length: literal.length, value: values[index] }))
+      .filter((override, index) => override.value !== literals[index].value);
+  }
+
+  /** The last run's model run again in memory with its thresholds set to `values`; the file is not read again. */
+  async whatIf(values: readonly number[]): Promise<WhatIfPayload> {
+    const outcome = await this.engine.request<WhatIfPayload>(
+      { type: 'whatIf', overrides: this.overrides(values) },
+      this.deadline(readConfig(this.workspaceFor(this.lastModel).scope).engine.timeoutSeconds, 'The what-if run'),
+    );
+    if (!outcome.ok) throw new LensError(outcome.error);
+    return outcome.result;
+  }
+
+  /** The customers that moved into or out of a cell (all that moved, when region and segment are both undefined). */
+  async whatIfMoved(
+    values: readonly number[],
+    cell: { region: string | null; segment: string | null } | undefined,
+    offset: number,
+    limit: number,
+  ): Promise<RowPage | undefined> {
+    const source = this.last?.drillDown;
+    if (!source) return undefined;
+    const filters = cell
+      ? [
+          { column: source.regionColumn, value: cell.region },
+          { column: source.segmentColumn, value: cell.segment },
+        ]
+      : [];
+    const outcome = await this.engine.request<RowPage>(
+      { type: 'whatIfMoved', overrides: this.overrides(values), cte: source.cte, filters, offset, limit },
+      this.deadline(readConfig(this.workspaceFor(this.lastModel).scope).engine.timeoutSeconds, 'The moved customers'),
+    );
+    if (!outcome.ok) throw new LensError(outcome.error);
+    return outcome.result;
   }
 
   /** A page of one of the last run's CTEs, from the data the worker still holds. */

@@ -5,6 +5,7 @@ import { button, dataTable, element, type DataColumn } from './components';
 import { post } from './host';
 
 export type Detail =
+  /** With `moved`: the customers that moved into or out of the cell under those what-if thresholds. */
   | {
       kind: 'drillDown';
       region: string | null;
@@ -12,6 +13,7 @@ export type Detail =
       page: RowPageMessage;
       /** The cell's keys as the grid names them ("(no country)" for a NULL country); else as regions and segments. */
       title?: string;
+      moved?: number[];
     }
   | { kind: 'cteRows'; cte: string; page: RowPageMessage };
 
@@ -28,9 +30,11 @@ export function detailSection(detail: Detail, locale: string, onClose: () => voi
   const { page } = detail;
   const section = element('section', { id: 'detail', class: 'detail', 'aria-live': 'polite' });
   const title =
-    detail.kind === 'drillDown'
-      ? (detail.title ?? `${regionLabel(detail.region)} · ${segmentLabel(detail.segment)}`)
-      : `Preview of ${detail.cte}`;
+    detail.kind === 'cteRows'
+      ? `Preview of ${detail.cte}`
+      : detail.moved && detail.region === null && detail.segment === null
+        ? 'Customers that moved (out of their old segment, into their new one)'
+        : `${detail.title ?? `${regionLabel(detail.region)} · ${segmentLabel(detail.segment)}`}${detail.moved ? ' · moved in and out' : ''}`;
   const first = page.total === 0 ? 0 : page.offset + 1;
   const last = page.offset + page.rows.length;
   const heading = element('h3', {}, title);
@@ -39,7 +43,7 @@ export function detailSection(detail: Detail, locale: string, onClose: () => voi
     element(
       'p',
       { class: 'muted', id: 'detail-range' },
-      `${first}–${last} of ${page.total.toLocaleString(locale)} ${detail.kind === 'drillDown' ? 'customers' : 'rows'}`,
+      `${first}–${last} of ${page.total.toLocaleString(locale)} ${detail.kind === 'drillDown' && !detail.moved ? 'customers' : 'rows'}`,
     ),
   );
   // Each column's numbers with as many decimals as the most precise of them, so that they line up.
@@ -62,9 +66,11 @@ export function detailSection(detail: Detail, locale: string, onClose: () => voi
   const current = detail;
   const goTo = (offset: number) =>
     post(
-      current.kind === 'drillDown'
-        ? { type: 'drillDown', region: current.region, segment: current.segment, offset }
-        : { type: 'cteRows', cte: current.cte, offset },
+      current.kind === 'cteRows'
+        ? { type: 'cteRows', cte: current.cte, offset }
+        : current.moved
+          ? { type: 'whatIfMoved', values: current.moved, region: current.region, segment: current.segment, offset }
+          : { type: 'drillDown', region: current.region, segment: current.segment, offset },
     );
   const pager = element('div', { class: 'toolbar' });
   const previous = button('Previous', () => goTo(Math.max(0, page.offset - PAGE_SIZE)), {

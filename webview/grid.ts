@@ -27,6 +27,27 @@ export interface GridContext {
   refilter(): void;
   /** Lights up the lineage of these output columns (none: clears it). */
   highlight(columns: string[]): void;
+  /** The grid of the file's thresholds while a what-if grid is shown: each cell shows its change against it. */
+  baseline?: Grid;
+  /** Opens a cell's customers (default: the drill-down). */
+  openCell?(region: string | null, segment: string | null): void;
+}
+
+/** A value, or while a what-if is shown and it changed, `92 → 131 (+39)`. */
+function withChange(
+  value: number | null,
+  before: number | null | undefined,
+  metric: string,
+  locale: string,
+  baseline: boolean,
+): { text: string; changed: boolean } {
+  const text = formatMetric(value, metric, locale);
+  if (!baseline || before === value) return { text, changed: false };
+  const delta =
+    value !== null && typeof before === 'number'
+      ? ` (${value - before >= 0 ? '+' : '−'}${formatMetric(Math.abs(value - before), metric, locale)})`
+      : '';
+  return { text: `${formatMetric(before ?? null, metric, locale)} → ${text}${delta}`, changed: true };
 }
 
 function restoredView(): GridView {
@@ -121,6 +142,11 @@ export function gridTable(context: GridContext, grid: Grid, metric: string, canD
     'aria-label': `${metricLabel(metric)} by ${grid.regionColumn}${oneDimension ? '' : ` and ${grid.segmentColumn}`}`,
   });
   const values = grid.cells.map((cell) => cell.values[metric]).filter((value): value is number => value !== null);
+  const baseline = context.baseline;
+  const before = baseline && shownGrid(baseline, view, locale);
+  const beforeRow = (region: string | null) => before?.rows.find((row) => row.region === region);
+  const beforeCell = (region: string | null, segment: string | null) =>
+    baseline?.cells.find((cell) => cell.region === region && cell.segment === segment)?.values[metric] ?? null;
   const max = Math.max(0, ...values);
   const head = element('thead');
   const headRow = element('tr');
@@ -165,9 +191,24 @@ export function gridTable(context: GridContext, grid: Grid, metric: string, canD
       ),
     );
     grid.segments.forEach((segment, index) =>
-      tr.append(dataCell(grid, locale, row.values[index], row.region, segment, metric, max, canDrill)),
+      tr.append(
+        dataCell(
+          context,
+          grid,
+          row.values[index],
+          row.region,
+          segment,
+          metric,
+          max,
+          canDrill,
+          beforeCell(row.region, segment),
+        ),
+      ),
     );
-    if (!oneDimension) tr.append(element('td', { class: 'total number' }, formatMetric(row.total, metric, locale)));
+    if (!oneDimension) {
+      const total = withChange(row.total, beforeRow(row.region)?.total ?? null, metric, locale, !!baseline);
+      tr.append(element('td', { class: total.changed ? 'total number changed' : 'total number' }, total.text));
+    }
     body.append(tr);
   }
   table.append(body);
@@ -182,11 +223,15 @@ export function gridTable(context: GridContext, grid: Grid, metric: string, canD
     ),
   );
   if (!oneDimension)
-    shown.segmentTotals.forEach((total) =>
-      footRow.append(element('td', { class: 'number' }, formatMetric(total, metric, locale))),
-    );
+    shown.segmentTotals.forEach((total, index) => {
+      const segment = grid.segments[index];
+      const was = before?.segmentTotals[baseline!.segments.indexOf(segment)] ?? null;
+      const shownTotal = withChange(total, was, metric, locale, !!baseline);
+      footRow.append(element('td', { class: shownTotal.changed ? 'number changed' : 'number' }, shownTotal.text));
+    });
+  const grand = withChange(shown.total, before?.total, metric, locale, !!baseline);
   footRow.append(
-    element('td', { class: 'total number', id: 'grand-total' }, formatMetric(shown.total, metric, locale)),
+    element('td', { class: grand.changed ? 'total number changed' : 'total number', id: 'grand-total' }, grand.text),
   );
   foot.append(footRow);
   table.append(foot);
@@ -242,26 +287,30 @@ function moveBetweenCells(event: KeyboardEvent): void {
 }
 
 function dataCell(
+  context: GridContext,
   grid: Grid,
-  locale: string,
   value: number | null,
   region: string | null,
   segment: string | null,
   metric: string,
   max: number,
   canDrill: boolean,
+  before: number | null,
 ): HTMLElement {
+  const { locale } = context;
+  const shown = withChange(value, before, metric, locale, !!context.baseline);
   const td = element(
     'td',
     {
-      class: 'cell number',
+      class: shown.changed ? 'cell number changed' : 'cell number',
       tabindex: '0',
       'data-region': valueKey(region),
       'data-segment': valueKey(segment),
       'data-value': value === null ? '' : String(value),
       ...(canDrill ? { role: 'button' } : {}),
+      ...(shown.changed ? { 'data-before': before === null ? '' : String(before) } : {}),
     },
-    formatMetric(value, metric, locale),
+    shown.text,
   );
   const where = [
     keyLabel(region, grid.regionColumn),
@@ -269,14 +318,15 @@ function dataCell(
   ].join(', ');
   td.setAttribute(
     'aria-label',
-    `${where}: ${formatMetric(value, metric, locale)}.${canDrill ? ' Show customers.' : ''}`,
+    `${where}: ${shown.text}.${canDrill ? (context.baseline ? ' Show the customers that moved.' : ' Show customers.') : ''}`,
   );
   if (value !== null && max > 0) td.style.setProperty('--heat', `${Math.round((value / max) * 55)}%`);
   if (!canDrill) {
     td.classList.add('no-drill');
     return td;
   }
-  const open = () => post({ type: 'drillDown', region, segment, offset: 0 });
+  const open = () =>
+    context.openCell ? context.openCell(region, segment) : post({ type: 'drillDown', region, segment, offset: 0 });
   td.addEventListener('click', open);
   td.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' || event.key === ' ') {

@@ -4,6 +4,7 @@
 import { SAMPLE_LABEL, clockTime, relationLabel } from '../src/shared/labels';
 import { keyLabel, type Grid } from '../src/shared/grid';
 import type { Lineage } from '../src/shared/lineageModel';
+import type { LensWarning } from '../src/shared/problem';
 import type { DonePanelState, HostMessage, PanelState } from '../src/shared/protocol';
 import { button, divider, element, progress, tag } from './components';
 import { detailSection, type Detail } from './detail';
@@ -23,6 +24,7 @@ import {
 import type { GridContext } from './grid';
 import { post, saveState } from './host';
 import { LineageView } from './lineage';
+import { acceptAnswer, isShownWhatIf, openMoved, whatIfGrids, whatIfSection } from './whatIf';
 
 let state: PanelState = { status: 'empty' };
 let locale = navigator.language;
@@ -46,7 +48,22 @@ function gridViews(context: GridContext, run: Grid): HTMLElement[] {
   const grid = pickedGrid(run);
   const metric = metricOf(grid);
   const canDrill = drillable(run, grid);
-  return [gridTable(context, grid, metric, canDrill), gridChart(grid, shownAs(grid, locale), canDrill, locale)];
+  const picked = context.baseline ? { ...context, baseline: pickedGrid(context.baseline) } : context;
+  return [gridTable(picked, grid, metric, canDrill), gridChart(grid, shownAs(grid, locale), canDrill, locale)];
+}
+
+/** The grid to show and its context: with thresholds changed in the panel, the what-if's, against the file's. */
+function gridSetup(run: DonePanelState, current = true): { context: GridContext; grid: Grid } {
+  const whatIf = current ? whatIfGrids(run) : undefined;
+  if (!whatIf) return { context: gridContext(), grid: (run.grid as Extract<typeof run.grid, { ok: true }>).grid };
+  return {
+    context: {
+      ...gridContext(),
+      baseline: whatIf.baseline,
+      openCell: (region, segment) => openMoved(run, region, segment),
+    },
+    grid: whatIf.grid,
+  };
 }
 
 /** A drill-down's title: the cell's row and column keys, placeholders named after the run grid's dimensions. */
@@ -61,7 +78,8 @@ function drillDownTitle(region: string | null, segment: string | null): string |
 function refilter(): void {
   const run = shownRun(settled(state));
   if (!run?.grid.ok) return;
-  const [table, chart] = gridViews(gridContext(), run.grid.grid);
+  const { context, grid } = gridSetup(run);
+  const [table, chart] = gridViews(context, grid);
   document.getElementById('grid')?.replaceWith(table);
   document.getElementById('chart')?.replaceWith(chart);
 }
@@ -180,10 +198,19 @@ function lineageElement(lineage: Lineage, segmentColumn: string | undefined): HT
   return drawnLineage.element;
 }
 
+/** A warning as the panel lists it: where it is (the line, as Problems shows it too), then what it says. */
+function warningText(warning: LensWarning, modelFile: string): string {
+  const where = warning.location;
+  if (!where) return warning.message;
+  const file = where.file === modelFile ? 'Line ' : `${where.file.split(/[\\/]/).pop()}:`;
+  return `${file}${where.line}: ${warning.message}`;
+}
+
 /** A run's status line, warnings, grid, drill-down and lineage. */
 function runView(run: DonePanelState, current: boolean): HTMLElement[] {
   const parts: HTMLElement[] = [statusLine(run.run)];
-  for (const warning of run.warnings) parts.push(element('p', { class: 'warning', role: 'status' }, warning));
+  for (const warning of run.warnings)
+    parts.push(element('p', { class: 'warning', role: 'status' }, warningText(warning, run.run.modelFile)));
   const split = element('main', { class: 'split' });
   const gridSection = element('section', { class: 'grid-section', id: 'grid-section', 'aria-label': 'Grid' });
   if (!run.grid.ok) {
@@ -193,13 +220,18 @@ function runView(run: DonePanelState, current: boolean): HTMLElement[] {
       element('p', { class: 'empty', id: 'grid-empty' }, 'The model returned no rows: there is no data to show.'),
     );
   } else {
-    const grid = pickedGrid(run.grid.grid);
-    const context = gridContext();
+    // With thresholds changed in the panel: the what-if's grid, each cell against the file's.
+    const { context, grid: shownRunGrid } = gridSetup(run, current);
+    const grid = pickedGrid(shownRunGrid);
+    const thresholds = current ? whatIfSection(run, render) : undefined;
+    if (thresholds) gridSection.append(thresholds);
     const views = element('div', { class: 'grid-views' });
-    views.append(...gridViews(context, run.grid.grid));
-    gridSection.append(gridControls(context, grid, metricOf(grid), run.grid.grid), views);
+    views.append(...gridViews(context, shownRunGrid));
+    gridSection.append(gridControls(context, grid, metricOf(grid), shownRunGrid), views);
   }
   split.append(gridSection);
+  // The customers that moved under other thresholds than those shown now are out of date.
+  if (detail?.kind === 'drillDown' && detail.moved && !isShownWhatIf(run, detail.moved)) detail = undefined;
   if (detail && current) {
     const detailArea = element('div', { class: 'detail-area' });
     detailArea.append(divider(), detailSection(detail, locale, closeDetail));
@@ -308,6 +340,9 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       render();
       break;
     }
+    case 'whatIf':
+      if (acceptAnswer(message)) render();
+      break;
     case 'drillDown':
       detail = {
         kind: 'drillDown',
@@ -315,6 +350,7 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
         segment: message.segment,
         page: message.page,
         title: drillDownTitle(message.region, message.segment),
+        ...(message.moved ? { moved: message.moved } : {}),
       };
       render();
       document.getElementById('detail')?.scrollIntoView({ block: 'nearest' });

@@ -19,22 +19,30 @@ import { readWorkspaceSettings } from './workspaceSettings';
 import { parse as parseYaml } from 'yaml';
 import { isRecord } from '../shared/json';
 import { relationLabel } from '../shared/labels';
+import { describeModel } from '../shared/describe';
+import { describeLocation } from '../shared/problem';
 
 const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--format table|json|csv] [--vars YAML] [--timeout SECONDS] [--verbose]
        segment-lens lineage [--workspace DIR] [--model FILE] [--format json|table] [--depth N] [--vars YAML] [--timeout SECONDS] [--verbose]
+       segment-lens describe [--workspace DIR] [--model FILE] [--vars YAML] [--timeout SECONDS] [--verbose]
 
   run               run the model on the data and print its result
   lineage           print the model's column lineage, across the models it ref()s down to seeds and sources
+  describe          print the model's documentation as Markdown (overview, tables, columns, logic, grain)
   --workspace DIR   the workspace folder (default: the current folder); its .vscode/settings.json is read
   --model FILE      the model's SQL file (overrides segmentLens.model)
-  --format FORMAT   table (default), json or csv for run; json (default) or table for lineage
+  --format FORMAT   table (default), json or csv for run; json (default) or table for lineage; markdown for describe
   --depth N         lineage paths through at most N models (default: all the way)
   --vars YAML       dbt vars, as dbt run --vars takes them (e.g. '{start_date: 2024-01-01}'); over segmentLens.vars
   --timeout SECONDS stop a run that takes longer (default: segmentLens.timeoutSeconds, else 60); exit 2
   --verbose         print on stderr where the run is (loading, building each upstream model, the query), notes on
                     how the data was laid out, and what the model's Jinja logs (log(), print())`;
 
-const FORMATS: Record<string, string[]> = { run: ['table', 'json', 'csv'], lineage: ['json', 'table'] };
+const FORMATS: Record<string, string[]> = {
+  run: ['table', 'json', 'csv'],
+  lineage: ['json', 'table'],
+  describe: ['markdown'],
+};
 
 /** Exit codes: 0 success, 2 a problem with the user's input (one line on stderr), 1 an internal error. */
 async function main(argv: string[]): Promise<number> {
@@ -139,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
   const deadline: Deadline = {
     seconds,
     setting: values.timeout === undefined ? 'segmentLens.timeoutSeconds' : '--timeout',
-    subject: command === 'lineage' ? `The lineage of ${modelName}` : `The model ${modelName}`,
+    subject: command === 'run' ? `The model ${modelName}` : `The lineage of ${modelName}`,
   };
   const request = { workspaceDir, settings, env: { ...process.env } };
   const engine = new EngineClient(path.join(__dirname, 'worker.js'), assets);
@@ -147,13 +155,19 @@ async function main(argv: string[]): Promise<number> {
     ? (progress: RunProgress) => process.stderr.write(`${progressText(progress)}\n`)
     : undefined;
   try {
-    if (command === 'lineage') {
+    if (command === 'lineage' || command === 'describe') {
       const outcome = await engine.request<LineageOfModel>({ type: 'lineage', request, assets }, deadline, onProgress);
       if (!outcome.ok) {
         process.stderr.write(`segment-lens: ${describeError(outcome.error)}\n`);
         return 2;
       }
-      process.stdout.write(format === 'json' ? lineageJson(outcome.result, depth) : lineageText(outcome.result, depth));
+      const { model, lineage } = outcome.result;
+      if (command === 'describe')
+        process.stdout.write(describeModel({ model: path.basename(model.file, path.extname(model.file)), lineage }));
+      else
+        process.stdout.write(
+          format === 'json' ? lineageJson(outcome.result, depth) : lineageText(outcome.result, depth),
+        );
       return 0;
     }
     const outcome = await engine.request<RunPayload>({ type: 'run', request, assets }, deadline, onProgress);
@@ -173,6 +187,12 @@ function printResult(result: RunPayload['result'], format: string, verbose: bool
     for (const note of result.layout) process.stderr.write(`layout: ${note}\n`);
     for (const line of result.logs) process.stderr.write(`${line}\n`);
   }
+  // JSON carries the warnings; the other formats keep stdout for the result and say them on stderr, as a compiler.
+  if (format !== 'json')
+    for (const warning of result.warnings)
+      process.stderr.write(
+        `segment-lens: ${warning.severity}: ${describeLocation(warning.location)}${warning.message}\n`,
+      );
   if (format === 'json') process.stdout.write(toJson(result));
   else if (format === 'csv') process.stdout.write(toCsv(result.columns, result.rows));
   else {

@@ -12,6 +12,7 @@ export function toJson(result: ModelResult): string {
         columns: result.columns,
         rows: rowObjects(result.columns, result.rows),
         cteRowCounts: result.cteRowCounts,
+        warnings: result.warnings,
         upstream: result.upstream.relations,
         source: result.source,
         model: { file: result.model.file, sample: result.model.sample },

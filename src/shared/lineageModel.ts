@@ -21,8 +21,29 @@ export const VALUE_KINDS: ReadonlySet<EdgeKind> = new Set<EdgeKind>([
 export interface CaseDetail {
   /** `CASE operand WHEN …`: the value each `when` is compared with. */
   operand?: string;
-  whens: { when: string; then: string }[];
+  /** `span`: where the branch (`WHEN … THEN …`) is written. */
+  whens: { when: string; then: string; span?: FileLocation }[];
   else?: string;
+  /** Each number written in a WHEN's condition (a threshold), in the order written: what a what-if changes. */
+  literals?: CaseLiteral[];
+}
+
+/** A number in a CASE's condition, e.g. the `5000` of `WHEN total_spent >= 5000`, and where it is. */
+export interface CaseLiteral {
+  /** Which of the CASE's `whens` it is in. */
+  when: number;
+  /** As rendered, e.g. `5000`, `-2.5`. */
+  text: string;
+  value: number;
+  /** Where it is in the rendered SQL (a leading minus sign included). */
+  offset: number;
+  length: number;
+  /** Where it is in the file: the number itself, or the Jinja tag that printed it. */
+  location?: FileLocation;
+  /** The Jinja tag the number comes from (e.g. `{{ var('gold_min') }}`) when the file does not hold it as written. */
+  template?: string;
+  /** When the tag is a var(): its name and where it is set (the file's text cannot be edited there). */
+  var?: { name: string; setIn: string };
 }
 
 export interface LineageEdge {
@@ -31,7 +52,10 @@ export interface LineageEdge {
   /** A column as `from`; for row-shaping kinds, the relation whose rows it shapes (a CTE, or `(final select)`). */
   to: string;
   kind: EdgeKind;
-  /** The expression, e.g. `ROUND(AVG(total_spent), 2)`, for every kind but passthrough. */
+  /**
+   * The expression, e.g. `ROUND(AVG(total_spent), 2)`, for every value kind but passthrough; a join's kind
+   * (`INNER JOIN`); an ORDER BY term's whole sort specification (`avg_ltv DESC`).
+   */
   detail?: string;
   /** The CASE's conditions and results (the segment thresholds). */
   case?: CaseDetail;

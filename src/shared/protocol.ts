@@ -3,7 +3,7 @@
 import type { GridOutcome, GridView } from './grid';
 import { isRecord } from './json';
 import type { Lineage } from './lineageModel';
-import type { LensErrorValue } from './problem';
+import type { LensErrorValue, LensWarning } from './problem';
 import type { SqlValue } from './rows';
 
 export interface RunSummary {
@@ -30,7 +30,7 @@ export interface DonePanelState {
   grid: GridOutcome;
   lineage?: Lineage;
   lineageError?: string;
-  warnings: string[];
+  warnings: LensWarning[];
 }
 
 /** `modelName` is the model's label (as `RunSummary.modelLabel`); after an error, `lastGood` is the last good run. */
@@ -49,7 +49,16 @@ export interface RowPageMessage {
 
 export type HostMessage =
   | { type: 'state'; state: PanelState; locale: string }
-  | { type: 'drillDown'; region: string | null; segment: string | null; page: RowPageMessage }
+  /** With `moved`: the customers that moved into or out of the cell under the what-if thresholds `moved` gives. */
+  | {
+      type: 'drillDown';
+      region: string | null;
+      segment: string | null;
+      page: RowPageMessage;
+      moved?: number[];
+    }
+  /** The model run with the thresholds `values` (each number of the segmentation's CASE, in order): its grid. */
+  | { type: 'whatIf'; values: number[]; grid: GridOutcome; ms: number }
   | { type: 'cteRows'; cte: string; page: RowPageMessage }
   | { type: 'revealCell'; region: string | null; segment: string | null }
   | { type: 'scrollTo'; target: 'lineage' }
@@ -72,7 +81,13 @@ export type WebviewMessage =
   /** How the user has the grid now (for Export CSV of the grid as shown). */
   | { type: 'gridView'; view: GridView }
   /** The panel changed size: the host may remember its share of the editor area. */
-  | { type: 'resized' };
+  | { type: 'resized' }
+  /** Run the model in memory with the segmentation's numbers set to `values` (one per number, in order). */
+  | { type: 'whatIf'; values: number[] }
+  /** The customers that moved into or out of a cell under those values (all that moved, without a cell). */
+  | { type: 'whatIfMoved'; values: number[]; region: string | null; segment: string | null; offset: number }
+  /** Write `values` into the model, in the editor (one undoable edit, unsaved). */
+  | { type: 'applyWhatIf'; values: number[] };
 
 /** Rows per page of a drill-down or CTE preview. */
 export const PAGE_SIZE = 50;
@@ -97,6 +112,13 @@ function isGridView(value: unknown): value is GridView {
     typeof value.descending === 'boolean'
   );
 }
+
+/** At most this many numbers in a what-if (as the engine's MAX_OVERRIDES). */
+const MAX_WHAT_IF_VALUES = 1000;
+const isValues = (value: unknown): value is number[] =>
+  Array.isArray(value) &&
+  value.length <= MAX_WHAT_IF_VALUES &&
+  value.every((item) => typeof item === 'number' && Number.isFinite(item));
 
 /** The message if it is one the protocol allows, else undefined: anything else from the webview is ignored. */
 export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
@@ -131,6 +153,19 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
     case 'cteRows':
       return isName(message.cte) && isOffset(message.offset)
         ? { type: 'cteRows', cte: message.cte, offset: message.offset }
+        : undefined;
+    case 'whatIf':
+    case 'applyWhatIf':
+      return isValues(message.values) ? { type: message.type, values: [...message.values] } : undefined;
+    case 'whatIfMoved':
+      return isValues(message.values) && isKey(message.region) && isKey(message.segment) && isOffset(message.offset)
+        ? {
+            type: 'whatIfMoved',
+            values: [...message.values],
+            region: message.region,
+            segment: message.segment,
+            offset: message.offset,
+          }
         : undefined;
     case 'revealNode':
       if (!isName(message.id)) return undefined;

@@ -349,6 +349,73 @@ describe('Segment Lens in VS Code', () => {
     );
   });
 
+  it('a WHEN that can never match is a warning in Problems at its line and column, listed in the panel too', async () => {
+    // Gold from 50000, below Platinum's 10000: every value it would take, Platinum takes first.
+    const unreachable = modelText.replace('>= 5000  THEN', '>= 50000 THEN');
+    assert.notEqual(unreachable, modelText);
+    writeFileSync(modelUri.fsPath, unreachable);
+    const lines = unreachable.split('\n');
+    const line = lines.findIndex((text) => text.includes("THEN 'Gold'"));
+    const character = lines[line].indexOf('WHEN');
+    const previous = api.controller.last;
+    await vscode.commands.executeCommand('segmentLens.run', modelUri);
+    const state = await waitForState(
+      (current) => isDone(current) && api.controller.last !== previous,
+      'the run of the model with an unreachable branch',
+    );
+    assert.ok(isDone(state));
+    assert.deepEqual(
+      state.warnings.map((warning) => warning.code),
+      ['unreachable-branch'],
+    );
+    const diagnostics = await eventually(
+      () => vscode.languages.getDiagnostics(modelUri),
+      (found) => found.length === 1,
+      'the warning in Problems',
+    );
+    const [diagnostic] = diagnostics;
+    assert.equal(diagnostic.severity, vscode.DiagnosticSeverity.Warning);
+    assert.equal(diagnostic.source, 'Segment Lens');
+    assert.equal(diagnostic.code, 'unreachable-branch');
+    assert.equal(diagnostic.range.start.line, line);
+    assert.equal(diagnostic.range.start.character, character);
+    assert.equal(diagnostic.range.end.character, lines[line].indexOf("'Gold'") + "'Gold'".length);
+    assert.match(diagnostic.message, /^WHEN i\.total_spent >= 50000 THEN 'Gold' can never match: /);
+
+    writeFileSync(modelUri.fsPath, modelText);
+    await vscode.commands.executeCommand('segmentLens.run', modelUri);
+    await eventually(
+      () => vscode.languages.getDiagnostics(modelUri),
+      (found) => found.length === 0,
+      'the warning to clear once the thresholds are in order',
+    );
+  });
+
+  it('Describe Model opens the model documentation as an untitled Markdown document', async () => {
+    const before = readFileSync(modelUri.fsPath, 'utf8');
+    const document = await vscode.commands.executeCommand<vscode.TextDocument>('segmentLens.describeModel', modelUri);
+    assert.ok(document, 'the command gives the document it opened');
+    assert.equal(document.isUntitled, true);
+    assert.equal(document.uri.scheme, 'untitled');
+    assert.equal(document.languageId, 'markdown');
+    assert.equal(vscode.window.activeTextEditor?.document, document);
+    const headings = document
+      .getText()
+      .split('\n')
+      .filter((text) => text.startsWith('#'));
+    assert.deepEqual(headings, [
+      '# customer_segments',
+      '## Overview',
+      '## Tables involved',
+      '## Columns used',
+      '## Logic explanation',
+      '## Grain of data',
+    ]);
+    assert.ok(document.getText().includes('**`region` × `customer_segment`**'));
+    assert.equal(readFileSync(modelUri.fsPath, 'utf8'), before);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
   it('editing a threshold and saving re-runs and changes the grid', async () => {
     const document = await vscode.workspace.openTextDocument(modelUri);
     await vscode.window.showTextDocument(document);
@@ -477,7 +544,10 @@ describe('Segment Lens in VS Code', () => {
       );
       assert.ok(isDone(dupes));
       assert.equal(dupes.warnings.length, 1);
-      assert.match(dupes.warnings[0], /^customer_id repeats in intermediate\.int_customer_metrics \(2 extra rows\)/);
+      assert.match(
+        dupes.warnings[0].message,
+        /^customer_id repeats in intermediate\.int_customer_metrics \(2 extra rows\)/,
+      );
       previous = api.controller.last;
       await vscode.workspace
         .getConfiguration('segmentLens')

@@ -129,14 +129,34 @@ describe('lineage: the seed model', () => {
 
   it('the CASE carries its thresholds, the aggregates their functions, the join its kind', () => {
     const segment = lineage.edges.find((edge) => edge.kind === 'case');
-    assert.deepEqual(segment?.case, {
-      whens: [
-        { when: 'i.total_spent >= 10000', then: "'Platinum'" },
-        { when: 'i.total_spent >= 5000', then: "'Gold'" },
-        { when: 'i.total_spent >= 1000', then: "'Silver'" },
+    const { literals, ...conditions } = segment!.case!;
+    assert.deepEqual(
+      literals?.map((literal) => [literal.when, literal.text]),
+      [
+        [0, '10000'],
+        [1, '5000'],
+        [2, '1000'],
       ],
-      else: "'Bronze'",
-    });
+    );
+    assert.deepEqual(
+      conditions.whens.map((branch) => textAt(sampleModel, branch.span)),
+      [
+        "WHEN i.total_spent >= 10000 THEN 'Platinum'",
+        "WHEN i.total_spent >= 5000  THEN 'Gold'",
+        "WHEN i.total_spent >= 1000  THEN 'Silver'",
+      ],
+    );
+    assert.deepEqual(
+      { ...conditions, whens: conditions.whens.map(({ when, then }) => ({ when, then })) },
+      {
+        whens: [
+          { when: 'i.total_spent >= 10000', then: "'Platinum'" },
+          { when: 'i.total_spent >= 5000', then: "'Gold'" },
+          { when: 'i.total_spent >= 1000', then: "'Silver'" },
+        ],
+        else: "'Bronze'",
+      },
+    );
     const detail = (to: string) => lineage.edges.find((edge) => edge.to === to && edge.kind === 'aggregate')?.detail;
     assert.equal(detail('customer_count'), 'COUNT(DISTINCT customer_id)');
     assert.equal(detail('avg_ltv'), 'ROUND(AVG(total_spent), 2)');

@@ -524,6 +524,17 @@ describe('postgres: pull and pushdown modes on a real PostgreSQL server', functi
     const lineage = await withServerSession(dir, pushedSettings, async (session) => session.lineage());
     assert.ok(lineage.nodes.some((node) => node.kind === 'source' && node.column === 'total_spent'));
 
+    // A what-if's moved customers (the variant's CTE against the model's), on the server as in sql.js.
+    const movedOf = async (session: ModelSession) => {
+      const variant = session.variant(session.sql.replace('>= 10000', '>= 12000'));
+      const page = await session.movedRows(variant, 'base', [], 0, 1000);
+      return { total: page.total, rows: page.rows.map((row) => JSON.stringify(row)).sort() };
+    };
+    const movedPulled = await withServerSession(dir, pulledSettings, movedOf);
+    const movedPushed = await withServerSession(dir, pushedSettings, movedOf);
+    assert.ok(movedPulled.total > 0);
+    assert.deepEqual(movedPushed, movedPulled);
+
     // A CTE named in quotes keeps its case on the server; one unquoted is folded, as PostgreSQL does.
     const cased = modelWorkspace(
       'WITH "Recent" AS (SELECT customer_id FROM staging.stg_customers), Later AS (SELECT * FROM "Recent") SELECT count(*) AS n FROM Later',

@@ -31,6 +31,24 @@ describe('messages from the webview', () => {
     assert.deepEqual(parseWebviewMessage({ type: 'copy', text: 'a\tb' }), { type: 'copy', text: 'a\tb' });
   });
 
+  it('what-if messages carry finite numbers only, at most a thousand of them', () => {
+    assert.deepEqual(parseWebviewMessage({ type: 'whatIf', values: [10000, 4000.5, -1] }), {
+      type: 'whatIf',
+      values: [10000, 4000.5, -1],
+    });
+    assert.deepEqual(parseWebviewMessage({ type: 'applyWhatIf', values: [1], extra: 'x' }), {
+      type: 'applyWhatIf',
+      values: [1],
+    });
+    assert.deepEqual(
+      parseWebviewMessage({ type: 'whatIfMoved', values: [1], region: 'North', segment: null, offset: 50 }),
+      { type: 'whatIfMoved', values: [1], region: 'North', segment: null, offset: 50 },
+    );
+    for (const values of [[NaN], [Infinity], ['5000'], [null], 5000, new Array(1001).fill(1)])
+      assert.equal(parseWebviewMessage({ type: 'whatIf', values }), undefined, JSON.stringify(values).slice(0, 40));
+    assert.equal(parseWebviewMessage({ type: 'whatIfMoved', values: [1], region: 'North', offset: 0 }), undefined);
+  });
+
   it('ignores anything else: unknown types, wrong shapes, extra power', () => {
     const rejected: unknown[] = [
       null,

@@ -302,7 +302,11 @@ describe('dbt seed configs', () => {
     assert.ok(outcome.ok, JSON.stringify(!outcome.ok && outcome.error));
     assert.deepEqual(outcome.result.rows, [[2134, 'integer']]);
     assert.deepEqual(outcome.result.warnings, [
-      `${path.join(dir, 'dbt_project.yml')}:5: seeds.shop.zips.column_types has no "+", so dbt reads it as a folder named column_types, not as a config, and does not apply these types; neither does Segment Lens. Write +column_types.`,
+      {
+        code: 'data-note',
+        severity: 'warning',
+        message: `${path.join(dir, 'dbt_project.yml')}:5: seeds.shop.zips.column_types has no "+", so dbt reads it as a folder named column_types, not as a config, and does not apply these types; neither does Segment Lens. Write +column_types.`,
+      },
     ]);
   });
 

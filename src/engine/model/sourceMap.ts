@@ -72,6 +72,18 @@ export class SourceMap {
     return { source: { file, original }, offset: this.originalRange(renderedOffset).start };
   }
 
+  /** Whether rendered [start, end) is written in its file as it is (not printed by a Jinja tag). */
+  verbatim(renderedStart: number, renderedEnd: number): boolean {
+    const segment = this.segmentAt(renderedStart);
+    return !!segment && segment.literal && renderedEnd <= segment.renderedEnd;
+  }
+
+  /** The file's text behind rendered [start, end): for text a Jinja tag printed, the whole tag. */
+  originalText(renderedStart: number, renderedEnd: number): string {
+    const range = this.originalRange(renderedStart, renderedEnd);
+    return this.sourceOf(this.segmentAt(renderedStart)).original.slice(range.start, range.end);
+  }
+
   location(renderedStart: number, renderedEnd?: number): FileLocation {
     const source = this.sourceOf(this.segmentAt(renderedStart));
     const range = this.originalRange(renderedStart, renderedEnd);

@@ -19,7 +19,7 @@ function firstLine(message: string): string {
   return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }
 
-export function prepareQuery(rendered: RenderedModel, file: string): PreparedQuery {
+export function prepareQuery(rendered: Pick<RenderedModel, 'sql' | 'sourceMap'>, file: string): PreparedQuery {
   const { sql, sourceMap } = rendered;
   // The parse is the first guard: SQL it cannot read is never run (SQLite's own check is the second, readOnly.ts).
   const parsed = parseSql(sql);

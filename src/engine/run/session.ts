@@ -7,7 +7,7 @@ import { layOut, loadData, type DataCache, type LayoutStep } from '../data/cache
 import { SQLITE_DIALECT, type RowBound, type SqlDialect } from '../data/executor';
 import type { LoadedData, SourceInfo } from '../data/loadedData';
 import { planData } from '../data/plan';
-import { projectOfModel } from '../model/dbtProject';
+import { projectOfModel, type DbtProject } from '../model/dbtProject';
 import { renderModel, type RenderContext } from '../model/jinja';
 import { jinjaRuntime } from '../model/jinjaRuntime';
 import { loadMacroLibrary } from '../model/macroLibrary';
@@ -22,8 +22,9 @@ import { joinKeys, LineageGraph } from '../../shared/lineageGraph';
 import { FINAL_SELECT, type UpstreamModelLineage } from '../../shared/lineageModel';
 import type { RenderedModel } from '../model/jinja';
 import type { RowPage, SqlValue } from '../../shared/rows';
+import type { LensWarning } from '../../shared/problem';
 import { DEFAULT_LIMITS, estimatedBytes, MAX_PAGE_ROWS, mib, type EngineLimits } from '../limits';
-import { dataWarnings } from './checks';
+import { dataWarnings, segmentChecks, type SegmentCheck } from './checks';
 import { optimizeLayout } from './layout';
 import { prepareQuery, type PreparedQuery } from './prepare';
 import { isQueryOnly, readOnlyProblem, statementProblem } from './readOnly';
@@ -38,8 +39,11 @@ export interface ModelResult {
   rows: SqlValue[][];
   /** Rows of each top-level CTE in order, then of the final select. */
   cteRowCounts: Record<string, number>;
-  /** What in the data may make the numbers mislead (a join that fans out, text where numbers are compared). */
-  warnings: string[];
+  /**
+   * What may make the numbers mislead, each at its place in the model: a join that fans out, text where numbers are
+   * compared, a CASE branch that can never match or no row reaches, NULLs falling into ELSE (checks.ts).
+   */
+  warnings: LensWarning[];
   source: SourceInfo;
   model: { file: string; sample: boolean; renderedSql: string };
   /** What the model's Jinja logged (log(), print(), exceptions.warn()), in order. */
@@ -79,6 +83,12 @@ interface UpstreamSources {
   relationOf: (model: UpstreamModel) => string;
   /** The model rendered on the data (the build's own render when it built it). */
   render: (model: UpstreamModel) => RenderedModel;
+}
+
+/** What var() reads, for saying where a var the thresholds come from is set. */
+export interface VarSources {
+  given?: Record<string, unknown>;
+  project?: DbtProject;
 }
 
 /** Lineages of upstream models kept per data at most; past it they are read again. */
@@ -217,6 +227,8 @@ export class ModelSession {
     private readonly upstream: UpstreamOutcome = { built: [], kept: [], relations: [] },
     private readonly layoutNotes: string[] = [],
     private readonly upstreamSources?: UpstreamSources,
+    /** Where var() reads from: segmentLens.vars (or --vars), then the project's dbt_project.yml. */
+    readonly varSources: VarSources = {},
     /** The run's cancel, asked while the model's query runs on a server (pushdown). */
     private readonly cancelled?: () => boolean,
   ) {}
@@ -415,7 +427,32 @@ export class ModelSession {
       built,
       layoutNotes,
       upstreamSources,
+      { given: settings.vars, project },
       options.cancelled,
+    );
+  }
+
+  /**
+   * The same model with other rendered SQL (a what-if: the thresholds changed), on the same data and lineage. It
+   * never owns the data: closing it leaves this session's data as it is.
+   */
+  variant(sql: string): ModelSession {
+    const query = prepareQuery({ sql, sourceMap: this.query.sourceMap }, this.model.file);
+    return new ModelSession(
+      this.model,
+      query,
+      this.data,
+      { started: performance.now(), renderMs: 0, loadMs: 0 },
+      true,
+      false,
+      this.lineageBuilt,
+      this.logs,
+      this.limits,
+      this.upstream,
+      [],
+      this.upstreamSources,
+      this.varSources,
+      this.cancelled,
     );
   }
 
@@ -439,6 +476,14 @@ export class ModelSession {
   /** How the SQL the session adds around the model's is written where the queries run. */
   private get dialect(): SqlDialect {
     return this.data.executor?.dialect ?? SQLITE_DIALECT;
+  }
+
+  /** `a = ? AND b = ?` (NULL matching NULL) for the filters, its parameters numbered from `first`. */
+  private filterWhere(filters: { column: string }[], first = 1): string {
+    const dialect = this.dialect;
+    return filters.length
+      ? ` WHERE ${filters.map((filter, index) => dialect.nullSafeEquals(quoteIdentifier(filter.column), dialect.parameter(first + index))).join(' AND ')}`
+      : '';
   }
 
   /**
@@ -489,7 +534,8 @@ export class ModelSession {
     }
   }
 
-  async run(): Promise<ModelResult> {
+  /** Runs the model; `rowCounts: false` skips counting each CTE's rows, `warnings: false` the data checks. */
+  async run(options: { rowCounts?: boolean; warnings?: boolean } = {}): Promise<ModelResult> {
     const queryStarted = performance.now();
     const { maxResultRows, maxResultBytes } = this.limits;
     const file = this.query.file;
@@ -517,15 +563,19 @@ export class ModelSession {
     const queryMs = elapsed(queryStarted);
     const countStarted = performance.now();
     const cteRowCounts: Record<string, number> = {};
-    const withClause = this.query.withClause;
-    for (const cte of withClause?.ctes ?? []) {
-      const counted = await this.select(
-        `${this.sql.slice(0, withClause!.end)} SELECT count(*) FROM ${this.cteReference(cte)}`,
-        [],
-        undefined,
-        this.cancelled,
-      );
-      cteRowCounts[cte.name] = Number(counted.rows[0][0]);
+    // A what-if variant skips the data checks and counts (it only needs the result).
+    const graph = options.warnings === false ? undefined : this.graph();
+    const checks = graph
+      ? segmentChecks(
+          graph,
+          this.ctes.map((cte) => cte.name),
+        )
+      : [];
+    const counted = new Map<SegmentCheck, SqlValue[]>();
+    for (const cte of options.rowCounts === false ? [] : (this.query.withClause?.ctes ?? [])) {
+      // The checks' sums are SQLite SQL: on a server (pushdown) the CTEs are counted alone.
+      const mine = this.data.executor ? [] : checks.filter((check) => check.cte === cte.name);
+      cteRowCounts[cte.name] = await this.countRows(cte, mine, counted);
     }
     cteRowCounts[FINAL_SELECT] = rows.length;
     const { started, renderMs, loadMs } = this.timings;
@@ -533,7 +583,12 @@ export class ModelSession {
       columns,
       rows,
       cteRowCounts,
-      warnings: [...this.data.notes, ...this.warnings()],
+      warnings: [
+        ...this.data.notes.map((message): LensWarning => ({ code: 'data-note', severity: 'warning', message })),
+        // A table the data checks cannot read is an error naming it (checks.ts), as the query's own would be.
+        ...(graph ? dataWarnings(this.data, graph) : []),
+        ...checks.flatMap((check) => check.warnings(counted.get(check))),
+      ],
       logs: this.logs,
       upstream: this.upstream,
       layout: this.layoutNotes,
@@ -560,17 +615,48 @@ export class ModelSession {
     return lineage;
   }
 
-  /** What in the data may make this model's numbers mislead (see checks.ts); none when there is no lineage. */
-  private warnings(): string[] {
-    let graph: LineageGraph;
+  /** The lineage as a graph, for the checks (checks.ts); none when the model has no lineage. */
+  private graph(): LineageGraph | undefined {
     try {
-      graph = new LineageGraph(this.lineage());
+      return new LineageGraph(this.lineage());
     } catch (error) {
-      if (error instanceof LensError) return [];
+      if (error instanceof LensError) return undefined;
       throw error;
     }
-    // A table the checks cannot read is an error naming it (checks.ts), as the query's own would be.
-    return dataWarnings(this.data, graph);
+  }
+
+  /**
+   * Rows of a top-level CTE, and in the same pass the sums the segment checks on it ask for (one pass over the CTE,
+   * not one per check), kept in `counted` for each check.
+   */
+  private async countRows(
+    cte: { name: string; nameStart: number },
+    checks: SegmentCheck[],
+    counted: Map<SegmentCheck, SqlValue[]>,
+  ): Promise<number> {
+    const prefix = `${this.sql.slice(0, this.query.withClause!.end)} SELECT count(*)`;
+    const from = ` FROM ${this.cteReference(cte)}`;
+    const terms = checks.flatMap((check) => check.terms);
+    if (terms.length > 0) {
+      try {
+        const row = (
+          await this.select(
+            `${prefix}, ${terms.join(', ')}${from}`,
+            checks.flatMap((check) => check.params),
+          )
+        ).rows[0];
+        let at = 1;
+        for (const check of checks) {
+          counted.set(check, [row[0], ...row.slice(at, at + check.terms.length)]);
+          at += check.terms.length;
+        }
+        return Number(row[0]);
+      } catch (error) {
+        // The sums only add counts to the checks' warnings: the row count never fails for them.
+        if (!(error instanceof LensError)) throw error;
+      }
+    }
+    return Number((await this.select(`${prefix}${from}`, [], undefined, this.cancelled)).rows[0][0]);
   }
 
   /**
@@ -583,35 +669,14 @@ export class ModelSession {
     offset: number,
     limit: number,
   ): Promise<RowPage> {
-    const withClause = this.query.withClause;
-    const known = withClause?.ctes.find((candidate) => candidate.name.toLowerCase() === cte.toLowerCase());
-    if (!withClause || !known)
-      throw new LensError({
-        code: 'sql',
-        message: `The model has no CTE named ${cte}.`,
-        hint: `Its CTEs are ${this.ctes.map((item) => item.name).join(', ') || 'none'}.`,
-      });
-    const withSql = this.sql.slice(0, withClause.end);
-    const dialect = this.dialect;
-    const cteName = this.cteReference(known);
-    const from = `${withSql} SELECT * FROM ${cteName}`;
-    const columns = (await this.select(`${from} LIMIT 0`)).columns;
-    for (const filter of filters) {
-      if (!columns.includes(filter.column))
-        throw new LensError({
-          code: 'missing-column',
-          message: `CTE ${known.name} has no column ${filter.column}.`,
-          hint: `Its columns are ${columns.join(', ')}.`,
-        });
-    }
-    const where = filters.length
-      ? ` WHERE ${filters.map((filter, index) => dialect.nullSafeEquals(quoteIdentifier(filter.column), dialect.parameter(index + 1))).join(' AND ')}`
-      : '';
+    const { known, withSql, from, name } = this.cteQuery(cte);
+    await this.checkColumns(known.name, from, filters);
+    const where = this.filterWhere(filters);
     const values = filters.map((filter) => filter.value);
-    const total = Number((await this.select(`${withSql} SELECT count(*) FROM ${cteName}${where}`, values)).rows[0][0]);
+    const total = Number((await this.select(`${withSql} SELECT count(*) FROM ${name}${where}`, values)).rows[0][0]);
     // A page is at most MAX_PAGE_ROWS rows (the panel asks for 50) and within the result's memory budget.
     const rows = Math.min(MAX_PAGE_ROWS, Math.max(0, Math.floor(limit)));
-    const paging = `LIMIT ${dialect.parameter(values.length + 1)} OFFSET ${dialect.parameter(values.length + 2)}`;
+    const paging = `LIMIT ${this.dialect.parameter(values.length + 1)} OFFSET ${this.dialect.parameter(values.length + 2)}`;
     const page = await this.select(`${from}${where} ${paging}`, [...values, rows, Math.max(0, Math.floor(offset))], {
       maxBytes: this.limits.maxResultBytes,
       tooLarge: () =>
@@ -621,6 +686,78 @@ export class ModelSession {
           hint: 'Select fewer or narrower columns in the CTE.',
         }),
     });
+    return { columns: page.columns, rows: page.rows, total };
+  }
+
+  /** The model's CTE of that name (a name the model does not define is refused), as `WITH … SELECT * FROM cte`. */
+  private cteQuery(cte: string): { known: { name: string }; withSql: string; from: string; name: string } {
+    const withClause = this.query.withClause;
+    const known = withClause?.ctes.find((candidate) => candidate.name.toLowerCase() === cte.toLowerCase());
+    if (!withClause || !known)
+      throw new LensError({
+        code: 'sql',
+        message: `The model has no CTE named ${cte}.`,
+        hint: `Its CTEs are ${this.ctes.map((item) => item.name).join(', ') || 'none'}.`,
+      });
+    const withSql = this.sql.slice(0, withClause.end);
+    const name = this.cteReference(known);
+    return { known, withSql, from: `${withSql} SELECT * FROM ${name}`, name };
+  }
+
+  /** Refuses a filter on a column the CTE does not have; its columns otherwise. */
+  private async checkColumns(cte: string, from: string, filters: { column: string }[]): Promise<string[]> {
+    const columns = (await this.select(`${from} LIMIT 0`)).columns;
+    for (const filter of filters) {
+      if (!columns.includes(filter.column))
+        throw new LensError({
+          code: 'missing-column',
+          message: `CTE ${cte} has no column ${filter.column}.`,
+          hint: `Its columns are ${columns.join(', ')}.`,
+        });
+    }
+    return columns;
+  }
+
+  /**
+   * The rows of a CTE that differ between this model and a variant of it (a what-if), a page at a time: `moved` is
+   * `out` for a row as this model has it, `in` for the row as the variant has it (a customer whose segment changed
+   * is listed twice, out then in). With `filters`, only the rows whose columns equal the values on their own side.
+   */
+  async movedRows(
+    variant: ModelSession,
+    cte: string,
+    filters: { column: string; value: SqlValue }[],
+    offset: number,
+    limit: number,
+  ): Promise<RowPage> {
+    const before = this.cteQuery(cte);
+    const after = variant.cteQuery(cte);
+    const columns = await this.checkColumns(before.known.name, before.from, filters);
+    const values = filters.map((filter) => filter.value);
+    // Every subquery named: PostgreSQL (pushdown) wants an alias on each.
+    const side = (label: string, from: string, other: string, first: number) =>
+      `SELECT ${quoteString(label)} AS moved, * FROM (SELECT * FROM (${from}) AS this_side EXCEPT SELECT * FROM (${other}) AS other_side) AS changed${this.filterWhere(filters, first)}`;
+    const moved = `${side('out', before.from, after.from, 1)} UNION ALL ${side('in', after.from, before.from, values.length + 1)}`;
+    const total = Number(
+      (await this.select(`SELECT count(*) FROM (${moved}) AS moved_rows`, [...values, ...values])).rows[0][0],
+    );
+    // A customer's two rows together (by the CTE's first column, its key as models write them), the row it left first.
+    const order = ['2', 'moved DESC', ...columns.slice(1).map((_, index) => String(index + 3))].join(', ');
+    const rows = Math.min(MAX_PAGE_ROWS, Math.max(0, Math.floor(limit)));
+    const paging = `LIMIT ${this.dialect.parameter(2 * values.length + 1)} OFFSET ${this.dialect.parameter(2 * values.length + 2)}`;
+    const page = await this.select(
+      `SELECT * FROM (${moved}) AS moved_rows ORDER BY ${order} ${paging}`,
+      [...values, ...values, rows, Math.max(0, Math.floor(offset))],
+      {
+        maxBytes: this.limits.maxResultBytes,
+        tooLarge: () =>
+          new LensError({
+            code: 'too-large',
+            message: `A page of ${rows} moved rows of CTE ${before.known.name} is more than Segment Lens holds in memory (${mib(this.limits.maxResultBytes)}).`,
+            hint: 'Select fewer or narrower columns in the CTE.',
+          }),
+      },
+    );
     return { columns: page.columns, rows: page.rows, total };
   }
 

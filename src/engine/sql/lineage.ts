@@ -11,6 +11,7 @@ import { LineageGraph, upstream } from '../../shared/lineageGraph';
 import { FINAL_SELECT, VALUE_KINDS } from '../../shared/lineageModel';
 import type {
   CaseDetail,
+  CaseLiteral,
   Lineage,
   LineageEdge,
   LineageNode,
@@ -544,13 +545,46 @@ class LineageBuilder {
       const detail: CaseDetail = { whens: [] };
       if (isNode(plain.expr)) detail.operand = this.text(plain.expr);
       for (const item of plain.clauses as CstNode[]) {
-        if (item.type === 'case_when')
-          detail.whens.push({ when: this.text(item.condition), then: this.text(item.result) });
-        else if (item.type === 'case_else') detail.else = this.text(item.result);
+        if (item.type === 'case_when') {
+          this.caseLiterals(item.condition, detail.whens.length, (detail.literals ??= []));
+          detail.whens.push({
+            when: this.text(item.condition),
+            then: this.text(item.result),
+            span: this.location(item.range),
+          });
+        } else if (item.type === 'case_else') detail.else = this.text(item.result);
       }
       return { kind: 'case', detail: this.text(expression), case: detail };
     }
     return { kind: this.hasAggregate(expression) ? 'aggregate' : 'expression', detail: this.text(expression) };
+  }
+
+  /** The numbers in a WHEN's condition (`-5` with its sign), with their spans: the thresholds a what-if changes. */
+  private caseLiterals(node: unknown, when: number, into: CaseLiteral[]): void {
+    if (Array.isArray(node)) {
+      for (const item of node) this.caseLiterals(item, when, into);
+      return;
+    }
+    if (!isNode(node) || subquery(node)) return;
+    const negated = node.type === 'prefix_op_expr' && node.operator === '-' && isNode(node.expr);
+    const number = negated ? (node.expr as CstNode) : node;
+    if (number.type === 'number_literal' && node.range) {
+      const [start, end] = node.range;
+      const text = this.sql.slice(start, end);
+      const value = Number(this.sql.slice(number.range![0], number.range![1])) * (negated ? -1 : 1);
+      if (!Number.isFinite(value)) return;
+      into.push({
+        when,
+        text,
+        value,
+        offset: start,
+        length: end - start,
+        location: this.location(node.range),
+        ...(this.sourceMap.verbatim(start, end) ? {} : { template: this.sourceMap.originalText(start, end) }),
+      });
+      return;
+    }
+    for (const [key, value] of Object.entries(node)) if (key !== 'range') this.caseLiterals(value, when, into);
   }
 
   hasAggregate(node: unknown): boolean {
@@ -983,11 +1017,18 @@ class LineageBuilder {
       valueEdges(found, output, this.classify(expression, output.name, found), this.location(expression.range));
     }
 
-    const rowEdge = (from: string, edgeKind: RowKind, range: [number, number] | undefined, refRange?: typeof range) =>
+    const rowEdge = (
+      from: string,
+      edgeKind: RowKind,
+      range: [number, number] | undefined,
+      refRange?: typeof range,
+      detail?: string,
+    ) =>
       this.addEdge({
         from,
         to: label,
         kind: edgeKind,
+        detail,
         span: this.location(range),
         refSpan: refRange && this.location(refRange),
       });
@@ -1007,12 +1048,14 @@ class LineageBuilder {
       }
     };
     /** GROUP BY and ORDER BY terms: `2` names the second output, ORDER BY an alias or a selected expression that output. */
-    const termEdges = (terms: CstNode[], edgeKind: 'group_key' | 'order_key') => {
-      for (const term of terms) {
+    /** `details`: each ORDER BY term's whole sort specification (`avg_ltv DESC`), for the direction. */
+    const termEdges = (terms: CstNode[], edgeKind: 'group_key' | 'order_key', details: string[] = []) => {
+      for (const [index, term] of terms.entries()) {
+        const detail = details[index];
         const plain = unparenthesised(term);
         if (plain.type === 'number_literal') {
           const output = outputs[Number(plain.value) - 1];
-          if (output) rowEdge(output.id, edgeKind, term.range);
+          if (output) rowEdge(output.id, edgeKind, term.range, undefined, detail);
           continue;
         }
         const ref = columnRef(plain);
@@ -1021,7 +1064,7 @@ class LineageBuilder {
             ? outputs.find((output) => lower(output.name) === lower(ref.column))
             : scope.aliases.get(lower(ref.column));
           if (byName) {
-            rowEdge(byName.id, edgeKind, term.range, term.range);
+            rowEdge(byName.id, edgeKind, term.range, term.range, detail);
             continue;
           }
         }
@@ -1032,11 +1075,11 @@ class LineageBuilder {
             single ? output.plainSource === single : output.text === normalised(this.text(term)),
           );
           if (same) {
-            rowEdge(same.id, edgeKind, term.range, term.range);
+            rowEdge(same.id, edgeKind, term.range, term.range, detail);
             continue;
           }
         }
-        refEdges(found, edgeKind);
+        refEdges(found, edgeKind, detail);
       }
     };
 
@@ -1046,11 +1089,13 @@ class LineageBuilder {
     termEdges(listItems(clause(select, 'group_by_clause')?.columns), 'group_key');
     const having = clause(select, 'having_clause');
     if (isNode(having?.expr)) refEdges(this.columnRefs(having.expr, scope, ctes, true), 'filter');
+    const sorts = listItems(clause(select, 'order_by_clause')?.specifications);
     termEdges(
-      listItems(clause(select, 'order_by_clause')?.specifications).map((specification) =>
+      sorts.map((specification) =>
         specification.type === 'sort_specification' ? (specification.expr as CstNode) : specification,
       ),
       'order_key',
+      sorts.map((specification) => this.text(specification)),
     );
     return { outputs };
   }

@@ -4,6 +4,7 @@ import type { GridOutcome } from '../../shared/grid';
 import type { DrillDownSource } from '../../shared/lineageGraph';
 import type { RunProgress } from '../../shared/progress';
 import type { SqlValue } from '../../shared/rows';
+import type { LiteralOverride } from '../run/whatIf';
 
 export interface RunPayload {
   result: ModelResult;
@@ -16,6 +17,12 @@ export interface RunPayload {
   ctes: { name: string; location: FileLocation }[];
 }
 
+/** A what-if's answer: the model's result with the thresholds changed, and its grid (segments in the CASE's order). */
+export interface WhatIfPayload {
+  result: ModelResult;
+  grid: GridOutcome;
+}
+
 export type WorkerRequest =
   | { id: number; type: 'warm'; assets: EngineAssets }
   | { id: number; type: 'run'; request: RunRequest; assets: EngineAssets }
@@ -24,6 +31,18 @@ export type WorkerRequest =
   | {
       id: number;
       type: 'cteRows';
+      cte: string;
+      filters: { column: string; value: SqlValue }[];
+      offset: number;
+      limit: number;
+    }
+  /** The last model run again with numbers of its rendered SQL changed (what-if thresholds), on the same data. */
+  | { id: number; type: 'whatIf'; overrides: LiteralOverride[] }
+  /** A page of a CTE's rows that differ between the last run and the what-if (ModelSession.movedRows). */
+  | {
+      id: number;
+      type: 'whatIfMoved';
+      overrides: LiteralOverride[];
       cte: string;
       filters: { column: string; value: SqlValue }[];
       offset: number;

@@ -9,11 +9,13 @@ import {
   RunCancelled,
   warmUp,
   type Lineage,
+  type ModelResult,
   type OpenOptions,
 } from '../index';
-import { buildGrid, gridDimensions } from '../../shared/grid';
+import { buildGrid, gridDimensions, type GridOutcome } from '../../shared/grid';
+import { annotateThresholdVars, substituteLiterals, type LiteralOverride } from '../run/whatIf';
 import { drillDownSource, LineageGraph } from '../../shared/lineageGraph';
-import type { RunPayload, WorkerData, WorkerRequest, WorkerResponse } from './protocol';
+import type { RunPayload, WhatIfPayload, WorkerData, WorkerRequest, WorkerResponse } from './protocol';
 
 const cache = new DataCache();
 let current: ModelSession | undefined;
@@ -23,6 +25,26 @@ const dropped = new Int32Array((workerData as WorkerData).dropped);
 const isDropped = (id: number) => id <= Atomics.load(dropped, 0);
 /** One request at a time, in order: a run and a drill-down never interleave on the same data. */
 let queue: Promise<unknown> = Promise.resolve();
+
+/** The result as the grid, segments in the order the model's CASE lists them (Platinum first). */
+/** The grid's dimensions are the final select's GROUP BY keys; a CASE-fed key's values in the CASE's order. */
+function gridOf(result: ModelResult, graph: LineageGraph | undefined): GridOutcome {
+  return buildGrid(result.columns, result.rows, gridDimensions(graph, result.columns));
+}
+
+/** The last what-if's variant of the model, kept for its moved rows (the SQL is parsed once). */
+let variant: { sql: string; session: ModelSession } | undefined;
+
+function variantOf(session: ModelSession, overrides: readonly LiteralOverride[]): ModelSession {
+  const sql = substituteLiterals(session.sql, overrides, session.model.file);
+  if (variant?.sql !== sql) variant = { sql, session: session.variant(sql) };
+  return variant.session;
+}
+
+function lastSession(): ModelSession {
+  if (!current) throw new LensError({ code: 'sql', message: 'No model has run yet.', hint: 'Run the model first.' });
+  return current;
+}
 
 /** A run's answer: the result, its lineage (or why there is none), and the grid the panel and the tree show. */
 async function runPayload(session: ModelSession): Promise<RunPayload> {
@@ -35,9 +57,9 @@ async function runPayload(session: ModelSession): Promise<RunPayload> {
     if (!(error instanceof LensError)) throw error;
     lineageError = error.value.message;
   }
+  if (lineage) annotateThresholdVars(lineage, session.varSources);
   const graph = lineage && new LineageGraph(lineage);
-  // The grid's dimensions are the final select's GROUP BY keys; a CASE-fed key's values in the CASE's order.
-  const grid = buildGrid(result.columns, result.rows, gridDimensions(graph, result.columns));
+  const grid = gridOf(result, graph);
   const drillDown =
     graph && grid.ok && grid.grid.segmentColumn !== undefined
       ? drillDownSource(graph, grid.grid.regionColumn, grid.grid.segmentColumn)
@@ -62,6 +84,7 @@ async function handle(message: WorkerRequest): Promise<unknown> {
     case 'run': {
       current?.close();
       current = undefined;
+      variant = undefined;
       const options = optionsFor(message.id);
       const session = await ModelSession.open(message.request, message.assets, cache, options);
       if (options.cancelled()) {
@@ -79,9 +102,23 @@ async function handle(message: WorkerRequest): Promise<unknown> {
       return outcome.result;
     }
     case 'cteRows':
-      if (!current)
-        throw new LensError({ code: 'sql', message: 'No model has run yet.', hint: 'Run the model first.' });
-      return current.cteRows(message.cte, message.filters, message.offset, message.limit);
+      return lastSession().cteRows(message.cte, message.filters, message.offset, message.limit);
+    case 'whatIf': {
+      const session = lastSession();
+      const result = await variantOf(session, message.overrides).run({ rowCounts: false, warnings: false });
+      let graph: LineageGraph | undefined;
+      try {
+        graph = new LineageGraph(session.lineage());
+      } catch (error) {
+        if (!(error instanceof LensError)) throw error;
+      }
+      return { result, grid: gridOf(result, graph) } satisfies WhatIfPayload;
+    }
+    case 'whatIfMoved': {
+      const session = lastSession();
+      const moved = variantOf(session, message.overrides);
+      return session.movedRows(moved, message.cte, message.filters, message.offset, message.limit);
+    }
   }
 }
 
