@@ -1,11 +1,14 @@
-// Measures a pull: the sample model's columns of 1,000,000 customers (and their metrics) from a throwaway PostgreSQL
-// server into sql.js, then the grid; against psql running the same model on the same server. Prints; asserts nothing.
+// Measures pushdown, then a pull: the sample model run on a throwaway PostgreSQL server with 1,000,000 customers
+// (SEGMENT_LENS_BENCH_CUSTOMERS) and its grid built from the server's result; then its columns pulled into sql.js
+// (when they fit segmentLens.pull.maxRows) and the grid; both against psql running the same model on the same
+// server. Pushdown runs first, so the RSS it adds is its own. Prints; asserts nothing.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runModel } from '../src/engine/index';
+import { DEFAULT_PULL_MAX_ROWS } from '../src/engine/settings';
 
 const CUSTOMERS = Number(process.env.SEGMENT_LENS_BENCH_CUSTOMERS ?? 1_000_000);
 const root = path.join(__dirname, '..', '..');
@@ -66,12 +69,31 @@ async function main() {
       },
       timeoutSeconds: 600,
     };
+    const env = { BENCH_PG_PASSWORD: server.adminPassword };
+    console.log(`customers: ${CUSTOMERS.toLocaleString('en')}`);
+    const pushRssBefore = process.memoryUsage().rss;
+    const pushStarted = performance.now();
+    const pushed = await runModel(
+      { workspaceDir: dir, settings: { ...settings, postgresMode: 'pushdown' }, env, homeDir: dir },
+      assets,
+    );
+    const pushMs = performance.now() - pushStarted;
+    if (!pushed.ok) throw new Error(pushed.error.message);
+    console.log(`source: ${pushed.result.source.description}`);
+    console.log(
+      `run (pushdown + grid): ${(pushMs / 1000).toFixed(2)} s; grid rows ${pushed.result.rows.length}; process RSS grew ${((process.memoryUsage().rss - pushRssBefore) / 1024 ** 2).toFixed(0)} MB`,
+    );
+    const pullable = CUSTOMERS * 1.9 <= DEFAULT_PULL_MAX_ROWS;
     const heapBefore = process.memoryUsage().rss;
     const started = performance.now();
-    const env = { BENCH_PG_PASSWORD: server.adminPassword };
-    const outcome = await runModel({ workspaceDir: dir, settings, env, homeDir: dir }, assets);
+    const outcome = pullable
+      ? await runModel(
+          { workspaceDir: dir, settings: { ...settings, postgresMode: 'pull' }, env, homeDir: dir },
+          assets,
+        )
+      : undefined;
     const ms = performance.now() - started;
-    if (!outcome.ok) throw new Error(outcome.error.message);
+    if (outcome && !outcome.ok) throw new Error(outcome.error.message);
     const bytes = Number(
       module
         .psql(
@@ -106,7 +128,8 @@ async function main() {
     );
     const psqlMs = performance.now() - psqlStarted;
     if (native.status !== 0) throw new Error(native.stderr);
-    console.log(`customers: ${CUSTOMERS.toLocaleString('en')}`);
+    console.log(`psql, the same model on the server: ${(psqlMs / 1000).toFixed(2)} s`);
+    if (!outcome) return console.log('pull: skipped (past segmentLens.pull.maxRows)');
     console.log(`source: ${outcome.result.source.description}`);
     console.log(
       `run (pull + grid): ${(ms / 1000).toFixed(2)} s; ${(bytes / 1024 ** 2).toFixed(0)} MB of column data, ${(bytes / 1024 ** 2 / (ms / 1000)).toFixed(1)} MB/s`,
@@ -114,7 +137,6 @@ async function main() {
     console.log(
       `grid rows: ${outcome.result.rows.length}; process RSS grew ${((process.memoryUsage().rss - heapBefore) / 1024 ** 2).toFixed(0)} MB`,
     );
-    console.log(`psql, the same model on the server: ${(psqlMs / 1000).toFixed(2)} s`);
   } finally {
     server.stop();
     rmSync(dir, { recursive: true, force: true });

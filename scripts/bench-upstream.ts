@@ -47,7 +47,7 @@ async function main() {
     const once = async () => {
       const started = performance.now();
       const session = await ModelSession.open(request, assets, cache);
-      const result = session.run();
+      const result = await session.run();
       // The worker answers a run with its lineage across the DAG too (worker.ts).
       session.lineage();
       session.close();

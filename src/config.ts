@@ -21,6 +21,7 @@ export function readConfig(scope?: vscode.Uri): LensConfig {
       upstream: plain(config.get<unknown>('upstream')) ?? undefined,
       timeoutSeconds: plain(config.get<unknown>('timeoutSeconds')),
       pullMaxRows: plain(config.get<unknown>('pull.maxRows')),
+      postgresMode: plain(config.get<unknown>('postgres.mode')),
     },
     runOnSave: typeof runOnSave === 'boolean' ? runOnSave : true,
   };

@@ -37,6 +37,7 @@ export async function readWorkspaceSettings(workspaceDir: string): Promise<RawSe
   const timeoutSeconds = parsed['segmentLens.timeoutSeconds'];
   const upstream = parsed['segmentLens.upstream'];
   const pullMaxRows = parsed['segmentLens.pull.maxRows'];
+  const postgresMode = parsed['segmentLens.postgres.mode'];
   return {
     model: parsed['segmentLens.model'],
     connection: parsed['segmentLens.connection'],
@@ -44,5 +45,6 @@ export async function readWorkspaceSettings(workspaceDir: string): Promise<RawSe
     ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
     ...(upstream === undefined ? {} : { upstream }),
     ...(pullMaxRows === undefined ? {} : { pullMaxRows }),
+    ...(postgresMode === undefined ? {} : { postgresMode }),
   };
 }

@@ -50,13 +50,14 @@ async function asOutcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
 function withSession<T>(
   request: RunRequest,
   assets: EngineAssets,
-  use: (session: ModelSession) => T,
+  use: (session: ModelSession) => T | Promise<T>,
   options: OpenOptions = {},
 ): Promise<Outcome<T>> {
   return asOutcome(async () => {
     const session = await ModelSession.open(request, assets, undefined, options);
     try {
-      return use(session);
+      // Awaited here: the session stays open until a use that runs queries (run(), a page of rows) is done.
+      return await use(session);
     } finally {
       session.close();
     }

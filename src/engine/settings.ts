@@ -39,6 +39,8 @@ export interface LensSettings {
   upstream?: UpstreamMode;
   /** `segmentLens.pull.maxRows`: the most rows a warehouse's relations may have to be pulled into memory. */
   pullMaxRows?: number;
+  /** `segmentLens.postgres.mode`: pull the model's columns, run it on the server (pushdown), or choose by size. */
+  postgresMode?: PostgresMode;
 }
 
 export type UpstreamMode = 'auto' | 'build' | 'data';
@@ -54,6 +56,8 @@ export interface RawSettings {
   timeoutSeconds?: unknown;
   /** `segmentLens.pull.maxRows`. */
   pullMaxRows?: unknown;
+  /** `segmentLens.postgres.mode`. */
+  postgresMode?: unknown;
 }
 
 const connectionKeys: Record<string, string[]> = {
@@ -305,14 +309,26 @@ export function resolveSettings(raw: RawSettings): LensSettings {
       `For example ${DEFAULT_PULL_MAX_ROWS} (the default).`,
     );
   }
+  const postgresMode = raw.postgresMode ?? undefined;
+  if (postgresMode !== undefined && !POSTGRES_MODES.some((mode) => mode === postgresMode)) {
+    throw settingError(
+      'segmentLens.postgres.mode',
+      `must be "auto", "pull" or "pushdown", not ${show(postgresMode)}.`,
+      'auto (the default) pulls the columns the model reads while they fit segmentLens.pull.maxRows and runs the model on the server past it; pull always pulls; pushdown always runs on the server.',
+    );
+  }
   return {
     model,
     connection: resolveConnection(raw.connection),
     ...(vars ? { vars } : {}),
     ...(upstream ? { upstream } : {}),
     ...(pullMaxRows !== undefined ? { pullMaxRows } : {}),
+    ...(postgresMode !== undefined ? { postgresMode: postgresMode as PostgresMode } : {}),
   };
 }
+
+export const POSTGRES_MODES = ['auto', 'pull', 'pushdown'] as const;
+export type PostgresMode = (typeof POSTGRES_MODES)[number];
 
 export const DEFAULT_TIMEOUT_SECONDS = 60;
 /** Rows a warehouse pull may bring into sql.js: about what its 2 GiB hold with a few narrow columns. */

@@ -20,7 +20,7 @@ describe('keeping the loaded data between runs', () => {
     const run = async () => {
       const session = await ModelSession.open(request, assets, cache);
       try {
-        return session.run();
+        return await session.run();
       } finally {
         session.close();
       }

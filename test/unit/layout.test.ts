@@ -24,7 +24,7 @@ async function runWithLayout(dir: string, connection: object, tables: string[]) 
     assets,
   );
   try {
-    const result = session.run();
+    const result = await session.run();
     const layout = (table: string) => {
       const located = session.data.locate(table)!;
       const info =
@@ -114,7 +114,7 @@ describe('layout names never collide with the user’s own', () => {
       assets,
     );
     try {
-      const result = session.run();
+      const result = await session.run();
       assert.deepEqual(rowObjects(result.columns, result.rows), nativeQuery(file, {}, model));
       const read = (sql: string) => session.data.main.exec(sql)[0]?.values ?? [];
       assert.deepEqual(read('SELECT note FROM stg_customers__segment_lens_layout'), [['mine']]);
@@ -219,7 +219,7 @@ describe('the layout never breaks a run', () => {
       assets,
     );
     try {
-      const result = session.run();
+      const result = await session.run();
       assert.deepEqual(rowObjects(result.columns, result.rows), nativeQuery(main, { marts }, explore));
       // Both tables under the views were rebuilt with their key, and each view reads as it did.
       assert.ok(result.layout.includes('main.raw_customers: id as INTEGER PRIMARY KEY'), result.layout.join('\n'));
@@ -264,7 +264,7 @@ describe('the layout never breaks a run', () => {
       assets,
     );
     try {
-      const result = session.run();
+      const result = await session.run();
       assert.deepEqual(rowObjects(result.columns, result.rows), nativeQuery(file, {}, model));
       assert.ok(result.rows.length > 0);
       const note = result.layout.find((line) => line.startsWith('main.notes: left as loaded'));
@@ -303,7 +303,7 @@ describe('the layout never breaks a run', () => {
       assets,
     );
     try {
-      const result = session.run();
+      const result = await session.run();
       assert.deepEqual(rowObjects(result.columns, result.rows), nativeQuery(file, {}, model));
       assert.ok(result.layout.includes('main.tags: index on id'), result.layout.join('\n'));
       assert.ok(result.layout.includes('main.items: index on id'), result.layout.join('\n'));

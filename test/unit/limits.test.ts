@@ -74,8 +74,8 @@ describe('limits: what one run may hold', () => {
     );
     const session = await ModelSession.open({ workspaceDir: dir, settings: { model: 'model.sql' }, env: {} }, assets);
     try {
-      assert.equal(session.run().rows[0][0], 5000);
-      const page = session.cteRows('base', [], 10, 1_000_000);
+      assert.equal((await session.run()).rows[0][0], 5000);
+      const page = await session.cteRows('base', [], 10, 1_000_000);
       assert.equal(page.total, 5000);
       assert.equal(page.rows.length, MAX_PAGE_ROWS);
       assert.deepEqual(page.rows[0], [11]);

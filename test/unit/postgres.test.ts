@@ -4,11 +4,18 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DataCache, ModelSession, runModel, type ModelResult, type RunResult } from '../../src/engine/index';
+import {
+  DataCache,
+  ModelSession,
+  runModel,
+  type ModelResult,
+  type OpenOptions,
+  type RunResult,
+} from '../../src/engine/index';
 import type { RawSettings } from '../../src/engine/settings';
 import { resolveSettings } from '../../src/engine/settings';
 import type { RunProgress } from '../../src/shared/progress';
-import { rowObjects } from '../../src/shared/rows';
+import { rowObjects, type SqlValue } from '../../src/shared/rows';
 import {
   assets,
   expectedSegments,
@@ -89,7 +96,7 @@ function snapshot(server: ServerModule, running: TestServer): string {
   );
 }
 
-describe('postgres: pull mode on a real PostgreSQL server', function () {
+describe('postgres: pull and pushdown modes on a real PostgreSQL server', function () {
   // Installing PostgreSQL (when missing) and initdb take a while on a busy machine.
   this.timeout(600_000);
   let server: ServerModule;
@@ -223,7 +230,7 @@ describe('postgres: pull mode on a real PostgreSQL server', function () {
       write(dir, model, sql);
       const session = await ModelSession.open(request, assets, cache);
       try {
-        return session.run();
+        return await session.run();
       } finally {
         session.close();
       }
@@ -400,9 +407,13 @@ describe('postgres: pull mode on a real PostgreSQL server', function () {
     assert.match(logAfter, /canceling statement due to user request/);
   });
 
-  it('stops a pull past segmentLens.pull.maxRows: by the estimate first, else by the rows as they come', async () => {
+  it('stops a pull (mode "pull") past segmentLens.pull.maxRows: by the estimate first, else by the rows as they come', async () => {
     const { dir, model } = modelWorkspace(sampleModel);
-    const estimated = await fails({ model, connection: connection(), pullMaxRows: 300 }, undefined, dir);
+    const estimated = await fails(
+      { model, connection: connection(), pullMaxRows: 300, postgresMode: 'pull' },
+      undefined,
+      dir,
+    );
     assert.equal(estimated.code, 'too-large');
     assert.equal(estimated.setting, 'segmentLens.pull.maxRows');
     const rows = shop.customers.length + shop.metrics.length;
@@ -419,6 +430,188 @@ describe('postgres: pull mode on a real PostgreSQL server', function () {
       counted.message,
       /Pulling staging\.grown passed 1,010 rows, more than segmentLens\.pull\.maxRows \(500\)/,
     );
+  });
+
+  /** Opens a session on the server with `settings`, hands it to `use`, and closes it. */
+  async function withServerSession<T>(
+    dir: string,
+    settings: RawSettings,
+    use: (session: ModelSession) => Promise<T>,
+    options: OpenOptions = {},
+  ): Promise<T> {
+    const session = await ModelSession.open(
+      { workspaceDir: dir, settings, env: { SHOP_PG_PASSWORD: READER_PASSWORD }, homeDir: dir },
+      assets,
+      undefined,
+      options,
+    );
+    try {
+      return await use(session);
+    } finally {
+      session.close();
+    }
+  }
+
+  /** Every row of a CTE's cell, page by page as the drill-down asks for them, and each page's size. */
+  async function drillDown(session: ModelSession, filters: { column: string; value: SqlValue }[]) {
+    const pages: number[] = [];
+    const rows: string[] = [];
+    let total = 0;
+    for (let offset = 0; offset === 0 || offset < total; offset += 7) {
+      const page = await session.cteRows('base', filters, offset, 7);
+      total = page.total;
+      pages.push(page.rows.length);
+      for (const row of page.rows) rows.push(JSON.stringify(rowObjects(page.columns, [row])[0]));
+    }
+    // A CTE has no order of its own: the engines may page the same rows in another order.
+    return { total, pages, rows: rows.sort() };
+  }
+
+  it('runs the model on the server past segmentLens.pull.maxRows (pushdown): the grid, CTE counts and drill-down of a pull', async () => {
+    const { dir, model } = modelWorkspace(sampleModel);
+    const pulledSettings = { model, connection: connection() };
+    const pushedSettings = { model, connection: connection(), pullMaxRows: 300 };
+    const answer = async (session: ModelSession) => {
+      const result = await session.run();
+      // The cell of customers without a region: NULL must match NULL on both engines.
+      const [region, segment] = result.rows.find((row) => row[0] === null) ?? result.rows[0];
+      const cell = [
+        { column: 'region', value: region },
+        { column: 'customer_segment', value: segment },
+      ];
+      return { result, cell: await drillDown(session, cell), all: await drillDown(session, []) };
+    };
+    const pulled = await withServerSession(dir, pulledSettings, answer);
+    const logBefore = readFileSync(serverLog(), 'utf8');
+    const pushed = await withServerSession(dir, pushedSettings, answer);
+    assert.match(pulled.result.source.description, /^pulled /);
+    const estimate = (shop.customers.length + shop.metrics.length).toLocaleString('en');
+    assert.equal(
+      pushed.result.source.description,
+      `ran on postgres://127.0.0.1:${running!.port}/${DATABASE} (pushdown: ~${estimate} rows estimated)`,
+    );
+    assert.deepEqual(pushed.result.columns, pulled.result.columns);
+    // The same rows; ORDER BY region puts NULL last on PostgreSQL and first on SQLite (each engine's own rule).
+    const sorted = (rows: SqlValue[][]) => rows.map((row) => JSON.stringify(row)).sort();
+    assert.deepEqual(sorted(pushed.result.rows), sorted(pulled.result.rows));
+    assert.deepEqual(
+      pushed.result.rows.filter((row) => row[0] !== null),
+      pulled.result.rows.filter((row) => row[0] !== null),
+    );
+    assert.deepEqual(pushed.result.cteRowCounts, pulled.result.cteRowCounts);
+    // base joins the metrics to their customers: the metrics whose customer exists, counted here.
+    const customerIds = new Set(shop.customers.map((customer) => customer.customer_id));
+    assert.equal(
+      pushed.result.cteRowCounts.base,
+      shop.metrics.filter((metric) => customerIds.has(metric.customer_id)).length,
+    );
+    // The cell's customers, counted in plain JavaScript, and paged alike by both.
+    const cellRow = pulled.result.rows.find((row) => row[0] === null) ?? pulled.result.rows[0];
+    const expectedCell = expectedSegments(shop).find(
+      (row) => row.region === cellRow[0] && row.customer_segment === cellRow[1],
+    )!;
+    assert.equal(pushed.cell.total, expectedCell.customer_count);
+    assert.deepEqual(pushed.cell, pulled.cell);
+    assert.deepEqual(pushed.all, pulled.all);
+    assert.ok(pushed.all.pages.length > 3, 'the drill-down paged');
+    // The model ran on the server, read-only, through a cursor; nothing was pulled.
+    const log = readFileSync(serverLog(), 'utf8').slice(logBefore.length);
+    assert.match(log, /statement: SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY/);
+    assert.match(log, /DECLARE segment_lens_select NO SCROLL CURSOR FOR -- Customers segmented/);
+    assert.match(log, /SELECT count\(\*\) FROM "base" WHERE "region" IS NOT DISTINCT FROM \$1/);
+    assert.doesNotMatch(log, /segment_lens_pull/);
+    // The lineage is local, as always: the server's columns in empty tables.
+    const lineage = await withServerSession(dir, pushedSettings, async (session) => session.lineage());
+    assert.ok(lineage.nodes.some((node) => node.kind === 'source' && node.column === 'total_spent'));
+
+    // A what-if's moved customers (the variant's CTE against the model's), on the server as in sql.js.
+    const movedOf = async (session: ModelSession) => {
+      const variant = session.variant(session.sql.replace('>= 10000', '>= 12000'));
+      const page = await session.movedRows(variant, 'base', [], 0, 1000);
+      return { total: page.total, rows: page.rows.map((row) => JSON.stringify(row)).sort() };
+    };
+    const movedPulled = await withServerSession(dir, pulledSettings, movedOf);
+    const movedPushed = await withServerSession(dir, pushedSettings, movedOf);
+    assert.ok(movedPulled.total > 0);
+    assert.deepEqual(movedPushed, movedPulled);
+
+    // A CTE named in quotes keeps its case on the server; one unquoted is folded, as PostgreSQL does.
+    const cased = modelWorkspace(
+      'WITH "Recent" AS (SELECT customer_id FROM staging.stg_customers), Later AS (SELECT * FROM "Recent") SELECT count(*) AS n FROM Later',
+    );
+    const casedCounts = await withServerSession(
+      cased.dir,
+      { model: cased.model, connection: connection(), postgresMode: 'pushdown' },
+      async (session) => ({
+        counts: (await session.run()).cteRowCounts,
+        page: await session.cteRows('Later', [], 0, 3),
+      }),
+    );
+    assert.equal(casedCounts.counts.Recent, shop.customers.length);
+    assert.equal(casedCounts.counts.Later, shop.customers.length);
+    assert.equal(casedCounts.page.total, shop.customers.length);
+
+    // The mode setting forces either way, whatever the bound.
+    const forced = await ok({ model, connection: connection(), postgresMode: 'pushdown' }, undefined, dir);
+    assert.match(forced.source.description, /^ran on .* \(pushdown: /);
+    assert.deepEqual(forced.rows, pushed.result.rows);
+    const refused = await fails(
+      { model, connection: connection(), pullMaxRows: 300, postgresMode: 'pull' },
+      undefined,
+      dir,
+    );
+    assert.equal(refused.setting, 'segmentLens.pull.maxRows');
+    assert.throws(
+      () => resolveSettings({ postgresMode: 'push' }),
+      /segmentLens\.postgres\.mode must be "auto", "pull" or "pushdown"/,
+    );
+  });
+
+  it('bounds a pushed-down result as its rows arrive, and stops it past segmentLens.timeoutSeconds', async () => {
+    const { dir, model } = modelWorkspace('SELECT customer_id, region FROM staging.stg_customers');
+    const bounded = await runModel(
+      {
+        workspaceDir: dir,
+        settings: { model, connection: connection(), postgresMode: 'pushdown' },
+        env: { SHOP_PG_PASSWORD: READER_PASSWORD },
+        homeDir: dir,
+        limits: { maxResultRows: 50 },
+      },
+      assets,
+    );
+    assert.ok(!bounded.ok);
+    assert.equal(bounded.error.code, 'too-large');
+    assert.match(bounded.error.message, /has more than 50 rows/);
+
+    const slow = modelWorkspace(sampleModel.replace('staging.stg_customers', 'staging.slow_customers'));
+    const started = performance.now();
+    const error = await fails(
+      { model: slow.model, connection: connection(), postgresMode: 'pushdown', timeoutSeconds: 1 },
+      undefined,
+      slow.dir,
+    );
+    assert.equal(error.code, 'timeout');
+    assert.equal(error.setting, 'segmentLens.timeoutSeconds');
+    assert.ok(performance.now() - started < 2900, 'stopped before the 3 s sleep ends');
+  });
+
+  it('sends the server a cancel request when a pushed-down run is cancelled mid-query', async () => {
+    const { dir, model } = modelWorkspace(sampleModel.replace('staging.stg_customers', 'staging.slow_customers'));
+    let queryStarted: number | undefined;
+    const cancelled = () => queryStarted !== undefined && performance.now() - queryStarted > 300;
+    const logBefore = readFileSync(serverLog(), 'utf8');
+    await withServerSession(
+      dir,
+      { model, connection: connection(), postgresMode: 'pushdown' },
+      async (session) => {
+        queryStarted = performance.now();
+        await assert.rejects(session.run(), /cancelled/);
+        assert.ok(performance.now() - queryStarted < 2500, 'stopped before the 3 s sleep ends');
+      },
+      { cancelled },
+    );
+    const logAfter = readFileSync(serverLog(), 'utf8').slice(logBefore.length);
+    assert.match(logAfter, /canceling statement due to user request/);
   });
 
   it('keeps passwords out of settings.json, and checks the connection setting', () => {

@@ -168,7 +168,7 @@ describe('upstream models are built in sql.js', function () {
     const request = { workspaceDir: dir, settings: settings(models[5].file), env: {}, homeDir: dir };
     try {
       const first = await ModelSession.open(request, assets, cache);
-      const result = first.run();
+      const result = await first.run();
       first.close();
       assert.deepEqual(result.columns, ['region', 'customer_segment', 'customer_count', 'avg_ltv', 'avg_orders']);
       const grid = native.prepare('select * from marts.customer_segments').raw().all() as unknown[][];
@@ -188,7 +188,7 @@ describe('upstream models are built in sql.js', function () {
       writeFileSync(file, original.replace('>= 50', '>= 40'));
       try {
         const second = await ModelSession.open(request, assets, cache);
-        const again = second.run();
+        const again = await second.run();
         second.close();
         assert.equal(again.timings.dataReused, true);
         assert.deepEqual(again.upstream.built, []);
@@ -208,7 +208,7 @@ describe('upstream models are built in sql.js', function () {
         writeFileSync(staging, stagingText.replace('last_name', 'last_name, 1 as edited'));
         try {
           const third = await ModelSession.open(request, assets, cache);
-          const rebuilt = third.run();
+          const rebuilt = await third.run();
           third.close();
           assert.deepEqual(rebuilt.upstream.built, ['staging.stg_customers', 'main.customers']);
         } finally {
@@ -265,7 +265,7 @@ describe('upstream models are built in sql.js', function () {
       { workspaceDir: small, settings: settings('models/explore.sql'), env: {}, homeDir: small },
       assets,
     );
-    const result = session.run();
+    const result = await session.run();
     // The layout made a.id the seed's INTEGER PRIMARY KEY (a copy renamed over it) after v_a was created over it.
     const laidOut = [...session.data.uniqueKeys];
     session.close();
@@ -355,7 +355,7 @@ describe('upstream models are built in sql.js', function () {
         assets,
       );
       try {
-        const result = session.run();
+        const result = await session.run();
         const expected = native
           .prepare(
             `select a.id, upper(a.name) as loud, (select count(*) from b where b.a_id = a.id) as orders,

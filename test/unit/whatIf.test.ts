@@ -69,7 +69,7 @@ async function open(text: string, settings: RawSettings = {}): Promise<Opened> {
   );
   const lineage = session.lineage();
   annotateThresholdVars(lineage, session.varSources);
-  const result = session.run();
+  const result = await session.run();
   const literals = segmentation(new LineageGraph(lineage), gridColumns(result.columns).segmentColumn)?.literals ?? [];
   return { dir, db, session, literals, text };
 }
@@ -174,12 +174,12 @@ describe('whatIf', () => {
       const opened = await open(text);
       const before = hashTree(opened.dir);
       const literal = opened.literals[pick];
-      const result = runWhatIf(opened.session, [{ offset: literal.offset, length: literal.length, value }]);
+      const result = await runWhatIf(opened.session, [{ offset: literal.offset, length: literal.length, value }]);
       const expected = native(opened, written(text));
       assert.deepEqual(engineRows(result), expected);
       assert.notDeepEqual(expected, native(opened, text), 'the change moves customers');
       // The file's own run is unchanged, and so is the file.
-      assert.deepEqual(engineRows(opened.session.run()), native(opened, text));
+      assert.deepEqual(engineRows(await opened.session.run()), native(opened, text));
       assert.deepEqual(hashTree(opened.dir), before);
     });
   }
@@ -187,7 +187,7 @@ describe('whatIf', () => {
   it('a var() threshold is overridden at its printed value', async () => {
     const opened = await open(VARS, { vars: { platinum_min: 12000 } });
     const [platinum] = opened.literals;
-    const result = runWhatIf(opened.session, [{ offset: platinum.offset, length: platinum.length, value: 8000 }]);
+    const result = await runWhatIf(opened.session, [{ offset: platinum.offset, length: platinum.length, value: 8000 }]);
     const rendered = (platinumMin: number) =>
       VARS.replace("{{ var('platinum_min') }}", String(platinumMin)).replace('{{ var("gold_min", 5000) }}', '5000');
     assert.deepEqual(engineRows(result), native(opened, rendered(8000)));
@@ -209,7 +209,7 @@ describe('whatIf', () => {
     const moved = [...now.keys()].filter((id) => now.get(id)!.customer_segment !== old.get(id)!.customer_segment);
     assert.ok(moved.length > 5, 'some customers move');
     const variant = opened.session.variant(substituteLiterals(opened.session.sql, overrides, 'segments.sql'));
-    const page = opened.session.movedRows(variant, 'base', [], 0, 1000);
+    const page = await opened.session.movedRows(variant, 'base', [], 0, 1000);
     assert.equal(page.total, moved.length * 2);
     const rows = rowObjects(page.columns, page.rows);
     assert.deepEqual(
@@ -222,7 +222,7 @@ describe('whatIf', () => {
     );
     // One cell: the customers that came into it, and those that left it.
     const region = now.get(moved[0])!.region as string;
-    const cell = opened.session.movedRows(
+    const cell = await opened.session.movedRows(
       variant,
       'base',
       [

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Database, Statement } from 'sql.js';
 import { LensError } from '../errors';
 import { quoteIdentifier, quoteString } from '../sql/names';
+import type { QueryExecutor } from './executor';
 import { registerSqlFunctions } from './sqlFunctions';
 
 /** What was opened, as reported to the user. */
@@ -65,6 +66,8 @@ export class LoadedData {
   buildCount = 0;
   /** Lineages of upstream models read on this data, by build count, file and SQL (session.ts). */
   readonly upstreamLineages = new Map<string, unknown>();
+  /** Set when the model runs where the data lives (pushdown): the tables here are then empty, for the lineage. */
+  executor?: QueryExecutor;
   constructor(
     readonly main: Database,
     readonly source: SourceInfo,
@@ -169,6 +172,8 @@ export class LoadedData {
   }
 
   close(): void {
+    this.executor?.close();
+    this.executor = undefined;
     for (const db of this.databases.reverse()) db.close();
     this.databases.length = 0;
   }

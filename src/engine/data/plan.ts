@@ -4,7 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { seedsOfFolder, type DbtSeeds } from '../model/seedConfig';
 import { LensError } from '../errors';
-import { DEFAULT_PULL_MAX_ROWS, DEFAULT_TIMEOUT_SECONDS, type ConnectionSetting } from '../settings';
+import { DEFAULT_PULL_MAX_ROWS, DEFAULT_TIMEOUT_SECONDS, type ConnectionSetting, type PostgresMode } from '../settings';
 import { Workspace, type EngineAssets } from '../workspace';
 import { openCsvDirectory } from './csvFolder';
 import { resolveDbtTarget } from './dbtProfile';
@@ -32,6 +32,8 @@ export interface PlanOptions {
   timeoutSeconds?: number;
   /** segmentLens.pull.maxRows: the most rows a warehouse pull brings into memory. */
   maxRows?: number;
+  /** segmentLens.postgres.mode: pull, run on the server (pushdown), or choose by maxRows. */
+  postgresMode?: PostgresMode;
 }
 
 /** A warehouse plan: pulls what the rendered model reads (the request), within the run's timeout. */
@@ -47,13 +49,22 @@ function pullPlan(
     target,
     sources: files,
     // Another server, user or search path is other data, whatever the model reads.
+    // The mode and the bound decide between a pulled copy and pushdown: either change, other data.
     modelKey: (request) =>
-      JSON.stringify([postgresUrl(server), server.user, server.searchPath ?? server.schema, pullKey(request)]),
+      JSON.stringify([
+        postgresUrl(server),
+        server.user,
+        server.searchPath ?? server.schema,
+        options.postgresMode ?? 'auto',
+        options.maxRows ?? DEFAULT_PULL_MAX_ROWS,
+        pullKey(request),
+      ]),
     open: async (request) => {
       if (!request) throw new Error('Segment Lens: a PostgreSQL plan opens only for a rendered model');
       return pullPostgres(await sqlJs(), server, request, {
         timeoutMs: (options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
         maxRows: options.maxRows ?? DEFAULT_PULL_MAX_ROWS,
+        mode: options.postgresMode,
         source,
         files,
       });

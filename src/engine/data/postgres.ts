@@ -1,14 +1,19 @@
 // A PostgreSQL warehouse, read in pull mode: the model's lineage says which relations and columns it reads; exactly
 // those are fetched (a server-side cursor, in batches) into sql.js tables in the same schemas, and the model then
-// runs in sql.js as on any other data. Every session is read-only and bounded by statement_timeout; a cancelled run
+// runs in sql.js as on any other data. Past segmentLens.pull.maxRows (or with segmentLens.postgres.mode "pushdown")
+// nothing is pulled: the tables are made empty, with the server's columns, for the lineage, and the model's queries
+// run on the server (PostgresExecutor, the QueryExecutor of executor.ts). Every session is read-only and bounded by statement_timeout; a cancelled run
 // sends the server a cancel request; the connection is closed when the pull ends, however it ends. The password is
 // never part of a message: errors are rebuilt from the server's SQLSTATE, not passed through.
 import { connect as connectSocket } from 'node:net';
 import pg from 'pg';
 import type { Database, SqlJsStatic, SqlValue } from 'sql.js';
 import { LensError, oneLine } from '../errors';
+import { estimatedBytes } from '../limits';
 import type { SourceMap } from '../model/sourceMap';
-import type { PostgresSslMode } from '../settings';
+import type { PostgresMode, PostgresSslMode } from '../settings';
+import type { SqlValue as RowValue } from '../../shared/rows';
+import type { QueryExecutor, RowBound, SqlDialect } from './executor';
 import { buildLineage, type Lineage } from '../sql/lineage';
 import { quoteIdentifier } from '../sql/names';
 import { LoadedData, type SourceInfo } from './loadedData';
@@ -204,7 +209,8 @@ class PostgresSession {
   private constructor(
     private readonly client: pg.Client,
     private readonly target: PostgresTarget,
-    private readonly cancelled: () => boolean,
+    /** Asked while a query runs; the executor points it at the run or drill-down in hand. */
+    public cancelled: () => boolean,
   ) {}
 
   static async open(target: PostgresTarget, timeoutMs: number, cancelled: () => boolean): Promise<PostgresSession> {
@@ -329,8 +335,92 @@ class PostgresSession {
     return rows;
   }
 
+  /**
+   * Runs one SELECT through a server-side cursor in a read-only transaction, `FETCH_ROWS` at a time: with a bound,
+   * a result past it is refused before more of it crosses the wire.
+   */
+  async select(
+    sql: string,
+    params: RowValue[],
+    bound: RowBound | undefined,
+    subject: string,
+  ): Promise<{ columns: string[]; rows: RowValue[][] }> {
+    const rows: RowValue[][] = [];
+    let columns: string[];
+    let bytes = 0;
+    await this.query('BEGIN READ ONLY');
+    try {
+      await this.query(`DECLARE segment_lens_select NO SCROLL CURSOR FOR ${sql}`, params, subject);
+      for (;;) {
+        const batch = await this.query(`FETCH FORWARD ${FETCH_ROWS} FROM segment_lens_select`, [], subject);
+        columns = batch.fields.map((field) => field.name);
+        for (const raw of batch.rows) {
+          if (bound?.maxRows !== undefined && rows.length >= bound.maxRows) throw bound.tooMany!();
+          const row = raw.map((value, index) => sqliteValue(value as string | null, batch.fields[index].dataTypeID));
+          if (bound) {
+            bytes += estimatedBytes(row);
+            if (bytes > bound.maxBytes) throw bound.tooLarge(rows.length + 1);
+          }
+          rows.push(row);
+        }
+        if (batch.rows.length < FETCH_ROWS) break;
+      }
+    } finally {
+      await this.client.query('ROLLBACK').catch(() => undefined);
+    }
+    return { columns, rows };
+  }
+
   async close(): Promise<void> {
     await this.client.end().catch(() => undefined);
+  }
+}
+
+const POSTGRES_DIALECT: SqlDialect = {
+  parameter: (index) => `$${index}`,
+  nullSafeEquals: (left, right) => `${left} IS NOT DISTINCT FROM ${right}`,
+  // PostgreSQL folds a name the model wrote unquoted to lower case.
+  cteReference: (name, quoted) => quoteIdentifier(quoted ? name : name.toLowerCase()),
+};
+
+/** Pushdown: the model's queries run on the server, one read-only session kept open while the data is. */
+class PostgresExecutor implements QueryExecutor {
+  readonly dialect = POSTGRES_DIALECT;
+  private session: Promise<PostgresSession> | undefined;
+  /** One query at a time on the session (a drill-down waits for the run). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly target: PostgresTarget,
+    private readonly timeoutMs: number,
+  ) {}
+
+  select(
+    sql: string,
+    params: RowValue[],
+    bound?: RowBound,
+    cancelled: () => boolean = () => false,
+  ): Promise<{ columns: string[]; rows: RowValue[][] }> {
+    const next = this.queue.then(async () => {
+      this.session ??= PostgresSession.open(this.target, this.timeoutMs, cancelled);
+      let session: PostgresSession;
+      try {
+        session = await this.session;
+      } catch (error) {
+        this.session = undefined;
+        throw error;
+      }
+      session.cancelled = cancelled;
+      return session.select(sql, params, bound, 'the model');
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  close(): void {
+    const session = this.session;
+    this.session = undefined;
+    void session?.then((open) => open.close()).catch(() => undefined);
   }
 }
 
@@ -375,6 +465,8 @@ export async function pullPostgres(
   options: {
     timeoutMs: number;
     maxRows: number;
+    /** segmentLens.postgres.mode: auto (the default) runs the model on the server past maxRows. */
+    mode?: PostgresMode;
     source: Omit<SourceInfo, 'description' | 'schemas' | 'files'>;
     files?: string[];
   },
@@ -390,6 +482,21 @@ export async function pullPostgres(
     files: options.files ?? [],
     schemas: { main: url },
   });
+  const databases = new Map<string, Database>([['main', data.main]]);
+  /** Where a relation the model writes `schema.table` lives in sql.js: that table of a database named after the schema. */
+  const tableFor = (written: string, relation: RemoteRelation): { db: Database; table: string } => {
+    const dot = written.indexOf('.');
+    const schema = dot === -1 || written.slice(0, dot).toLowerCase() === 'main' ? 'main' : written.slice(0, dot);
+    const table = dot === -1 ? written : written.slice(dot + 1);
+    let db = databases.get(schema.toLowerCase());
+    if (!db) {
+      db = new SQL.Database();
+      data.attach(schema, db);
+      databases.set(schema.toLowerCase(), db);
+      data.source.schemas[schema] = `${url} (${relation.schema})`;
+    }
+    return { db, table };
+  };
   try {
     const remote = new Map<string, RemoteRelation>();
     for (const written of relationNames) {
@@ -414,9 +521,23 @@ export async function pullPostgres(
         code: 'too-large',
         setting: 'segmentLens.pull.maxRows',
         message: `${what}, more than segmentLens.pull.maxRows (${options.maxRows.toLocaleString('en')}) allows to pull from ${url} into memory.`,
-        hint: 'Raise segmentLens.pull.maxRows if this machine has the memory, or point the model at a smaller table (running the model on the server, pushdown, is not available yet).',
+        hint: 'Raise segmentLens.pull.maxRows if this machine has the memory, or run the model on the server: set segmentLens.postgres.mode to "pushdown" (or "auto").',
       });
     const estimated = [...remote.values()].reduce((sum, relation) => sum + relation.estimatedRows, 0);
+    const mode = options.mode ?? 'auto';
+    if (mode === 'pushdown' || (mode === 'auto' && estimated > options.maxRows)) {
+      // Every column of every relation the model reads, as empty tables: the lineage (SELECT * included) and the
+      // layout read them locally; the rows stay on the server.
+      for (const relation of remote.values()) {
+        const { db, table } = tableFor(relation.written, relation);
+        db.run(
+          `CREATE TABLE ${quoteIdentifier(table)} (${relation.columns.map((column) => `${quoteIdentifier(column.name)} ${sqliteType(column.typeOid)}`).join(', ')})`,
+        );
+      }
+      data.executor = new PostgresExecutor(target, options.timeoutMs);
+      data.source.description = `ran on ${url} (pushdown: ~${Math.round(estimated).toLocaleString('en')} rows estimated)`;
+      return data;
+    }
     if (estimated > options.maxRows) {
       const each = [...remote.values()].map(
         (relation) => `${relation.schema}.${relation.name} ~${Math.round(relation.estimatedRows).toLocaleString('en')}`,
@@ -425,7 +546,6 @@ export async function pullPostgres(
         `The model reads about ${Math.round(estimated).toLocaleString('en')} rows (${each.join(', ')}; PostgreSQL's estimate)`,
       );
     }
-    const databases = new Map<string, Database>([['main', data.main]]);
     let totalRows = 0;
     let totalColumns = 0;
     for (const [written, names] of needed) {
@@ -444,16 +564,7 @@ export async function pullPostgres(
       }
       // A relation read only for its row count (count(*)) still needs its rows: its first column carries them.
       if (columns.length === 0) columns.push(relation.columns[0]);
-      const dot = written.indexOf('.');
-      const schema = dot === -1 || written.slice(0, dot).toLowerCase() === 'main' ? 'main' : written.slice(0, dot);
-      const table = dot === -1 ? written : written.slice(dot + 1);
-      let db = databases.get(schema.toLowerCase());
-      if (!db) {
-        db = new SQL.Database();
-        data.attach(schema, db);
-        databases.set(schema.toLowerCase(), db);
-        data.source.schemas[schema] = `${url} (${relation.schema})`;
-      }
+      const { db, table } = tableFor(written, relation);
       const rows = await session.pull(relation, columns, db, table, (count) => {
         // The estimate may be stale (or absent): the rows themselves are the bound.
         if (totalRows + count > options.maxRows)

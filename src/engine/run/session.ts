@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { LensError, oneLine, type FileLocation } from '../errors';
 import { layOut, loadData, type DataCache, type LayoutStep } from '../data/cache';
+import { SQLITE_DIALECT, type RowBound, type SqlDialect } from '../data/executor';
 import type { LoadedData, SourceInfo } from '../data/loadedData';
 import { planData } from '../data/plan';
 import { projectOfModel, type DbtProject } from '../model/dbtProject';
@@ -205,15 +206,6 @@ function assertReadOnly(data: LoadedData, sql: string, file: string): void {
   if (!isQueryOnly(data.main)) throw new Error('Segment Lens: the data is not read-only before a query');
 }
 
-/** Bounds on the rows one SELECT may return, and what to say when it returns more. */
-interface RowBound {
-  maxBytes: number;
-  tooLarge: (rows: number) => LensError;
-  /** At most this many rows (unset: the SQL's own LIMIT bounds them). */
-  maxRows?: number;
-  tooMany?: () => LensError;
-}
-
 function elapsed(since: number): number {
   return Math.round((performance.now() - since) * 10) / 10;
 }
@@ -237,6 +229,8 @@ export class ModelSession {
     private readonly upstreamSources?: UpstreamSources,
     /** Where var() reads from: segmentLens.vars (or --vars), then the project's dbt_project.yml. */
     readonly varSources: VarSources = {},
+    /** The run's cancel, asked while the model's query runs on a server (pushdown). */
+    private readonly cancelled?: () => boolean,
   ) {}
 
   /** Prepares the model and loads its data; with a cache, data already loaded and unchanged on disk is reused. */
@@ -254,6 +248,7 @@ export class ModelSession {
     const plan = await planData(settings.connection, workspace, project, assets, {
       timeoutSeconds: resolveTimeout(request.settings.timeoutSeconds),
       maxRows: settings.pullMaxRows,
+      postgresMode: settings.postgresMode,
     });
 
     const { library, text: macroText } = await loadMacroLibrary(project);
@@ -433,6 +428,7 @@ export class ModelSession {
       layoutNotes,
       upstreamSources,
       { given: settings.vars, project },
+      options.cancelled,
     );
   }
 
@@ -456,6 +452,7 @@ export class ModelSession {
       [],
       this.upstreamSources,
       this.varSources,
+      this.cancelled,
     );
   }
 
@@ -471,8 +468,42 @@ export class ModelSession {
     }));
   }
 
-  /** Runs one SELECT; with a bound, a result past it is refused as it is read, before it is all built. */
-  private select(sql: string, params: SqlValue[] = [], bound?: RowBound): { columns: string[]; rows: SqlValue[][] } {
+  /** A CTE of the model as the SQL the session adds names it where the queries run. */
+  private cteReference(cte: { name: string; nameStart: number }): string {
+    return this.dialect.cteReference(cte.name, /^["`[]/.test(this.sql.slice(cte.nameStart, cte.nameStart + 1)));
+  }
+
+  /** How the SQL the session adds around the model's is written where the queries run. */
+  private get dialect(): SqlDialect {
+    return this.data.executor?.dialect ?? SQLITE_DIALECT;
+  }
+
+  /** `a = ? AND b = ?` (NULL matching NULL) for the filters, its parameters numbered from `first`. */
+  private filterWhere(filters: { column: string }[], first = 1): string {
+    const dialect = this.dialect;
+    return filters.length
+      ? ` WHERE ${filters.map((filter, index) => dialect.nullSafeEquals(quoteIdentifier(filter.column), dialect.parameter(first + index))).join(' AND ')}`
+      : '';
+  }
+
+  /**
+   * Runs one SELECT where the model runs: on the loaded data, or on the server it stands for (pushdown); with a
+   * bound, a result past it is refused as it is read, before it is all built.
+   */
+  private async select(
+    sql: string,
+    params: SqlValue[] = [],
+    bound?: RowBound,
+    cancelled?: () => boolean,
+  ): Promise<{ columns: string[]; rows: SqlValue[][] }> {
+    const executor = this.data.executor;
+    if (!executor) return this.selectLoaded(sql, params, bound);
+    refuseUnlessQuery(statementProblem(sql), this.model.file);
+    // The server's session is read-only (postgres.ts): that is the guard there.
+    return executor.select(sql, params, bound, cancelled);
+  }
+
+  private selectLoaded(sql: string, params: SqlValue[], bound?: RowBound): { columns: string[]; rows: SqlValue[][] } {
     const rows: SqlValue[][] = [];
     let bytes = 0;
     try {
@@ -504,26 +535,31 @@ export class ModelSession {
   }
 
   /** Runs the model; `rowCounts: false` skips counting each CTE's rows, `warnings: false` the data checks. */
-  run(options: { rowCounts?: boolean; warnings?: boolean } = {}): ModelResult {
+  async run(options: { rowCounts?: boolean; warnings?: boolean } = {}): Promise<ModelResult> {
     const queryStarted = performance.now();
     const { maxResultRows, maxResultBytes } = this.limits;
     const file = this.query.file;
-    const { columns, rows } = this.select(this.sql, [], {
-      maxRows: maxResultRows,
-      maxBytes: maxResultBytes,
-      tooMany: () =>
-        new LensError({
-          code: 'too-large',
-          message: `The result of ${file} has more than ${maxResultRows.toLocaleString('en')} rows; Segment Lens holds at most ${maxResultRows.toLocaleString('en')}.`,
-          hint: 'Aggregate or filter in the model (the segment grid needs a row per region and segment), or add a LIMIT to look at a sample.',
-        }),
-      tooLarge: (read) =>
-        new LensError({
-          code: 'too-large',
-          message: `The result of ${file} is more than Segment Lens holds in memory (over ${mib(maxResultBytes)} after ${read.toLocaleString('en')} rows).`,
-          hint: 'Select fewer or narrower columns, aggregate in the model, or add a LIMIT to look at a sample.',
-        }),
-    });
+    const { columns, rows } = await this.select(
+      this.sql,
+      [],
+      {
+        maxRows: maxResultRows,
+        maxBytes: maxResultBytes,
+        tooMany: () =>
+          new LensError({
+            code: 'too-large',
+            message: `The result of ${file} has more than ${maxResultRows.toLocaleString('en')} rows; Segment Lens holds at most ${maxResultRows.toLocaleString('en')}.`,
+            hint: 'Aggregate or filter in the model (the segment grid needs a row per region and segment), or add a LIMIT to look at a sample.',
+          }),
+        tooLarge: (read) =>
+          new LensError({
+            code: 'too-large',
+            message: `The result of ${file} is more than Segment Lens holds in memory (over ${mib(maxResultBytes)} after ${read.toLocaleString('en')} rows).`,
+            hint: 'Select fewer or narrower columns, aggregate in the model, or add a LIMIT to look at a sample.',
+          }),
+      },
+      this.cancelled,
+    );
     const queryMs = elapsed(queryStarted);
     const countStarted = performance.now();
     const cteRowCounts: Record<string, number> = {};
@@ -537,8 +573,9 @@ export class ModelSession {
       : [];
     const counted = new Map<SegmentCheck, SqlValue[]>();
     for (const cte of options.rowCounts === false ? [] : (this.query.withClause?.ctes ?? [])) {
-      const mine = checks.filter((check) => check.cte === cte.name);
-      cteRowCounts[cte.name] = this.countRows(cte.name, mine, counted);
+      // The checks' sums are SQLite SQL: on a server (pushdown) the CTEs are counted alone.
+      const mine = this.data.executor ? [] : checks.filter((check) => check.cte === cte.name);
+      cteRowCounts[cte.name] = await this.countRows(cte, mine, counted);
     }
     cteRowCounts[FINAL_SELECT] = rows.length;
     const { started, renderMs, loadMs } = this.timings;
@@ -592,15 +629,21 @@ export class ModelSession {
    * Rows of a top-level CTE, and in the same pass the sums the segment checks on it ask for (one pass over the CTE,
    * not one per check), kept in `counted` for each check.
    */
-  private countRows(cte: string, checks: SegmentCheck[], counted: Map<SegmentCheck, SqlValue[]>): number {
+  private async countRows(
+    cte: { name: string; nameStart: number },
+    checks: SegmentCheck[],
+    counted: Map<SegmentCheck, SqlValue[]>,
+  ): Promise<number> {
     const prefix = `${this.sql.slice(0, this.query.withClause!.end)} SELECT count(*)`;
-    const from = ` FROM ${quoteIdentifier(cte)}`;
+    const from = ` FROM ${this.cteReference(cte)}`;
     const terms = checks.flatMap((check) => check.terms);
     if (terms.length > 0) {
       try {
-        const row = this.select(
-          `${prefix}, ${terms.join(', ')}${from}`,
-          checks.flatMap((check) => check.params),
+        const row = (
+          await this.select(
+            `${prefix}, ${terms.join(', ')}${from}`,
+            checks.flatMap((check) => check.params),
+          )
         ).rows[0];
         let at = 1;
         for (const check of checks) {
@@ -613,26 +656,28 @@ export class ModelSession {
         if (!(error instanceof LensError)) throw error;
       }
     }
-    return Number(this.select(`${prefix}${from}`).rows[0][0]);
+    return Number((await this.select(`${prefix}${from}`, [], undefined, this.cancelled)).rows[0][0]);
   }
 
   /**
    * A page of a CTE's rows, optionally only those whose columns equal the given values (NULL matches NULL).
    * The CTE and the columns must be the model's own.
    */
-  cteRows(cte: string, filters: { column: string; value: SqlValue }[], offset: number, limit: number): RowPage {
-    const { known, withSql, from } = this.cteQuery(cte);
-    this.checkColumns(known.name, from, filters);
-    const where = filters.length
-      ? ` WHERE ${filters.map((filter) => `${quoteIdentifier(filter.column)} IS ?`).join(' AND ')}`
-      : '';
+  async cteRows(
+    cte: string,
+    filters: { column: string; value: SqlValue }[],
+    offset: number,
+    limit: number,
+  ): Promise<RowPage> {
+    const { known, withSql, from, name } = this.cteQuery(cte);
+    await this.checkColumns(known.name, from, filters);
+    const where = this.filterWhere(filters);
     const values = filters.map((filter) => filter.value);
-    const total = Number(
-      this.select(`${withSql} SELECT count(*) FROM ${quoteIdentifier(known.name)}${where}`, values).rows[0][0],
-    );
+    const total = Number((await this.select(`${withSql} SELECT count(*) FROM ${name}${where}`, values)).rows[0][0]);
     // A page is at most MAX_PAGE_ROWS rows (the panel asks for 50) and within the result's memory budget.
     const rows = Math.min(MAX_PAGE_ROWS, Math.max(0, Math.floor(limit)));
-    const page = this.select(`${from}${where} LIMIT ? OFFSET ?`, [...values, rows, Math.max(0, Math.floor(offset))], {
+    const paging = `LIMIT ${this.dialect.parameter(values.length + 1)} OFFSET ${this.dialect.parameter(values.length + 2)}`;
+    const page = await this.select(`${from}${where} ${paging}`, [...values, rows, Math.max(0, Math.floor(offset))], {
       maxBytes: this.limits.maxResultBytes,
       tooLarge: () =>
         new LensError({
@@ -645,7 +690,7 @@ export class ModelSession {
   }
 
   /** The model's CTE of that name (a name the model does not define is refused), as `WITH … SELECT * FROM cte`. */
-  private cteQuery(cte: string): { known: { name: string }; withSql: string; from: string } {
+  private cteQuery(cte: string): { known: { name: string }; withSql: string; from: string; name: string } {
     const withClause = this.query.withClause;
     const known = withClause?.ctes.find((candidate) => candidate.name.toLowerCase() === cte.toLowerCase());
     if (!withClause || !known)
@@ -655,12 +700,13 @@ export class ModelSession {
         hint: `Its CTEs are ${this.ctes.map((item) => item.name).join(', ') || 'none'}.`,
       });
     const withSql = this.sql.slice(0, withClause.end);
-    return { known, withSql, from: `${withSql} SELECT * FROM ${quoteIdentifier(known.name)}` };
+    const name = this.cteReference(known);
+    return { known, withSql, from: `${withSql} SELECT * FROM ${name}`, name };
   }
 
   /** Refuses a filter on a column the CTE does not have; its columns otherwise. */
-  private checkColumns(cte: string, from: string, filters: { column: string }[]): string[] {
-    const columns = this.select(`${from} LIMIT 0`).columns;
+  private async checkColumns(cte: string, from: string, filters: { column: string }[]): Promise<string[]> {
+    const columns = (await this.select(`${from} LIMIT 0`)).columns;
     for (const filter of filters) {
       if (!columns.includes(filter.column))
         throw new LensError({
@@ -677,29 +723,30 @@ export class ModelSession {
    * `out` for a row as this model has it, `in` for the row as the variant has it (a customer whose segment changed
    * is listed twice, out then in). With `filters`, only the rows whose columns equal the values on their own side.
    */
-  movedRows(
+  async movedRows(
     variant: ModelSession,
     cte: string,
     filters: { column: string; value: SqlValue }[],
     offset: number,
     limit: number,
-  ): RowPage {
+  ): Promise<RowPage> {
     const before = this.cteQuery(cte);
     const after = variant.cteQuery(cte);
-    const columns = this.checkColumns(before.known.name, before.from, filters);
-    const where = filters.length
-      ? ` WHERE ${filters.map((filter) => `${quoteIdentifier(filter.column)} IS ?`).join(' AND ')}`
-      : '';
+    const columns = await this.checkColumns(before.known.name, before.from, filters);
     const values = filters.map((filter) => filter.value);
-    const side = (label: string, from: string, other: string) =>
-      `SELECT ${quoteString(label)} AS moved, * FROM (SELECT * FROM (${from}) EXCEPT SELECT * FROM (${other}))${where}`;
-    const moved = `${side('out', before.from, after.from)} UNION ALL ${side('in', after.from, before.from)}`;
-    const total = Number(this.select(`SELECT count(*) FROM (${moved})`, [...values, ...values]).rows[0][0]);
+    // Every subquery named: PostgreSQL (pushdown) wants an alias on each.
+    const side = (label: string, from: string, other: string, first: number) =>
+      `SELECT ${quoteString(label)} AS moved, * FROM (SELECT * FROM (${from}) AS this_side EXCEPT SELECT * FROM (${other}) AS other_side) AS changed${this.filterWhere(filters, first)}`;
+    const moved = `${side('out', before.from, after.from, 1)} UNION ALL ${side('in', after.from, before.from, values.length + 1)}`;
+    const total = Number(
+      (await this.select(`SELECT count(*) FROM (${moved}) AS moved_rows`, [...values, ...values])).rows[0][0],
+    );
     // A customer's two rows together (by the CTE's first column, its key as models write them), the row it left first.
     const order = ['2', 'moved DESC', ...columns.slice(1).map((_, index) => String(index + 3))].join(', ');
     const rows = Math.min(MAX_PAGE_ROWS, Math.max(0, Math.floor(limit)));
-    const page = this.select(
-      `SELECT * FROM (${moved}) ORDER BY ${order} LIMIT ? OFFSET ?`,
+    const paging = `LIMIT ${this.dialect.parameter(2 * values.length + 1)} OFFSET ${this.dialect.parameter(2 * values.length + 2)}`;
+    const page = await this.select(
+      `SELECT * FROM (${moved}) AS moved_rows ORDER BY ${order} ${paging}`,
       [...values, ...values, rows, Math.max(0, Math.floor(offset))],
       {
         maxBytes: this.limits.maxResultBytes,

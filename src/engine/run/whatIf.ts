@@ -82,7 +82,7 @@ export function annotateThresholdVars(lineage: Lineage, sources: VarSources): vo
 }
 
 /** The model's result with the thresholds changed: the query only (no CTE row counts, no data checks). */
-export function runWhatIf(session: ModelSession, overrides: readonly LiteralOverride[]): ModelResult {
+export function runWhatIf(session: ModelSession, overrides: readonly LiteralOverride[]): Promise<ModelResult> {
   return session.variant(substituteLiterals(session.sql, overrides, session.model.file)).run({
     rowCounts: false,
     warnings: false,

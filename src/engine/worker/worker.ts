@@ -47,8 +47,8 @@ function lastSession(): ModelSession {
 }
 
 /** A run's answer: the result, its lineage (or why there is none), and the grid the panel and the tree show. */
-function runPayload(session: ModelSession): RunPayload {
-  const result = session.run();
+async function runPayload(session: ModelSession): Promise<RunPayload> {
+  const result = await session.run();
   let lineage: Lineage | undefined;
   let lineageError: string | undefined;
   try {
@@ -92,7 +92,7 @@ async function handle(message: WorkerRequest): Promise<unknown> {
         throw new RunCancelled();
       }
       options.onProgress({ stage: 'query' });
-      const payload = runPayload(session);
+      const payload = await runPayload(session);
       current = session;
       return payload;
     }
@@ -105,7 +105,7 @@ async function handle(message: WorkerRequest): Promise<unknown> {
       return lastSession().cteRows(message.cte, message.filters, message.offset, message.limit);
     case 'whatIf': {
       const session = lastSession();
-      const result = variantOf(session, message.overrides).run({ rowCounts: false, warnings: false });
+      const result = await variantOf(session, message.overrides).run({ rowCounts: false, warnings: false });
       let graph: LineageGraph | undefined;
       try {
         graph = new LineageGraph(session.lineage());

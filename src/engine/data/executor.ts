@@ -1,0 +1,49 @@
+// Where a model's queries run once its data is known: in sql.js on the loaded data (the default), or on the server
+// the data lives on (pushdown: postgres.ts). The session asks its questions — the model's result, a CTE's row count,
+// a page of a CTE's rows filtered by a cell — through this one interface; an adapter for another warehouse (Trino,
+// Snowflake, …) implements it and nothing else.
+import type { LensError } from '../errors';
+import { quoteIdentifier } from '../sql/names';
+import type { SqlValue } from '../../shared/rows';
+
+/** Bounds on the rows one SELECT may return, and what to say when it returns more. */
+export interface RowBound {
+  maxBytes: number;
+  tooLarge: (rows: number) => LensError;
+  /** At most this many rows (unset: the SQL's own LIMIT bounds them). */
+  maxRows?: number;
+  tooMany?: () => LensError;
+}
+
+/** How the session writes the few pieces of SQL it adds around the model's own, in the executor's dialect. */
+export interface SqlDialect {
+  /** The placeholder of the `index`-th parameter (from 1). */
+  parameter(index: number): string;
+  /** `left` equals `right`, NULL equal to NULL. */
+  nullSafeEquals(left: string, right: string): string;
+  /** A CTE the model names, referred to from SQL the session adds; `quoted`: the model wrote its name in quotes. */
+  cteReference(name: string, quoted: boolean): string;
+}
+
+export const SQLITE_DIALECT: SqlDialect = {
+  parameter: () => '?',
+  nullSafeEquals: (left, right) => `${left} IS ${right}`,
+  cteReference: (name) => quoteIdentifier(name),
+};
+
+/** Runs read-only SELECTs where the data lives; values come back as SQLite would hold them (numbers, text, NULL). */
+export interface QueryExecutor {
+  readonly dialect: SqlDialect;
+  /**
+   * Runs one SELECT with positional `params`; with a bound, the rows are fetched in batches and refused as soon as
+   * they pass it (memory stays bounded whatever the table size). `cancelled` is asked while the query runs.
+   */
+  select(
+    sql: string,
+    params: SqlValue[],
+    bound?: RowBound,
+    cancelled?: () => boolean,
+  ): Promise<{ columns: string[]; rows: SqlValue[][] }>;
+  /** Frees the connection; the data it belongs to is closed. */
+  close(): void;
+}
