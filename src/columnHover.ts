@@ -56,7 +56,8 @@ export class ColumnHover extends Disposable implements vscode.HoverProvider {
 
   /** Whether the last run's lineage has spans in this document's file. */
   covers(document: vscode.TextDocument): boolean {
-    return !!this.current()?.index.covers(document.uri.fsPath);
+    const file = this.controller.fileOf(document.uri);
+    return !!file && !!this.current()?.index.covers(file);
   }
 
   /** The lineage column whose name is at `position`, and the name's range; undefined when none is there. */
@@ -65,11 +66,12 @@ export class ColumnHover extends Disposable implements vscode.HoverProvider {
     position: vscode.Position,
   ): { target: ColumnTarget; range: vscode.Range } | undefined {
     const current = this.current();
-    if (!current?.index.covers(document.uri.fsPath)) return undefined;
+    const file = this.controller.fileOf(document.uri);
+    if (!file || !current?.index.covers(file)) return undefined;
     const range = document.getWordRangeAtPosition(position, IDENTIFIER);
     if (!range) return undefined;
     const target = current.index.columnAt(
-      document.uri.fsPath,
+      file,
       range.start.line + 1,
       range.start.character + 1,
       document.getText(range),

@@ -34,10 +34,9 @@ export class ColumnLens extends Disposable implements vscode.CodeLensProvider {
   /** "Lineage of <column>" for each output column, on the final select's SELECT line, once that file has run. */
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
     const run = this.controller.last;
-    if (!run?.lineage || run.result.model.file !== document.uri.fsPath) return [];
-    const outputs = run.lineage.nodes.filter(
-      (node) => node.kind === 'output' && node.span?.file === document.uri.fsPath,
-    );
+    const file = this.controller.fileOf(document.uri);
+    if (!run?.lineage || !file || run.result.model.file !== file) return [];
+    const outputs = run.lineage.nodes.filter((node) => node.kind === 'output' && node.span?.file === file);
     if (outputs.length === 0) return [];
     const first = outputs[0].span!;
     const firstOffset = document.offsetAt(new vscode.Position(first.line - 1, first.column - 1));

@@ -1,6 +1,6 @@
 // Registers Segment Lens's commands, views and listeners. Everything it creates is disposed with the extension.
 import * as vscode from 'vscode';
-import { RunController } from './runController';
+import { RunController, SAMPLE_SCHEME } from './runController';
 import { ModelCodeLens } from './codeLens';
 import { Panel } from './panel';
 import { SegmentTree } from './tree';
@@ -115,6 +115,8 @@ export function activate(context: vscode.ExtensionContext): SegmentLensApi {
 
   // Lineage from the editor: a column's lineage on hover, Show Lineage of Column, Go to Definition.
   const sqlFiles = { language: 'sql', scheme: 'file' };
+  // The read-only bundled sample too: a new user's first model.
+  const sqlModels = [sqlFiles, { language: 'sql', scheme: SAMPLE_SCHEME }];
   const columnHover = new ColumnHover(controller);
   const columnLens = new ColumnLens(controller, panel, columnHover, (document) => codeLens.isModel(document));
   const definitions = new ModelDefinitions(controller);
@@ -122,8 +124,8 @@ export function activate(context: vscode.ExtensionContext): SegmentLensApi {
     columnHover,
     columnLens,
     definitions,
-    vscode.languages.registerHoverProvider(sqlFiles, columnHover),
-    vscode.languages.registerCodeLensProvider(sqlFiles, columnLens),
+    vscode.languages.registerHoverProvider(sqlModels, columnHover),
+    vscode.languages.registerCodeLensProvider(sqlModels, columnLens),
     vscode.languages.registerDefinitionProvider(sqlFiles, definitions),
   );
   register(SHOW_COLUMN_LINEAGE, (first?: unknown, second?: unknown) => columnLens.show(first, second));

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { Disposable } from './dispose';
-import type { CompletedRun, RunController, RunState } from './runController';
+import { SAMPLE_SCHEME, type CompletedRun, type RunController, type RunState } from './runController';
 import { toRange } from './vscodeTypes';
 import { sqlNumber } from './engine/run/whatIf';
 import { toCsv } from './shared/format';
@@ -24,8 +24,6 @@ import {
   type WebviewMessage,
 } from './shared/protocol';
 
-/** The bundled sample's files open read-only, as documents of this scheme (they belong to the extension). */
-const SAMPLE_SCHEME = 'segment-lens-sample';
 /** Where the panel's share of the editor area is remembered (globalState), and the share when none is. */
 const SHARE_KEY = 'segmentLens.panelShare';
 const DEFAULT_SHARE = 0.6;
@@ -430,17 +428,13 @@ export class Panel extends Disposable {
 
   /** The text of a bundled sample file, for its read-only document; nothing outside the sample folder. */
   private async sampleText(uri: vscode.Uri): Promise<string> {
-    const sampleDir = this.controller.assets.sampleDir;
-    const file = path.join(sampleDir, ...uri.path.split('/').filter(Boolean));
-    if (!this.controller.isSample(file)) throw new Error(`Segment Lens: ${uri.path} is not a bundled sample file.`);
+    const file = this.controller.fileOf(uri);
+    if (!file) throw new Error(`Segment Lens: ${uri.path} is not a bundled sample file.`);
     return readFile(file, 'utf8');
   }
 
-  /** The document for a file: the user's own file, or a bundled sample file read-only. */
   private documentUri(file: string): vscode.Uri {
-    if (!this.controller.isSample(file)) return vscode.Uri.file(file);
-    const relative = path.relative(this.controller.assets.sampleDir, file).split(path.sep).join('/');
-    return vscode.Uri.from({ scheme: SAMPLE_SCHEME, path: `/${relative}` });
+    return this.controller.documentUri(file);
   }
 
   /**

@@ -5,6 +5,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { readConfig } from './config';
+
+/** The bundled sample's files open read-only, as documents of this scheme (they belong to the extension). */
+export const SAMPLE_SCHEME = 'segment-lens-sample';
 import { Disposable } from './dispose';
 import { toRange } from './vscodeTypes';
 import type { EngineAssets, LensErrorValue, Lineage, LineageOfModel, ModelResult, RowPage } from './engine/index';
@@ -102,6 +105,21 @@ export class RunController extends Disposable {
   /** Whether a file is one of the bundled sample's (shown read-only: it belongs to the extension). */
   isSample(file: string): boolean {
     return file.startsWith(this.assets.sampleDir + path.sep);
+  }
+
+  /** The document for a file: the user's own file, or a bundled sample file read-only. */
+  documentUri(file: string): vscode.Uri {
+    if (!this.isSample(file)) return vscode.Uri.file(file);
+    const relative = path.relative(this.assets.sampleDir, file).split(path.sep).join('/');
+    return vscode.Uri.from({ scheme: SAMPLE_SCHEME, path: `/${relative}` });
+  }
+
+  /** The file a document shows, as the engine names files: undefined for documents of other schemes. */
+  fileOf(uri: vscode.Uri): string | undefined {
+    if (uri.scheme === 'file') return uri.fsPath;
+    if (uri.scheme !== SAMPLE_SCHEME) return undefined;
+    const file = path.join(this.assets.sampleDir, ...uri.path.split('/').filter(Boolean));
+    return this.isSample(file) ? file : undefined;
   }
 
   /** What titles call a model file: its path relative to the workspace, or "bundled sample". */

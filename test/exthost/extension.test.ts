@@ -264,6 +264,21 @@ describe('Segment Lens in VS Code', () => {
       )?.viewColumn;
       assert.ok(panelColumn !== undefined && editor?.viewColumn !== panelColumn, 'not in the panel group');
       assert.equal(editor?.document.lineAt(editor.selection.active.line).text.trim().startsWith('CASE'), true);
+      // The read-only sample shows a column's lineage on hover too (line 25: `ROUND(AVG(total_spent), 2)`).
+      assert.equal(editor!.document.lineAt(24).text.slice(14, 25), 'total_spent');
+      const hovers =
+        (await vscode.commands.executeCommand<vscode.Hover[]>(
+          'vscode.executeHoverProvider',
+          editor!.document.uri,
+          new vscode.Position(24, 14),
+        )) ?? [];
+      const hoverTexts = hovers
+        .flatMap((hover) => hover.contents)
+        .map((content) => (typeof content === 'string' ? content : content.value));
+      assert.ok(
+        hoverTexts.some((text) => text.startsWith('**`total_spent`** — column of CTE base')),
+        hoverTexts.join('\n---\n'),
+      );
 
       // The sample ran; saving a model of one's own runs that one.
       const document = await vscode.workspace.openTextDocument(copy);
