@@ -99,12 +99,13 @@ function upstreamLineages(sources: UpstreamSources, data: LoadedData): UpstreamM
   return sources.models.map((model) => {
     const entry = { model: model.name, file: model.file, relation: sources.relationOf(model) };
     try {
-      const query = prepareQuery(sources.render(model), model.file);
-      const key = JSON.stringify([data.buildCount, model.file, query.sql]);
+      const rendered = sources.render(model);
+      // Keyed by the rendered SQL: an unchanged model is neither parsed nor walked again (each run asks).
+      const key = JSON.stringify([data.buildCount, model.file, rendered.sql]);
       let outcome = data.upstreamLineages.get(key) as LineageOutcome | undefined;
       if (!outcome) {
         if (data.upstreamLineages.size >= MAX_KEPT_LINEAGES) data.upstreamLineages.clear();
-        outcome = lineageOf(query, data);
+        outcome = lineageOf(prepareQuery(rendered, model.file), data);
         data.upstreamLineages.set(key, outcome);
       }
       return outcome.lineage ? { ...entry, lineage: outcome.lineage } : { ...entry, error: outcome.error.message };
