@@ -4,18 +4,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { modelLineage, type Lineage } from '../../src/engine/index';
+import type { Lineage } from '../../src/engine/index';
 import { caseText, ColumnSpanIndex, describeColumn, identifierKey } from '../../src/shared/columnLineage';
-import { assets, jaffleShopWorkspace } from './helpers';
-
-async function lineageOf(dir: string, model: string): Promise<Lineage> {
-  const outcome = await modelLineage(
-    { workspaceDir: dir, settings: { model, connection: { type: 'csv', directory: 'seeds' } }, env: {} },
-    assets,
-  );
-  if (!outcome.ok) assert.fail(JSON.stringify(outcome.error));
-  return outcome.result.lineage;
-}
+import { jaffleShopWorkspace, seedsLineage as lineageOf } from './helpers';
 
 /** The 1-based line and column of the `occurrence`-th `word` (0-based) on the line of `file` holding `lineText`. */
 function place(file: string, lineText: string, word: string, occurrence = 0): { line: number; column: number } {

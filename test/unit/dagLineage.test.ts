@@ -8,16 +8,7 @@ import path from 'node:path';
 import { modelLineage, type Lineage } from '../../src/engine/index';
 import { columnPaths, pathText, upstreamModelOf } from '../../src/shared/dagLineage';
 import type { FileLocation } from '../../src/shared/problem';
-import { assets, cliPath, jaffleShopWorkspace, write } from './helpers';
-
-async function lineageOf(dir: string, model: string): Promise<Lineage> {
-  const outcome = await modelLineage(
-    { workspaceDir: dir, settings: { model, connection: { type: 'csv', directory: 'seeds' } }, env: {} },
-    assets,
-  );
-  if (!outcome.ok) assert.fail(JSON.stringify(outcome.error));
-  return outcome.result.lineage;
-}
+import { assets, cliPath, jaffleShopWorkspace, write, seedsLineage as lineageOf } from './helpers';
 
 /** The text at a span's line and column in its own file. */
 function textAt(span: FileLocation): string {

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import type { EngineAssets } from '../../src/engine/index';
+import { modelLineage, type EngineAssets, type Lineage } from '../../src/engine/index';
 import { LensError } from '../../src/engine/errors';
 import { jinjaRuntime } from '../../src/engine/model/jinjaRuntime';
 import assert from 'node:assert/strict';
@@ -32,6 +32,16 @@ export function jaffleShopWorkspace(): string {
   const dir = path.join(tempWorkspace(), 'jaffle_shop');
   copyJaffleShop(repoRoot, dir);
   return dir;
+}
+
+/** A model's lineage (across the models it stands on) over the CSV seeds in `dir/seeds`. */
+export async function seedsLineage(dir: string, model: string): Promise<Lineage> {
+  const outcome = await modelLineage(
+    { workspaceDir: dir, settings: { model, connection: { type: 'csv', directory: 'seeds' } }, env: {} },
+    assets,
+  );
+  if (!outcome.ok) assert.fail(JSON.stringify(outcome.error));
+  return outcome.result.lineage;
 }
 
 export const cliPath = path.join(repoRoot, 'dist', 'cli.js');

@@ -2,7 +2,7 @@
 // fixture's SQL and on small hand-written ones. Expected stages and boxes are read off the fixture's SQL by hand;
 // geometry is checked by its properties (inside the drawing, no overlaps, fits the width) at many widths.
 import assert from 'node:assert/strict';
-import { modelLineage, type Lineage } from '../../src/engine/index';
+import type { Lineage } from '../../src/engine/index';
 import type { LineageEdge, LineageNode } from '../../src/shared/lineageModel';
 import {
   COMPACT,
@@ -18,16 +18,7 @@ import {
   type Layout,
   type ModelTree,
 } from '../../webview/lineageLayout';
-import { assets, jaffleShopWorkspace } from './helpers';
-
-async function lineageOf(dir: string, model: string): Promise<Lineage> {
-  const outcome = await modelLineage(
-    { workspaceDir: dir, settings: { model, connection: { type: 'csv', directory: 'seeds' } }, env: {} },
-    assets,
-  );
-  if (!outcome.ok) assert.fail(JSON.stringify(outcome.error));
-  return outcome.result.lineage;
-}
+import { jaffleShopWorkspace, seedsLineage as lineageOf } from './helpers';
 
 /** The stages as titles, each with its groups' relations. */
 const shape = (tree: ModelTree) =>
