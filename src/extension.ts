@@ -11,6 +11,7 @@ import { CancelledError } from './engine/worker/client';
 import { ColumnHover, SHOW_COLUMN_LINEAGE } from './columnHover';
 import { ColumnLens } from './columnLens';
 import { ModelDefinitions } from './definitions';
+import { PostgresPasswords, SET_PASSWORD, setPostgresPassword } from './passwordCommand';
 
 export interface SegmentLensApi {
   /** How long `activate` itself took, in milliseconds. */
@@ -21,6 +22,8 @@ export interface SegmentLensApi {
   codeLens: ModelCodeLens;
   columnHover: ColumnHover;
   columnLens: ColumnLens;
+  /** The PostgreSQL passwords stored with Set PostgreSQL Password (VS Code's SecretStorage). */
+  passwords: PostgresPasswords;
 }
 
 export function activate(context: vscode.ExtensionContext): SegmentLensApi {
@@ -109,6 +112,16 @@ export function activate(context: vscode.ExtensionContext): SegmentLensApi {
     if (controller.last?.result.model.file !== model.fsPath) await run(model);
     await panel.previewCte(cte);
   });
+  // Set PostgreSQL Password: runs send what it stores to the engine with each request.
+  const passwords = new PostgresPasswords(context.secrets, context.globalState);
+  controller.storedPasswords = () => passwords.all();
+  register(SET_PASSWORD, () =>
+    setPostgresPassword(
+      () => controller.postgresServer(),
+      passwords,
+      () => controller.refresh(),
+    ),
+  );
   register('segmentLens.revealCell', (region: string | null, segment: string | null) =>
     panel.revealCell(region, segment),
   );
@@ -135,7 +148,16 @@ export function activate(context: vscode.ExtensionContext): SegmentLensApi {
   context.subscriptions.push(vscode.window.onDidChangeActiveTextEditor(updateModelContext));
   updateModelContext();
 
-  return { activationMs: performance.now() - started, controller, panel, tree, codeLens, columnHover, columnLens };
+  return {
+    activationMs: performance.now() - started,
+    controller,
+    panel,
+    tree,
+    codeLens,
+    columnHover,
+    columnLens,
+    passwords,
+  };
 }
 
 export function deactivate(): void {}

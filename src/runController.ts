@@ -10,7 +10,17 @@ import { readConfig } from './config';
 export const SAMPLE_SCHEME = 'segment-lens-sample';
 import { Disposable } from './dispose';
 import { toRange } from './vscodeTypes';
-import type { EngineAssets, LensErrorValue, Lineage, LineageOfModel, ModelResult, RowPage } from './engine/index';
+import type {
+  ConnectionServer,
+  EngineAssets,
+  LensErrorValue,
+  Lineage,
+  LineageOfModel,
+  ModelResult,
+  RawSettings,
+  RowPage,
+  RunRequest,
+} from './engine/index';
 import { LensError } from './engine/errors';
 import { resolveTimeout } from './engine/settings';
 import { CancelledError, EngineClient, type Deadline } from './engine/worker/client';
@@ -68,6 +78,8 @@ export class RunController extends Disposable {
 
   /** The engine's worker, started by the first run (activation loads nothing). */
   private readonly engine: EngineClient;
+  /** The PostgreSQL passwords the user stored (Set PostgreSQL Password), sent with each request that reads data. */
+  storedPasswords: () => Promise<Record<string, string>> = () => Promise.resolve({});
 
   constructor(readonly extensionUri: vscode.Uri) {
     super();
@@ -175,7 +187,7 @@ export class RunController extends Disposable {
         const outcome = await this.engine.request<RunPayload>(
           {
             type: 'run',
-            request: { workspaceDir: dir, settings, env: { ...process.env }, trusted: vscode.workspace.isTrusted },
+            request: await this.engineRequest(dir, settings),
             assets: this.assets,
           },
           this.deadline(settings.timeoutSeconds, `The model ${modelName}`),
@@ -251,7 +263,7 @@ export class RunController extends Disposable {
     const outcome = await this.engine.request<LineageOfModel>(
       {
         type: 'lineage',
-        request: { workspaceDir: dir, settings, env: { ...process.env }, trusted: vscode.workspace.isTrusted },
+        request: await this.engineRequest(dir, settings),
         assets: this.assets,
       },
       this.deadline(settings.timeoutSeconds, `The lineage of ${path.basename(file)}`),
@@ -259,6 +271,28 @@ export class RunController extends Disposable {
     if (!outcome.ok) throw new LensError(outcome.error);
     const described = outcome.result.model.file;
     return describeModel({ model: path.basename(described, path.extname(described)), lineage: outcome.result.lineage });
+  }
+
+  /** What the engine is asked with: the workspace, its settings and environment, and the stored passwords. */
+  private async engineRequest(dir: string, settings: RawSettings): Promise<RunRequest> {
+    const trusted = vscode.workspace.isTrusted;
+    // A workspace not trusted connects to no server: no password leaves the extension host for it.
+    const passwords = trusted ? await this.storedPasswords() : {};
+    return { workspaceDir: dir, settings, env: { ...process.env }, trusted, passwords };
+  }
+
+  /** The PostgreSQL server the connection in effect reads (for Set PostgreSQL Password), or undefined. */
+  async postgresServer(): Promise<ConnectionServer | undefined> {
+    const model = this.lastModel ?? this.defaultModel();
+    const { dir, scope } = this.workspaceFor(model);
+    const settings = { ...readConfig(scope).engine };
+    if (model) settings.model = model.fsPath;
+    const outcome = await this.engine.request<ConnectionServer | null>(
+      { type: 'postgresServer', request: await this.engineRequest(dir, settings), assets: this.assets },
+      this.deadline(settings.timeoutSeconds, 'Finding the PostgreSQL server'),
+    );
+    if (!outcome.ok) throw new LensError(outcome.error);
+    return outcome.result ?? undefined;
   }
 
   /** Runs the last model again. */

@@ -27,6 +27,7 @@ export {
   type ProjectDefinitions,
 } from './model/projectIndex';
 export type { RowPage } from '../shared/rows';
+export { connectionServer, type ConnectionServer } from './data/connectionServer';
 
 export type RunResult = Outcome<ModelResult>;
 

@@ -25,6 +25,11 @@ export interface RunRequest {
   env?: Record<string, string | undefined>;
   homeDir?: string;
   /**
+   * PostgreSQL passwords the user stored (VS Code's SecretStorage, "Set PostgreSQL Password…"), by
+   * postgresPasswordKey (user@host:port/database): used when the connection gives none. Never logged or shown.
+   */
+  passwords?: Record<string, string>;
+  /**
    * False in a workspace VS Code does not trust: then no file outside the workspace folder is read (links are
    * followed to check), and templates get no environment.
    */
@@ -79,6 +84,8 @@ export class Workspace {
   /** The environment templates see: none when the workspace is not trusted. */
   readonly env: Record<string, string | undefined>;
   readonly homeDir: string;
+  /** Stored PostgreSQL passwords (RunRequest.passwords): none when the workspace is not trusted. */
+  readonly passwords: Readonly<Record<string, string>>;
   /** The workspace folder with its links resolved: what every path is checked against (untrusted only). */
   private realDir?: Promise<string>;
 
@@ -87,6 +94,7 @@ export class Workspace {
     this.trusted = request.trusted !== false;
     this.env = this.trusted ? (request.env ?? process.env) : {};
     this.homeDir = request.homeDir ?? process.env.HOME ?? request.workspaceDir;
+    this.passwords = this.trusted ? (request.passwords ?? {}) : {};
   }
 
   /**

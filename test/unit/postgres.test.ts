@@ -5,6 +5,7 @@ import { chmodSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
+  connectionServer,
   DataCache,
   ModelSession,
   runModel,
@@ -160,6 +161,19 @@ describe('postgres: pull and pushdown modes on a real PostgreSQL server', functi
     if (outcome.ok) assert.fail('expected an error, got a result');
     assert.ok(!JSON.stringify(outcome.error).includes(READER_PASSWORD), 'the password is never in a message');
     return outcome.error;
+  }
+
+  /** No ~/.pgpass (PGPASSFILE names no file) and no PGPASSWORD until the returned function restores them. */
+  function withoutPgpass(dir: string): () => void {
+    const saved = { PGPASSFILE: process.env.PGPASSFILE, PGPASSWORD: process.env.PGPASSWORD };
+    process.env.PGPASSFILE = path.join(dir, 'no-pgpass');
+    delete process.env.PGPASSWORD;
+    return () => {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    };
   }
 
   function modelWorkspace(sql: string): { dir: string; model: string } {
@@ -328,6 +342,109 @@ describe('postgres: pull and pushdown modes on a real PostgreSQL server', functi
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }
+    }
+  });
+
+  it('uses the password stored with Set PostgreSQL Password when the connection gives none: after passwordEnv, before ~/.pgpass', async () => {
+    const { dir, model } = modelWorkspace(sampleModel);
+    const key = `${READER}@127.0.0.1:${running!.port}/${DATABASE}`;
+    const restore = withoutPgpass(dir);
+    const stored = (passwords: Record<string, string> | undefined, extra: Record<string, unknown> = {}, env = {}) =>
+      runModel(
+        {
+          workspaceDir: dir,
+          settings: { model, connection: connection({ passwordEnv: undefined, ...extra }) },
+          env,
+          homeDir: dir,
+          ...(passwords ? { passwords } : {}),
+        },
+        assets,
+      );
+    try {
+      const pulled = await stored({ [key]: READER_PASSWORD });
+      if (!pulled.ok) assert.fail(JSON.stringify(pulled.error));
+      assert.deepEqual(pulled.result.rows.length, expectedSegments(shop).length);
+      // Another server's password is not this one's.
+      const none = await stored({ [`${READER}@127.0.0.1:${running!.port}/postgres`]: READER_PASSWORD });
+      assert.ok(!none.ok);
+      assert.match(none.error.message, /asks for the password of user "lens_reader", and none was given/);
+      assert.match(
+        none.error.hint!,
+        /Set PostgreSQL Password…" to store it for lens_reader@127\.0\.0\.1:\d+\/warehouse/,
+      );
+      // A stored password the server refuses: the hint says it was the stored one, and how to change it.
+      const wrong = await stored({ [key]: 'stored-but-wrong' });
+      assert.ok(!wrong.ok);
+      assert.match(wrong.error.message, /refused the password of user "lens_reader"/);
+      assert.match(
+        wrong.error.hint!,
+        /The password stored for lens_reader@127\.0\.0\.1:\d+\/warehouse was refused: run "Segment Lens: Set PostgreSQL Password…"/,
+      );
+      assert.ok(!JSON.stringify(wrong.error).includes('stored-but-wrong'));
+      // passwordEnv comes first: a right one in the variable wins over a wrong stored one; an unset one gives way.
+      const fromEnv = await stored(
+        { [key]: 'stored-but-wrong' },
+        { passwordEnv: 'SHOP_PG_PASSWORD' },
+        {
+          SHOP_PG_PASSWORD: READER_PASSWORD,
+        },
+      );
+      assert.ok(fromEnv.ok);
+      const unsetEnv = await stored({ [key]: READER_PASSWORD }, { passwordEnv: 'SHOP_PG_PASSWORD' }, {});
+      assert.ok(unsetEnv.ok);
+      // Not trusted: no stored password is used (and no connection is made for the workspace's files).
+      const untrusted = await runModel(
+        {
+          workspaceDir: dir,
+          settings: { model, connection: connection({ passwordEnv: undefined }) },
+          homeDir: dir,
+          trusted: false,
+          passwords: { [key]: READER_PASSWORD },
+        },
+        assets,
+      );
+      assert.ok(!untrusted.ok);
+    } finally {
+      restore();
+    }
+  });
+
+  it('finds the server a dbt-postgres profile without a password names, and uses the password stored for it', async () => {
+    const dir = tempWorkspace();
+    write(dir, 'dbt_project.yml', 'name: shop\nprofile: shop\nmodel-paths: [models]\n');
+    write(
+      dir,
+      'profiles.yml',
+      `shop:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: ${running!.host}\n      port: ${running!.port}\n      user: ${READER}\n      dbname: ${DATABASE}\n      schema: analytics\n`,
+    );
+    write(dir, 'models/segments.sql', sampleModel);
+    const settings = { model: 'models/segments.sql', connection: { type: 'dbt' } };
+    const key = `${READER}@127.0.0.1:${running!.port}/${DATABASE}`;
+    assert.deepEqual(await connectionServer({ workspaceDir: dir, settings, homeDir: dir }, assets), {
+      key,
+      url: `postgres://127.0.0.1:${running!.port}/${DATABASE}`,
+      origin: `target "dev" of profile "shop" in ${path.join(dir, 'profiles.yml')}`,
+      password: 'none',
+    });
+    assert.equal(
+      (await connectionServer({ workspaceDir: dir, settings, homeDir: dir, passwords: { [key]: 'x' } }, assets))
+        ?.password,
+      'stored',
+    );
+    assert.equal(await connectionServer({ workspaceDir: dir, settings: {}, homeDir: dir }, assets), undefined);
+    const restore = withoutPgpass(dir);
+    try {
+      const without = await runModel({ workspaceDir: dir, settings, env: {}, homeDir: dir }, assets);
+      assert.ok(!without.ok);
+      assert.match(without.error.message, /asks for the password of user "lens_reader", and none was given/);
+      const outcome = await runModel(
+        { workspaceDir: dir, settings, env: {}, homeDir: dir, passwords: { [key]: READER_PASSWORD } },
+        assets,
+      );
+      if (!outcome.ok) assert.fail(JSON.stringify(outcome.error));
+      assert.equal(outcome.result.rows.length, expectedSegments(shop).length);
+    } finally {
+      restore();
     }
   });
 

@@ -9,7 +9,7 @@ import { renderText } from '../model/jinja';
 import type { JinjaRuntime } from '../model/jinjaRuntime';
 import { isRecord } from '../../shared/json';
 import { checkSchemaNames, SSL_MODES, type PostgresSslMode } from '../settings';
-import type { PostgresTarget } from './postgres';
+import { withStoredPassword, type PostgresTarget } from './postgres';
 
 export interface DbtConnectionSetting {
   profilesDir?: string;
@@ -104,17 +104,21 @@ function postgresTarget(
     target: where.target,
     schema,
     profilesFile: where.file,
-    server: {
-      host: text('host', true)!,
-      port,
-      database: text('dbname', true, 'database')!,
-      user: text('user', true)!,
-      ...(password !== undefined ? { password } : {}),
-      ...(sslmode ? { sslmode: sslmode as PostgresSslMode } : {}),
-      schema,
-      ...(searchPath ? { searchPath } : {}),
-      origin: `target "${where.target}" of profile "${where.profile}" in ${where.file}`,
-    },
+    // No password in the profile: the one the user stored for this server, if any (else ~/.pgpass).
+    server: withStoredPassword(
+      {
+        host: text('host', true)!,
+        port,
+        database: text('dbname', true, 'database')!,
+        user: text('user', true)!,
+        ...(password !== undefined ? { password } : {}),
+        ...(sslmode ? { sslmode: sslmode as PostgresSslMode } : {}),
+        schema,
+        ...(searchPath ? { searchPath } : {}),
+        origin: `target "${where.target}" of profile "${where.profile}" in ${where.file}`,
+      },
+      workspace.passwords,
+    ),
   };
 }
 

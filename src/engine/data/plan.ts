@@ -11,7 +11,15 @@ import { resolveDbtTarget } from './dbtProfile';
 import { jinjaRuntime } from '../model/jinjaRuntime';
 import type { LoadedData, SourceInfo } from './loadedData';
 import { loadSqlJs } from './sqljs';
-import { postgresUrl, pullKey, pullPostgres, type PostgresTarget, type PullRequest } from './postgres';
+import {
+  postgresUrl,
+  pullKey,
+  pullPostgres,
+  SET_PASSWORD_COMMAND,
+  withStoredPassword,
+  type PostgresTarget,
+  type PullRequest,
+} from './postgres';
 import { openSqliteFiles } from './sqliteFiles';
 
 export interface DataPlan {
@@ -24,6 +32,8 @@ export interface DataPlan {
    * part of what a loaded copy was loaded for (see DataCache).
    */
   modelKey?: (request: PullRequest) => string;
+  /** The PostgreSQL server the data is on (its password resolved), for the Set Password command to name. */
+  server?: PostgresTarget;
   open(request?: PullRequest): Promise<LoadedData>;
 }
 
@@ -44,10 +54,13 @@ function pullPlan(
   sqlJs: () => ReturnType<typeof loadSqlJs>,
   options: PlanOptions,
   files: string[] = [],
+  /** Why the server cannot be read (no password where the setting says): thrown when the data is opened. */
+  problem?: LensError,
 ): DataPlan {
   return {
     target,
     sources: files,
+    server,
     // Another server, user or search path is other data, whatever the model reads.
     // The mode and the bound decide between a pulled copy and pushdown: either change, other data.
     modelKey: (request) =>
@@ -61,6 +74,7 @@ function pullPlan(
       ]),
     open: async (request) => {
       if (!request) throw new Error('Segment Lens: a PostgreSQL plan opens only for a rendered model');
+      if (problem) throw problem;
       return pullPostgres(await sqlJs(), server, request, {
         timeoutMs: (options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
         maxRows: options.maxRows ?? DEFAULT_PULL_MAX_ROWS,
@@ -128,28 +142,41 @@ export async function planData(
     }
     case 'postgres': {
       const setting = 'segmentLens.connection';
-      const server: PostgresTarget = {
-        host: connection.host,
-        port: connection.port,
-        database: connection.database,
-        ...(connection.user ? { user: connection.user } : {}),
-        // Unset, pg reads PGPASSWORD and then ~/.pgpass itself.
-        ...(connection.passwordEnv && workspace.env[connection.passwordEnv] !== undefined
-          ? { password: workspace.env[connection.passwordEnv] }
-          : {}),
-        ...(connection.sslmode ? { sslmode: connection.sslmode } : {}),
-        schema: connection.schema,
-        origin: setting,
-      };
-      if (connection.passwordEnv && server.password === undefined && workspace.trusted) {
-        throw new LensError({
-          code: 'settings',
-          setting: `${setting}.passwordEnv`,
-          message: `The environment variable ${connection.passwordEnv} (${setting}.passwordEnv) is not set.`,
-          hint: `Set ${connection.passwordEnv} to the password before starting VS Code (or the CLI), or remove passwordEnv to use ~/.pgpass.`,
-        });
-      }
-      return pullPlan({ name: 'dev', schema: connection.schema }, server, { type: 'postgres' }, sqlJs, options);
+      // passwordEnv first, then the password the user stored for this server; unset, pg reads ~/.pgpass itself.
+      const server = withStoredPassword(
+        {
+          host: connection.host,
+          port: connection.port,
+          database: connection.database,
+          ...(connection.user ? { user: connection.user } : {}),
+          ...(connection.passwordEnv && workspace.env[connection.passwordEnv] !== undefined
+            ? { password: workspace.env[connection.passwordEnv] }
+            : {}),
+          ...(connection.sslmode ? { sslmode: connection.sslmode } : {}),
+          schema: connection.schema,
+          origin: setting,
+        },
+        workspace.passwords,
+      );
+      // Thrown when the data opens, not here: the Set Password command still finds the server to store one for.
+      const problem =
+        connection.passwordEnv && server.password === undefined && workspace.trusted
+          ? new LensError({
+              code: 'settings',
+              setting: `${setting}.passwordEnv`,
+              message: `The environment variable ${connection.passwordEnv} (${setting}.passwordEnv) is not set.`,
+              hint: `Set ${connection.passwordEnv} to the password before starting VS Code (or the CLI), run "${SET_PASSWORD_COMMAND}", or remove passwordEnv to use ~/.pgpass.`,
+            })
+          : undefined;
+      return pullPlan(
+        { name: 'dev', schema: connection.schema },
+        server,
+        { type: 'postgres' },
+        sqlJs,
+        options,
+        [],
+        problem,
+      );
     }
     case 'dbt': {
       const target = await resolveDbtTarget(jinjaRuntime(assets.jinjaDir), workspace, project, connection);

@@ -6,6 +6,7 @@
 // sends the server a cancel request; the connection is closed when the pull ends, however it ends. The password is
 // never part of a message: errors are rebuilt from the server's SQLSTATE, not passed through.
 import { connect as connectSocket } from 'node:net';
+import { userInfo } from 'node:os';
 import pg from 'pg';
 import type { Database, SqlJsStatic, SqlValue } from 'sql.js';
 import { LensError, oneLine } from '../errors';
@@ -24,8 +25,13 @@ export interface PostgresTarget {
   port: number;
   database: string;
   user?: string;
-  /** Resolved from an environment variable or the profile; undefined lets pg read ~/.pgpass. Never shown. */
+  /**
+   * Resolved from an environment variable or the profile, else the password the user stored (withStoredPassword);
+   * undefined lets pg read ~/.pgpass. Never shown.
+   */
   password?: string;
+  /** The password is the one stored with the Set PostgreSQL Password command (the refusal's hint says so). */
+  passwordStored?: boolean;
   sslmode?: PostgresSslMode;
   /** dbt's target.schema: the first schema of the search path unless `searchPath` says otherwise. */
   schema: string;
@@ -51,6 +57,33 @@ const CANCEL_POLL_MS = 50;
 export function postgresUrl(target: Pick<PostgresTarget, 'host' | 'port' | 'database'>): string {
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
   return `postgres://${host}:${target.port}/${target.database}`;
+}
+
+/** The command that stores a password in VS Code's SecretStorage, as the palette lists it. */
+export const SET_PASSWORD_COMMAND = 'Segment Lens: Set PostgreSQL Password…';
+
+/**
+ * `user@host:port/database`: what a stored password is kept under, and how the command names the connection. The
+ * user is the one pg connects as: the connection's, else PGUSER, else the login name (as libpq does).
+ */
+export function postgresPasswordKey(target: Pick<PostgresTarget, 'user' | 'host' | 'port' | 'database'>): string {
+  const user = target.user ?? process.env.PGUSER ?? userInfo().username;
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  return `${user}@${host}:${target.port}/${target.database}`;
+}
+
+/**
+ * The target with the password the user stored for it (SecretStorage, sent with the run request) when the
+ * connection gives none: passwordEnv or the profile's env_var() first, then the stored one, then ~/.pgpass (pg).
+ */
+export function withStoredPassword(
+  target: PostgresTarget,
+  stored: Readonly<Record<string, string>> | undefined,
+): PostgresTarget {
+  if (target.password !== undefined || !stored) return target;
+  const key = postgresPasswordKey(target);
+  const password = Object.hasOwn(stored, key) ? stored[key] : undefined;
+  return password ? { ...target, password, passwordStored: true } : target;
 }
 
 /** The run was cancelled while the pull was on the wire. */
@@ -85,15 +118,18 @@ export function postgresError(error: unknown, target: PostgresTarget, subject?: 
   const user = target.user ?? 'your login name';
   const scrub = (text: string) => (target.password ? text.replaceAll(target.password, '***') : text);
   const detail = oneLine(scrub(String(failure.message ?? error)));
+  if (!code && /client password must be a string/.test(detail)) return noPasswordError(target);
   switch (code) {
     case '28P01':
     case '28000':
       return new LensError({
         code: 'postgres',
         message: `${url} refused the password of user "${user}" (${target.origin}).`,
-        hint: target.password
-          ? "Check the password in the environment variable the connection names (passwordEnv, or the profile's env_var), or in ~/.pgpass."
-          : 'No password was given: set the environment variable the connection names in passwordEnv, or add the server to ~/.pgpass.',
+        hint: target.passwordStored
+          ? `The password stored for ${postgresPasswordKey(target)} was refused: run "${SET_PASSWORD_COMMAND}" to change it.`
+          : target.password
+            ? `Check the password in the environment variable the connection names (passwordEnv, or the profile's env_var), or run "${SET_PASSWORD_COMMAND}" and remove passwordEnv.`
+            : `No password was given: run "${SET_PASSWORD_COMMAND}" to store one for ${postgresPasswordKey(target)}, set the environment variable the connection names in passwordEnv, or add the server to ~/.pgpass.`,
       });
     case '3D000':
       return new LensError({
@@ -143,6 +179,15 @@ export function postgresError(error: unknown, target: PostgresTarget, subject?: 
         hint: "Check the connection and the server's log.",
       });
   }
+}
+
+/** The server asks for a password and none was given: not by the connection, not stored, not in ~/.pgpass. */
+function noPasswordError(target: PostgresTarget): LensError {
+  return new LensError({
+    code: 'postgres',
+    message: `${postgresUrl(target)} asks for the password of user "${target.user ?? 'your login name'}", and none was given (${target.origin}).`,
+    hint: `Run "${SET_PASSWORD_COMMAND}" to store it for ${postgresPasswordKey(target)}, set the environment variable the connection names in passwordEnv (or the profile's env_var()), or add the server to ~/.pgpass.`,
+  });
 }
 
 /** Sends the server a cancel request for the backend `pid` (the protocol's CancelRequest, on a fresh socket). */

@@ -28,6 +28,8 @@ export type WorkerRequest =
   | { id: number; type: 'run'; request: RunRequest; assets: EngineAssets }
   /** The model's lineage (the CLI's `lineage`); the data it loads is freed after. */
   | { id: number; type: 'lineage'; request: RunRequest; assets: EngineAssets }
+  /** The PostgreSQL server the connection in effect reads (ConnectionServer), for Set PostgreSQL Password. */
+  | { id: number; type: 'postgresServer'; request: RunRequest; assets: EngineAssets }
   | {
       id: number;
       type: 'cteRows';

@@ -2,6 +2,7 @@
 // data between runs (while the files are unchanged) and the last model, for drill-downs.
 import { parentPort, workerData } from 'node:worker_threads';
 import {
+  connectionServer,
   DataCache,
   LensError,
   modelLineage,
@@ -101,6 +102,8 @@ async function handle(message: WorkerRequest): Promise<unknown> {
       if (!outcome.ok) throw new LensError(outcome.error);
       return outcome.result;
     }
+    case 'postgresServer':
+      return (await connectionServer(message.request, message.assets)) ?? null;
     case 'cteRows':
       return lastSession().cteRows(message.cte, message.filters, message.offset, message.limit);
     case 'whatIf': {
