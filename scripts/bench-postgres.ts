@@ -1,7 +1,8 @@
 // Measures pushdown, then a pull: the sample model run on a throwaway PostgreSQL server with 1,000,000 customers
 // (SEGMENT_LENS_BENCH_CUSTOMERS) and its grid built from the server's result; then its columns pulled into sql.js
 // (when they fit segmentLens.pull.maxRows) and the grid; both against psql running the same model on the same
-// server. Pushdown runs first, so the RSS it adds is its own. Prints; asserts nothing.
+// server. Pushdown runs first, so the RSS it adds, and the process's peak RSS after it, are its own. Prints; asserts
+// nothing. SEGMENT_LENS_BENCH_TIMEOUT sets the statement timeout in seconds (default 3600: 50M rows on 2 cores).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,10 @@ import { runModel } from '../src/engine/index';
 import { DEFAULT_PULL_MAX_ROWS } from '../src/engine/settings';
 
 const CUSTOMERS = Number(process.env.SEGMENT_LENS_BENCH_CUSTOMERS ?? 1_000_000);
+const TIMEOUT_SECONDS = Number(process.env.SEGMENT_LENS_BENCH_TIMEOUT ?? 3600);
+const megabytes = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(0)} MB`;
+/** The process's peak resident set so far (resourceUsage reports kilobytes). */
+const peakRss = () => process.resourceUsage().maxRSS * 1024;
 const root = path.join(__dirname, '..', '..');
 const assets = {
   wasmPath: path.join(root, 'dist', 'sql-wasm.wasm'),
@@ -39,6 +44,7 @@ async function main() {
   const server = await module.startPostgres({ bin });
   const dir = mkdtempSync(path.join(tmpdir(), 'segment-lens-bench-postgres-'));
   try {
+    const loadStarted = performance.now();
     module.psql(
       server,
       'postgres',
@@ -54,6 +60,7 @@ async function main() {
            FROM generate_series(1, ${CUSTOMERS}) g WHERE g % 10 <> 0;
        ANALYZE;`,
     );
+    console.log(`test data generated on the server in ${((performance.now() - loadStarted) / 1000).toFixed(0)} s`);
     mkdirSync(path.join(dir, 'models'));
     const sql = readFileSync(path.join(root, 'sample', 'models', 'customer_segments.sql'), 'utf8');
     writeFileSync(path.join(dir, 'models', 'segments.sql'), sql);
@@ -67,11 +74,12 @@ async function main() {
         user: server.adminUser,
         passwordEnv: 'BENCH_PG_PASSWORD',
       },
-      timeoutSeconds: 600,
+      timeoutSeconds: TIMEOUT_SECONDS,
     };
     const env = { BENCH_PG_PASSWORD: server.adminPassword };
     console.log(`customers: ${CUSTOMERS.toLocaleString('en')}`);
     const pushRssBefore = process.memoryUsage().rss;
+    console.log(`process RSS before the runs: ${megabytes(pushRssBefore)} (peak so far ${megabytes(peakRss())})`);
     const pushStarted = performance.now();
     const pushed = await runModel(
       { workspaceDir: dir, settings: { ...settings, postgresMode: 'pushdown' }, env, homeDir: dir },
@@ -81,7 +89,7 @@ async function main() {
     if (!pushed.ok) throw new Error(pushed.error.message);
     console.log(`source: ${pushed.result.source.description}`);
     console.log(
-      `run (pushdown + grid): ${(pushMs / 1000).toFixed(2)} s; grid rows ${pushed.result.rows.length}; process RSS grew ${((process.memoryUsage().rss - pushRssBefore) / 1024 ** 2).toFixed(0)} MB`,
+      `run (pushdown + grid): ${(pushMs / 1000).toFixed(2)} s; grid rows ${pushed.result.rows.length}; process RSS grew ${megabytes(process.memoryUsage().rss - pushRssBefore)}; peak RSS ${megabytes(peakRss())}`,
     );
     const pullable = CUSTOMERS * 1.9 <= DEFAULT_PULL_MAX_ROWS;
     const heapBefore = process.memoryUsage().rss;

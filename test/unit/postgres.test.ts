@@ -1,7 +1,7 @@
 // Pull mode against a real PostgreSQL server: a throwaway cluster (scripts/postgres-server.mjs) started for this
 // suite, loaded with the shop, and compared with the same shop loaded from CSV seeds and computed in plain JavaScript.
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, cpSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -20,6 +20,7 @@ import { rowObjects, type SqlValue } from '../../src/shared/rows';
 import {
   assets,
   expectedSegments,
+  jaffleSeeds,
   makeShop,
   repoRoot,
   sampleModel,
@@ -446,6 +447,113 @@ describe('postgres: pull and pushdown modes on a real PostgreSQL server', functi
     } finally {
       restore();
     }
+  });
+
+  /**
+   * The jaffle_postgres fixture (test/fixtures) in a workspace, with its seeds and a profile for `database`, which
+   * gets the seeds and, built as dbt-postgres builds them (in <target schema>_staging for the staging models), the
+   * models named in `built`: each model's SQL with its ref()s as the server's relations.
+   */
+  function jaffleWarehouse(database: string, built: string[]): string {
+    const dir = path.join(tempWorkspace(), 'jaffle_postgres');
+    cpSync(path.join(repoRoot, 'test', 'fixtures', 'jaffle_postgres'), dir, { recursive: true });
+    const seeds = jaffleSeeds();
+    for (const seed of ['raw_customers', 'raw_orders', 'raw_payments'])
+      cpSync(path.join(seeds, `${seed}.csv`), path.join(dir, 'seeds', `${seed}.csv`));
+    write(
+      dir,
+      'profiles.yml',
+      `jaffle_postgres:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: ${running!.host}\n      port: ${running!.port}\n      user: ${running!.adminUser}\n      password: "{{ env_var('JAFFLE_PG_PASSWORD') }}"\n      dbname: ${database}\n      schema: analytics\n      threads: 1\n`,
+    );
+    const serverSql = (model: string) =>
+      readFileSync(path.join(dir, 'models', model), 'utf8')
+        .replace(/\{\{ config\([^)]*\) \}\}/g, '')
+        .replace(/\{\{ ref\('(\w+)'\) \}\}/g, (_, name: string) =>
+          name.startsWith('stg_') ? `analytics_staging.${name}` : `analytics.${name}`,
+        );
+    const files = {
+      stg_customers: 'staging/stg_customers.sql',
+      stg_orders: 'staging/stg_orders.sql',
+      stg_payments: 'staging/stg_payments.sql',
+      customers: 'customers.sql',
+    };
+    server.psql(running!, 'postgres', `CREATE DATABASE ${database};`);
+    server.psql(
+      running!,
+      database,
+      `CREATE SCHEMA analytics; CREATE SCHEMA analytics_staging;
+       CREATE TABLE analytics.raw_customers (id integer, first_name text, last_name text);
+       CREATE TABLE analytics.raw_orders (id integer, user_id integer, order_date date, status text);
+       CREATE TABLE analytics.raw_payments (id integer, order_id integer, payment_method text, amount integer);
+       ${['raw_customers', 'raw_orders', 'raw_payments'].map((seed) => `\\copy analytics.${seed} FROM '${path.join(seeds, `${seed}.csv`)}' WITH (FORMAT csv, HEADER true)`).join('\n')}
+       ${built
+         .map((name) =>
+           name === 'customers'
+             ? `CREATE TABLE analytics.customers AS ${serverSql(files.customers)};`
+             : `CREATE VIEW analytics_staging.${name} AS ${serverSql(files[name as keyof typeof files])};`,
+         )
+         .join('\n')}
+       ANALYZE;`,
+    );
+    return dir;
+  }
+
+  /** customer_segments computed by PostgreSQL itself on `database`, which holds every model. */
+  function segmentsOnServer(dir: string, database: string): SqlValue[][] {
+    const sql = readFileSync(path.join(dir, 'models', 'customer_segments.sql'), 'utf8').replace(
+      "{{ ref('customers') }}",
+      'analytics.customers',
+    );
+    return server
+      .psql(running!, database, `\\pset format unaligned\n\\pset tuples_only on\n\\pset fieldsep ','\n${sql};`)
+      .trim()
+      .split('\n')
+      .map((line) => line.split(',').map((value, index) => (index < 2 ? value : Number(value))));
+  }
+
+  it('pulls an upstream model the warehouse holds, by the columns read, and builds one it lacks from its pulled inputs', async () => {
+    const env = { JAFFLE_PG_PASSWORD: running!.adminPassword };
+    const settings = { model: 'models/customer_segments.sql', connection: { type: 'dbt' } };
+    const full = jaffleWarehouse('jaffle_full', ['stg_customers', 'stg_orders', 'stg_payments', 'customers']);
+    const expected = segmentsOnServer(full, 'jaffle_full');
+    assert.ok(expected.length >= 8, `PostgreSQL's grid has ${expected.length} rows`);
+    const asNumbers = (rows: SqlValue[][]) =>
+      rows.map((row) => row.map((value, index) => (index < 2 ? value : Number(value))));
+
+    // The warehouse holds customers: it is pulled like a source, the three columns the model reads, nothing else.
+    const pulled = await ok(settings, env, full);
+    assert.deepEqual(asNumbers(pulled.rows), expected);
+    assert.match(
+      pulled.source.description,
+      /^pulled 100 rows × 3 columns from postgres:\/\/127\.0\.0\.1:\d+\/jaffle_full in /,
+    );
+    assert.deepEqual(
+      pulled.upstream.relations.map((relation) => [relation.name, relation.from]),
+      [['analytics.customers', 'data']],
+    );
+    assert.deepEqual(pulled.upstream.built, []);
+
+    // The warehouse lacks customers and stg_payments (never built there): both are built in memory from what their
+    // SQL reads on the server (stg_customers and stg_orders as dbt-postgres built them, raw_payments).
+    const partial = jaffleWarehouse('jaffle_partial', ['stg_customers', 'stg_orders']);
+    const built = await ok(settings, env, partial);
+    assert.deepEqual(asNumbers(built.rows), expected);
+    assert.match(built.source.description, /^pulled 312 rows × /);
+    assert.deepEqual(built.upstream.built, ['staging.stg_payments', 'analytics.customers']);
+    assert.deepEqual(
+      built.upstream.relations
+        .filter((relation) => relation.from === 'data')
+        .map((relation) => relation.name)
+        .sort(),
+      ['staging.stg_customers', 'staging.stg_orders'],
+    );
+    // Pushdown runs the model where its upstream models are: a missing one is named.
+    const pushed = await run({ ...settings, postgresMode: 'pushdown' }, env, partial);
+    assert.ok(!pushed.ok);
+    assert.match(
+      pushed.error.message,
+      /does not hold the upstream models analytics\.customers, staging\.stg_payments it stands on/,
+    );
   });
 
   it('says the password was refused, naming the user and the server, never the password', async () => {

@@ -44,8 +44,23 @@ export interface PostgresTarget {
 export interface PullRequest {
   sql: string;
   sourceMap: SourceMap;
+  /**
+   * The dbt models upstream of the model (not seeds): one the server holds is pulled like a source, by the columns
+   * read from it; one it lacks is built in sql.js afterwards (upstream.ts), so what its own SQL reads is pulled.
+   */
+  upstream?: PullUpstream[];
   cancelled?: () => boolean;
   onProgress?: (progress: { stage: 'pull'; relation: string; rows: number }) => void;
+}
+
+/** An upstream model, as the pull looks for it on the server. */
+export interface PullUpstream {
+  /** `schema.identifier` as ref() renders it in the SQL: the table it becomes in sql.js. */
+  written: string;
+  /** Its relation on the server, quoted, in the order tried (dbt-postgres's schema naming first); none: ephemeral. */
+  serverNames: string[];
+  /** Its SQL, rendered before any data (undefined when it cannot render so): what it reads, if it must be built. */
+  sql?: { sql: string; sourceMap: SourceMap };
 }
 
 /** Rows fetched per round trip: enough to keep the wire busy, few enough to stay responsive to cancel. */
@@ -484,11 +499,18 @@ function sourcesOf(lineage: Lineage): Map<string, Set<string>> {
  * reading another column of a `*` pulls again only when its text names it): equal keys, the same pull.
  */
 export function pullKey(request: PullRequest): string {
+  const reads = (sql: { sql: string; sourceMap: SourceMap }) =>
+    [...sourcesOf(lineageFor(sql, () => undefined))]
+      .map(([relation, columns]) => [relation.toLowerCase(), [...columns].sort()])
+      .sort();
   try {
-    const sources = sourcesOf(lineageFor(request, () => undefined));
-    return JSON.stringify(
-      [...sources].map(([relation, columns]) => [relation.toLowerCase(), [...columns].sort()]).sort(),
-    );
+    // The upstream models too: what one the server lacks reads is pulled for it.
+    const upstream = (request.upstream ?? []).map((model) => [
+      model.written.toLowerCase(),
+      model.serverNames,
+      model.sql ? reads(model.sql) : null,
+    ]);
+    return JSON.stringify(upstream.length ? [reads(request), upstream] : reads(request));
   } catch {
     // SQL the lineage cannot read is pulled by its text (and fails the same way when it is pulled).
     return request.sql;
@@ -497,6 +519,88 @@ export function pullKey(request: PullRequest): string {
 
 function lineageFor(request: PullRequest, catalog: (table: string) => string[] | undefined): Lineage {
   return buildLineage({ sql: request.sql, sourceMap: request.sourceMap, catalog });
+}
+
+/**
+ * The relations the model reads, found on the server: each source and seed as written; each upstream model under
+ * the names dbt-postgres gives it. An upstream model the server lacks (or an ephemeral one) is built in sql.js after
+ * the pull: what its SQL reads is looked for in turn (`readers`), each model once. Keys: the written name, lower case.
+ */
+async function findRelations(
+  session: PostgresSession,
+  request: PullRequest,
+  target: PostgresTarget,
+): Promise<{
+  remote: Map<string, RemoteRelation>;
+  readers: NonNullable<PullUpstream['sql']>[];
+  builtLocally: string[];
+}> {
+  const upstream = new Map((request.upstream ?? []).map((model) => [model.written.toLowerCase(), model]));
+  const remote = new Map<string, RemoteRelation>();
+  const readers: NonNullable<PullUpstream['sql']>[] = [];
+  const builtLocally: string[] = [];
+  // Each upstream model joins the queue at most once (builtLocally): the loop ends with the project's models.
+  const queue: { sql: string; sourceMap: SourceMap }[] = [request];
+  for (let reader = queue.shift(); reader; reader = queue.shift()) {
+    for (const written of sourcesOf(lineageFor(reader, () => undefined)).keys()) {
+      const key = written.toLowerCase();
+      if (remote.has(key) || builtLocally.some((name) => name.toLowerCase() === key)) continue;
+      const model = upstream.get(key);
+      let found: RemoteRelation | undefined;
+      for (const name of model?.serverNames ?? [written]) {
+        found = await session.describe(name);
+        if (found) break;
+      }
+      if (found) {
+        remote.set(key, { ...found, written });
+        continue;
+      }
+      if (model?.sql) {
+        builtLocally.push(model.written);
+        readers.push(model.sql);
+        queue.push(model.sql);
+        continue;
+      }
+      const span =
+        reader === request
+          ? lineageFor(request, () => undefined).relations.find((item) => item.name === written)?.span
+          : undefined;
+      const url = postgresUrl(target);
+      throw new LensError({
+        code: 'missing-table',
+        message: `The model reads ${written}, which is not on ${url} (searched ${model ? model.serverNames.join(', ') : (target.searchPath ?? `${target.schema}, public`)}).`,
+        hint: model
+          ? `Build it on the server (dbt run --select ${written.slice(written.lastIndexOf('.') + 1)}), or check that the user may see it.`
+          : 'Check the table name and its schema, or that the user may see it.',
+        ...(span ? { location: span } : {}),
+      });
+    }
+  }
+  return { remote, readers, builtLocally };
+}
+
+/** The columns pulled of each relation: every column any of the lineages (the model's, the upstream models') reads. */
+function neededColumns(lineages: Lineage[], remote: Map<string, RemoteRelation>): Map<string, Set<string>> {
+  const needed = new Map<string, Set<string>>();
+  for (const lineage of lineages) {
+    for (const [written, columns] of sourcesOf(lineage)) {
+      const relation = remote.get(written.toLowerCase());
+      if (!relation) continue;
+      const known = needed.get(relation.written) ?? new Set<string>();
+      for (const column of columns) known.add(column);
+      needed.set(relation.written, known);
+    }
+  }
+  return needed;
+}
+
+/** Pushdown runs the model where its upstream models are: on the server, which lacks these. */
+function upstreamNotOnServer(models: string[], url: string): LensError {
+  return new LensError({
+    code: 'missing-table',
+    message: `The model runs on ${url} (pushdown), which does not hold the upstream model${models.length > 1 ? 's' : ''} ${models.join(', ')} it stands on.`,
+    hint: 'Build them on the server first (dbt run), or pull the data (segmentLens.postgres.mode "pull") so they are built in memory.',
+  });
 }
 
 /**
@@ -519,7 +623,6 @@ export async function pullPostgres(
   const started = performance.now();
   const url = postgresUrl(target);
   // The relations first (no catalog needed to find them), then the lineage again with their columns (SELECT *).
-  const relationNames = [...sourcesOf(lineageFor(request, () => undefined)).keys()];
   const session = await PostgresSession.open(target, options.timeoutMs, request.cancelled ?? (() => false));
   const data = new LoadedData(new SQL.Database(), {
     ...options.source,
@@ -543,24 +646,10 @@ export async function pullPostgres(
     return { db, table };
   };
   try {
-    const remote = new Map<string, RemoteRelation>();
-    for (const written of relationNames) {
-      const relation = await session.describe(written);
-      if (!relation) {
-        const span = lineageFor(request, () => undefined).relations.find((item) => item.name === written)?.span;
-        throw new LensError({
-          code: 'missing-table',
-          message: `The model reads ${written}, which is not on ${url} (searched ${target.searchPath ?? `${target.schema}, public`}).`,
-          hint: 'Check the table name and its schema, or that the user may see it.',
-          ...(span ? { location: span } : {}),
-        });
-      }
-      remote.set(written.toLowerCase(), relation);
-    }
-    const lineage = lineageFor(request, (table) =>
-      remote.get(table.toLowerCase())?.columns.map((column) => column.name),
-    );
-    const needed = sourcesOf(lineage);
+    const { remote, readers, builtLocally } = await findRelations(session, request, target);
+    const catalog = (table: string) => remote.get(table.toLowerCase())?.columns.map((column) => column.name);
+    const lineage = lineageFor(request, catalog);
+    const needed = neededColumns([lineage, ...readers.map((reader) => lineageFor(reader, catalog))], remote);
     const tooMany = (what: string) =>
       new LensError({
         code: 'too-large',
@@ -571,6 +660,7 @@ export async function pullPostgres(
     const estimated = [...remote.values()].reduce((sum, relation) => sum + relation.estimatedRows, 0);
     const mode = options.mode ?? 'auto';
     if (mode === 'pushdown' || (mode === 'auto' && estimated > options.maxRows)) {
+      if (builtLocally.length) throw upstreamNotOnServer(builtLocally, url);
       // Every column of every relation the model reads, as empty tables: the lineage (SELECT * included) and the
       // layout read them locally; the rows stay on the server.
       for (const relation of remote.values()) {

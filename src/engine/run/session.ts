@@ -29,7 +29,7 @@ import { optimizeLayout } from './layout';
 import { prepareQuery, type PreparedQuery } from './prepare';
 import { isQueryOnly, readOnlyProblem, statementProblem } from './readOnly';
 import { sqlError } from './sqlErrors';
-import { buildUpstream, type UpstreamOutcome } from './upstream';
+import { buildUpstream, pullUpstreamOf, type UpstreamOutcome } from './upstream';
 import { injectEphemerals, type EphemeralModel } from '../model/ephemeral';
 import type { RunProgress } from '../../shared/progress';
 
@@ -295,6 +295,15 @@ export class ModelSession {
       renders.set(node.name, rendered);
       return rendered;
     };
+    /** An upstream model rendered before any data, for a warehouse pull to read; undefined when it needs the data. */
+    const renderBeforeData = (node: UpstreamModel) => {
+      try {
+        return renderModel(node.text, node.file, { ...context, log: undefined });
+      } catch (error) {
+        if (error instanceof LensError) return undefined;
+        throw error;
+      }
+    };
     /** The ephemeral models rendered on the data, for the models standing on them to inject. */
     const ephemerals = new Map<string, EphemeralModel>();
     /** Builds the upstream models the data lacks (upstream.ts), each rendered on the data. */
@@ -315,6 +324,8 @@ export class ModelSession {
           checkpoint: () => {
             if (options.cancelled?.()) throw new RunCancelled();
           },
+          // A warehouse pull holds what is read: only what the model's refs lack is built.
+          ...(plan.modelKey ? { needs: rendered.refs } : {}),
         },
       );
       for (const name of outcome.built) if (!built.built.includes(name)) built.built.push(name);
@@ -329,7 +340,15 @@ export class ModelSession {
       options.onProgress?.({ stage: 'load' });
       // Data built with upstream models from SQL is not the data as loaded: the mode is part of what is cached.
       // A warehouse is pulled by what the model as rendered so far reads.
-      const pull = { ...rendered, cancelled: options.cancelled, onProgress: options.onProgress };
+      const pull = {
+        ...rendered,
+        cancelled: options.cancelled,
+        onProgress: options.onProgress,
+        // A warehouse pulls the upstream models it holds, and the inputs of those it lacks (built here after).
+        ...(plan.modelKey && project
+          ? { upstream: pullUpstreamOf(upstream, project, context.target.schema, renderBeforeData) }
+          : {}),
+      };
       const got = cache
         ? await cache.get(plan, settings.upstream ?? 'auto', pull)
         : { data: await loadData(plan, pull), reused: false };

@@ -13,8 +13,9 @@ import { createHash } from 'node:crypto';
 import { LensError, oneLine } from '../errors';
 import { writeStep } from '../data/cache';
 import type { LoadedData } from '../data/loadedData';
+import type { PullUpstream } from '../data/postgres';
 import type { DbtProject } from '../model/dbtProject';
-import { injectEphemerals, type EphemeralModel } from '../model/ephemeral';
+import { ephemeralCteName, injectEphemerals, type EphemeralModel } from '../model/ephemeral';
 import type { RenderedModel } from '../model/jinja';
 import { upstreamFailure, type UpstreamModel } from '../model/projectGraph';
 import { quoteIdentifier, quoteString } from '../sql/names';
@@ -64,6 +65,11 @@ export interface BuildHooks {
   building?: (model: string, index: number, total: number) => void;
   /** Between models: throws to stop the build (a cancelled run); what was built so far stays, complete. */
   checkpoint?: () => void;
+  /**
+   * The models the explored model ref()s. Given (a warehouse pull, which holds only what is read), `auto` builds
+   * only the models those need: one whose every dependent reads from the data is left alone, as dbt would.
+   */
+  needs?: readonly string[];
 }
 
 /**
@@ -93,11 +99,13 @@ export function buildUpstream(
     return { schema, identifier, name, key: name.toLowerCase() };
   };
   // In `data` mode nothing is built (what the data lacks fails the query); in `auto` what the data holds is used.
-  const skipped = (model: UpstreamModel) => !isEphemeral(model) && mode === 'data';
+  const skippedByMode = (model: UpstreamModel) => !isEphemeral(model) && mode === 'data';
   const fromData = (model: UpstreamModel) => {
     const { name, key } = relationOf(model);
     return !isEphemeral(model) && mode === 'auto' && !data.built.has(key) && data.locate(name) !== undefined;
   };
+  const wanted = hooks.needs && mode === 'auto' ? wantedModels(models, hooks.needs, fromData) : undefined;
+  const skipped = (model: UpstreamModel) => skippedByMode(model) || (wanted !== undefined && !wanted.has(model.name));
   const toBuild = models.filter((model) => !isEphemeral(model) && !skipped(model) && !fromData(model));
   for (const model of models) {
     if (skipped(model)) continue;
@@ -151,6 +159,48 @@ export function buildUpstream(
     }
   }
   return outcome;
+}
+
+/** The models `needs` stand on, stopping at each one read from the data (`models` in dependency order). */
+function wantedModels(
+  models: readonly UpstreamModel[],
+  needs: readonly string[],
+  fromData: (model: UpstreamModel) => boolean,
+): Set<string> {
+  const wanted = new Set(needs);
+  for (const model of [...models].reverse()) {
+    if (wanted.has(model.name) && !fromData(model)) for (const ref of model.refs) wanted.add(ref);
+  }
+  return wanted;
+}
+
+/**
+ * The upstream models as a warehouse pull looks for them: where ref() puts each in the SQL, where dbt-postgres puts
+ * it on the server (generate_schema_name's default: a custom schema is `<target schema>_<custom>`; a project that
+ * overrides the macro to use the custom schema as is finds it by the second name), and its SQL rendered before any
+ * data (`render` gives undefined for one that cannot render without it). An ephemeral model is never on a server.
+ */
+export function pullUpstreamOf(
+  models: readonly UpstreamModel[],
+  project: DbtProject,
+  targetSchema: string,
+  render: (model: UpstreamModel) => RenderedModel | undefined,
+): PullUpstream[] {
+  const quoted = (schema: string, identifier: string) => `${quoteIdentifier(schema)}.${quoteIdentifier(identifier)}`;
+  return models.map((model) => {
+    const rendered = render(model);
+    const sql = rendered && { sql: rendered.sql, sourceMap: rendered.sourceMap };
+    if (isEphemeral(model)) return { written: ephemeralCteName(model.name), serverNames: [], ...(sql ? { sql } : {}) };
+    const custom = project.modelSchemas.get(model.name);
+    const identifier = project.modelAliases.get(model.name) ?? model.name;
+    return {
+      written: `${custom ?? targetSchema}.${identifier}`,
+      serverNames: custom
+        ? [quoted(`${targetSchema}_${custom.trim()}`, identifier), quoted(custom, identifier)]
+        : [quoted(targetSchema, identifier)],
+      ...(sql ? { sql } : {}),
+    };
+  });
 }
 
 function isEphemeral(model: UpstreamModel): boolean {
