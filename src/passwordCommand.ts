@@ -102,8 +102,7 @@ export async function setPostgresPassword(
     if (!stored) return undefined;
     const forget = 'Forget password';
     const answer = await vscode.window.showWarningMessage(
-      `Forget the PostgreSQL password stored for ${key}?`,
-      { modal: true },
+      `Segment Lens: forget the PostgreSQL password stored for ${key}?`,
       forget,
     );
     if (answer !== forget) return undefined;

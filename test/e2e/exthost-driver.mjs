@@ -32,8 +32,38 @@ const timer = setTimeout(async () => {
 // The workbench logs its own chatter (gallery lookups that this offline machine refuses, sockets, caches) here too.
 const NOISE =
   /ENOTFOUND|^\s+at |socket|connection token|grace time|builtin extensions cache|Service Worker|AgentHost|AccountPolicyGate|authentication provider/;
+/**
+ * What the suite asks the browser to do that only a user can (it prints `segment-lens-driver: {json}`): type into
+ * the input box once it shows the expected text and press Enter, or press a notification's button.
+ */
+const DRIVER_REQUEST = /segment-lens-driver: (\{.*\})/;
+let driverQueue = Promise.resolve();
+async function serve(request) {
+  if (request.type === 'input') {
+    const widget = page.locator('.quick-input-widget');
+    await widget.waitFor({ state: 'visible', timeout: 60_000 });
+    const shown = await widget.innerText();
+    if (!shown.includes(request.expect)) {
+      log(`the input box does not say ${JSON.stringify(request.expect)}: ${JSON.stringify(shown)}; dismissing it`);
+      await page.keyboard.press('Escape');
+      return;
+    }
+    await page.locator('.quick-input-widget input').fill(request.text);
+    await page.keyboard.press('Enter');
+  } else if (request.type === 'button') {
+    await page.locator('.notification-toast').getByRole('button', { name: request.text }).click({ timeout: 60_000 });
+  }
+}
 await page.exposeFunction('codeAutomationLog', (type, args) => {
   const text = format(...args);
+  const request = DRIVER_REQUEST.exec(text);
+  if (request) {
+    // In order, one at a time: a notification's button after the input that brings it. Not echoed (it holds the text).
+    driverQueue = driverQueue
+      .then(() => serve(JSON.parse(request[1])))
+      .catch((error) => log('driver request failed:', error.message));
+    return;
+  }
   const lines = text.split('\n').filter((line) => !NOISE.test(line));
   if (lines.length && !NOISE.test(text.split('\n')[0])) console.log(lines.join('\n'));
 });

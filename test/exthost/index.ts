@@ -11,6 +11,7 @@ export function run(): Promise<void> {
   });
   mocha.addFile(path.join(__dirname, 'extension.test.js'));
   mocha.addFile(path.join(__dirname, 'editorLineage.test.js'));
+  mocha.addFile(path.join(__dirname, 'passwordCommand.test.js'));
   return new Promise((resolve, reject) => {
     mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} tests failed`)) : resolve()));
   });
