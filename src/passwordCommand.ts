@@ -101,10 +101,10 @@ export async function setPostgresPassword(
   if (password === '') {
     if (!stored) return undefined;
     const forget = 'Forget password';
-    const answer = await vscode.window.showWarningMessage(
-      `Segment Lens: forget the PostgreSQL password stored for ${key}?`,
-      forget,
-    );
+    const answer = await vscode.window.showQuickPick([forget, 'Keep it'], {
+      title: `Segment Lens: forget the PostgreSQL password stored for ${key}?`,
+      ignoreFocusOut: true,
+    });
     if (answer !== forget) return undefined;
     await passwords.forget(key);
     void vscode.window.showInformationMessage(`Segment Lens: the password of ${key} is no longer stored.`);

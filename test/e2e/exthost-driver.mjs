@@ -34,7 +34,7 @@ const NOISE =
   /ENOTFOUND|^\s+at |socket|connection token|grace time|builtin extensions cache|Service Worker|AgentHost|AccountPolicyGate|authentication provider/;
 /**
  * What the suite asks the browser to do that only a user can (it prints `segment-lens-driver: {json}`): type into
- * the input box once it shows the expected text and press Enter, or press a notification's button.
+ * the input box once it shows the expected text and press Enter, or pick an item of a quick pick.
  */
 const DRIVER_REQUEST = /segment-lens-driver: (\{.*\})/;
 let driverQueue = Promise.resolve();
@@ -50,15 +50,18 @@ async function serve(request) {
     }
     await page.locator('.quick-input-widget input').fill(request.text);
     await page.keyboard.press('Enter');
-  } else if (request.type === 'button') {
-    await page.locator('.notification-toast').getByRole('button', { name: request.text }).click({ timeout: 60_000 });
+  } else if (request.type === 'pick') {
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: request.text })
+      .first()
+      .click({ timeout: 60_000 });
   }
 }
 await page.exposeFunction('codeAutomationLog', (type, args) => {
   const text = format(...args);
   const request = DRIVER_REQUEST.exec(text);
   if (request) {
-    // In order, one at a time: a notification's button after the input that brings it. Not echoed (it holds the text).
+    // In order, one at a time: a pick after the input that brings it. Not echoed (it holds the text).
     driverQueue = driverQueue
       .then(() => serve(JSON.parse(request[1])))
       .catch((error) => log('driver request failed:', error.message));
