@@ -454,7 +454,7 @@ describe('postgres: pull and pushdown modes on a real PostgreSQL server', functi
    * gets the seeds and, built as dbt-postgres builds them (in <target schema>_staging for the staging models), the
    * models named in `built`: each model's SQL with its ref()s as the server's relations.
    */
-  function jaffleWarehouse(database: string, built: string[]): string {
+  function jaffleWarehouse(database: string, built: string[], stagingSchema = 'analytics_staging'): string {
     const dir = path.join(tempWorkspace(), 'jaffle_postgres');
     cpSync(path.join(repoRoot, 'test', 'fixtures', 'jaffle_postgres'), dir, { recursive: true });
     const seeds = jaffleSeeds();
@@ -469,7 +469,7 @@ describe('postgres: pull and pushdown modes on a real PostgreSQL server', functi
       readFileSync(path.join(dir, 'models', model), 'utf8')
         .replace(/\{\{ config\([^)]*\) \}\}/g, '')
         .replace(/\{\{ ref\('(\w+)'\) \}\}/g, (_, name: string) =>
-          name.startsWith('stg_') ? `analytics_staging.${name}` : `analytics.${name}`,
+          name.startsWith('stg_') ? `${stagingSchema}.${name}` : `analytics.${name}`,
         );
     const files = {
       stg_customers: 'staging/stg_customers.sql',
@@ -481,7 +481,7 @@ describe('postgres: pull and pushdown modes on a real PostgreSQL server', functi
     server.psql(
       running!,
       database,
-      `CREATE SCHEMA analytics; CREATE SCHEMA analytics_staging;
+      `CREATE SCHEMA analytics; CREATE SCHEMA ${stagingSchema};
        CREATE TABLE analytics.raw_customers (id integer, first_name text, last_name text);
        CREATE TABLE analytics.raw_orders (id integer, user_id integer, order_date date, status text);
        CREATE TABLE analytics.raw_payments (id integer, order_id integer, payment_method text, amount integer);
@@ -490,7 +490,7 @@ describe('postgres: pull and pushdown modes on a real PostgreSQL server', functi
          .map((name) =>
            name === 'customers'
              ? `CREATE TABLE analytics.customers AS ${serverSql(files.customers)};`
-             : `CREATE VIEW analytics_staging.${name} AS ${serverSql(files[name as keyof typeof files])};`,
+             : `CREATE VIEW ${stagingSchema}.${name} AS ${serverSql(files[name as keyof typeof files])};`,
          )
          .join('\n')}
        ANALYZE;`,
@@ -547,6 +547,11 @@ describe('postgres: pull and pushdown modes on a real PostgreSQL server', functi
         .sort(),
       ['staging.stg_customers', 'staging.stg_orders'],
     );
+    // A project whose generate_schema_name keeps the custom schema as is: the staging models are found in "staging".
+    const verbatim = jaffleWarehouse('jaffle_verbatim', ['stg_customers', 'stg_orders', 'stg_payments'], 'staging');
+    const fromStaging = await ok(settings, env, verbatim);
+    assert.deepEqual(asNumbers(fromStaging.rows), expected);
+    assert.deepEqual(fromStaging.upstream.built, ['analytics.customers']);
     // Pushdown runs the model where its upstream models are: a missing one is named.
     const pushed = await run({ ...settings, postgresMode: 'pushdown' }, env, partial);
     assert.ok(!pushed.ok);
