@@ -37,7 +37,7 @@ async function main() {
   const module = (await import(pathToFileURL(path.join(root, 'scripts', 'postgres-server.mjs')).href)) as {
     ensurePostgres(): { bin?: string; reason?: string };
     startPostgres(options: { bin?: string }): Promise<Server>;
-    psql(server: Server, database: string, sql: string): string;
+    psql(server: Server, database: string, sql: string, timeoutMs?: number): string;
   };
   const { bin, reason } = module.ensurePostgres();
   if (!bin) throw new Error(reason);
@@ -59,6 +59,7 @@ async function main() {
                 ((g::bigint * 7919) % 2000000) / 100.0 / (1 + g % 30) AS avg_order_value
            FROM generate_series(1, ${CUSTOMERS}) g WHERE g % 10 <> 0;
        ANALYZE;`,
+      TIMEOUT_SECONDS * 1000,
     );
     console.log(`test data generated on the server in ${((performance.now() - loadStarted) / 1000).toFixed(0)} s`);
     mkdirSync(path.join(dir, 'models'));
@@ -102,19 +103,23 @@ async function main() {
       : undefined;
     const ms = performance.now() - started;
     if (outcome && !outcome.ok) throw new Error(outcome.error.message);
-    const bytes = Number(
-      module
-        .psql(
-          server,
-          'postgres',
-          `\\pset tuples_only on
+    // The column data pulled, in bytes: only when there was a pull (at 50M the sums scan 95M rows for nothing).
+    const bytes = !outcome
+      ? 0
+      : Number(
+          module
+            .psql(
+              server,
+              'postgres',
+              `\\pset tuples_only on
            SELECT sum(pg_column_size(t)) FROM (SELECT customer_id, first_name, last_name, region FROM staging.stg_customers) t;
            SELECT sum(pg_column_size(t)) FROM (SELECT customer_id, total_spent, total_orders, avg_order_value FROM intermediate.int_customer_metrics) t;`,
-        )
-        .split('\n')
-        .filter((line) => line.trim())
-        .reduce((sum, line) => sum + Number(line.trim()), 0),
-    );
+              TIMEOUT_SECONDS * 1000,
+            )
+            .split('\n')
+            .filter((line) => line.trim())
+            .reduce((sum, line) => sum + Number(line.trim()), 0),
+        );
     const psqlStarted = performance.now();
     const native = spawnSync(
       path.join(server.bin, 'psql'),

@@ -151,8 +151,11 @@ export async function startPostgres({ bin, password = 'admin-secret' } = {}) {
   }
 }
 
-/** Runs SQL as the admin over the unix socket with psql (ON_ERROR_STOP): for loading test data. */
-export function psql(server, database, sql) {
+/**
+ * Runs SQL as the admin over the unix socket with psql (ON_ERROR_STOP): for loading test data. `timeoutMs` bounds it
+ * (the benchmark's 50M rows take longer than the tests' data).
+ */
+export function psql(server, database, sql, timeoutMs = 120_000) {
   const result = spawnSync(
     path.join(server.bin, 'psql'),
     [
@@ -169,9 +172,10 @@ export function psql(server, database, sql) {
       '-d',
       database,
     ],
-    { input: sql, encoding: 'utf8', timeout: 120_000 },
+    { input: sql, encoding: 'utf8', timeout: timeoutMs },
   );
-  if (result.status !== 0) throw new Error(`psql failed: ${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(`psql failed: ${result.stderr || result.error?.message || `status ${result.status}`}`);
   return result.stdout;
 }
 
