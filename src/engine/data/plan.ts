@@ -11,7 +11,15 @@ import { resolveDbtTarget } from './dbtProfile';
 import { jinjaRuntime } from '../model/jinjaRuntime';
 import type { LoadedData, SourceInfo } from './loadedData';
 import { loadSqlJs } from './sqljs';
-import { postgresUrl, pullKey, pullPostgres, type PostgresTarget, type PullRequest } from './postgres';
+import {
+  postgresUrl,
+  pullKey,
+  pullPostgres,
+  sqliteCannotRun,
+  type PostgresTarget,
+  type PullRequest,
+} from './postgres';
+import type { SqlDialectName } from '../sql/syntax';
 import { openSqliteFiles } from './sqliteFiles';
 
 export interface DataPlan {
@@ -24,6 +32,8 @@ export interface DataPlan {
    * part of what a loaded copy was loaded for (see DataCache).
    */
   modelKey?: (request: PullRequest) => string;
+  /** The dialect the model is read in: PostgreSQL's for a PostgreSQL server (else SQLite's). */
+  dialect?: SqlDialectName;
   open(request?: PullRequest): Promise<LoadedData>;
 }
 
@@ -48,6 +58,7 @@ function pullPlan(
   return {
     target,
     sources: files,
+    dialect: 'postgresql',
     // Another server, user or search path is other data, whatever the model reads.
     // The mode and the bound decide between a pulled copy and pushdown: either change, other data.
     modelKey: (request) =>
@@ -58,6 +69,8 @@ function pullPlan(
         options.postgresMode ?? 'auto',
         options.maxRows ?? DEFAULT_PULL_MAX_ROWS,
         pullKey(request),
+        // PostgreSQL syntax sql.js cannot run decides for pushdown in auto mode.
+        sqliteCannotRun(request) !== undefined,
       ]),
     open: async (request) => {
       if (!request) throw new Error('Segment Lens: a PostgreSQL plan opens only for a rendered model');

@@ -8,7 +8,7 @@
 import { connect as connectSocket } from 'node:net';
 import pg from 'pg';
 import type { Database, SqlJsStatic, SqlValue } from 'sql.js';
-import { LensError, oneLine } from '../errors';
+import { LensError, oneLine, type FileLocation } from '../errors';
 import { estimatedBytes } from '../limits';
 import type { SourceMap } from '../model/sourceMap';
 import type { PostgresMode, PostgresSslMode } from '../settings';
@@ -16,6 +16,8 @@ import type { SqlValue as RowValue } from '../../shared/rows';
 import type { QueryExecutor, RowBound, SqlDialect } from './executor';
 import { buildLineage, type Lineage } from '../sql/lineage';
 import { quoteIdentifier } from '../sql/names';
+import { postgresOnlySyntax, type PostgresOnlySyntax } from '../sql/postgresSyntax';
+import { parseSql } from '../sql/syntax';
 import { LoadedData, type SourceInfo } from './loadedData';
 
 /** A server to read, resolved from the connection setting or a dbt-postgres profile. */
@@ -451,7 +453,42 @@ export function pullKey(request: PullRequest): string {
 }
 
 function lineageFor(request: PullRequest, catalog: (table: string) => string[] | undefined): Lineage {
-  return buildLineage({ sql: request.sql, sourceMap: request.sourceMap, catalog });
+  return buildLineage({ sql: request.sql, sourceMap: request.sourceMap, catalog, dialect: 'postgresql' });
+}
+
+/** PostgreSQL syntax in the model that sql.js cannot run (`::`, `ILIKE`, `date_trunc()`, …), where its file has it. */
+export function sqliteCannotRun(request: PullRequest): (PostgresOnlySyntax & { location: FileLocation }) | undefined {
+  const parsed = parseSql(request.sql, 'postgresql');
+  // SQL only SQLite's grammar reads is SQLite's: sql.js runs it (or says why not).
+  if (!parsed.ok || parsed.dialect !== 'postgresql') return undefined;
+  const found = postgresOnlySyntax(parsed.program, request.sql);
+  return found && { ...found, location: request.sourceMap.location(found.start, found.end) };
+}
+
+/**
+ * Whether the model must run on the server for its syntax: in auto mode, one sql.js cannot run is pushed down (the
+ * reason, for the run's source); in pull mode it is an error at the construct, offering pushdown.
+ */
+function pushdownForSyntax(request: PullRequest, mode: PostgresMode): string | undefined {
+  if (mode === 'pushdown') return undefined;
+  const found = sqliteCannotRun(request);
+  if (!found) return undefined;
+  const { location } = found;
+  const where =
+    location.file === request.sourceMap.file
+      ? `line ${location.line}`
+      : `${location.file}:${location.line}`;
+  if (mode === 'auto') {
+    const shown = found.construct.startsWith('::') ? '::' : found.construct;
+    return `the model uses PostgreSQL syntax — \`${shown}\` at ${where}`;
+  }
+  throw new LensError({
+    code: 'sql',
+    setting: 'segmentLens.postgres.mode',
+    message: `${found.message}, and segmentLens.postgres.mode "pull" runs the model in sql.js (${location.file}).`,
+    hint: `Run it on the server: set segmentLens.postgres.mode: "pushdown" (or "auto", which does so for such models)${found.instead ? `, or write ${found.instead} instead` : ''}.`,
+    location,
+  });
 }
 
 /**
@@ -473,6 +510,9 @@ export async function pullPostgres(
 ): Promise<LoadedData> {
   const started = performance.now();
   const url = postgresUrl(target);
+  const mode = options.mode ?? 'auto';
+  // Before any connection: a model sql.js cannot run is not pulled.
+  const syntaxReason = pushdownForSyntax(request, mode);
   // The relations first (no catalog needed to find them), then the lineage again with their columns (SELECT *).
   const relationNames = [...sourcesOf(lineageFor(request, () => undefined)).keys()];
   const session = await PostgresSession.open(target, options.timeoutMs, request.cancelled ?? (() => false));
@@ -524,8 +564,7 @@ export async function pullPostgres(
         hint: 'Raise segmentLens.pull.maxRows if this machine has the memory, or run the model on the server: set segmentLens.postgres.mode to "pushdown" (or "auto").',
       });
     const estimated = [...remote.values()].reduce((sum, relation) => sum + relation.estimatedRows, 0);
-    const mode = options.mode ?? 'auto';
-    if (mode === 'pushdown' || (mode === 'auto' && estimated > options.maxRows)) {
+    if (mode === 'pushdown' || syntaxReason || (mode === 'auto' && estimated > options.maxRows)) {
       // Every column of every relation the model reads, as empty tables: the lineage (SELECT * included) and the
       // layout read them locally; the rows stay on the server.
       for (const relation of remote.values()) {
@@ -535,7 +574,7 @@ export async function pullPostgres(
         );
       }
       data.executor = new PostgresExecutor(target, options.timeoutMs);
-      data.source.description = `ran on ${url} (pushdown: ~${Math.round(estimated).toLocaleString('en')} rows estimated)`;
+      data.source.description = `ran on ${url} (pushdown: ${syntaxReason ?? `~${Math.round(estimated).toLocaleString('en')} rows estimated`})`;
       return data;
     }
     if (estimated > options.maxRows) {

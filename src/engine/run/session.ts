@@ -16,7 +16,7 @@ import { readModelFile } from '../model/modelFile';
 import { resolveSettings, resolveTimeout } from '../settings';
 import { buildLineage, type Lineage } from '../sql/lineage';
 import { quoteIdentifier, quoteString } from '../sql/names';
-import { parseSql, statements } from '../sql/syntax';
+import { parseSql, statements, type SqlDialectName } from '../sql/syntax';
 import { Workspace, type EngineAssets, type RunRequest } from '../workspace';
 import { joinKeys, LineageGraph } from '../../shared/lineageGraph';
 import { FINAL_SELECT, type UpstreamModelLineage } from '../../shared/lineageModel';
@@ -83,6 +83,8 @@ interface UpstreamSources {
   relationOf: (model: UpstreamModel) => string;
   /** The model rendered on the data (the build's own render when it built it). */
   render: (model: UpstreamModel) => RenderedModel;
+  /** The dialect they are read in, as the model is. */
+  dialect: SqlDialectName;
 }
 
 /** What var() reads, for saying where a var the thresholds come from is set. */
@@ -105,7 +107,7 @@ function upstreamLineages(sources: UpstreamSources, data: LoadedData): UpstreamM
       let outcome = data.upstreamLineages.get(key) as LineageOutcome | undefined;
       if (!outcome) {
         if (data.upstreamLineages.size >= MAX_KEPT_LINEAGES) data.upstreamLineages.clear();
-        outcome = lineageOf(prepareQuery(rendered, model.file), data);
+        outcome = lineageOf(prepareQuery(rendered, model.file, sources.dialect), data);
         data.upstreamLineages.set(key, outcome);
       }
       return outcome.lineage ? { ...entry, lineage: outcome.lineage } : { ...entry, error: outcome.error.message };
@@ -125,6 +127,8 @@ function lineageOf(query: PreparedQuery, data: LoadedData): LineageOutcome {
         sourceMap: query.sourceMap,
         parsed: query.parsed,
         catalog: (table) => data.columnsOfWritten(table),
+        // Pushed down, the server names the result's columns.
+        namedBy: data.executor ? 'postgresql' : 'sqlite',
       }),
     };
   } catch (error) {
@@ -371,7 +375,8 @@ export class ModelSession {
     }
     const renderMs = elapsed(renderStarted) - (loaded?.ms ?? 0);
     // The model's own SQL is checked before the data loads; the ephemeral models it stands on join it after.
-    let query = prepareQuery(rendered, model.file);
+    const dialect = plan.dialect ?? 'sqlite';
+    let query = prepareQuery(rendered, model.file, dialect);
 
     // Fresh data is laid out for the joins the model makes (a model our parser cannot read is left as is); the
     // lineage built for that is the session's too.
@@ -385,7 +390,7 @@ export class ModelSession {
     const { data, reused } = loaded ?? (await load());
     if (ephemerals.size > 0) {
       try {
-        query = prepareQuery(injectEphemerals(rendered, ephemerals), model.file);
+        query = prepareQuery(injectEphemerals(rendered, ephemerals), model.file, dialect);
       } catch (error) {
         if (!cache) data.close();
         throw error;
@@ -413,6 +418,7 @@ export class ModelSession {
           relationOf: (node) =>
             `${project.modelSchemas.get(node.name) ?? context.target.schema}.${project.modelAliases.get(node.name) ?? node.name}`,
           render: (node) => injectEphemerals(renders.get(node.name) ?? renderUpstream(data, node), ephemerals),
+          dialect,
         }
       : undefined;
     return new ModelSession(
@@ -438,7 +444,7 @@ export class ModelSession {
    * never owns the data: closing it leaves this session's data as it is.
    */
   variant(sql: string): ModelSession {
-    const query = prepareQuery({ sql, sourceMap: this.query.sourceMap }, this.model.file);
+    const query = prepareQuery({ sql, sourceMap: this.query.sourceMap }, this.model.file, this.query.dialect);
     return new ModelSession(
       this.model,
       query,
