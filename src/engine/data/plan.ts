@@ -11,14 +11,7 @@ import { resolveDbtTarget } from './dbtProfile';
 import { jinjaRuntime } from '../model/jinjaRuntime';
 import type { LoadedData, SourceInfo } from './loadedData';
 import { loadSqlJs } from './sqljs';
-import {
-  postgresUrl,
-  pullKey,
-  pullPostgres,
-  sqliteCannotRun,
-  type PostgresTarget,
-  type PullRequest,
-} from './postgres';
+import { postgresUrl, pullKey, pullPostgres, sqliteCannotRun, type PostgresTarget, type PullRequest } from './postgres';
 import type { SqlDialectName } from '../sql/syntax';
 import { openSqliteFiles } from './sqliteFiles';
 

@@ -13,7 +13,7 @@ import { estimatedBytes } from '../limits';
 import type { SourceMap } from '../model/sourceMap';
 import type { PostgresMode, PostgresSslMode } from '../settings';
 import type { SqlValue as RowValue } from '../../shared/rows';
-import type { QueryExecutor, RowBound, SqlDialect } from './executor';
+import { ServerSqlError, type QueryExecutor, type RowBound, type SqlDialect } from './executor';
 import { buildLineage, type Lineage } from '../sql/lineage';
 import { quoteIdentifier } from '../sql/names';
 import { postgresOnlySyntax, type PostgresOnlySyntax } from '../sql/postgresSyntax';
@@ -147,6 +147,29 @@ export function postgresError(error: unknown, target: PostgresTarget, subject?: 
   }
 }
 
+/** UTF-16 offset of PostgreSQL's `position` (1-based, in characters: a character outside the BMP counts one). */
+function offsetOfPosition(text: string, position: number): number {
+  let offset = 0;
+  for (let characters = 1; characters < position && offset < text.length; characters++) {
+    offset += (text.codePointAt(offset) ?? 0) > 0xffff ? 2 : 1;
+  }
+  return offset;
+}
+
+/** The server's error in `sql`, with its SQLSTATE and where in `sql` the server found it (when it says). */
+function withServerPosition(lensError: LensError, error: unknown, sql: string): LensError {
+  const failure = error as { code?: unknown; position?: unknown; hint?: unknown };
+  // Only the server's own errors (a SQLSTATE of five characters), not the socket's (ECONNREFUSED).
+  if (typeof failure.code !== 'string' || !/^[0-9A-Z]{5}$/.test(failure.code)) return lensError;
+  const position = Number(failure.position);
+  return new ServerSqlError(
+    lensError.value,
+    failure.code,
+    Number.isInteger(position) && position > 0 ? offsetOfPosition(sql, position) : undefined,
+    typeof failure.hint === 'string' ? oneLine(failure.hint) : undefined,
+  );
+}
+
 /** Sends the server a cancel request for the backend `pid` (the protocol's CancelRequest, on a fresh socket). */
 function sendCancel(target: PostgresTarget, processId: number, secretKey: number): void {
   const message = Buffer.alloc(16);
@@ -265,7 +288,7 @@ class PostgresSession {
       return await this.client.query({ text: sql, values: params, rowMode: 'array' });
     } catch (error) {
       if (cancelSent) throw new PullCancelled();
-      throw postgresError(error, this.target, subject);
+      throw withServerPosition(postgresError(error, this.target, subject), error, sql);
     } finally {
       clearInterval(poll);
     }
@@ -352,9 +375,18 @@ class PostgresSession {
     let bytes = 0;
     await this.query('BEGIN READ ONLY');
     try {
-      await this.query(`DECLARE segment_lens_select NO SCROLL CURSOR FOR ${sql}`, params, subject);
+      const declare = 'DECLARE segment_lens_select NO SCROLL CURSOR FOR ';
+      /** The error with its offset counted in `sql` (past the DECLARE), or none for a statement that is not it. */
+      const inSql = (by: number | undefined) => (error: unknown) => {
+        if (!(error instanceof ServerSqlError) || error.offset === undefined) throw error;
+        const offset = by === undefined ? -1 : error.offset - by;
+        throw new ServerSqlError(error.value, error.sqlState, offset >= 0 ? offset : undefined, error.serverHint);
+      };
+      await this.query(`${declare}${sql}`, params, subject).catch(inSql(declare.length));
       for (;;) {
-        const batch = await this.query(`FETCH FORWARD ${FETCH_ROWS} FROM segment_lens_select`, [], subject);
+        const batch = await this.query(`FETCH FORWARD ${FETCH_ROWS} FROM segment_lens_select`, [], subject).catch(
+          inSql(undefined),
+        );
         columns = batch.fields.map((field) => field.name);
         for (const raw of batch.rows) {
           if (bound?.maxRows !== undefined && rows.length >= bound.maxRows) throw bound.tooMany!();
@@ -475,9 +507,7 @@ function pushdownForSyntax(request: PullRequest, mode: PostgresMode): string | u
   if (!found) return undefined;
   const { location } = found;
   const where =
-    location.file === request.sourceMap.file
-      ? `line ${location.line}`
-      : `${location.file}:${location.line}`;
+    location.file === request.sourceMap.file ? `line ${location.line}` : `${location.file}:${location.line}`;
   if (mode === 'auto') {
     const shown = found.construct.startsWith('::') ? '::' : found.construct;
     return `the model uses PostgreSQL syntax — \`${shown}\` at ${where}`;

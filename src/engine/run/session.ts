@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { LensError, oneLine, type FileLocation } from '../errors';
 import { layOut, loadData, type DataCache, type LayoutStep } from '../data/cache';
-import { SQLITE_DIALECT, type RowBound, type SqlDialect } from '../data/executor';
+import { ServerSqlError, SQLITE_DIALECT, type RowBound, type SqlDialect } from '../data/executor';
 import type { LoadedData, SourceInfo } from '../data/loadedData';
 import { planData } from '../data/plan';
 import { projectOfModel, type DbtProject } from '../model/dbtProject';
@@ -28,7 +28,7 @@ import { dataWarnings, segmentChecks, type SegmentCheck } from './checks';
 import { optimizeLayout } from './layout';
 import { prepareQuery, type PreparedQuery } from './prepare';
 import { isQueryOnly, readOnlyProblem, statementProblem } from './readOnly';
-import { sqlError } from './sqlErrors';
+import { serverSqlError, sqlError } from './sqlErrors';
 import { buildUpstream, type UpstreamOutcome } from './upstream';
 import { injectEphemerals, type EphemeralModel } from '../model/ephemeral';
 import type { RunProgress } from '../../shared/progress';
@@ -507,7 +507,12 @@ export class ModelSession {
     if (!executor) return this.selectLoaded(sql, params, bound);
     refuseUnlessQuery(statementProblem(sql), this.model.file);
     // The server's session is read-only (postgres.ts): that is the guard there.
-    return executor.select(sql, params, bound, cancelled);
+    try {
+      return await executor.select(sql, params, bound, cancelled);
+    } catch (error) {
+      // The server's error at its place in the model file.
+      throw error instanceof ServerSqlError ? serverSqlError(error, sql, this.query) : error;
+    }
   }
 
   private selectLoaded(sql: string, params: SqlValue[], bound?: RowBound): { columns: string[]; rows: SqlValue[][] } {

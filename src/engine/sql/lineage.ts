@@ -1206,7 +1206,11 @@ class LineageBuilder {
     );
     if (isNode(distinctOn?.columns)) {
       const terms = listItems(isNode(distinctOn.columns.expr) ? distinctOn.columns.expr : distinctOn.columns);
-      termEdges(terms, 'group_key', terms.map(() => 'DISTINCT ON'));
+      termEdges(
+        terms,
+        'group_key',
+        terms.map(() => 'DISTINCT ON'),
+      );
     }
     const having = clause(select, 'having_clause');
     if (isNode(having?.expr)) refEdges(this.columnRefs(having.expr, scope, ctes, true), 'filter');

@@ -133,7 +133,12 @@ function constructOf(node: CstNode, sql: string): PostgresOnlySyntax | undefined
           words,
         );
       if (/\bSIMILAR TO\b|\bAT TIME ZONE\b/.test(words))
-        return found(rangeOf(node.operator), (text) => `${text} is PostgreSQL's; SQLite cannot run it`, undefined, words);
+        return found(
+          rangeOf(node.operator),
+          (text) => `${text} is PostgreSQL's; SQLite cannot run it`,
+          undefined,
+          words,
+        );
       return undefined;
     }
     case 'select_distinct_on':

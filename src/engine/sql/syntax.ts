@@ -15,8 +15,7 @@ export interface CstNode {
 export type SqlDialectName = 'sqlite' | 'postgresql';
 
 export type ParsedSql =
-  | { ok: true; program: CstNode; dialect: SqlDialectName }
-  | { ok: false; message: string; offset: number };
+  { ok: true; program: CstNode; dialect: SqlDialectName } | { ok: false; message: string; offset: number };
 
 export function isNode(value: unknown): value is CstNode {
   return typeof value === 'object' && value !== null && typeof (value as CstNode).type === 'string';
