@@ -69,7 +69,7 @@ describe('postgresSyntax: PostgreSQL constructs sql.js cannot run', () => {
       assert.ok(found, 'found');
       assert.equal(found.construct, construct);
       assert.equal(sql.slice(found.start, found.end), text);
-      assert.ok(found.message.startsWith(`\`${construct}\``), found.message);
+      assert.ok(found.message.startsWith(`\`${construct}\` `), found.message);
       assert.notEqual(sqliteRuns(sql), undefined, 'sql.js refuses it');
     });
   }

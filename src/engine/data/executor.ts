@@ -44,6 +44,8 @@ export class ServerSqlError extends LensError {
     readonly offset?: number,
     /** The server's own hint, when it gave one (no secret is in it: it is about the SQL). */
     readonly serverHint?: string,
+    /** The server's message, one line, without the password. */
+    readonly serverMessage?: string,
   ) {
     super(value);
   }

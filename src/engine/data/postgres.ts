@@ -157,8 +157,9 @@ function offsetOfPosition(text: string, position: number): number {
 }
 
 /** The server's error in `sql`, with its SQLSTATE and where in `sql` the server found it (when it says). */
-function withServerPosition(lensError: LensError, error: unknown, sql: string): LensError {
-  const failure = error as { code?: unknown; position?: unknown; hint?: unknown };
+function withServerPosition(lensError: LensError, error: unknown, sql: string, password?: string): LensError {
+  const failure = error as { code?: unknown; position?: unknown; hint?: unknown; message?: unknown };
+  const scrub = (text: string) => (password ? text.replaceAll(password, '***') : text);
   // Only the server's own errors (a SQLSTATE of five characters), not the socket's (ECONNREFUSED).
   if (typeof failure.code !== 'string' || !/^[0-9A-Z]{5}$/.test(failure.code)) return lensError;
   const position = Number(failure.position);
@@ -166,7 +167,8 @@ function withServerPosition(lensError: LensError, error: unknown, sql: string): 
     lensError.value,
     failure.code,
     Number.isInteger(position) && position > 0 ? offsetOfPosition(sql, position) : undefined,
-    typeof failure.hint === 'string' ? oneLine(failure.hint) : undefined,
+    typeof failure.hint === 'string' ? oneLine(scrub(failure.hint)) : undefined,
+    typeof failure.message === 'string' ? oneLine(scrub(failure.message)) : undefined,
   );
 }
 
@@ -288,7 +290,7 @@ class PostgresSession {
       return await this.client.query({ text: sql, values: params, rowMode: 'array' });
     } catch (error) {
       if (cancelSent) throw new PullCancelled();
-      throw withServerPosition(postgresError(error, this.target, subject), error, sql);
+      throw withServerPosition(postgresError(error, this.target, subject), error, sql, this.target.password);
     } finally {
       clearInterval(poll);
     }
@@ -380,7 +382,13 @@ class PostgresSession {
       const inSql = (by: number | undefined) => (error: unknown) => {
         if (!(error instanceof ServerSqlError) || error.offset === undefined) throw error;
         const offset = by === undefined ? -1 : error.offset - by;
-        throw new ServerSqlError(error.value, error.sqlState, offset >= 0 ? offset : undefined, error.serverHint);
+        throw new ServerSqlError(
+          error.value,
+          error.sqlState,
+          offset >= 0 ? offset : undefined,
+          error.serverHint,
+          error.serverMessage,
+        );
       };
       await this.query(`${declare}${sql}`, params, subject).catch(inSql(declare.length));
       for (;;) {

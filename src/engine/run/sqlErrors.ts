@@ -338,6 +338,18 @@ function runtimeCandidates(
   return ranges.length ? { what: divisions ? 'division' : 'cast', ranges } : undefined;
 }
 
+/** SQLSTATEs of a fault in the model's SQL or in the data it meets (not the connection, the login or the server). */
+const MODEL_FAULT = /^(21|22|42|2F|0A)/;
+
+/** What to do about a fault the server found in the model, by its SQLSTATE. */
+function modelFaultHint(sqlState: string): string {
+  if (sqlState === '22012')
+    return 'A divisor is zero for some rows: guard it (x / NULLIF(y, 0)) or filter those rows out.';
+  if (/^22(P02|003|007|008)$/.test(sqlState))
+    return 'A value in the data does not convert to the type: clean or filter it before the cast.';
+  return "Fix the model's SQL here; it runs on PostgreSQL (pushdown), in PostgreSQL's dialect.";
+}
+
 /**
  * The server's error in a query the session sent (`sent`: the model's SQL, or SQL built around it), located in the
  * model file: at the position the server gives, mapped through what wraps the model's SQL and the source map; or,
@@ -346,27 +358,32 @@ function runtimeCandidates(
  */
 export function serverSqlError(error: ServerSqlError, sent: string, query: PreparedQuery): LensError {
   const { sourceMap, file, sql } = query;
-  const message = error.value.message.replace(/\.$/, '');
-  const hint = [error.serverHint && `PostgreSQL: ${error.serverHint}`, error.value.hint].filter(Boolean).join(' ');
+  // A fault of the model's own SQL is said as one (what the connection's messages say fits only the connection).
+  const fault = error.value.code === 'postgres' && error.sqlState !== '42501' && MODEL_FAULT.test(error.sqlState);
+  const said = fault
+    ? `PostgreSQL cannot run ${file}: ${(error.serverMessage ?? error.value.message).replace(/\.$/, '')} [${error.sqlState}]`
+    : error.value.message.replace(/\.$/, '');
+  const hint = [
+    error.serverHint && `PostgreSQL: ${error.serverHint.replace(/\.?$/, '.')}`,
+    fault ? modelFaultHint(error.sqlState) : error.value.hint,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const value = { ...error.value, ...(fault ? { code: 'sql' as const } : {}), hint };
   const at = error.offset === undefined ? undefined : modelOffset(sent, error.offset, sql);
   if (at !== undefined) {
     const range = tokenAt(sql, at);
     const location = sourceMap.location(range.start, range.end);
-    return new LensError({
-      ...error.value,
-      message: `${message} — at line ${location.line} of ${location.file}.`,
-      hint,
-      location,
-    });
+    return new LensError({ ...value, message: `${said} — at line ${location.line} of ${location.file}.`, location });
   }
   const candidates = runtimeCandidates(error, query);
-  if (!candidates) return new LensError({ ...error.value, message: `${message} (in ${file}).`, hint });
+  if (!candidates) return new LensError({ ...value, message: fault ? `${said}.` : `${said} (in ${file}).` });
   const [first] = candidates.ranges;
   const location = sourceMap.location(first.start, first.end);
   const lines = [...new Set(candidates.ranges.map((range) => sourceMap.location(range.start).line))];
   const where =
     candidates.ranges.length === 1
       ? `at line ${location.line} of ${location.file}, the model's only ${candidates.what} that can fail so (the server does not say where)`
-      : `in ${file}, at one of its ${candidates.what}s on line${lines.length > 1 ? 's' : ''} ${lines.join(', ')} (the server does not say which; the first is marked)`;
-  return new LensError({ ...error.value, message: `${message} — ${where}.`, hint, location });
+      : `at one of the model's ${candidates.what}s, on line${lines.length > 1 ? 's' : ''} ${lines.join(', ')} of ${location.file} (the server does not say which; the first is marked)`;
+  return new LensError({ ...value, message: `${said} — ${where}.`, location });
 }

@@ -193,14 +193,16 @@ function constructOf(node: CstNode, sql: string): PostgresOnlySyntax | undefined
       if (node.name.type !== 'identifier') {
         return found(
           node.name.range,
-          (text) => `${text}() is a schema-qualified function: PostgreSQL's; SQLite cannot run it`,
+          (text) => `${text} is a schema-qualified function: PostgreSQL's; SQLite cannot run it`,
+          undefined,
+          `${quoted(node.name.range[0], node.name.range[1])}()`,
         );
       }
       const name = String(node.name.name).toLowerCase();
       if (SQLITE_FUNCTIONS.has(name) || name.startsWith('pragma_')) return undefined;
       return found(
         node.name.range,
-        (text) => `${text}() is a PostgreSQL function; SQLite (sql.js) has no function of that name`,
+        (text) => `${text} is a PostgreSQL function; SQLite (sql.js) has no function of that name`,
         undefined,
         `${String(node.name.name)}()`,
       );
