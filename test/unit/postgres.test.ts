@@ -773,4 +773,50 @@ order by 1, 2
     assert.ok(error.message.includes(`on lines ${first.line}, ${second.line} of`), error.message);
     assert.match(error.hint ?? '', /NULLIF/);
   });
+
+  it("reads the lineage of the models upstream in PostgreSQL's dialect too", async () => {
+    // A database of its own (the warehouse's catalog stays as the after hook checks it): a model dbt built there.
+    server.psql(running!, 'postgres', 'CREATE DATABASE dialect_upstream;');
+    server.psql(
+      running!,
+      'dialect_upstream',
+      `CREATE TABLE public.raw_customers (id integer, region text, signup text);
+       INSERT INTO public.raw_customers VALUES (1, 'north', '2024-01-05'), (2, 'south', '2024-02-07'), (3, 'north', '2024-03-01');
+       CREATE VIEW public.customers_clean AS
+         SELECT id AS customer_id, region::text AS region, signup::date AS signed_up FROM public.raw_customers;
+       GRANT SELECT ON public.customers_clean TO ${READER};`,
+    );
+    const dir = tempWorkspace();
+    write(dir, 'dbt_project.yml', 'name: shop\nmodel-paths: [models]\n');
+    write(
+      dir,
+      'models/customers_clean.sql',
+      'select id as customer_id, region::text as region, signup::date as signed_up\nfrom public.raw_customers\n',
+    );
+    write(
+      dir,
+      'models/segments.sql',
+      "select region, count(*) as customers\nfrom {{ ref('customers_clean') }}\ngroup by region\norder by region\n",
+    );
+    const settings = { model: 'models/segments.sql', connection: connection({ database: 'dialect_upstream' }) };
+    const upstream = await withServerSession(dir, settings, async (session) => {
+      const result = await session.run();
+      // Pulled and run in sql.js: the model itself is SQLite's too.
+      assert.deepEqual(result.rows, [
+        ['north', 2],
+        ['south', 1],
+      ]);
+      return session.lineage().upstreamModels;
+    });
+    const clean = upstream?.find((model) => model.model === 'customers_clean');
+    assert.ok(clean?.lineage, `the upstream model's lineage: ${clean?.error}`);
+    assert.deepEqual(
+      clean.lineage.columns.map(({ name, sources }) => ({ name, sources })),
+      [
+        { name: 'customer_id', sources: ['public.raw_customers.id'] },
+        { name: 'region', sources: ['public.raw_customers.region'] },
+        { name: 'signed_up', sources: ['public.raw_customers.signup'] },
+      ],
+    );
+  });
 });
