@@ -1,7 +1,7 @@
 // A PostgreSQL warehouse, read in pull mode: the model's lineage says which relations and columns it reads; exactly
 // those are fetched (a server-side cursor, in batches) into sql.js tables in the same schemas, and the model then
-// runs in sql.js as on any other data. Past segmentLens.pull.maxRows (or with segmentLens.postgres.mode "pushdown")
-// nothing is pulled: the tables are made empty, with the server's columns, for the lineage, and the model's queries
+// runs in sql.js as on any other data. Past segmentLens.pull.maxRows, for a model in PostgreSQL syntax sql.js cannot
+// run (`::`, `ILIKE`, …), or with segmentLens.postgres.mode "pushdown", nothing is pulled: the tables are made empty, with the server's columns, for the lineage, and the model's queries
 // run on the server (PostgresExecutor, the QueryExecutor of executor.ts). Every session is read-only and bounded by statement_timeout; a cancelled run
 // sends the server a cancel request; the connection is closed when the pull ends, however it ends. The password is
 // never part of a message: errors are rebuilt from the server's SQLSTATE, not passed through.
