@@ -49,7 +49,8 @@ export function writeStep<T>(data: LoadedData, write: () => T): T {
  * there, and data loaded from files is saved there after a run (`persist`).
  */
 export class DataCache {
-  private entry: { key: string; data: LoadedData; disk?: DiskCache; savedBuild?: number } | undefined;
+  /** `savable`: the data was read from files (a warehouse pull is never saved); `savedBuild`: its build count when last saved. */
+  private entry: { key: string; data: LoadedData; savable: boolean; savedBuild?: number } | undefined;
   private disk: { cache: DiskCache; wasmPath: string } | undefined;
 
   /** Where data is saved between restarts, or nowhere (undefined: the CLI without --cache, a size of 0). */
@@ -76,11 +77,11 @@ export class DataCache {
     const disk = plan.modelKey ? undefined : this.disk;
     const restored = disk && (await disk.cache.read(await loadSqlJs(disk.wasmPath), key));
     if (restored) {
-      this.entry = { key, data: restored, disk: disk.cache, savedBuild: restored.buildCount };
+      this.entry = { key, data: restored, savable: true, savedBuild: restored.buildCount };
       return { data: restored, reused: false, restored: true };
     }
     const data = await loadData(plan, request);
-    this.entry = { key, data, disk: disk?.cache };
+    this.entry = { key, data, savable: !plan.modelKey };
     return { data, reused: false, restored: false };
   }
 
@@ -90,11 +91,12 @@ export class DataCache {
    */
   async persist(): Promise<boolean> {
     const entry = this.entry;
-    if (!entry?.disk || !this.disk || !entry.data.laidOut || entry.data.executor) return false;
+    const disk = this.disk;
+    if (!entry?.savable || !disk || !entry.data.laidOut || entry.data.executor) return false;
     if (entry.savedBuild === entry.data.buildCount) return false;
-    const snapshot = snapshotOf(await loadSqlJs(this.disk.wasmPath), entry.data);
+    const snapshot = snapshotOf(await loadSqlJs(disk.wasmPath), entry.data);
     entry.savedBuild = entry.data.buildCount;
-    return entry.disk.write(entry.key, snapshot);
+    return disk.cache.write(entry.key, snapshot);
   }
 
   clear(): void {
