@@ -72,7 +72,7 @@ export class RunController extends Disposable {
   constructor(
     readonly extensionUri: vscode.Uri,
     /** Where the engine saves loaded data between restarts: the extension's storage, never the user's folder. */
-    private readonly cacheDir?: string,
+    readonly cacheDir?: string,
   ) {
     super();
     this.engine = new EngineClient(vscode.Uri.joinPath(extensionUri, 'dist', 'worker.js').fsPath, this.assets);
