@@ -189,9 +189,12 @@ export async function planData(
   }
 }
 
-/** Size and modification time of every source file (the CSV files of a folder): equal fingerprints, same data. */
+/**
+ * Size, modification and change time of every source file (the CSV files of a folder): equal fingerprints, same
+ * data. The change time is the one a copy that keeps the mtime (rsync -a, cp -p) or a `touch -d` cannot set back.
+ */
 export async function fingerprint(sources: string[]): Promise<string> {
-  const parts: [string, number, number][] = [];
+  const parts: [string, number, number, number?][] = [];
   for (const source of sources) {
     const info = await stat(source).catch(() => undefined);
     if (!info) {
@@ -199,7 +202,7 @@ export async function fingerprint(sources: string[]): Promise<string> {
       continue;
     }
     if (!info.isDirectory()) {
-      parts.push([source, info.size, info.mtimeMs]);
+      parts.push([source, info.size, info.mtimeMs, info.ctimeMs]);
       continue;
     }
     for (const entry of await readdir(source, { withFileTypes: true, recursive: true })) {
@@ -207,7 +210,7 @@ export async function fingerprint(sources: string[]): Promise<string> {
       const file = path.join(entry.parentPath, entry.name);
       // A link's target (only sizes and times: nothing is read here); a link to nothing is a file that is not there.
       const fileInfo = await stat(file).catch(() => undefined);
-      parts.push([file, fileInfo?.size ?? -1, fileInfo?.mtimeMs ?? -1]);
+      parts.push([file, fileInfo?.size ?? -1, fileInfo?.mtimeMs ?? -1, fileInfo?.ctimeMs ?? -1]);
     }
   }
   return JSON.stringify(parts.sort((a, b) => a[0].localeCompare(b[0])));

@@ -32,6 +32,7 @@ import { serverSqlError, sqlError } from './sqlErrors';
 import { buildUpstream, type UpstreamOutcome } from './upstream';
 import { injectEphemerals, type EphemeralModel } from '../model/ephemeral';
 import type { RunProgress } from '../../shared/progress';
+import { identityOf, memoKey, recall, remember, type RememberedResult } from './resultMemo';
 
 export interface ModelResult {
   columns: string[];
@@ -55,8 +56,21 @@ export interface ModelResult {
    * empty when the data was laid out by an earlier run. The CLI prints it with --verbose.
    */
   layout: string[];
-  /** `dataReused`: the data was already in memory, unchanged on disk, so only the query ran. */
-  timings: { renderMs: number; loadMs: number; queryMs: number; countMs: number; totalMs: number; dataReused: boolean };
+  /**
+   * `dataReused`: the data was already in memory, unchanged on disk, so only the query ran; `dataRestored`: it was
+   * read back from the disk cache (diskCache.ts) instead of loaded and laid out; `fromMemo`: the same inputs ran on
+   * the same data before, and the result is that run's (resultMemo.ts): no query ran.
+   */
+  timings: {
+    renderMs: number;
+    loadMs: number;
+    queryMs: number;
+    countMs: number;
+    totalMs: number;
+    dataReused: boolean;
+    dataRestored?: boolean;
+    fromMemo?: boolean;
+  };
 }
 
 /** What the caller of a run hears while it goes, and how it stops one it no longer wants. */
@@ -220,7 +234,7 @@ export class ModelSession {
     readonly model: { file: string; sample: boolean },
     private readonly query: PreparedQuery,
     readonly data: LoadedData,
-    private readonly timings: { started: number; renderMs: number; loadMs: number },
+    private readonly timings: { started: number; renderMs: number; loadMs: number; restored?: boolean },
     /** The data was already in memory (a cache hit). */
     readonly reusedData: boolean,
     /** The session loaded the data itself and frees it on close (else the cache owns it). */
@@ -236,6 +250,8 @@ export class ModelSession {
     readonly varSources: VarSources = {},
     /** The run's cancel, asked while the model's query runs on a server (pushdown). */
     private readonly cancelled?: () => boolean,
+    /** A key for everything the model was made from but the data (resultMemo.ts): settings, files, macros. */
+    private readonly inputs?: string,
   ) {}
 
   /** Prepares the model and loads its data; with a cache, data already loaded and unchanged on disk is reused. */
@@ -336,7 +352,7 @@ export class ModelSession {
       const pull = { ...rendered, cancelled: options.cancelled, onProgress: options.onProgress };
       const got = cache
         ? await cache.get(plan, settings.upstream ?? 'auto', pull)
-        : { data: await loadData(plan, pull), reused: false };
+        : { data: await loadData(plan, pull), reused: false, restored: false };
       try {
         buildOn(got.data);
       } catch (error) {
@@ -345,7 +361,7 @@ export class ModelSession {
       }
       return got;
     };
-    let loaded: { data: LoadedData; reused: boolean; ms: number } | undefined;
+    let loaded: { data: LoadedData; reused: boolean; restored: boolean; ms: number } | undefined;
     if (rendered.neededData) {
       logs.length = 0;
       const loadStarted = performance.now();
@@ -387,7 +403,7 @@ export class ModelSession {
       if (lineage.lineage) layoutNotes = optimizeLayout(data, joinKeys(new LineageGraph(lineage.lineage)), query.sql);
     };
     const loadStarted = performance.now();
-    const { data, reused } = loaded ?? (await load());
+    const { data, reused, restored } = loaded ?? (await load());
     if (ephemerals.size > 0) {
       try {
         query = prepareQuery(injectEphemerals(rendered, ephemerals), model.file, dialect);
@@ -410,7 +426,7 @@ export class ModelSession {
         hint: 'Check the data files with sqlite3; if they read there, please report this.',
       });
     }
-    const timings = { started, renderMs, loadMs: elapsed(loadStarted) + (loaded?.ms ?? 0) };
+    const timings = { started, renderMs, loadMs: elapsed(loadStarted) + (loaded?.ms ?? 0), restored };
     const upstreamSources: UpstreamSources | undefined = project
       ? {
           // An ephemeral model is no relation: its SQL is a CTE of the models standing on it, lineage included.
@@ -436,6 +452,16 @@ export class ModelSession {
       upstreamSources,
       { given: settings.vars, project },
       options.cancelled,
+      memoKey([
+        request.settings,
+        workspace.trusted,
+        workspace.env,
+        model.file,
+        model.text,
+        identityOf(library),
+        upstream.map((node) => [node.name, node.file, node.text, node.materialized]),
+        project && [project.dir, project.vars, [...project.modelSchemas], [...project.modelAliases]],
+      ]),
     );
   }
 
@@ -460,6 +486,7 @@ export class ModelSession {
       this.upstreamSources,
       this.varSources,
       this.cancelled,
+      this.inputs,
     );
   }
 
@@ -549,6 +576,12 @@ export class ModelSession {
   /** Runs the model; `rowCounts: false` skips counting each CTE's rows, `warnings: false` the data checks. */
   async run(options: { rowCounts?: boolean; warnings?: boolean } = {}): Promise<ModelResult> {
     const queryStarted = performance.now();
+    const memo =
+      this.inputs === undefined
+        ? undefined
+        : memoKey([this.inputs, this.sql, this.limits, options.rowCounts !== false, options.warnings !== false]);
+    const remembered = memo === undefined ? undefined : recall(this.data, memo);
+    if (remembered) return this.result(remembered, 0);
     const { maxResultRows, maxResultBytes } = this.limits;
     const file = this.query.file;
     const { columns, rows } = await this.select(
@@ -590,8 +623,7 @@ export class ModelSession {
       cteRowCounts[cte.name] = await this.countRows(cte, mine, counted);
     }
     cteRowCounts[FINAL_SELECT] = rows.length;
-    const { started, renderMs, loadMs } = this.timings;
-    return {
+    const computed: RememberedResult = {
       columns,
       rows,
       cteRowCounts,
@@ -601,6 +633,17 @@ export class ModelSession {
         ...(graph ? dataWarnings(this.data, graph) : []),
         ...checks.flatMap((check) => check.warnings(counted.get(check))),
       ],
+    };
+    if (memo !== undefined) remember(this.data, memo, computed);
+    return this.result(computed, queryMs, countStarted);
+  }
+
+  /** The result of a run: what it computed (or a run before it did) and this run's own logs, upstream and times. */
+  private result(computed: RememberedResult, queryMs: number, countStarted?: number): ModelResult {
+    const { started, renderMs, loadMs, restored } = this.timings;
+    const fromMemo = countStarted === undefined;
+    return {
+      ...computed,
       logs: this.logs,
       upstream: this.upstream,
       layout: this.layoutNotes,
@@ -610,9 +653,11 @@ export class ModelSession {
         renderMs,
         loadMs,
         queryMs,
-        countMs: elapsed(countStarted),
+        countMs: countStarted === undefined ? 0 : elapsed(countStarted),
         totalMs: elapsed(started),
         dataReused: this.reusedData,
+        dataRestored: restored ?? false,
+        fromMemo,
       },
     };
   }
