@@ -81,7 +81,11 @@ export class RunController extends Disposable {
   /** The PostgreSQL passwords the user stored (Set PostgreSQL Password), sent with each request that reads data. */
   storedPasswords: () => Promise<Record<string, string>> = () => Promise.resolve({});
 
-  constructor(readonly extensionUri: vscode.Uri) {
+  constructor(
+    readonly extensionUri: vscode.Uri,
+    /** Where the engine saves loaded data between restarts: the extension's storage, never the user's folder. */
+    readonly cacheDir?: string,
+  ) {
     super();
     this.engine = new EngineClient(vscode.Uri.joinPath(extensionUri, 'dist', 'worker.js').fsPath, this.assets);
     this._register({ dispose: () => this.engine.dispose() });
@@ -189,6 +193,7 @@ export class RunController extends Disposable {
             type: 'run',
             request: await this.engineRequest(dir, settings),
             assets: this.assets,
+            cacheDir: this.cacheDir,
           },
           this.deadline(settings.timeoutSeconds, `The model ${modelName}`),
           onProgress,

@@ -16,10 +16,12 @@ import {
   pullKey,
   pullPostgres,
   SET_PASSWORD_COMMAND,
+  sqliteCannotRun,
   withStoredPassword,
   type PostgresTarget,
   type PullRequest,
 } from './postgres';
+import type { SqlDialectName } from '../sql/syntax';
 import { openSqliteFiles } from './sqliteFiles';
 
 export interface DataPlan {
@@ -34,6 +36,8 @@ export interface DataPlan {
   modelKey?: (request: PullRequest) => string;
   /** The PostgreSQL server the data is on (its password resolved), for the Set Password command to name. */
   server?: PostgresTarget;
+  /** The dialect the model is read in: PostgreSQL's for a PostgreSQL server (else SQLite's). */
+  dialect?: SqlDialectName;
   open(request?: PullRequest): Promise<LoadedData>;
 }
 
@@ -61,6 +65,7 @@ function pullPlan(
     target,
     sources: files,
     server,
+    dialect: 'postgresql',
     // Another server, user or search path is other data, whatever the model reads.
     // The mode and the bound decide between a pulled copy and pushdown: either change, other data.
     modelKey: (request) =>
@@ -71,6 +76,8 @@ function pullPlan(
         options.postgresMode ?? 'auto',
         options.maxRows ?? DEFAULT_PULL_MAX_ROWS,
         pullKey(request),
+        // PostgreSQL syntax sql.js cannot run decides for pushdown in auto mode.
+        sqliteCannotRun(request) !== undefined,
       ]),
     open: async (request) => {
       if (!request) throw new Error('Segment Lens: a PostgreSQL plan opens only for a rendered model');
@@ -210,9 +217,12 @@ export async function planData(
   }
 }
 
-/** Size and modification time of every source file (the CSV files of a folder): equal fingerprints, same data. */
+/**
+ * Size, modification and change time of every source file (the CSV files of a folder): equal fingerprints, same
+ * data. The change time is the one a copy that keeps the mtime (rsync -a, cp -p) or a `touch -d` cannot set back.
+ */
 export async function fingerprint(sources: string[]): Promise<string> {
-  const parts: [string, number, number][] = [];
+  const parts: [string, number, number, number?][] = [];
   for (const source of sources) {
     const info = await stat(source).catch(() => undefined);
     if (!info) {
@@ -220,7 +230,7 @@ export async function fingerprint(sources: string[]): Promise<string> {
       continue;
     }
     if (!info.isDirectory()) {
-      parts.push([source, info.size, info.mtimeMs]);
+      parts.push([source, info.size, info.mtimeMs, info.ctimeMs]);
       continue;
     }
     for (const entry of await readdir(source, { withFileTypes: true, recursive: true })) {
@@ -228,7 +238,7 @@ export async function fingerprint(sources: string[]): Promise<string> {
       const file = path.join(entry.parentPath, entry.name);
       // A link's target (only sizes and times: nothing is read here); a link to nothing is a file that is not there.
       const fileInfo = await stat(file).catch(() => undefined);
-      parts.push([file, fileInfo?.size ?? -1, fileInfo?.mtimeMs ?? -1]);
+      parts.push([file, fileInfo?.size ?? -1, fileInfo?.mtimeMs ?? -1, fileInfo?.ctimeMs ?? -1]);
     }
   }
   return JSON.stringify(parts.sort((a, b) => a[0].localeCompare(b[0])));
