@@ -182,7 +182,8 @@ describe('the engine worker', () => {
         const queued = engine.request({ type: 'cteRows', cte: 'base', filters: [], offset: 0, limit: 5 });
         const outcome = await slow;
         const seconds = (performance.now() - started) / 1000;
-        assert.ok(seconds >= 2 && seconds < 4, `stopped after ${seconds.toFixed(1)} s`);
+        // Stopped, not run to the end (endless never ends, cross takes hours); generous for a loaded machine.
+        assert.ok(seconds >= 2 && seconds < 30, `stopped after ${seconds.toFixed(1)} s`);
         assert.ok(!outcome.ok);
         assert.deepEqual(outcome.error, {
           code: 'timeout',
