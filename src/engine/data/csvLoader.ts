@@ -515,13 +515,6 @@ export async function loadCsvTable(
   let declared: (DeclaredColumn | undefined)[] = [];
   let seen: Seen[] = [];
   let rows = 0;
-  const invalid = (line: number, message: string) =>
-    new LensError({
-      code: 'csv',
-      message: `${file} is not a valid CSV file at line ${line}: ${message}.`,
-      hint: 'Fix the file: every row needs as many fields as the header, and quotes must be closed.',
-      location: { file, line, column: 1 },
-    });
   const tooWide = () =>
     new LensError({
       code: 'csv',
@@ -529,48 +522,35 @@ export async function loadCsvTable(
       hint: 'Split the file, or keep only the columns the model reads.',
       location: { file, line: 1, column: 1 },
     });
-  /** One pass: the header (read by the first), then every record after it, with its cell count checked. */
+  /** One pass: the header (read by the first), then every record after it. */
   async function eachRow(visit: (chunk: CsvChunk, record: number) => void, inserter?: RowInserter): Promise<void> {
-    const scanner = new CsvScanner(file, seed?.delimiter ?? ',', chunkBytes);
-    // A header is counted in full (it is at most MAX_HEADER_BYTES long) so that the error can say how wide it is.
-    scanner.maxCells = header ? header.length : MAX_HEADER_BYTES + 1;
+    // A header is kept whole up to MAX_HEADER_BYTES cells (it is at most that long) so that the error can say how wide.
+    const scanner = new CsvScanner(file, seed?.delimiter ?? ',', MAX_HEADER_BYTES + 1, chunkBytes);
     let headerSeen = false;
     try {
       for await (const chunk of scanner.chunks()) {
-        inserter?.begin(chunk);
-        for (let record = 0; record < chunk.records; record++) {
-          const first = record === 0 ? 0 : chunk.recordEnds[record - 1];
-          const cells = chunk.recordEnds[record] - first;
-          if (!headerSeen) {
-            headerSeen = true;
-            if (!header) {
-              header = checkHeader(
-                file,
-                Array.from({ length: cells }, (_, cell) =>
-                  chunk.bytes.toString('utf8', chunk.cellStarts[first + cell], chunk.cellEnds[first + cell]),
-                ),
-              );
-              scanner.maxCells = header.length;
-              seen = header.map(() => 'none');
-              declared = declaredColumns(file, header, seed);
-            }
-            continue;
-          }
-          if (cells !== header!.length) {
-            throw invalid(
-              chunk.recordLines[record],
-              `the row has ${cells.toLocaleString('en')} cells, the header ${header!.length.toLocaleString('en')}`,
+        if (!headerSeen) {
+          // The first chunk holds the header alone.
+          headerSeen = true;
+          if (!header) {
+            header = checkHeader(
+              file,
+              Array.from({ length: chunk.recordEnds[0] }, (_, cell) =>
+                chunk.bytes.toString('utf8', chunk.cellStarts[cell], chunk.cellEnds[cell]),
+              ),
             );
+            seen = header.map(() => 'none');
+            declared = declaredColumns(file, header, seed);
           }
-          visit(chunk, record);
+          continue;
         }
+        inserter?.begin(chunk);
+        for (let record = 0; record < chunk.records; record++) visit(chunk, record);
         inserter?.end(chunk);
       }
     } catch (error) {
-      if (!(error instanceof CsvSyntaxError && error.reason === 'cells')) throw error;
-      throw headerSeen
-        ? invalid(error.line, `the row has more cells than the header's ${header!.length.toLocaleString('en')}`)
-        : tooWide();
+      if (error instanceof CsvSyntaxError && error.reason === 'cells' && !headerSeen) throw tooWide();
+      throw error;
     }
   }
 

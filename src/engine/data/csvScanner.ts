@@ -70,8 +70,10 @@ export class CsvScanner implements CsvChunk {
   cellEnds = new Int32Array(1024);
   recordEnds = new Int32Array(256);
   recordLines = new Int32Array(256);
-  /** Cells a record may have; one more is an error (a ragged row, or a header wider than a table can be). */
-  maxCells = Infinity;
+  /** The header's cells (0 until it is read): every record must have as many. */
+  private cellsPerRecord = 0;
+  /** Where the first record not yet complete starts. */
+  private consumed = 0;
   private line = 1;
   private readonly delimiter: Uint8Array;
   private escaped = new Uint8Array(1024);
@@ -79,35 +81,46 @@ export class CsvScanner implements CsvChunk {
   constructor(
     private readonly file: string,
     delimiter: string,
+    /** The most cells a header may have (the caller refuses a wider one): a bound on the cells kept for it. */
+    private readonly maxHeaderCells: number,
     private readonly chunkBytes = CHUNK_BYTES,
   ) {
     this.delimiter = Buffer.from(delimiter, 'utf8');
   }
 
-  /** Reads the file from its start, chunk by chunk; a record is never split across two chunks. */
+  /**
+   * Reads the file from its start, chunk by chunk; a record is never split across two chunks, and the first chunk
+   * holds the header alone. Every record must have as many cells as the header. An error (quoting, encoding, cell
+   * count) is thrown after the records before it have been yielded, so that the caller meets problems in file order.
+   */
   async *chunks(): AsyncGenerator<CsvChunk> {
     this.line = 1;
+    this.cellsPerRecord = 0;
     const handle = await open(this.file, 'r');
     try {
       let buffer = Buffer.allocUnsafe(Math.max(this.chunkBytes, 4));
       let length = 0;
       let atEnd = false;
       let start = true;
-      while (!atEnd) {
-        if (length === buffer.length) {
-          // One record longer than the buffer: make room for it (the file's size is bounded by the caller).
-          const bigger = Buffer.allocUnsafe(buffer.length * 2);
-          buffer.copy(bigger, 0, 0, length);
-          buffer = bigger;
+      /** The bytes before this are UTF-8 (checked before scanning: unescaping leaves stale bytes behind). */
+      let checked = 0;
+      for (;;) {
+        if (!atEnd) {
+          if (length === buffer.length) {
+            // One record longer than the buffer: make room for it (the file's size is bounded by the caller).
+            const bigger = Buffer.allocUnsafe(buffer.length * 2);
+            buffer.copy(bigger, 0, 0, length);
+            buffer = bigger;
+          }
+          const { bytesRead } = await handle.read(
+            buffer,
+            length,
+            Math.min(buffer.length - length, this.chunkBytes),
+            null,
+          );
+          length += bytesRead;
+          atEnd = bytesRead === 0;
         }
-        const { bytesRead } = await handle.read(
-          buffer,
-          length,
-          Math.min(buffer.length - length, this.chunkBytes),
-          null,
-        );
-        length += bytesRead;
-        atEnd = bytesRead === 0;
         if (start && (length >= BOM.length || atEnd)) {
           start = false;
           if (BOM.every((byte, index) => buffer[index] === byte)) {
@@ -116,30 +129,53 @@ export class CsvScanner implements CsvChunk {
           }
         }
         if (start) continue;
-        const firstLine = this.line;
-        const consumed = this.scan(buffer, length, atEnd);
-        if (!isUtf8(buffer.subarray(0, consumed))) throw this.notUtf8(buffer, consumed, firstLine, atEnd);
+        let failure: CsvSyntaxError | undefined;
+        let scanned = length;
+        // Up to the last ASCII byte, which no character spans (the line break ending any complete record is one).
+        let upTo = length;
+        if (!atEnd) while (upTo > checked && buffer[upTo - 1] >= 0x80) upTo--;
+        if (upTo > checked) {
+          if (isUtf8(buffer.subarray(checked, upTo))) checked = upTo;
+          else ({ failure, at: scanned } = this.notUtf8(buffer, checked, upTo, atEnd));
+        }
+        this.consumed = 0;
+        try {
+          this.scan(buffer, scanned, atEnd && !failure);
+        } catch (error) {
+          if (!(error instanceof CsvSyntaxError)) throw error;
+          failure = error;
+        }
         this.bytes = buffer;
         if (this.records > 0) yield this;
-        buffer.copyWithin(0, consumed, length);
-        length -= consumed;
+        if (failure) throw failure;
+        buffer.copyWithin(0, this.consumed, length);
+        length -= this.consumed;
+        checked -= this.consumed;
+        if (atEnd && length === 0) return;
       }
     } finally {
       await handle.close();
     }
   }
 
-  private notUtf8(bytes: Uint8Array, end: number, firstLine: number, atEnd: boolean): CsvSyntaxError {
-    const { at, cut } = firstInvalidUtf8(bytes, 0, end);
-    let line = firstLine;
+  /** The error for bytes[from, to) that are not UTF-8 (bytes[0] being on this.line), and where it is. */
+  private notUtf8(
+    bytes: Uint8Array,
+    from: number,
+    to: number,
+    atEnd: boolean,
+  ): { failure: CsvSyntaxError; at: number } {
+    const { at, cut } = firstInvalidUtf8(bytes, from, to);
+    let line = this.line;
     for (let index = 0; index < at; index++) if (bytes[index] === LF) line++;
-    return new CsvSyntaxError(
+    const failure = new CsvSyntaxError(
       cut && atEnd
         ? 'it ends in the middle of a UTF-8 character'
         : `line ${line} has bytes that are not UTF-8 (a file saved as Latin-1 or Windows-1252?)`,
       line,
       'encoding',
     );
+    return { failure, at };
   }
 
   private grow(cells: number): void {
@@ -171,16 +207,15 @@ export class CsvScanner implements CsvChunk {
   }
 
   /**
-   * Finds the complete records in `bytes[0, length)` and returns where the first incomplete one starts (`length`
-   * when `atEnd`: the file's last record needs no line break).
+   * Finds the complete records in `bytes[0, length)`, up to the header alone while it has not been read, moving
+   * this.consumed past each (the file's last record needs no line break when `atEnd`).
    */
-  private scan(bytes: Uint8Array, length: number, atEnd: boolean): number {
+  private scan(bytes: Uint8Array, length: number, atEnd: boolean): void {
     const first = this.delimiter[0];
     const wide = this.delimiter.length;
+    const maxCells = this.cellsPerRecord || this.maxHeaderCells;
     let cells = 0;
     let at = 0;
-    /** Where the first record not yet complete starts. */
-    let consumed = 0;
     this.records = 0;
     records: while (at < length) {
       const recordCells = cells;
@@ -189,14 +224,20 @@ export class CsvScanner implements CsvChunk {
       if (byte === LF || byte === CR) {
         // An empty line; a CR at the chunk's end may be the first half of a CRLF.
         if (byte === CR && at + 1 === length && !atEnd) break;
-        at += byte === CR && bytes[at + 1] === LF ? 2 : 1;
+        at += byte === CR && at + 1 < length && bytes[at + 1] === LF ? 2 : 1;
         this.line++;
-        consumed = at;
+        this.consumed = at;
         continue;
       }
       for (;;) {
-        if (cells - recordCells >= this.maxCells) {
-          throw new CsvSyntaxError(`line ${recordLine} has more than ${this.maxCells} cells`, recordLine, 'cells');
+        if (cells - recordCells === maxCells) {
+          throw new CsvSyntaxError(
+            this.cellsPerRecord
+              ? `the row has more cells than the header's ${this.cellsPerRecord.toLocaleString('en')}`
+              : `the header has more than ${maxCells.toLocaleString('en')} cells`,
+            recordLine,
+            'cells',
+          );
         }
         if (cells >= this.cellStarts.length || this.records >= this.recordEnds.length) this.grow(cells);
         let end = at;
@@ -218,7 +259,7 @@ export class CsvScanner implements CsvChunk {
                 this.line = recordLine;
                 break records;
               }
-              if (bytes[end + 1] !== QUOTE) break;
+              if (end + 1 === length || bytes[end + 1] !== QUOTE) break;
               escapes++;
               end += 2;
               continue;
@@ -281,7 +322,7 @@ export class CsvScanner implements CsvChunk {
             this.line = recordLine;
             break records;
           }
-          at = end + (byte === CR && bytes[end + 1] === LF ? 2 : 1);
+          at = end + (byte === CR && end + 1 < length && bytes[end + 1] === LF ? 2 : 1);
           this.line++;
           break;
         }
@@ -299,13 +340,22 @@ export class CsvScanner implements CsvChunk {
           break;
         }
       }
+      const header = this.cellsPerRecord === 0;
+      if (header) this.cellsPerRecord = cells - recordCells;
+      else if (cells - recordCells !== this.cellsPerRecord) {
+        throw new CsvSyntaxError(
+          `the row has ${(cells - recordCells).toLocaleString('en')} cells, the header ${this.cellsPerRecord.toLocaleString('en')}`,
+          recordLine,
+          'cells',
+        );
+      }
       this.unescape(bytes, recordCells, cells);
       this.recordEnds[this.records] = cells;
       this.recordLines[this.records] = recordLine;
       this.records++;
-      consumed = at;
+      this.consumed = at;
+      if (header) break;
     }
-    return consumed;
   }
 
   /** Turns each quoted cell's "" into " in place, moving its end. */
