@@ -429,7 +429,10 @@ describe('csv seeds on random files, against native SQLite', () => {
     const lineEnd = pick(['\n', '\r\n']);
     const columns = 1 + Math.floor(next() * 5);
     const kinds = Array.from({ length: columns }, () => pick(['integer', 'real', 'text', 'mixed', 'empty'] as const));
-    const header = Array.from({ length: columns }, (_, index) => pick(['id', 'naïve "name"', 'a,b', 'x\ny', 'col']) + index);
+    const header = Array.from(
+      { length: columns },
+      (_, index) => pick(['id', 'naïve "name"', 'a,b', 'x\ny', 'col']) + index,
+    );
     const rows = Array.from({ length: Math.floor(next() * 40) }, () =>
       kinds.map((kind) => {
         if (kind === 'empty' || next() < 0.1) return '';
@@ -458,7 +461,9 @@ describe('csv seeds on random files, against native SQLite', () => {
     native.exec(`CREATE TABLE typed (${columns.map((column, index) => `${column} ${types[index]}`).join(', ')})`);
     const insert = native.prepare(`INSERT INTO staged VALUES (${columns.map(() => '?').join(', ')})`);
     for (const row of testCase.rows) insert.run(...row.map((cell) => (cell === '' ? null : cell)));
-    const cast = columns.map((column, index) => (types[index] === 'TEXT' ? column : `CAST(${column} AS ${types[index]})`));
+    const cast = columns.map((column, index) =>
+      types[index] === 'TEXT' ? column : `CAST(${column} AS ${types[index]})`,
+    );
     native.exec(`INSERT INTO typed SELECT ${cast.join(', ')} FROM staged`);
     const rows = native
       .prepare(`SELECT ${columns.map((column) => `${column}, typeof(${column})`).join(', ')} FROM typed`)
