@@ -561,10 +561,11 @@ export async function loadCsvTable(
       rows++;
       const first = record === 0 ? 0 : chunk.recordEnds[record - 1];
       for (let column = 0; column < seen.length; column++) {
+        const type = declared[column];
+        if (!type && seen[column] === 'TEXT') continue;
         const start = chunk.cellStarts[first + column];
         const end = chunk.cellEnds[first + column];
         if (start === end) continue;
-        const type = declared[column];
         if (type) {
           const value = chunk.bytes.toString('utf8', start, end);
           if (!ACCEPTS[type.kind](value))

@@ -77,6 +77,8 @@ export class CsvScanner implements CsvChunk {
   private line = 1;
   private readonly delimiter: Uint8Array;
   private escaped = new Uint8Array(1024);
+  /** The bytes that end an unquoted cell's plain run: the delimiter's first, CR, LF, and a quote (an error there). */
+  private readonly stops = new Uint8Array(256);
 
   constructor(
     private readonly file: string,
@@ -86,6 +88,7 @@ export class CsvScanner implements CsvChunk {
     private readonly chunkBytes = CHUNK_BYTES,
   ) {
     this.delimiter = Buffer.from(delimiter, 'utf8');
+    for (const byte of [this.delimiter[0], CR, LF, QUOTE]) this.stops[byte] = 1;
   }
 
   /**
@@ -214,6 +217,8 @@ export class CsvScanner implements CsvChunk {
     const first = this.delimiter[0];
     const wide = this.delimiter.length;
     const maxCells = this.cellsPerRecord || this.maxHeaderCells;
+    const stops = this.stops;
+    let { cellStarts, cellEnds, escaped } = this;
     let cells = 0;
     let at = 0;
     this.records = 0;
@@ -239,7 +244,10 @@ export class CsvScanner implements CsvChunk {
             'cells',
           );
         }
-        if (cells >= this.cellStarts.length || this.records >= this.recordEnds.length) this.grow(cells);
+        if (cells >= cellStarts.length || this.records >= this.recordEnds.length) {
+          this.grow(cells);
+          ({ cellStarts, cellEnds, escaped } = this);
+        }
         let end = at;
         if (bytes[at] === QUOTE) {
           // A quoted cell: up to the quote not followed by another; "" is one quote.
@@ -267,9 +275,9 @@ export class CsvScanner implements CsvChunk {
             if (byte === LF) this.line++;
             end++;
           }
-          this.cellStarts[cells] = at + 1;
-          this.cellEnds[cells] = end;
-          this.escaped[cells] = escapes > 0 ? 1 : 0;
+          cellStarts[cells] = at + 1;
+          cellEnds[cells] = end;
+          escaped[cells] = escapes > 0 ? 1 : 0;
           cells++;
           end++;
           if (end < length) {
@@ -291,21 +299,22 @@ export class CsvScanner implements CsvChunk {
             }
           }
         } else {
-          while (end < length) {
+          for (;;) {
+            while (end < length && stops[bytes[end]] === 0) end++;
+            if (end === length) break;
             byte = bytes[end];
-            if (byte === first && (wide === 1 || this.delimiterAt(bytes, end, length))) break;
-            if (byte === LF || byte === CR) break;
             if (byte === QUOTE) {
               throw new CsvSyntaxError(
                 `line ${this.line} has a quote inside a cell that does not start with one (quote the whole cell, and write a quote in it as "")`,
                 this.line,
               );
             }
+            if (byte !== first || wide === 1 || this.delimiterAt(bytes, end, length)) break;
             end++;
           }
-          this.cellStarts[cells] = at;
-          this.cellEnds[cells] = end;
-          this.escaped[cells] = 0;
+          cellStarts[cells] = at;
+          cellEnds[cells] = end;
+          escaped[cells] = 0;
           cells++;
         }
         if (end >= length) {
@@ -333,9 +342,9 @@ export class CsvScanner implements CsvChunk {
           break records;
         }
         if (at === length) {
-          this.cellStarts[cells] = at;
-          this.cellEnds[cells] = at;
-          this.escaped[cells] = 0;
+          cellStarts[cells] = at;
+          cellEnds[cells] = at;
+          escaped[cells] = 0;
           cells++;
           break;
         }
