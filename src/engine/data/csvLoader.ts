@@ -499,10 +499,12 @@ class RowInserter {
 }
 
 /**
- * Loads `file` into a new table; returns the number of rows. Two passes over the file's bytes: the first checks
- * the file (quoting, UTF-8, as many cells as the header) and each column's values, inferring its type (or checking
- * its declared one); the second inserts the rows into the typed table. `seed`: what dbt's configs say about the file
- * (column_types, delimiter). `chunkBytes`: how much is read at a time (tests vary it to move the chunks' boundaries).
+ * Loads `file` into a new table; returns the number of rows. Usually in one pass over the file's bytes: the first
+ * chunk's values give each column its type (inferred, or declared and checked), the table is created with those, and
+ * each chunk is checked (quoting, UTF-8, cell counts, values) before its rows are inserted. When a later chunk changes
+ * a column's type (a column of integers meets "1.5" or "n/a"), the table is dropped, the rest of the file is read for
+ * the types, and a second pass inserts the rows. `seed`: what dbt's configs say about the file (column_types,
+ * delimiter). `chunkBytes`: how much is read at a time (tests vary it to move the chunks' boundaries).
  */
 export async function loadCsvTable(
   db: Database,
@@ -522,45 +524,37 @@ export async function loadCsvTable(
       hint: 'Split the file, or keep only the columns the model reads.',
       location: { file, line: 1, column: 1 },
     });
-  /** One pass: the header (read by the first), then every record after it. */
-  async function eachRow(visit: (chunk: CsvChunk, record: number) => void, inserter?: RowInserter): Promise<void> {
+  /** One pass: the header (read by the first pass), then `visit` for each chunk of records after it. */
+  async function eachChunk(visit: (chunk: CsvChunk) => void): Promise<void> {
     // A header is kept whole up to MAX_HEADER_BYTES cells (it is at most that long) so that the error can say how wide.
     const scanner = new CsvScanner(file, seed?.delimiter ?? ',', MAX_HEADER_BYTES + 1, chunkBytes);
     let headerSeen = false;
     try {
       for await (const chunk of scanner.chunks()) {
-        if (!headerSeen) {
+        if (headerSeen) visit(chunk);
+        else if (!header) {
           // The first chunk holds the header alone.
-          headerSeen = true;
-          if (!header) {
-            header = checkHeader(
-              file,
-              Array.from({ length: chunk.recordEnds[0] }, (_, cell) =>
-                chunk.bytes.toString('utf8', chunk.cellStarts[cell], chunk.cellEnds[cell]),
-              ),
-            );
-            seen = header.map(() => 'none');
-            declared = declaredColumns(file, header, seed);
-          }
-          continue;
+          header = checkHeader(
+            file,
+            Array.from({ length: chunk.recordEnds[0] }, (_, cell) =>
+              chunk.bytes.toString('utf8', chunk.cellStarts[cell], chunk.cellEnds[cell]),
+            ),
+          );
+          seen = header.map(() => 'none');
+          declared = declaredColumns(file, header, seed);
         }
-        inserter?.begin(chunk);
-        for (let record = 0; record < chunk.records; record++) visit(chunk, record);
-        inserter?.end(chunk);
+        headerSeen = true;
       }
     } catch (error) {
       if (error instanceof CsvSyntaxError && error.reason === 'cells' && !headerSeen) throw tooWide();
       throw error;
     }
   }
-
-  try {
-    await checkHeaderLength(file);
-    // First pass: the header, and each column's type.
-    await eachRow((chunk, record) => {
-      rows++;
-      const first = record === 0 ? 0 : chunk.recordEnds[record - 1];
-      for (let column = 0; column < seen.length; column++) {
+  /** Widens each column's type by the chunk's values, or checks them against its declared type. */
+  const infer = (chunk: CsvChunk) => {
+    const columns = seen.length;
+    for (let record = 0, first = 0; record < chunk.records; first = chunk.recordEnds[record++]) {
+      for (let column = 0; column < columns; column++) {
         const type = declared[column];
         if (!type && seen[column] === 'TEXT') continue;
         const start = chunk.cellStarts[first + column];
@@ -572,35 +566,66 @@ export async function loadCsvTable(
             throw badValue(file, header!, column, lineOfCell(chunk, record, column), value, type);
         } else seen[column] = widen(seen[column], chunk.bytes, start, end);
       }
-    });
-  } catch (error) {
+    }
+    rows += chunk.records;
+  };
+  const types = () =>
+    seen.map((type, index) => (declared[index] ? STORED_AS[declared[index].kind] : type === 'none' ? 'TEXT' : type));
+
+  await checkHeaderLength(file).catch((error: unknown) => {
     throw csvError(file, error, table);
-  }
-  const names = checkHeader(file, header);
-  const types = seen.map((type, index) =>
-    declared[index] ? STORED_AS[declared[index].kind] : type === 'none' ? 'TEXT' : type,
-  );
+  });
   const sql = await sqlJsInternals();
   let inserter: RowInserter | undefined;
+  const createTable = (columnTypes: ColumnType[]) => {
+    const names = checkHeader(file, header);
+    db.run(
+      `CREATE TABLE ${quoteIdentifier(table)} (${names.map((name, index) => `${quoteIdentifier(name)} ${columnTypes[index]}`).join(', ')})`,
+    );
+    const booleans = declared.map((column) => column?.kind === 'boolean');
+    inserter = new RowInserter(db, table, names.length, booleans, sql);
+    return inserter;
+  };
+  const insert = (chunk: CsvChunk) => {
+    inserter!.begin(chunk);
+    for (let record = 0; record < chunk.records; record++) inserter!.add(chunk, record);
+    inserter!.end(chunk);
+  };
   db.run('BEGIN');
   try {
-    db.run(
-      `CREATE TABLE ${quoteIdentifier(table)} (${names.map((name, index) => `${quoteIdentifier(name)} ${types[index]}`).join(', ')})`,
-    );
-    // Second pass: the rows.
-    const booleans = declared.map((column) => column?.kind === 'boolean');
-    const rowInserter = (inserter = new RowInserter(db, table, names.length, booleans, sql));
-    let inserted = 0;
-    await eachRow((chunk, record) => {
-      rowInserter.add(chunk, record);
-      inserted++;
-    }, rowInserter);
-    if (inserted !== rows) {
-      throw new LensError({
-        code: 'csv',
-        message: `${file} changed while Segment Lens read it.`,
-        hint: 'Run again once the file is saved.',
-      });
+    let created: ColumnType[] | undefined;
+    let held = true;
+    await eachChunk((chunk) => {
+      infer(chunk);
+      if (!held) return;
+      const now = types();
+      created ??= (createTable(now), now);
+      if (now.every((type, index) => type === created![index])) insert(chunk);
+      else {
+        // The first chunk's types did not hold: the rest of this pass only reads the types.
+        held = false;
+        inserter!.free();
+        inserter = undefined;
+        db.run(`DROP TABLE ${quoteIdentifier(table)}`);
+      }
+    });
+    if (!held || !created) {
+      // Second pass (or a file of a header alone): the table with the file's types, then its rows.
+      createTable(types());
+      let inserted = 0;
+      if (rows > 0) {
+        await eachChunk((chunk) => {
+          insert(chunk);
+          inserted += chunk.records;
+        });
+      }
+      if (inserted !== rows) {
+        throw new LensError({
+          code: 'csv',
+          message: `${file} changed while Segment Lens read it.`,
+          hint: 'Run again once the file is saved.',
+        });
+      }
     }
     db.run('COMMIT');
   } catch (error) {
