@@ -510,3 +510,52 @@ describe('csv seeds on random files, against native SQLite', () => {
     }
   });
 });
+
+describe('csv seeds: the first problem in the file is the one named, wherever the chunks break', () => {
+  // Each file's first problem is on line 4, after a quoted line break on lines 2-3; a second problem follows.
+  const cases: [string, string | Buffer, RegExp, SeedConfig?][] = [
+    [
+      'a ragged row',
+      'id,name\n1,"two\nlines"\n2,b,extra\n3,"open\n',
+      /line 4: the row has more than 2 cells, the header 2/,
+    ],
+    ['a short row', 'id,name\n1,"two\nlines"\n2\n3,b,c\n', /line 4: the row has 1 cell, the header 2/],
+    ['a quote inside a plain cell', 'id,name\n1,"two\nlines"\n2,b"c\n3,b,c\n', /line 4: .*a quote inside a cell/],
+    ['text after a closing quote', 'id,name\n1,"two\nlines"\n2,"b"c\n3,b,c\n', /line 4: .*after the closing quote/],
+    [
+      'an unclosed quote',
+      'id,name\n1,"two\nlines"\n2,"open\n3,c\n',
+      /line 4: the quote opened on line 4 is never closed/,
+    ],
+    [
+      'bytes that are not UTF-8',
+      Buffer.concat([Buffer.from('id,name\n1,"two\nlines"\n2,Z'), Buffer.from([0xfc]), Buffer.from('rich\n3,b,c\n')]),
+      /is not UTF-8 text: line 4 has bytes that are not UTF-8/,
+    ],
+    [
+      'a value not of its declared type',
+      'id,qty\n1,"2\n"\n2,x\n3,b,c\n',
+      /line 4, column "qty": "x" is not an integer/,
+    ],
+  ];
+  cases[6][3] = seedConfig({ qty: 'integer' });
+  for (const [what, content, message, seed] of cases) {
+    it(`${what}`, async () => {
+      const SQL = await loadSqlJs(assets.wasmPath);
+      const file = write(tempWorkspace(), 'seed.csv', content);
+      for (const chunkBytes of [1, 2, 3, 5, 8, 13, 1 << 20]) {
+        const db = new SQL.Database();
+        const error = await loadCsvTable(db, 'seed', file, seed, { chunkBytes }).then(
+          () => assert.fail(`expected an error (chunks of ${chunkBytes} bytes)`),
+          (thrown: unknown) => thrown as LensError,
+        );
+        assert.ok(error instanceof LensError, String(error));
+        assert.match(error.value.message, message, `chunks of ${chunkBytes} bytes`);
+        assert.equal(error.value.location?.line, 4, `chunks of ${chunkBytes} bytes`);
+        // The transaction was rolled back: no table is left behind.
+        assert.deepEqual(db.exec("SELECT name FROM sqlite_master WHERE type = 'table'"), []);
+        db.close();
+      }
+    });
+  }
+});

@@ -238,7 +238,7 @@ export class CsvScanner implements CsvChunk {
         if (cells - recordCells === maxCells) {
           throw new CsvSyntaxError(
             this.cellsPerRecord
-              ? `the row has more cells than the header's ${this.cellsPerRecord.toLocaleString('en')}`
+              ? `the row has more than ${maxCells.toLocaleString('en')} cells, the header ${maxCells.toLocaleString('en')}`
               : `the header has more than ${maxCells.toLocaleString('en')} cells`,
             recordLine,
             'cells',
@@ -353,7 +353,7 @@ export class CsvScanner implements CsvChunk {
       if (header) this.cellsPerRecord = cells - recordCells;
       else if (cells - recordCells !== this.cellsPerRecord) {
         throw new CsvSyntaxError(
-          `the row has ${(cells - recordCells).toLocaleString('en')} cells, the header ${this.cellsPerRecord.toLocaleString('en')}`,
+          `the row has ${(cells - recordCells).toLocaleString('en')} cell${cells - recordCells === 1 ? '' : 's'}, the header ${this.cellsPerRecord.toLocaleString('en')}`,
           recordLine,
           'cells',
         );
