@@ -387,6 +387,8 @@ function booleanOf(value: string): number {
 }
 
 const SQLITE_DONE = 101;
+const BOOLEAN = 1;
+const INTEGER_COLUMN = 2;
 
 /**
  * Inserts rows straight from the file's bytes: each chunk is copied once into sql.js's memory, and each cell is bound
@@ -410,7 +412,8 @@ class RowInserter {
     db: Database,
     private readonly table: string,
     private readonly columns: number,
-    private readonly booleans: boolean[],
+    /** Each column's: booleans are bound as 1/0, integers' digits as numbers, the rest as text. */
+    private readonly kinds: Uint8Array,
     private readonly sql: SqlJsInternals,
   ) {
     this.handle = databaseHandle(db);
@@ -457,16 +460,30 @@ class RowInserter {
   }
 
   private bind(statement: number, parameter: number, chunk: CsvChunk, record: number): void {
+    const bytes = chunk.bytes;
     const first = record === 0 ? 0 : chunk.recordEnds[record - 1];
     for (let column = 0; column < this.columns; column++, parameter++) {
       const start = chunk.cellStarts[first + column];
       const end = chunk.cellEnds[first + column];
-      if (this.booleans[column] && start !== end) {
-        this.sql._sqlite3_bind_int(statement, parameter, booleanOf(chunk.bytes.toString('utf8', start, end)));
-      } else {
-        // A null pointer binds NULL: an empty cell.
-        this.sql._sqlite3_bind_text(statement, parameter, start === end ? 0 : this.base + start, end - start, 0);
+      const kind = this.kinds[column];
+      if (start !== end && kind === BOOLEAN) {
+        this.sql._sqlite3_bind_int(statement, parameter, booleanOf(bytes.toString('utf8', start, end)));
+        continue;
       }
+      if (kind === INTEGER_COLUMN && end - start <= 10) {
+        // Up to 9 digits and a sign: a 32-bit integer, bound as one (what the column's affinity would make of it).
+        let at = start;
+        const negative = bytes[at] === MINUS;
+        if (negative || bytes[at] === PLUS) at++;
+        let value = 0;
+        while (at < end && at - start < 10 && isDigit(bytes[at])) value = value * 10 + bytes[at++] - 0x30;
+        if (at === end && end - start > (negative || bytes[start] === PLUS ? 1 : 0) && value < 2 ** 31) {
+          this.sql._sqlite3_bind_int(statement, parameter, negative ? -value : value);
+          continue;
+        }
+      }
+      // A null pointer binds NULL: an empty cell.
+      this.sql._sqlite3_bind_text(statement, parameter, start === end ? 0 : this.base + start, end - start, 0);
     }
   }
 
@@ -582,8 +599,10 @@ export async function loadCsvTable(
     db.run(
       `CREATE TABLE ${quoteIdentifier(table)} (${names.map((name, index) => `${quoteIdentifier(name)} ${columnTypes[index]}`).join(', ')})`,
     );
-    const booleans = declared.map((column) => column?.kind === 'boolean');
-    inserter = new RowInserter(db, table, names.length, booleans, sql);
+    const kinds = Uint8Array.from(columnTypes, (type, index) =>
+      declared[index]?.kind === 'boolean' ? BOOLEAN : type === 'INTEGER' ? INTEGER_COLUMN : 0,
+    );
+    inserter = new RowInserter(db, table, names.length, kinds, sql);
     return inserter;
   };
   const insert = (chunk: CsvChunk) => {
