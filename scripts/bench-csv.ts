@@ -4,6 +4,7 @@
 // Segment Lens first run from the CSV seeds (a cold engine worker: load, layout, query) with its peak memory.
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { loadCsvTable } from '../src/engine/data/csvLoader';
 import { loadSqlJs } from '../src/engine/data/sqljs';
@@ -28,21 +29,22 @@ export async function csvBench({ data, customers, runs, wasmPath, firstRun, log 
   ];
   const megabytes = files.reduce((sum, file) => sum + statSync(file).size, 0) / 1e6;
   const SQL = await loadSqlJs(wasmPath);
-  log(`  our loader on ${megabytes.toFixed(1)} MB of CSV…`);
+  const hasShell = spawnSync('sqlite3', ['-version']).status === 0;
+  log(
+    `  our loader${hasShell ? ' and the sqlite3 shell’s .import, run by run,' : ' (no sqlite3 shell)'} on ${megabytes.toFixed(1)} MB of CSV…`,
+  );
+  // Alternated run by run, so that both meet the same load from the rest of the machine.
   const ours: number[] = [];
+  const shell: number[] = [];
   for (let run = 0; run < runs; run++) {
     const db = new SQL.Database();
-    const started = performance.now();
+    let started = performance.now();
     for (const file of files) await loadCsvTable(db, path.basename(file, '.csv'), file);
     ours.push(performance.now() - started);
     db.close();
-  }
-  const hasShell = spawnSync('sqlite3', ['-version']).status === 0;
-  log(hasShell ? '  the sqlite3 shell’s .import…' : '  no sqlite3 shell: skipped');
-  const shell: number[] = [];
-  for (let run = 0; hasShell && run < runs; run++) {
+    if (!hasShell) continue;
     const imports = files.map((file) => `.import --csv '${file}' ${path.basename(file, '.csv')}`);
-    const started = performance.now();
+    started = performance.now();
     const result = spawnSync('sqlite3', [':memory:', ...imports], { encoding: 'utf8' });
     if (result.status !== 0 || result.stderr) throw new Error(`sqlite3 failed: ${result.stderr}`);
     shell.push(performance.now() - started);
@@ -60,5 +62,7 @@ export async function csvBench({ data, customers, runs, wasmPath, firstRun, log 
     sqlite3ImportMbPerS: shellMs === null ? null : +(megabytes / (shellMs / 1000)).toFixed(1),
     firstRunCsvMs: Math.round(first.firstMs),
     firstRunPeakRssMb: Math.round(first.peakRssMb),
+    // Other work on the machine slows both sides alike; this says how much there was.
+    loadAverage: +os.loadavg()[0].toFixed(1),
   };
 }

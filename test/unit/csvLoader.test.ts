@@ -559,3 +559,20 @@ describe('csv seeds: the first problem in the file is the one named, wherever th
     });
   }
 });
+
+describe('csv seeds: a file cut in the middle of a character', () => {
+  it('is an error saying so, whatever the chunk size', async () => {
+    const SQL = await loadSqlJs(assets.wasmPath);
+    const file = write(tempWorkspace(), 'seed.csv', Buffer.concat([Buffer.from('id,name\n1,Z'), Buffer.from([0xc3])]));
+    for (const chunkBytes of [1, 2, 5, 1 << 20]) {
+      const db = new SQL.Database();
+      const error = await loadCsvTable(db, 'seed', file, undefined, { chunkBytes }).then(
+        () => assert.fail('expected an error'),
+        (thrown: unknown) => thrown as LensError,
+      );
+      assert.match(error.value.message, /seed\.csv is not UTF-8 text: it ends in the middle of a UTF-8 character\./);
+      assert.equal(error.value.location?.line, 2);
+      db.close();
+    }
+  });
+});

@@ -12,8 +12,8 @@ const BOM = [0xef, 0xbb, 0xbf];
 export const CHUNK_BYTES = 1024 ** 2;
 
 /**
- * What is wrong with the file, and the (1-based) line where it is: its quoting, its encoding, or a record with more
- * cells than the scanner was told to accept.
+ * What is wrong with the file, and the (1-based) line where it is: its quoting, its encoding, or a record whose cells
+ * are not as many as the header's (or a header wider than the scanner keeps).
  */
 export class CsvSyntaxError extends Error {
   constructor(
@@ -168,7 +168,10 @@ export class CsvScanner implements CsvChunk {
     to: number,
     atEnd: boolean,
   ): { failure: CsvSyntaxError; at: number } {
-    const { at, cut } = firstInvalidUtf8(bytes, from, to);
+    const found = firstInvalidUtf8(bytes, from, to);
+    // isUtf8 said no: the byte-by-byte check finds where (from `from` should the two ever disagree).
+    const at = found.at === -1 ? from : found.at;
+    const cut = found.cut;
     let line = this.line;
     for (let index = 0; index < at; index++) if (bytes[index] === LF) line++;
     const failure = new CsvSyntaxError(
