@@ -1,9 +1,10 @@
-// `npm run bench [-- --5m] [--json] [--runs N]`: the seed model at 100k and 1M customers (5M with --5m), measured
+// `npm run bench [-- --5m] [--json] [--runs N] [--csv]`: the seed model at 100k and 1M customers (5M with --5m), measured
 // side by side on the same files, median of N runs: Segment Lens first run (a cold engine worker, as after a
 // restart: worker start, file load, layout, query) from the SQLite file and from the CSV seeds, Segment Lens re-run
 // after a model edit (data kept in memory), native SQLite (better-sqlite3) on the same file, DuckDB on the same
 // CSVs, the CLI one-shot vs the sqlite3 shell, peak memory, and the longest event-loop stall of this (calling)
-// thread while a run is in flight. Prints a table, or one JSON object with --json. Asserts nothing.
+// thread while a run is in flight. Prints a table, or one JSON object with --json. Asserts nothing. With --csv: CSV
+// ingestion only (bench-csv.ts).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -14,6 +15,7 @@ import { EngineClient } from '../src/engine/worker/client';
 import type { EngineAssets } from '../src/engine/index';
 import type { RunPayload } from '../src/engine/worker/protocol';
 import { benchData, type BenchData } from './benchData';
+import { csvBench } from './bench-csv';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -169,6 +171,11 @@ async function main() {
   for (const customers of sizes) {
     log(`\n${customers.toLocaleString('en')} customers: preparing data in ${cacheDir}`);
     const data = await benchData(cacheDir, customers, seedModel);
+    if (args.includes('--csv')) {
+      const firstRun = () => segmentLens(data, { type: 'csv', directory: 'seeds' }, RUNS);
+      results.push(await csvBench({ data, customers, runs: RUNS, wasmPath: assets.wasmPath, firstRun, log }));
+      continue;
+    }
     const csvRuns = customers >= 5_000_000 ? 1 : RUNS;
     log('  Segment Lens from the SQLite file…');
     const fromSqlite = await segmentLens(data, { type: 'sqlite', path: 'warehouse.db' }, RUNS);
@@ -211,6 +218,11 @@ async function main() {
   };
   if (json) {
     console.log(JSON.stringify({ machine, results }, null, 2));
+    return;
+  }
+  if (args.includes('--csv')) {
+    console.log(`\n${machine.date} · Node ${machine.node} · ${machine.cpus} × ${machine.cpu} · median of ${RUNS}`);
+    console.table(results);
     return;
   }
   const header = [

@@ -365,3 +365,214 @@ describe('csv seeds with dbt column_types and delimiter', () => {
     db.close();
   });
 });
+
+describe('csv seeds on random files, against native SQLite', () => {
+  /** A small deterministic generator (mulberry32): a failing case is reproduced from its seed. */
+  function random(seed: number) {
+    let state = seed >>> 0;
+    const next = () => {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    return { next, pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] };
+  }
+  const INTEGERS = ['0', '7', '-12', '+8', '007', '-0', '123456789012345', '9007199254740991', '0000000000000000042'];
+  // Past 2^53, or not integers: a column holding one is REAL.
+  const REALS = ['1.5', '.5', '5.', '1e3', '-0.0', '1E+2', '-2.5e-3', '9007199254740993', '99999999999999999999'];
+  const TEXTS = [
+    'plain',
+    'Smith, Jr.',
+    'say "hi"',
+    "O'Brien",
+    'two\nlines',
+    'crlf\r\nlines',
+    'cr\ronly',
+    ' padded ',
+    'Zürich',
+    '東京',
+    '😀 east',
+    'x;y|z\tw§v',
+    '1,5',
+    '0x1A',
+    '1e',
+    '+',
+    '.',
+    'NULL',
+    '""',
+  ];
+  const INTEGER = /^[+-]?\d+$/;
+  const REAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+  /** The type a column's cells give it, as the loader documents it, worked out here from the cells themselves. */
+  function typeOf(cells: string[]): string {
+    const values = cells.filter((cell) => cell !== '');
+    if (values.every((value) => INTEGER.test(value) && Number.isSafeInteger(Number(value))) && values.length)
+      return 'INTEGER';
+    if (values.every((value) => REAL.test(value)) && values.length) return 'REAL';
+    return 'TEXT';
+  }
+
+  interface Case {
+    header: string[];
+    rows: string[][];
+    text: Buffer;
+    delimiter: string;
+  }
+
+  /** Rows of cells (known here, not parsed back), written as CSV with random quoting, line ends, BOM and delimiter. */
+  function randomCase(seed: number): Case {
+    const { next, pick } = random(seed);
+    const delimiter = pick([',', ',', ';', '|', '\t', '§']);
+    const lineEnd = pick(['\n', '\r\n']);
+    const columns = 1 + Math.floor(next() * 5);
+    const kinds = Array.from({ length: columns }, () => pick(['integer', 'real', 'text', 'mixed', 'empty'] as const));
+    const header = Array.from(
+      { length: columns },
+      (_, index) => pick(['id', 'naïve "name"', 'a,b', 'x\ny', 'col']) + index,
+    );
+    const rows = Array.from({ length: Math.floor(next() * 40) }, () =>
+      kinds.map((kind) => {
+        if (kind === 'empty' || next() < 0.1) return '';
+        if (kind === 'integer') return pick(INTEGERS);
+        if (kind === 'real') return pick(next() < 0.3 ? INTEGERS : REALS);
+        if (kind === 'text') return pick(TEXTS);
+        return pick([...INTEGERS, ...REALS, ...TEXTS]);
+      }),
+    );
+    const field = (cell: string) => {
+      const needs = /["\r\n]/.test(cell) || cell.includes(delimiter);
+      // An empty row of one column would be an empty line, which CSV readers skip: quote it.
+      return needs || next() < 0.2 || (columns === 1 && cell === '') ? `"${cell.replaceAll('"', '""')}"` : cell;
+    };
+    const lines = [header, ...rows].map((cells) => cells.map(field).join(delimiter));
+    const body = lines.join(lineEnd) + (next() < 0.8 ? lineEnd : '');
+    return { header, rows, text: Buffer.from((next() < 0.3 ? '\uFEFF' : '') + body, 'utf8'), delimiter };
+  }
+
+  /** The table native SQLite holds for the case: the cells as text, then CAST to the column's type. */
+  function nativeTable(testCase: Case) {
+    const types = testCase.header.map((_, index) => typeOf(testCase.rows.map((row) => row[index])));
+    const native = new BetterSqlite3(':memory:');
+    const columns = testCase.header.map((_, index) => `c${index}`);
+    native.exec(`CREATE TABLE staged (${columns.join(', ')})`);
+    native.exec(`CREATE TABLE typed (${columns.map((column, index) => `${column} ${types[index]}`).join(', ')})`);
+    const insert = native.prepare(`INSERT INTO staged VALUES (${columns.map(() => '?').join(', ')})`);
+    for (const row of testCase.rows) insert.run(...row.map((cell) => (cell === '' ? null : cell)));
+    const cast = columns.map((column, index) =>
+      types[index] === 'TEXT' ? column : `CAST(${column} AS ${types[index]})`,
+    );
+    native.exec(`INSERT INTO typed SELECT ${cast.join(', ')} FROM staged`);
+    const rows = native
+      .prepare(`SELECT ${columns.map((column) => `${column}, typeof(${column})`).join(', ')} FROM typed`)
+      .raw()
+      .all();
+    native.close();
+    return { types, rows };
+  }
+
+  it('loads 150 random files cell by cell as native SQLite does, wherever the chunks break', async () => {
+    const SQL = await loadSqlJs(assets.wasmPath);
+    const dir = tempWorkspace();
+    for (let seed = 1; seed <= 150; seed++) {
+      const testCase = randomCase(seed);
+      const file = write(dir, `case${seed}.csv`, testCase.text);
+      const expected = nativeTable(testCase);
+      // Chunks of 1 and 2 bytes split every multi-byte character, delimiter, CRLF and "" somewhere.
+      for (const chunkBytes of [1, 2, 3, 7, 64, 4096]) {
+        const db = new SQL.Database();
+        try {
+          const rows = await loadCsvTable(db, 't', file, seedConfig({}, { delimiter: testCase.delimiter }), {
+            chunkBytes,
+          });
+          const info = db.exec("SELECT name, type FROM pragma_table_info('t')")[0].values;
+          const where = `seed ${seed}, chunks of ${chunkBytes} bytes`;
+          assert.equal(rows, testCase.rows.length, where);
+          assert.deepEqual(
+            info.map(([name]) => name),
+            testCase.header,
+            where,
+          );
+          assert.deepEqual(
+            info.map(([, type]) => type),
+            expected.types,
+            where,
+          );
+          const names = testCase.header.map((name) => `"${name.replaceAll('"', '""')}"`);
+          const ours = db.exec(`SELECT ${names.map((name) => `${name}, typeof(${name})`).join(', ')} FROM t`)[0];
+          assert.deepStrictEqual(ours?.values ?? [], expected.rows, where);
+        } finally {
+          db.close();
+        }
+      }
+    }
+  });
+});
+
+describe('csv seeds: the first problem in the file is the one named, wherever the chunks break', () => {
+  // Each file's first problem is on line 4, after a quoted line break on lines 2-3; a second problem follows.
+  const cases: [string, string | Buffer, RegExp, SeedConfig?][] = [
+    [
+      'a ragged row',
+      'id,name\n1,"two\nlines"\n2,b,extra\n3,"open\n',
+      /line 4: the row has more than 2 cells, the header 2/,
+    ],
+    ['a short row', 'id,name\n1,"two\nlines"\n2\n3,b,c\n', /line 4: the row has 1 cell, the header 2/],
+    ['a quote inside a plain cell', 'id,name\n1,"two\nlines"\n2,b"c\n3,b,c\n', /line 4: .*a quote inside a cell/],
+    ['text after a closing quote', 'id,name\n1,"two\nlines"\n2,"b"c\n3,b,c\n', /line 4: .*after the closing quote/],
+    [
+      'an unclosed quote',
+      'id,name\n1,"two\nlines"\n2,"open\n3,c\n',
+      /line 4: the quote opened on line 4 is never closed/,
+    ],
+    [
+      'bytes that are not UTF-8',
+      Buffer.concat([Buffer.from('id,name\n1,"two\nlines"\n2,Z'), Buffer.from([0xfc]), Buffer.from('rich\n3,b,c\n')]),
+      /is not UTF-8 text: line 4 has bytes that are not UTF-8/,
+    ],
+    [
+      'a value not of its declared type',
+      'id,qty\n1,"2\n"\n2,x\n3,b,c\n',
+      /line 4, column "qty": "x" is not an integer/,
+    ],
+  ];
+  cases[6][3] = seedConfig({ qty: 'integer' });
+  for (const [what, content, message, seed] of cases) {
+    it(`${what}`, async () => {
+      const SQL = await loadSqlJs(assets.wasmPath);
+      const file = write(tempWorkspace(), 'seed.csv', content);
+      for (const chunkBytes of [1, 2, 3, 5, 8, 13, 1 << 20]) {
+        const db = new SQL.Database();
+        const error = await loadCsvTable(db, 'seed', file, seed, { chunkBytes }).then(
+          () => assert.fail(`expected an error (chunks of ${chunkBytes} bytes)`),
+          (thrown: unknown) => thrown as LensError,
+        );
+        assert.ok(error instanceof LensError, String(error));
+        assert.match(error.value.message, message, `chunks of ${chunkBytes} bytes`);
+        assert.equal(error.value.location?.line, 4, `chunks of ${chunkBytes} bytes`);
+        // The transaction was rolled back: no table is left behind.
+        assert.deepEqual(db.exec("SELECT name FROM sqlite_master WHERE type = 'table'"), []);
+        db.close();
+      }
+    });
+  }
+});
+
+describe('csv seeds: a file cut in the middle of a character', () => {
+  it('is an error saying so, whatever the chunk size', async () => {
+    const SQL = await loadSqlJs(assets.wasmPath);
+    const file = write(tempWorkspace(), 'seed.csv', Buffer.concat([Buffer.from('id,name\n1,Z'), Buffer.from([0xc3])]));
+    for (const chunkBytes of [1, 2, 5, 1 << 20]) {
+      const db = new SQL.Database();
+      const error = await loadCsvTable(db, 'seed', file, undefined, { chunkBytes }).then(
+        () => assert.fail('expected an error'),
+        (thrown: unknown) => thrown as LensError,
+      );
+      assert.match(error.value.message, /seed\.csv is not UTF-8 text: it ends in the middle of a UTF-8 character\./);
+      assert.equal(error.value.location?.line, 2);
+      db.close();
+    }
+  });
+});
