@@ -168,23 +168,23 @@ describe('postgresRender: a PostgreSQL target renders as dbt-postgres compiles',
     });
   });
 
-  it("gives templates dbt-postgres's target fields, never a password", async () => {
+  it("gives templates dbt-postgres's target fields, never a password, and its database to relations", async () => {
     const sql = await render(
-      `select '{{ target.type }}|{{ target.name }}|{{ target.schema }}|{{ target.database }}|{{ target.user }}|{{ target.host }}|{{ target.port }}|{{ target.threads }}|{{ target.password is defined }}'`,
+      `select '{{ target.type }}|{{ target.name }}|{{ target.schema }}|{{ target.database }}|{{ target.user }}|{{ target.host }}|{{ target.port }}|{{ target.threads }}|{{ target.password is defined }}|{{ this.database }}|{{ source('shop', 'orders').database }}'`,
       'postgres',
       { database: 'warehouse', user: 'reader', host: 'db.internal', port: 5433, threads: 4 },
     );
-    assert.equal(sql, `select 'postgres|dev|public|warehouse|reader|db.internal|5433|4|False'`);
+    assert.equal(sql, `select 'postgres|dev|public|warehouse|reader|db.internal|5433|4|False|warehouse|warehouse'`);
   });
 
   it('renders SQLite targets as before: sqlite__ first, the default__ variant of a project macro', async () => {
     const sql = await render(
-      `select {{ dbt.date_trunc('month', 'd') }}, {{ spend_band('x') }}, '{{ target.type }}'`,
+      `select {{ dbt.date_trunc('month', 'd') }}, {{ spend_band('x') }}, '{{ target.type }}', '{{ this.database }}'`,
       'sqlite',
     );
     assert.equal(
       squash(sql),
-      squash(`select datetime(d, 'start of month'), case when x >= 1000 then 'High' else 'Low' end, 'sqlite'`),
+      squash(`select datetime(d, 'start of month'), case when x >= 1000 then 'High' else 'Low' end, 'sqlite', 'main'`),
     );
   });
 });

@@ -504,6 +504,7 @@ export function contextGlobals(
       return relation(
         known?.modelSchemas.get(name) ?? state.environment.target.schema,
         known?.modelAliases.get(name) ?? name,
+        state.environment.target.database,
       );
     }),
     source: fn((state, { positional }, site) => {
@@ -516,7 +517,11 @@ export function contextGlobals(
         );
       }
       const known = project()?.sources.get(sourceName);
-      return relation(known?.schema ?? sourceName, known?.identifiers.get(table) ?? table);
+      return relation(
+        known?.schema ?? sourceName,
+        known?.identifiers.get(table) ?? table,
+        state.environment.target.database,
+      );
     }),
     config: fn((state, { positional, keywords }) => {
       const given = positional[0] instanceof Object ? (plain(positional[0]) as Record<string, unknown>) : {};

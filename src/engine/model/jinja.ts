@@ -421,7 +421,7 @@ export function renderModel(source: string, file: string, context: RenderContext
       .split(/[\\/]/)
       .pop()!
       .replace(/\.sql$/i, '');
-    environment.addGlobal('this', relation(context.target.schema, name));
+    environment.addGlobal('this', relation(context.target.schema, name, context.target.database));
     environment.addGlobal('project_name', context.project?.name ?? 'project');
     environment.addGlobal('model', modelNode(name, file, context));
     current = { state, file, instrumented };
