@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runModel, type ModelResult } from '../../src/engine/index';
+import { CROSS_DB_MACRO_NAMES, DEFAULT_AND_POSTGRES_CROSS_DB_MACROS } from '../../src/engine/model/dbtBuiltins';
 import { loadDbtProject } from '../../src/engine/model/dbtProject';
 import { renderModel, type RenderContext } from '../../src/engine/model/jinja';
 import { loadMacroLibrary, type DbtAdapter } from '../../src/engine/model/macroLibrary';
@@ -161,6 +162,11 @@ describe('postgresRender: a PostgreSQL target renders as dbt-postgres compiles',
     }
   });
 
+  it('has a dbt-postgres (or dbt default) implementation of every cross-database macro SQLite has', () => {
+    for (const name of CROSS_DB_MACRO_NAMES)
+      assert.match(DEFAULT_AND_POSTGRES_CROSS_DB_MACROS, new RegExp(`macro (postgres|default)__${name}\\(`), name);
+  });
+
   it("names dbt-postgres's unsupported datepart, as dbt does", async () => {
     await assert.rejects(render(`select {{ dbt.datediff('a', 'b', 'decade') }}`, 'postgres'), (error: Error) => {
       assert.match(error.message, /Unsupported datepart for macro datediff in postgres: 'decade'/);
@@ -285,6 +291,37 @@ describe('postgresRender: rendered models run on a real PostgreSQL server as psq
       assert.equal(pushedDown, name !== 'target.type', result.source.description);
     });
   }
+
+  it('names the macro call whose PostgreSQL SQL sql.js cannot run in pull mode, at its place in the model file', async () => {
+    const text = segmentModel(MODELS[0].jinja);
+    const { dir, model } = projectWorkspace(text);
+    const outcome = await runModel(
+      {
+        workspaceDir: dir,
+        settings: { model, connection: connection(), postgresMode: 'pull' },
+        env: { RENDER_PG_PASSWORD: READER_PASSWORD },
+        homeDir: dir,
+      },
+      assets,
+    );
+    assert.ok(!outcome.ok, 'an error');
+    const error = outcome.error;
+    assert.equal(error.code, 'sql');
+    assert.equal(error.setting, 'segmentLens.postgres.mode');
+    assert.ok(error.message.startsWith("`interval '1 day'` is PostgreSQL's interval literal; SQLite cannot run it"));
+    // The whole {{ }} that rendered it, found here by hand.
+    const call = "{{ dbt.dateadd('day', 7, 'order_date') }}";
+    const lines = text.split('\n');
+    const line = lines.findIndex((candidate) => candidate.includes(call));
+    const column = lines[line].indexOf(call) + 1;
+    assert.deepEqual(error.location, {
+      file: path.join(dir, model),
+      line: line + 1,
+      column,
+      endLine: line + 1,
+      endColumn: column + call.length,
+    });
+  });
 
   it("gives a dbt-postgres profile's target to the model: type, name, schema, database, user, host, port, threads", async () => {
     const { dir, model } = projectWorkspace(
