@@ -1,7 +1,8 @@
 // dbt's cross-database macros (dbt-core's global_project/macros/utils and current_timestamp), written for SQLite as
 // the `sqlite__<name>` implementations `adapter.dispatch` finds: same names, parameters and defaults as dbt's, and
 // SQL that gives the values Postgres gives for dbt's Postgres implementation. The renderer defines the dispatching
-// `dbt.<name>` wrappers itself. What SQLite cannot match exactly is said at the macro.
+// `dbt.<name>` wrappers itself. What SQLite cannot match exactly is said at the macro. For a PostgreSQL target,
+// dispatch finds dbt's own SQL instead (DEFAULT_AND_POSTGRES_CROSS_DB_MACROS, at the end).
 //
 // Dates and times are ISO-8601 text in SQLite, and come out as text too: 'YYYY-MM-DD' where Postgres gives a date
 // (last_day), 'YYYY-MM-DD HH:MM:SS' where it gives a timestamp (date_trunc, dateadd, current_timestamp), with
