@@ -34,6 +34,8 @@ export interface PostgresProfileTarget {
   profile: string;
   target: string;
   schema: string;
+  /** dbt's target.threads (1 when unset, as dbt). */
+  threads: number;
   server: PostgresTarget;
   profilesFile: string;
 }
@@ -103,6 +105,7 @@ function postgresTarget(
     profile: where.profile,
     target: where.target,
     schema,
+    threads: Number.isInteger(target.threads) && (target.threads as number) > 0 ? (target.threads as number) : 1,
     profilesFile: where.file,
     // No password in the profile: the one the user stored for this server, if any (else ~/.pgpass).
     server: withStoredPassword(

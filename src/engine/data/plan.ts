@@ -22,11 +22,13 @@ import {
   type PullRequest,
 } from './postgres';
 import type { SqlDialectName } from '../sql/syntax';
+import type { DbtTarget } from '../model/dbtContext';
+import type { DbtAdapter } from '../model/macroLibrary';
 import { openSqliteFiles } from './sqliteFiles';
 
 export interface DataPlan {
-  /** dbt's target name and schema, for Jinja's `target`. */
-  target: { name: string; schema: string };
+  /** dbt's target for Jinja's `target`: its name and schema; a PostgreSQL server's type and fields (else SQLite). */
+  target: { name: string; schema: string; type?: DbtAdapter } & Partial<Omit<DbtTarget, 'type'>>;
   /** Files and folders the data is read from: their sizes and times say whether a loaded copy is still current. */
   sources: string[];
   /**
@@ -52,7 +54,7 @@ export interface PlanOptions {
 
 /** A warehouse plan: pulls what the rendered model reads (the request), within the run's timeout. */
 function pullPlan(
-  target: { name: string; schema: string },
+  target: { name: string; schema: string; threads?: number },
   server: PostgresTarget,
   source: Omit<SourceInfo, 'description' | 'schemas' | 'files'>,
   sqlJs: () => ReturnType<typeof loadSqlJs>,
@@ -62,7 +64,7 @@ function pullPlan(
   problem?: LensError,
 ): DataPlan {
   return {
-    target,
+    target: postgresRenderTarget(target, server),
     sources: files,
     server,
     dialect: 'postgresql',
@@ -90,6 +92,19 @@ function pullPlan(
         files,
       });
     },
+  };
+}
+
+/** dbt-postgres's target: the model renders as dbt-postgres compiles it (target.type, dispatch to postgres__). */
+function postgresRenderTarget(target: { name: string; schema: string; threads?: number }, server: PostgresTarget) {
+  return {
+    type: 'postgres' as const,
+    threads: 1,
+    ...target,
+    database: server.database,
+    host: server.host,
+    port: server.port,
+    ...(server.user ? { user: server.user } : {}),
   };
 }
 
@@ -189,7 +204,7 @@ export async function planData(
       const target = await resolveDbtTarget(jinjaRuntime(assets.jinjaDir), workspace, project, connection);
       if (target.adapter === 'postgres') {
         return pullPlan(
-          { name: target.target, schema: target.schema },
+          { name: target.target, schema: target.schema, threads: target.threads },
           target.server,
           { type: 'dbt', profile: target.profile, target: target.target },
           sqlJs,

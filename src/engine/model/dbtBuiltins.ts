@@ -1,7 +1,8 @@
 // dbt's cross-database macros (dbt-core's global_project/macros/utils and current_timestamp), written for SQLite as
 // the `sqlite__<name>` implementations `adapter.dispatch` finds: same names, parameters and defaults as dbt's, and
 // SQL that gives the values Postgres gives for dbt's Postgres implementation. The renderer defines the dispatching
-// `dbt.<name>` wrappers itself. What SQLite cannot match exactly is said at the macro.
+// `dbt.<name>` wrappers itself. What SQLite cannot match exactly is said at the macro. For a PostgreSQL target,
+// dispatch finds dbt's own SQL instead (DEFAULT_AND_POSTGRES_CROSS_DB_MACROS, at the end).
 //
 // Dates and times are ISO-8601 text in SQLite, and come out as text too: 'YYYY-MM-DD' where Postgres gives a date
 // (last_day), 'YYYY-MM-DD HH:MM:SS' where it gives a timestamp (date_trunc, dateadd, current_timestamp), with
@@ -346,5 +347,191 @@ except
 {%- endmacro -%}
 
 {%- macro sqlite__intersect() -%}
+intersect
+{%- endmacro %}`.trimStart();
+
+/**
+ * dbt's own implementations of the same macros, for a PostgreSQL target: dbt-adapters' `default__<name>` (the global
+ * project) and dbt-postgres's `postgres__<name>` overrides, so a model compiles as dbt-postgres compiles it (the SQL
+ * runs on the server, or in sql.js when it has nothing PostgreSQL-only). With a SQLite target `sqlite__<name>` comes
+ * first and these are not reached. Each renders dbt's SQL on one line (dbt's own layout differs only in whitespace).
+ * dbt compares dateparts as written (`'Day'` is not `'day'`), and so do these.
+ */
+export const DEFAULT_AND_POSTGRES_CROSS_DB_MACROS: string = String.raw`
+{#- ---------------------------------------------------------------- dates -#}
+
+{%- macro default__date_trunc(datepart, date) -%}
+date_trunc('{{ datepart }}', {{ date }})
+{%- endmacro -%}
+
+{%- macro default__dateadd(datepart, interval, from_date_or_timestamp) -%}
+dateadd({{ datepart }}, {{ interval }}, {{ from_date_or_timestamp }})
+{%- endmacro -%}
+
+{%- macro postgres__dateadd(datepart, interval, from_date_or_timestamp) -%}
+{{ from_date_or_timestamp }} + ((interval '1 {{ datepart }}') * ({{ interval }}))
+{%- endmacro -%}
+
+{%- macro default__datediff(first_date, second_date, datepart) -%}
+datediff({{ datepart }}, {{ first_date }}, {{ second_date }})
+{%- endmacro -%}
+
+{#- Years, quarters and months from their numbers, days between the dates, shorter parts from the day count down;
+    weeks from days, corrected by the weekday. -#}
+{%- macro postgres__datediff(first_date, second_date, datepart) -%}
+{%- if datepart == 'year' -%}
+(date_part('year', ({{ second_date }})::date) - date_part('year', ({{ first_date }})::date))
+{%- elif datepart == 'quarter' -%}
+({{ datediff(first_date, second_date, 'year') }} * 4 + date_part('quarter', ({{ second_date }})::date) - date_part('quarter', ({{ first_date }})::date))
+{%- elif datepart == 'month' -%}
+({{ datediff(first_date, second_date, 'year') }} * 12 + date_part('month', ({{ second_date }})::date) - date_part('month', ({{ first_date }})::date))
+{%- elif datepart == 'day' -%}
+(({{ second_date }})::date - ({{ first_date }})::date)
+{%- elif datepart == 'week' -%}
+({{ datediff(first_date, second_date, 'day') }} / 7 + case when date_part('dow', ({{ first_date }})::timestamp) <= date_part('dow', ({{ second_date }})::timestamp) then case when {{ first_date }} <= {{ second_date }} then 0 else -1 end else case when {{ first_date }} <= {{ second_date }} then 1 else 0 end end)
+{%- elif datepart == 'hour' -%}
+({{ datediff(first_date, second_date, 'day') }} * 24 + date_part('hour', ({{ second_date }})::timestamp) - date_part('hour', ({{ first_date }})::timestamp))
+{%- elif datepart == 'minute' -%}
+({{ datediff(first_date, second_date, 'hour') }} * 60 + date_part('minute', ({{ second_date }})::timestamp) - date_part('minute', ({{ first_date }})::timestamp))
+{%- elif datepart == 'second' -%}
+({{ datediff(first_date, second_date, 'minute') }} * 60 + floor(date_part('second', ({{ second_date }})::timestamp)) - floor(date_part('second', ({{ first_date }})::timestamp)))
+{%- elif datepart == 'millisecond' -%}
+({{ datediff(first_date, second_date, 'minute') }} * 60000 + floor(date_part('millisecond', ({{ second_date }})::timestamp)) - floor(date_part('millisecond', ({{ first_date }})::timestamp)))
+{%- elif datepart == 'microsecond' -%}
+({{ datediff(first_date, second_date, 'minute') }} * 60000000 + floor(date_part('microsecond', ({{ second_date }})::timestamp)) - floor(date_part('microsecond', ({{ first_date }})::timestamp)))
+{%- else -%}
+{{ exceptions.raise_compiler_error("Unsupported datepart for macro datediff in postgres: '" ~ datepart ~ "'") }}
+{%- endif -%}
+{%- endmacro -%}
+
+{%- macro default_last_day(date, datepart) -%}
+cast({{ dbt.dateadd('day', '-1', dbt.dateadd(datepart, '1', dbt.date_trunc(datepart, date))) }} as date)
+{%- endmacro -%}
+
+{%- macro default__last_day(date, datepart) -%}
+{{ dbt.default_last_day(date, datepart) }}
+{%- endmacro -%}
+
+{#- PostgreSQL has no quarter interval: three months. -#}
+{%- macro postgres__last_day(date, datepart) -%}
+{%- if datepart == 'quarter' -%}
+cast({{ dbt.dateadd('day', '-1', dbt.dateadd('month', '3', dbt.date_trunc(datepart, date))) }} as date)
+{%- else -%}
+{{ dbt.default_last_day(date, datepart) }}
+{%- endif -%}
+{%- endmacro -%}
+
+{%- macro default__current_timestamp() -%}
+{{ exceptions.raise_compiler_error("current_timestamp macro not implemented for adapter " ~ target.type) }}
+{%- endmacro -%}
+
+{%- macro postgres__current_timestamp() -%}
+now()
+{%- endmacro -%}
+
+{#- ---------------------------------------------------------------- types and casts -#}
+
+{%- macro default__type_string() -%}{{ return(api.Column.translate_type("string")) }}{%- endmacro -%}
+{%- macro default__type_int() -%}{{ return(api.Column.translate_type("integer")) }}{%- endmacro -%}
+{%- macro default__type_bigint() -%}{{ return(api.Column.translate_type("bigint")) }}{%- endmacro -%}
+{%- macro default__type_float() -%}{{ return(api.Column.translate_type("float")) }}{%- endmacro -%}
+{%- macro default__type_numeric() -%}{{ return(api.Column.numeric_type("numeric", 28, 6)) }}{%- endmacro -%}
+{%- macro default__type_timestamp() -%}{{ return(api.Column.translate_type("timestamp")) }}{%- endmacro -%}
+{%- macro default__type_boolean() -%}{{ return(api.Column.translate_type("boolean")) }}{%- endmacro -%}
+
+{%- macro default__cast(field, type) -%}
+cast({{ field }} as {{ type }})
+{%- endmacro -%}
+
+{#- Most databases have no safe cast: a plain cast, as dbt's. -#}
+{%- macro default__safe_cast(field, type) -%}
+cast({{ field }} as {{ type }})
+{%- endmacro -%}
+
+{%- macro default__cast_bool_to_text(field) -%}
+cast({{ field }} as {{ api.Column.translate_type('string') }})
+{%- endmacro -%}
+
+{#- ---------------------------------------------------------------- aggregates -#}
+
+{%- macro default__any_value(expression) -%}
+any_value({{ expression }})
+{%- endmacro -%}
+
+{#- PostgreSQL before 16 has no any_value. -#}
+{%- macro postgres__any_value(expression) -%}
+min({{ expression }})
+{%- endmacro -%}
+
+{%- macro default__bool_or(expression) -%}
+bool_or({{ expression }})
+{%- endmacro -%}
+
+{%- macro postgres__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+{%- if limit_num -%}
+array_to_string((array_agg({{ measure }}{% if order_by_clause %} {{ order_by_clause }}{% endif %}))[1:{{ limit_num }}], {{ delimiter_text }})
+{%- else -%}
+string_agg({{ measure }}, {{ delimiter_text }}{% if order_by_clause %} {{ order_by_clause }}{% endif %})
+{%- endif -%}
+{%- endmacro -%}
+
+{#- ---------------------------------------------------------------- strings -#}
+
+{%- macro default__concat(fields) -%}
+{{ fields | join(' || ') }}
+{%- endmacro -%}
+
+{%- macro default__hash(field) -%}
+md5(cast({{ field }} as {{ api.Column.translate_type('string') }}))
+{%- endmacro -%}
+
+{%- macro default__split_part(string_text, delimiter_text, part_number) -%}
+split_part({{ string_text }}, {{ delimiter_text }}, {{ part_number }})
+{%- endmacro -%}
+
+{#- A negative part counted from the end, by the number of delimiter characters (PostgreSQL before 14). -#}
+{%- macro _split_part_negative(string_text, delimiter_text, part_number) -%}
+split_part({{ string_text }}, {{ delimiter_text }}, length({{ string_text }}) - length(replace({{ string_text }}, {{ delimiter_text }}, '')) + 2 + {{ part_number }})
+{%- endmacro -%}
+
+{%- macro postgres__split_part(string_text, delimiter_text, part_number) -%}
+{%- if part_number >= 0 -%}
+{{ dbt.default__split_part(string_text, delimiter_text, part_number) }}
+{%- else -%}
+{{ dbt._split_part_negative(string_text, delimiter_text, part_number) }}
+{%- endif -%}
+{%- endmacro -%}
+
+{%- macro default__replace(field, old_chars, new_chars) -%}
+replace({{ field }}, {{ old_chars }}, {{ new_chars }})
+{%- endmacro -%}
+
+{%- macro default__right(string_text, length_expression) -%}
+right({{ string_text }}, {{ length_expression }})
+{%- endmacro -%}
+
+{%- macro default__length(expression) -%}
+length({{ expression }})
+{%- endmacro -%}
+
+{%- macro default__position(substring_text, string_text) -%}
+position({{ substring_text }} in {{ string_text }})
+{%- endmacro -%}
+
+{%- macro default__escape_single_quotes(expression) -%}
+{{ expression | replace("'", "''") }}
+{%- endmacro -%}
+
+{%- macro default__string_literal(value) -%}
+'{{ value }}'
+{%- endmacro -%}
+
+{#- ---------------------------------------------------------------- set operators -#}
+
+{%- macro default__except() -%}
+except
+{%- endmacro -%}
+
+{%- macro default__intersect() -%}
 intersect
 {%- endmacro %}`.trimStart();

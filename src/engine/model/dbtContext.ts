@@ -30,10 +30,26 @@ export interface QueryTable {
   rows: unknown[][];
 }
 
+/**
+ * dbt's `target`: the profile target's fields as the adapter gives them to templates. `type` is the adapter
+ * (`sqlite`, `postgres`); a dbt-postgres target also has its server's `host`, `port`, `user` and `database`. Never
+ * a password (dbt leaves it out too).
+ */
+export interface DbtTarget {
+  name: string;
+  schema: string;
+  type: string;
+  database?: string;
+  threads?: number;
+  host?: string;
+  port?: number;
+  user?: string;
+}
+
 export interface RenderEnvironment {
   project?: DbtProject;
   /** dbt's `target`. */
-  target: { name: string; schema: string; type: string; database?: string; threads?: number };
+  target: DbtTarget;
   env: Record<string, string | undefined>;
   /** The workspace is not trusted: `env` is empty, and env_var() without a default says why. */
   untrusted?: boolean;
@@ -488,6 +504,7 @@ export function contextGlobals(
       return relation(
         known?.modelSchemas.get(name) ?? state.environment.target.schema,
         known?.modelAliases.get(name) ?? name,
+        state.environment.target.database,
       );
     }),
     source: fn((state, { positional }, site) => {
@@ -500,7 +517,11 @@ export function contextGlobals(
         );
       }
       const known = project()?.sources.get(sourceName);
-      return relation(known?.schema ?? sourceName, known?.identifiers.get(table) ?? table);
+      return relation(
+        known?.schema ?? sourceName,
+        known?.identifiers.get(table) ?? table,
+        state.environment.target.database,
+      );
     }),
     config: fn((state, { positional, keywords }) => {
       const given = positional[0] instanceof Object ? (plain(positional[0]) as Record<string, unknown>) : {};
@@ -723,7 +744,7 @@ export function contextGlobals(
       return (
         found ??
         state.fail(
-          `adapter.dispatch('${name}'): no macro sqlite__${name} or default__${name} was found.`,
+          `adapter.dispatch('${name}'): no macro ${state.environment.target.type}__${name} or default__${name} was found.`,
           "Install the package that defines it (dbt deps), or define it in the project's macros.",
           site,
         )

@@ -1,6 +1,7 @@
 // dbt's own macros (namespace `dbt`) that templates and packages call: `statement` (with `load_result`), and the
-// dispatching front of each cross-database macro, whose SQLite implementations are in dbtBuiltins.ts.
-import { SQLITE_CROSS_DB_MACROS } from './dbtBuiltins';
+// dispatching front of each cross-database macro, whose implementations are in dbtBuiltins.ts (SQLite's, and dbt's
+// default and dbt-postgres's, which the adapter's dispatch chooses between).
+import { DEFAULT_AND_POSTGRES_CROSS_DB_MACROS, SQLITE_CROSS_DB_MACROS } from './dbtBuiltins';
 
 /** `{% call statement('name', fetch_result=True) %}select …{% endcall %}` runs the query for `load_result('name')`. */
 const STATEMENT = `{% macro statement(name=None, fetch_result=False, auto_begin=True, language='sql') -%}
@@ -27,7 +28,7 @@ function splitParameters(parameters: string): string[] {
   return parts.filter((part) => part.trim() !== '');
 }
 
-/** `dbt.name(…)` dispatches to `sqlite__name` (a project or package may override it, as in dbt). */
+/** `dbt.name(…)` dispatches to `<adapter>__name` or `default__name` (a project or package may override it, as in dbt). */
 function dispatchingFronts(implementations: string): string {
   const fronts: string[] = [];
   for (const match of implementations.matchAll(/\{%-?\s*macro\s+sqlite__(?!lens_)(\w+)\s*\(([^)]*)\)/g)) {
@@ -40,4 +41,4 @@ function dispatchingFronts(implementations: string): string {
   return fronts.join('\n');
 }
 
-export const DBT_INTERNAL_MACROS = `${STATEMENT}${SQLITE_CROSS_DB_MACROS}\n${dispatchingFronts(SQLITE_CROSS_DB_MACROS)}\n`;
+export const DBT_INTERNAL_MACROS = `${STATEMENT}${SQLITE_CROSS_DB_MACROS}\n${DEFAULT_AND_POSTGRES_CROSS_DB_MACROS}\n${dispatchingFronts(SQLITE_CROSS_DB_MACROS)}\n`;

@@ -274,7 +274,7 @@ function environmentFor(runtime: JinjaRuntime, library: MacroLibrary): Environme
       neverThrows(state, () =>
         current!.state.fail(
           `Segment Lens cannot read the macro ${macro.name}${macro.location ? ` (${macro.location.file}:${macro.location.line})` : ''}, which this model calls: ${macro.detail}.`,
-          'If dbt reads this macro, MiniJinja (which Segment Lens renders with) lacks the construct: write a version without it in your project (a dispatched macro is found in your macro-paths first, as sqlite__<name>); if dbt cannot read it either, fix it there.',
+          `If dbt reads this macro, MiniJinja (which Segment Lens renders with) lacks the construct: write a version without it in your project (a dispatched macro is found in your macro-paths first, as ${library.adapter}__<name>); if dbt cannot read it either, fix it there.`,
           undefined,
           undefined,
           macro.location,
@@ -421,7 +421,7 @@ export function renderModel(source: string, file: string, context: RenderContext
       .split(/[\\/]/)
       .pop()!
       .replace(/\.sql$/i, '');
-    environment.addGlobal('this', relation(context.target.schema, name));
+    environment.addGlobal('this', relation(context.target.schema, name, context.target.database));
     environment.addGlobal('project_name', context.project?.name ?? 'project');
     environment.addGlobal('model', modelNode(name, file, context));
     current = { state, file, instrumented };

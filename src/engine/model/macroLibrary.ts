@@ -27,7 +27,9 @@ import {
 
 export const LIBRARY_TEMPLATE = '__lens_library';
 const DBT = 'dbt';
-const ADAPTER = 'sqlite';
+
+/** The adapters a model renders for, as dbt's `target.type`: dispatch looks for `<adapter>__name` first. */
+export type DbtAdapter = 'sqlite' | 'postgres';
 
 export interface MacroSource {
   namespace: string;
@@ -138,6 +140,7 @@ export class MacroLibrary {
     sources: MacroSource[],
     readonly rootNamespace: string,
     private readonly dispatchOrder: Map<string, string[]>,
+    readonly adapter: DbtAdapter = 'sqlite',
   ) {
     this.namespaces.add(rootNamespace);
     for (const source of sources) this.texts.set(source.file, source.text);
@@ -371,14 +374,14 @@ export class MacroLibrary {
     return undefined;
   }
 
-  /** dbt's dispatch: each package of the search order, `sqlite__name` then `default__name` in each. */
+  /** dbt's dispatch: each package of the search order, `<adapter>__name` then `default__name` in each. */
   dispatch(name: string, namespace: string | undefined): string | undefined {
     const order = (namespace && this.dispatchOrder.get(namespace)) ?? [
       this.rootNamespace,
       namespace ?? this.rootNamespace,
     ];
     for (const candidate of new Set(order)) {
-      for (const prefix of [`${ADAPTER}__`, 'default__']) {
+      for (const prefix of [`${this.adapter}__`, 'default__']) {
         const found = this.macros.get(`${candidate}.${prefix}${name}`);
         if (found) return found.unique;
       }
@@ -404,9 +407,13 @@ export class MacroLibrary {
 
 const libraries = new Map<string, MacroLibrary>();
 
-/** The project's macro library, built once for the same macro files (a change to any file builds it anew). */
+/**
+ * The project's macro library for an adapter, built once for the same macro files and adapter (a change to any file
+ * builds it anew). The adapter decides what `adapter.dispatch` finds, so the library differs by it.
+ */
 export async function loadMacroLibrary(
   project: DbtProject | undefined,
+  adapter: DbtAdapter = 'sqlite',
 ): Promise<{ library: MacroLibrary; text: (file: string) => string | undefined }> {
   if (project?.missingPackages.length) {
     throw new LensError({
@@ -419,12 +426,12 @@ export async function loadMacroLibrary(
   const texts = new Map(sources.map((source) => [source.file, source.text]));
   const hash = createHash('sha256');
   for (const source of sources) hash.update(`${source.namespace}\0${source.file}\0${source.text}\0`);
-  hash.update(JSON.stringify([project?.name, [...(project?.dispatchOrder ?? [])]]));
+  hash.update(JSON.stringify([project?.name, [...(project?.dispatchOrder ?? [])], adapter]));
   const key = hash.digest('hex');
   let library = libraries.get(key);
   if (!library) {
     try {
-      library = new MacroLibrary(sources, project?.name ?? 'project', project?.dispatchOrder ?? new Map());
+      library = new MacroLibrary(sources, project?.name ?? 'project', project?.dispatchOrder ?? new Map(), adapter);
     } catch (error) {
       if (!(error instanceof MacroSyntaxError)) throw error;
       throw new LensError({

@@ -272,7 +272,9 @@ export class ModelSession {
       postgresMode: settings.postgresMode,
     });
 
-    const { library, text: macroText } = await loadMacroLibrary(project);
+    // A PostgreSQL target renders as dbt-postgres compiles: dispatch finds postgres__ macros, then default__.
+    const target = { type: 'sqlite' as const, ...plan.target };
+    const { library, text: macroText } = await loadMacroLibrary(project, target.type);
     const logs: string[] = [];
     /** The ephemeral models upstream: ref() gives each as the CTE it becomes. */
     const ephemeral = new Set<string>();
@@ -281,7 +283,7 @@ export class ModelSession {
       library,
       macroText,
       project,
-      target: { ...plan.target, type: 'sqlite' },
+      target,
       env: workspace.env,
       untrusted: !workspace.trusted,
       vars: settings.vars,
