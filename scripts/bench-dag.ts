@@ -359,9 +359,8 @@ export async function benchDag(args: string[]): Promise<void> {
   };
   const runs = Number(option('--runs') ?? 5);
   const sizes = (option('--orders') ?? '100000,1000000').split(',').map(Number);
-  const log = (line: string) => {
-    if (!json) console.error(line);
-  };
+  // Progress goes to stderr in both modes: stdout carries only the table or the JSON.
+  const log = (line: string) => console.error(line);
   log('compiling the models with our engine…');
   const compiled = await compile();
   const results: DagResult[] = [];
