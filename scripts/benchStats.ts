@@ -14,12 +14,12 @@ export async function watched<T>(
 ): Promise<{ value: T; ms: number; cpuMs: number; stallMs: number; peakRssMb: number }> {
   let last = performance.now();
   let stall = 0;
-  let peak = process.memoryUsage().rss;
+  let peak = process.memoryUsage.rss();
   const timer = setInterval(() => {
     const now = performance.now();
     stall = Math.max(stall, now - last - 1);
     last = now;
-    peak = Math.max(peak, process.memoryUsage().rss);
+    peak = Math.max(peak, process.memoryUsage.rss());
   }, 1);
   const started = performance.now();
   const cpu = process.cpuUsage();
