@@ -127,10 +127,12 @@ async function segmentLens(project: DagProject, runs: number, log: (line: string
     writeFileSync(leafFile, leafSql);
     writeFileSync(exploredFile, exploredSql(EXPLORED_THRESHOLD));
     const engine = new EngineClient(path.join(root, 'dist', 'worker.js'), assets);
-    const step = async (what: string, expectBuilt: string[]) => {
+    const step = async (what: string, expectBuilt: string[], warm: boolean) => {
       const measured = await watched(() => engine.request<RunPayload>({ type: 'run', request, assets }));
       if (!measured.value.ok) throw new Error(`${what}: ${measured.value.error.message}`);
       const payload = measured.value.result;
+      if (payload.result.timings.dataReused !== warm)
+        throw new Error(`${what}: the data was ${warm ? 'loaded again' : 'already loaded'}`);
       if (!same(built(payload), expectBuilt))
         throw new Error(`${what} built [${built(payload).join(', ')}], expected [${expectBuilt.join(', ')}]`);
       const builds = payload.result.upstream.relations
@@ -143,15 +145,15 @@ async function segmentLens(project: DagProject, runs: number, log: (line: string
       return { measured, payload };
     };
     try {
-      const first = await step(`run ${run + 1} cold build`, everyModel);
+      const first = await step(`run ${run + 1} cold build`, everyModel, false);
       grid = { columns: first.payload.result.columns, rows: first.payload.result.rows };
       cold.push(first.measured);
       // A leaf edit the user saves: a comment changes stg_orders' SQL, so it and what stands on it are rebuilt.
       writeFileSync(leafFile, `${leafSql}-- edited ${run}\n`);
-      leaf.push((await step(`run ${run + 1} leaf edit`, afterLeaf)).measured);
+      leaf.push((await step(`run ${run + 1} leaf edit`, afterLeaf, true)).measured);
       // A threshold edit in the explored model: nothing upstream is rebuilt.
       writeFileSync(exploredFile, exploredSql(EXPLORED_THRESHOLD + 1 + run));
-      explored.push((await step(`run ${run + 1} explored edit`, [])).measured);
+      explored.push((await step(`run ${run + 1} explored edit`, [], true)).measured);
     } finally {
       engine.dispose();
     }
