@@ -92,6 +92,7 @@ if (withTests) {
       'scripts/bench-upstream.ts',
       'scripts/bench-postgres.ts',
       'scripts/bench-whatif.ts',
+      'scripts/bench-cache.ts',
       'scripts/bench.ts',
       'scripts/save-storm.ts',
     ],

@@ -22,6 +22,7 @@ export function readConfig(scope?: vscode.Uri): LensConfig {
       timeoutSeconds: plain(config.get<unknown>('timeoutSeconds')),
       pullMaxRows: plain(config.get<unknown>('pull.maxRows')),
       postgresMode: plain(config.get<unknown>('postgres.mode')),
+      cacheMaxSizeMB: plain(config.get<unknown>('cache.maxSizeMB')),
     },
     runOnSave: typeof runOnSave === 'boolean' ? runOnSave : true,
   };

@@ -25,7 +25,10 @@ export interface SegmentLensApi {
 
 export function activate(context: vscode.ExtensionContext): SegmentLensApi {
   const started = performance.now();
-  const controller = new RunController(context.extensionUri);
+  // The loaded data is saved between restarts in the extension's storage for this workspace (the global one without a
+  // workspace): never in the user's folder.
+  const storage = context.storageUri ?? context.globalStorageUri;
+  const controller = new RunController(context.extensionUri, vscode.Uri.joinPath(storage, 'data-cache').fsPath);
   const panel = new Panel(controller, context.globalState);
   const tree = new SegmentTree(controller);
   const codeLens = new ModelCodeLens(controller);

@@ -69,7 +69,11 @@ export class RunController extends Disposable {
   /** The engine's worker, started by the first run (activation loads nothing). */
   private readonly engine: EngineClient;
 
-  constructor(readonly extensionUri: vscode.Uri) {
+  constructor(
+    readonly extensionUri: vscode.Uri,
+    /** Where the engine saves loaded data between restarts: the extension's storage, never the user's folder. */
+    readonly cacheDir?: string,
+  ) {
     super();
     this.engine = new EngineClient(vscode.Uri.joinPath(extensionUri, 'dist', 'worker.js').fsPath, this.assets);
     this._register({ dispose: () => this.engine.dispose() });
@@ -177,6 +181,7 @@ export class RunController extends Disposable {
             type: 'run',
             request: { workspaceDir: dir, settings, env: { ...process.env }, trusted: vscode.workspace.isTrusted },
             assets: this.assets,
+            cacheDir: this.cacheDir,
           },
           this.deadline(settings.timeoutSeconds, `The model ${modelName}`),
           onProgress,

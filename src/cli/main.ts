@@ -22,7 +22,7 @@ import { relationLabel } from '../shared/labels';
 import { describeModel } from '../shared/describe';
 import { describeLocation } from '../shared/problem';
 
-const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--format table|json|csv] [--vars YAML] [--timeout SECONDS] [--verbose]
+const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--format table|json|csv] [--vars YAML] [--timeout SECONDS] [--cache DIR] [--verbose]
        segment-lens lineage [--workspace DIR] [--model FILE] [--format json|table] [--depth N] [--vars YAML] [--timeout SECONDS] [--verbose]
        segment-lens describe [--workspace DIR] [--model FILE] [--vars YAML] [--timeout SECONDS] [--verbose]
 
@@ -35,6 +35,8 @@ const USAGE = `Usage: segment-lens run [--workspace DIR] [--model FILE] [--forma
   --depth N         lineage paths through at most N models (default: all the way)
   --vars YAML       dbt vars, as dbt run --vars takes them (e.g. '{start_date: 2024-01-01}'); over segmentLens.vars
   --timeout SECONDS stop a run that takes longer (default: segmentLens.timeoutSeconds, else 60); exit 2
+  --cache DIR       save the loaded data in DIR and read it back on the next run while the sources are unchanged
+                    (at most segmentLens.cache.maxSizeMB, default 1024, least recently used first out); off without it
   --verbose         print on stderr where the run is (loading, building each upstream model, the query), notes on
                     how the data was laid out, and what the model's Jinja logs (log(), print())`;
 
@@ -57,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
         format: { type: 'string' },
         vars: { type: 'string' },
         timeout: { type: 'string' },
+        cache: { type: 'string' },
         depth: { type: 'string' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -170,12 +173,16 @@ async function main(argv: string[]): Promise<number> {
         );
       return 0;
     }
-    const outcome = await engine.request<RunPayload>({ type: 'run', request, assets }, deadline, onProgress);
+    // Resolved against the current folder, as a path on the command line is.
+    const cacheDir = values.cache === undefined ? undefined : path.resolve(values.cache);
+    const outcome = await engine.request<RunPayload>({ type: 'run', request, assets, cacheDir }, deadline, onProgress);
     if (!outcome.ok) {
       process.stderr.write(`segment-lens: ${describeError(outcome.error)}\n`);
       return 2;
     }
     printResult(outcome.result.result, format, values.verbose === true);
+    // The worker saves the data after it has answered: wait for that before stopping it.
+    if (cacheDir !== undefined) await engine.request({ type: 'idle' });
     return 0;
   } finally {
     engine.dispose();

@@ -38,6 +38,7 @@ export async function readWorkspaceSettings(workspaceDir: string): Promise<RawSe
   const upstream = parsed['segmentLens.upstream'];
   const pullMaxRows = parsed['segmentLens.pull.maxRows'];
   const postgresMode = parsed['segmentLens.postgres.mode'];
+  const cacheMaxSizeMB = parsed['segmentLens.cache.maxSizeMB'];
   return {
     model: parsed['segmentLens.model'],
     connection: parsed['segmentLens.connection'],
@@ -46,5 +47,6 @@ export async function readWorkspaceSettings(workspaceDir: string): Promise<RawSe
     ...(upstream === undefined ? {} : { upstream }),
     ...(pullMaxRows === undefined ? {} : { pullMaxRows }),
     ...(postgresMode === undefined ? {} : { postgresMode }),
+    ...(cacheMaxSizeMB === undefined ? {} : { cacheMaxSizeMB }),
   };
 }

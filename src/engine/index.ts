@@ -13,7 +13,13 @@ export type { SourceInfo } from './data/loadedData';
 export { ModelSession, RunCancelled, type ModelResult, type OpenOptions } from './run/session';
 export type { Lineage } from './sql/lineage';
 export type { EngineAssets, RunRequest } from './workspace';
-export { DEFAULT_TIMEOUT_SECONDS, resolveTimeout, type RawSettings } from './settings';
+export {
+  DEFAULT_CACHE_MAX_MB,
+  DEFAULT_TIMEOUT_SECONDS,
+  resolveCacheMaxBytes,
+  resolveTimeout,
+  type RawSettings,
+} from './settings';
 export { DEFAULT_LIMITS, type EngineLimits } from './limits';
 export { CancelledError, EngineClient, timeoutError, type Deadline } from './worker/client';
 export type { RunPayload } from './worker/protocol';

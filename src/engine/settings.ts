@@ -58,6 +58,8 @@ export interface RawSettings {
   pullMaxRows?: unknown;
   /** `segmentLens.postgres.mode`. */
   postgresMode?: unknown;
+  /** `segmentLens.cache.maxSizeMB`: read by the worker for its disk cache (resolveCacheMaxBytes). */
+  cacheMaxSizeMB?: unknown;
 }
 
 const connectionKeys: Record<string, string[]> = {
@@ -349,4 +351,21 @@ export function resolveTimeout(raw: unknown, setting = 'segmentLens.timeoutSecon
     });
   }
   return raw;
+}
+
+/** segmentLens.cache.maxSizeMB when unset. */
+export const DEFAULT_CACHE_MAX_MB = 1024;
+
+/** `segmentLens.cache.maxSizeMB` in bytes: how much the saved data may take on disk; 0 saves none. */
+export function resolveCacheMaxBytes(raw: unknown, setting = 'segmentLens.cache.maxSizeMB'): number {
+  if (raw === undefined || raw === null) return DEFAULT_CACHE_MAX_MB * 1024 * 1024;
+  if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 0) {
+    throw new LensError({
+      code: 'settings',
+      setting,
+      message: `Setting ${setting} must be a number of megabytes, 0 or more, not ${show(raw)}.`,
+      hint: `For example ${DEFAULT_CACHE_MAX_MB} (the default); 0 saves no data between restarts.`,
+    });
+  }
+  return Math.floor(raw * 1024 * 1024);
 }

@@ -1,6 +1,6 @@
 // Runs inside a real VS Code's extension host (code-server): the extension as a user's VS Code loads it.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { SegmentLensApi } from '../../src/extension';
@@ -143,6 +143,23 @@ describe('Segment Lens in VS Code', () => {
       new RegExp(`^▶ Run Segment Model · ${state.run.cteRowCounts['(final select)']} rows · (\\d+\\.\\d|< 0\\.1) s$`),
     );
     assert.equal(titles[1], `Preview base (${state.run.cteRowCounts.base} rows)`);
+  });
+
+  it("saves the loaded data in the extension's storage, never in the workspace folder", async () => {
+    const cacheDir = api.controller.cacheDir;
+    assert.ok(cacheDir, 'the extension has a cache folder');
+    const relative = path.relative(workspace.fsPath, cacheDir);
+    assert.ok(relative.startsWith('..') || path.isAbsolute(relative), `${cacheDir} is inside the workspace`);
+    const saved = await eventually(
+      () => (existsSync(cacheDir) ? readdirSync(cacheDir).filter((name) => name.endsWith('.slcache')) : []),
+      (files) => files.length > 0,
+      'the data saved after the run',
+    );
+    assert.equal(saved.length, 1);
+    const inWorkspace = (readdirSync(workspace.fsPath, { recursive: true }) as string[]).filter((name) =>
+      name.endsWith('.slcache'),
+    );
+    assert.deepEqual(inWorkspace, []);
   });
 
   it('previews a CTE, reveals a cell, opens the lineage, refreshes', async () => {

@@ -635,4 +635,188 @@ describe('postgres: pull and pushdown modes on a real PostgreSQL server', functi
       schema: 'public',
     });
   });
+
+  // ---- The model in PostgreSQL's dialect, and the server's errors at their line.
+
+  /** A dbt-postgres model; the Jinja comment shifts the file's lines past the rendered SQL's. */
+  const postgresModel = `-- A dbt-postgres model: PostgreSQL's own syntax.
+{# a Jinja comment
+   over two lines #}
+with base as (
+    select c.customer_id, c.region, m.total_spent::numeric as ltv
+    from staging.stg_customers c
+    join intermediate.int_customer_metrics m on m.customer_id = c.customer_id
+    where c.email ilike '%@EXAMPLE.com'
+)
+select region,
+    case when ltv >= 1000 then 'Gold' else 'Silver' end as customer_segment,
+    count(*) as customer_count,
+    round(avg(ltv), 2) as avg_ltv
+from base
+group by 1, 2
+order by 1, 2
+`;
+
+  /** 1-based line and column of the first `needle` in `text`. */
+  function placeOf(text: string, needle: string): { line: number; column: number } {
+    const lines = text.split('\n');
+    const line = lines.findIndex((candidate) => candidate.includes(needle));
+    assert.ok(line >= 0, `${needle} is in the model`);
+    return { line: line + 1, column: lines[line].indexOf(needle) + 1 };
+  }
+
+  /** psql's answer to `sql` on the server, row by row, each value as psql prints it. */
+  function psqlRows(sql: string): string[][] {
+    const out = server.psql(running!, DATABASE, `\\pset format unaligned\n\\pset tuples_only on\n${sql};`);
+    return out
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => line.split('|'));
+  }
+
+  it('runs a model in PostgreSQL syntax on the server in auto mode, saying why, with the grid psql gives', async () => {
+    const { dir, model } = modelWorkspace(postgresModel);
+    const result = await ok({ model, connection: connection() }, undefined, dir);
+    const cast = placeOf(postgresModel, '::numeric');
+    assert.equal(
+      result.source.description,
+      `ran on postgres://127.0.0.1:${running!.port}/${DATABASE} (pushdown: the model uses PostgreSQL syntax — \`::\` at line ${cast.line})`,
+    );
+    assert.deepEqual(result.columns, ['region', 'customer_segment', 'customer_count', 'avg_ltv']);
+    const expected = psqlRows(result.model.renderedSql);
+    assert.ok(expected.length >= 4, 'several cells');
+    assert.deepEqual(
+      result.rows.map((row) => row.map((value) => (value === null ? '' : String(value)))),
+      // psql prints numeric with its scale (120.50); the engine holds numbers.
+      expected.map((row) => row.map((value, index) => (index >= 2 ? String(Number(value)) : value))),
+    );
+    // The lineage was read in PostgreSQL's dialect: through the cast to the source column.
+    const lineage = (
+      await withServerSession(dir, { model, connection: connection() }, async (session) => session.lineage())
+    ).columns.find((column) => column.name === 'avg_ltv');
+    assert.deepEqual(lineage?.sources, ['intermediate.int_customer_metrics.total_spent']);
+  });
+
+  it('names PostgreSQL syntax at its place in the model file in pull mode, and offers pushdown', async () => {
+    const cases: [string, string, string][] = [
+      [postgresModel, '::numeric', "`::numeric` is PostgreSQL's cast syntax; SQLite cannot run it"],
+      [
+        postgresModel.replace('m.total_spent::numeric', 'm.total_spent'),
+        'ilike',
+        "`ILIKE` is PostgreSQL's case-insensitive LIKE; SQLite cannot run it",
+      ],
+      [
+        postgresModel.replace('m.total_spent::numeric', "date_trunc('month', now()) as cohort, m.total_spent"),
+        'date_trunc',
+        '`date_trunc()` is a PostgreSQL function',
+      ],
+      [
+        postgresModel
+          .replace('m.total_spent::numeric', 'm.total_spent')
+          .replace("ilike '%@EXAMPLE.com'", "like '%@example.com'")
+          .replace('select c.customer_id', 'select distinct on (c.customer_id) c.customer_id'),
+        'distinct on',
+        "`DISTINCT ON` is PostgreSQL's; SQLite cannot run it",
+      ],
+    ];
+    for (const [text, needle, message] of cases) {
+      const { dir, model } = modelWorkspace(text);
+      const error = await fails({ model, connection: connection(), postgresMode: 'pull' }, undefined, dir);
+      assert.equal(error.code, 'sql');
+      assert.equal(error.setting, 'segmentLens.postgres.mode');
+      assert.ok(error.message.startsWith(message), error.message);
+      assert.match(error.message, /segmentLens\.postgres\.mode "pull" runs the model in sql\.js/);
+      assert.match(error.hint ?? '', /segmentLens\.postgres\.mode: "pushdown"/);
+      const place = placeOf(text, needle);
+      assert.equal(error.location?.file, path.join(dir, model));
+      assert.equal(error.location?.line, place.line, needle);
+      assert.equal(error.location?.column, place.column, needle);
+    }
+  });
+
+  it('names the line of the model file where the server fails a pushed-down model', async () => {
+    const failing = (expression: string) =>
+      postgresModel.replace('m.total_spent::numeric as ltv', `${expression} as ltv`);
+    const cases: [string, string, RegExp][] = [
+      // The server says where: at its position, mapped through the DECLARE around the model and the Jinja.
+      ['no_such_function(m.total_spent)', 'no_such_function', /function no_such_function\(numeric\) does not exist/],
+      ["m.total_spent + 'abc'::integer", "'abc'", /invalid input syntax for type integer: "abc"/],
+      // Runtime errors the server does not locate: at the model's only division, its only cast to integer.
+      ['m.total_spent / (m.total_orders - m.total_orders)', 'm.total_spent /', /division by zero/],
+      ['c.last_name::integer', 'c.last_name::integer', /invalid input syntax for type integer/],
+    ];
+    for (const [expression, needle, message] of cases) {
+      const text = failing(expression);
+      const { dir, model } = modelWorkspace(text);
+      const error = await fails({ model, connection: connection(), postgresMode: 'pushdown' }, undefined, dir);
+      assert.match(error.message, message);
+      const place = placeOf(text, needle);
+      assert.equal(error.location?.file, path.join(dir, model), expression);
+      assert.equal(error.location?.line, place.line, expression);
+      assert.equal(error.location?.column, place.column, expression);
+      assert.ok(error.message.includes(`line ${place.line} of ${path.join(dir, model)}`), error.message);
+      // The model's SQL is at fault, not the connection.
+      assert.equal(error.code, 'sql');
+      assert.ok(error.message.startsWith(`PostgreSQL cannot run ${path.join(dir, model)}: `), error.message);
+    }
+
+    // Two divisions: the server does not say which failed; both lines are named, the first is marked.
+    const twice = failing('m.total_spent / (m.total_orders - m.total_orders)').replace(
+      'count(*) as customer_count',
+      'count(*) / 1 as customer_count',
+    );
+    const { dir, model } = modelWorkspace(twice);
+    const error = await fails({ model, connection: connection(), postgresMode: 'pushdown' }, undefined, dir);
+    const first = placeOf(twice, 'm.total_spent /');
+    const second = placeOf(twice, 'count(*) / 1');
+    assert.equal(error.location?.line, first.line);
+    assert.ok(error.message.includes(`on lines ${first.line}, ${second.line} of`), error.message);
+    assert.match(error.hint ?? '', /NULLIF/);
+  });
+
+  it("reads the lineage of the models upstream in PostgreSQL's dialect too", async () => {
+    // A database of its own (the warehouse's catalog stays as the after hook checks it): a model dbt built there.
+    server.psql(running!, 'postgres', 'CREATE DATABASE dialect_upstream;');
+    server.psql(
+      running!,
+      'dialect_upstream',
+      `CREATE TABLE public.raw_customers (id integer, region text, signup text);
+       INSERT INTO public.raw_customers VALUES (1, 'north', '2024-01-05'), (2, 'south', '2024-02-07'), (3, 'north', '2024-03-01');
+       CREATE VIEW public.customers_clean AS
+         SELECT id AS customer_id, region::text AS region, signup::date AS signed_up FROM public.raw_customers;
+       GRANT SELECT ON public.customers_clean TO ${READER};`,
+    );
+    const dir = tempWorkspace();
+    write(dir, 'dbt_project.yml', 'name: shop\nmodel-paths: [models]\n');
+    write(
+      dir,
+      'models/customers_clean.sql',
+      'select id as customer_id, region::text as region, signup::date as signed_up\nfrom public.raw_customers\n',
+    );
+    write(
+      dir,
+      'models/segments.sql',
+      "select region, count(*) as customers\nfrom {{ ref('customers_clean') }}\ngroup by region\norder by region\n",
+    );
+    const settings = { model: 'models/segments.sql', connection: connection({ database: 'dialect_upstream' }) };
+    const upstream = await withServerSession(dir, settings, async (session) => {
+      const result = await session.run();
+      // Pulled and run in sql.js: the model itself is SQLite's too.
+      assert.deepEqual(result.rows, [
+        ['north', 2],
+        ['south', 1],
+      ]);
+      return session.lineage().upstreamModels;
+    });
+    const clean = upstream?.find((model) => model.model === 'customers_clean');
+    assert.ok(clean?.lineage, `the upstream model's lineage: ${clean?.error}`);
+    assert.deepEqual(
+      clean.lineage.columns.map(({ name, sources }) => ({ name, sources })),
+      [
+        { name: 'customer_id', sources: ['public.raw_customers.id'] },
+        { name: 'region', sources: ['public.raw_customers.region'] },
+        { name: 'signed_up', sources: ['public.raw_customers.signup'] },
+      ],
+    );
+  });
 });

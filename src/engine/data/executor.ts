@@ -2,7 +2,7 @@
 // the data lives on (pushdown: postgres.ts). The session asks its questions — the model's result, a CTE's row count,
 // a page of a CTE's rows filtered by a cell — through this one interface; an adapter for another warehouse (Trino,
 // Snowflake, …) implements it and nothing else.
-import type { LensError } from '../errors';
+import { LensError, type LensErrorValue } from '../errors';
 import { quoteIdentifier } from '../sql/names';
 import type { SqlValue } from '../../shared/rows';
 
@@ -30,6 +30,26 @@ export const SQLITE_DIALECT: SqlDialect = {
   nullSafeEquals: (left, right) => `${left} IS ${right}`,
   cteReference: (name) => quoteIdentifier(name),
 };
+
+/**
+ * The server refused or failed a query the session sent: a LensError as the executor phrased it, with the error's
+ * SQLSTATE and, when the server says, where in the SQL given to `select` it found the fault (sqlErrors.ts maps that
+ * to the model file).
+ */
+export class ServerSqlError extends LensError {
+  constructor(
+    value: LensErrorValue,
+    readonly sqlState: string,
+    /** 0-based UTF-16 offset into the SQL text; undefined when the server does not say (a runtime error). */
+    readonly offset?: number,
+    /** The server's own hint, when it gave one (no secret is in it: it is about the SQL). */
+    readonly serverHint?: string,
+    /** The server's message, one line, without the password. */
+    readonly serverMessage?: string,
+  ) {
+    super(value);
+  }
+}
 
 /** Runs read-only SELECTs where the data lives; values come back as SQLite would hold them (numbers, text, NULL). */
 export interface QueryExecutor {

@@ -43,7 +43,7 @@ export interface SchemaFile {
 }
 
 /** sql.js keeps each database in its in-memory file system under this name. */
-function memfsPath(db: Database): string {
+export function memfsPath(db: Database): string {
   return `/${(db as unknown as { filename: string }).filename}`;
 }
 
@@ -92,6 +92,11 @@ export class LoadedData {
           : 'Give the schema another name.',
       });
     }
+  }
+
+  /** The database opened here whose file (in sql.js's memory) is `file`, as `PRAGMA database_list` names it. */
+  databaseOf(file: string): Database | undefined {
+    return this.databases.find((db) => memfsPath(db) === file);
   }
 
   schemaNames(): string[] {

@@ -11,7 +11,8 @@ import { resolveDbtTarget } from './dbtProfile';
 import { jinjaRuntime } from '../model/jinjaRuntime';
 import type { LoadedData, SourceInfo } from './loadedData';
 import { loadSqlJs } from './sqljs';
-import { postgresUrl, pullKey, pullPostgres, type PostgresTarget, type PullRequest } from './postgres';
+import { postgresUrl, pullKey, pullPostgres, sqliteCannotRun, type PostgresTarget, type PullRequest } from './postgres';
+import type { SqlDialectName } from '../sql/syntax';
 import { openSqliteFiles } from './sqliteFiles';
 
 export interface DataPlan {
@@ -24,6 +25,8 @@ export interface DataPlan {
    * part of what a loaded copy was loaded for (see DataCache).
    */
   modelKey?: (request: PullRequest) => string;
+  /** The dialect the model is read in: PostgreSQL's for a PostgreSQL server (else SQLite's). */
+  dialect?: SqlDialectName;
   open(request?: PullRequest): Promise<LoadedData>;
 }
 
@@ -48,6 +51,7 @@ function pullPlan(
   return {
     target,
     sources: files,
+    dialect: 'postgresql',
     // Another server, user or search path is other data, whatever the model reads.
     // The mode and the bound decide between a pulled copy and pushdown: either change, other data.
     modelKey: (request) =>
@@ -58,6 +62,8 @@ function pullPlan(
         options.postgresMode ?? 'auto',
         options.maxRows ?? DEFAULT_PULL_MAX_ROWS,
         pullKey(request),
+        // PostgreSQL syntax sql.js cannot run decides for pushdown in auto mode.
+        sqliteCannotRun(request) !== undefined,
       ]),
     open: async (request) => {
       if (!request) throw new Error('Segment Lens: a PostgreSQL plan opens only for a rendered model');
@@ -183,9 +189,12 @@ export async function planData(
   }
 }
 
-/** Size and modification time of every source file (the CSV files of a folder): equal fingerprints, same data. */
+/**
+ * Size, modification and change time of every source file (the CSV files of a folder): equal fingerprints, same
+ * data. The change time is the one a copy that keeps the mtime (rsync -a, cp -p) or a `touch -d` cannot set back.
+ */
 export async function fingerprint(sources: string[]): Promise<string> {
-  const parts: [string, number, number][] = [];
+  const parts: [string, number, number, number?][] = [];
   for (const source of sources) {
     const info = await stat(source).catch(() => undefined);
     if (!info) {
@@ -193,7 +202,7 @@ export async function fingerprint(sources: string[]): Promise<string> {
       continue;
     }
     if (!info.isDirectory()) {
-      parts.push([source, info.size, info.mtimeMs]);
+      parts.push([source, info.size, info.mtimeMs, info.ctimeMs]);
       continue;
     }
     for (const entry of await readdir(source, { withFileTypes: true, recursive: true })) {
@@ -201,7 +210,7 @@ export async function fingerprint(sources: string[]): Promise<string> {
       const file = path.join(entry.parentPath, entry.name);
       // A link's target (only sizes and times: nothing is read here); a link to nothing is a file that is not there.
       const fileInfo = await stat(file).catch(() => undefined);
-      parts.push([file, fileInfo?.size ?? -1, fileInfo?.mtimeMs ?? -1]);
+      parts.push([file, fileInfo?.size ?? -1, fileInfo?.mtimeMs ?? -1, fileInfo?.ctimeMs ?? -1]);
     }
   }
   return JSON.stringify(parts.sort((a, b) => a[0].localeCompare(b[0])));

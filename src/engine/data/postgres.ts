@@ -1,21 +1,23 @@
 // A PostgreSQL warehouse, read in pull mode: the model's lineage says which relations and columns it reads; exactly
 // those are fetched (a server-side cursor, in batches) into sql.js tables in the same schemas, and the model then
-// runs in sql.js as on any other data. Past segmentLens.pull.maxRows (or with segmentLens.postgres.mode "pushdown")
-// nothing is pulled: the tables are made empty, with the server's columns, for the lineage, and the model's queries
+// runs in sql.js as on any other data. Past segmentLens.pull.maxRows, for a model in PostgreSQL syntax sql.js cannot
+// run (`::`, `ILIKE`, …), or with segmentLens.postgres.mode "pushdown", nothing is pulled: the tables are made empty, with the server's columns, for the lineage, and the model's queries
 // run on the server (PostgresExecutor, the QueryExecutor of executor.ts). Every session is read-only and bounded by statement_timeout; a cancelled run
 // sends the server a cancel request; the connection is closed when the pull ends, however it ends. The password is
 // never part of a message: errors are rebuilt from the server's SQLSTATE, not passed through.
 import { connect as connectSocket } from 'node:net';
 import pg from 'pg';
 import type { Database, SqlJsStatic, SqlValue } from 'sql.js';
-import { LensError, oneLine } from '../errors';
+import { LensError, oneLine, type FileLocation } from '../errors';
 import { estimatedBytes } from '../limits';
 import type { SourceMap } from '../model/sourceMap';
 import type { PostgresMode, PostgresSslMode } from '../settings';
 import type { SqlValue as RowValue } from '../../shared/rows';
-import type { QueryExecutor, RowBound, SqlDialect } from './executor';
+import { ServerSqlError, type QueryExecutor, type RowBound, type SqlDialect } from './executor';
 import { buildLineage, type Lineage } from '../sql/lineage';
 import { quoteIdentifier } from '../sql/names';
+import { postgresOnlySyntax, type PostgresOnlySyntax } from '../sql/postgresSyntax';
+import { parseSql } from '../sql/syntax';
 import { LoadedData, type SourceInfo } from './loadedData';
 
 /** A server to read, resolved from the connection setting or a dbt-postgres profile. */
@@ -145,6 +147,31 @@ export function postgresError(error: unknown, target: PostgresTarget, subject?: 
   }
 }
 
+/** UTF-16 offset of PostgreSQL's `position` (1-based, in characters: a character outside the BMP counts one). */
+function offsetOfPosition(text: string, position: number): number {
+  let offset = 0;
+  for (let characters = 1; characters < position && offset < text.length; characters++) {
+    offset += (text.codePointAt(offset) ?? 0) > 0xffff ? 2 : 1;
+  }
+  return offset;
+}
+
+/** The server's error in `sql`, with its SQLSTATE and where in `sql` the server found it (when it says). */
+function withServerPosition(lensError: LensError, error: unknown, sql: string, password?: string): LensError {
+  const failure = error as { code?: unknown; position?: unknown; hint?: unknown; message?: unknown };
+  const scrub = (text: string) => (password ? text.replaceAll(password, '***') : text);
+  // Only the server's own errors (a SQLSTATE of five characters), not the socket's (ECONNREFUSED).
+  if (typeof failure.code !== 'string' || !/^[0-9A-Z]{5}$/.test(failure.code)) return lensError;
+  const position = Number(failure.position);
+  return new ServerSqlError(
+    lensError.value,
+    failure.code,
+    Number.isInteger(position) && position > 0 ? offsetOfPosition(sql, position) : undefined,
+    typeof failure.hint === 'string' ? oneLine(scrub(failure.hint)) : undefined,
+    typeof failure.message === 'string' ? oneLine(scrub(failure.message)) : undefined,
+  );
+}
+
 /** Sends the server a cancel request for the backend `pid` (the protocol's CancelRequest, on a fresh socket). */
 function sendCancel(target: PostgresTarget, processId: number, secretKey: number): void {
   const message = Buffer.alloc(16);
@@ -263,7 +290,7 @@ class PostgresSession {
       return await this.client.query({ text: sql, values: params, rowMode: 'array' });
     } catch (error) {
       if (cancelSent) throw new PullCancelled();
-      throw postgresError(error, this.target, subject);
+      throw withServerPosition(postgresError(error, this.target, subject), error, sql, this.target.password);
     } finally {
       clearInterval(poll);
     }
@@ -350,9 +377,24 @@ class PostgresSession {
     let bytes = 0;
     await this.query('BEGIN READ ONLY');
     try {
-      await this.query(`DECLARE segment_lens_select NO SCROLL CURSOR FOR ${sql}`, params, subject);
+      const declare = 'DECLARE segment_lens_select NO SCROLL CURSOR FOR ';
+      /** The error with its offset counted in `sql` (past the DECLARE), or none for a statement that is not it. */
+      const inSql = (by: number | undefined) => (error: unknown) => {
+        if (!(error instanceof ServerSqlError) || error.offset === undefined) throw error;
+        const offset = by === undefined ? -1 : error.offset - by;
+        throw new ServerSqlError(
+          error.value,
+          error.sqlState,
+          offset >= 0 ? offset : undefined,
+          error.serverHint,
+          error.serverMessage,
+        );
+      };
+      await this.query(`${declare}${sql}`, params, subject).catch(inSql(declare.length));
       for (;;) {
-        const batch = await this.query(`FETCH FORWARD ${FETCH_ROWS} FROM segment_lens_select`, [], subject);
+        const batch = await this.query(`FETCH FORWARD ${FETCH_ROWS} FROM segment_lens_select`, [], subject).catch(
+          inSql(undefined),
+        );
         columns = batch.fields.map((field) => field.name);
         for (const raw of batch.rows) {
           if (bound?.maxRows !== undefined && rows.length >= bound.maxRows) throw bound.tooMany!();
@@ -451,7 +493,40 @@ export function pullKey(request: PullRequest): string {
 }
 
 function lineageFor(request: PullRequest, catalog: (table: string) => string[] | undefined): Lineage {
-  return buildLineage({ sql: request.sql, sourceMap: request.sourceMap, catalog });
+  return buildLineage({ sql: request.sql, sourceMap: request.sourceMap, catalog, dialect: 'postgresql' });
+}
+
+/** PostgreSQL syntax in the model that sql.js cannot run (`::`, `ILIKE`, `date_trunc()`, …), where its file has it. */
+export function sqliteCannotRun(request: PullRequest): (PostgresOnlySyntax & { location: FileLocation }) | undefined {
+  const parsed = parseSql(request.sql, 'postgresql');
+  // SQL only SQLite's grammar reads is SQLite's: sql.js runs it (or says why not).
+  if (!parsed.ok || parsed.dialect !== 'postgresql') return undefined;
+  const found = postgresOnlySyntax(parsed.program, request.sql);
+  return found && { ...found, location: request.sourceMap.location(found.start, found.end) };
+}
+
+/**
+ * Whether the model must run on the server for its syntax: in auto mode, one sql.js cannot run is pushed down (the
+ * reason, for the run's source); in pull mode it is an error at the construct, offering pushdown.
+ */
+function pushdownForSyntax(request: PullRequest, mode: PostgresMode): string | undefined {
+  if (mode === 'pushdown') return undefined;
+  const found = sqliteCannotRun(request);
+  if (!found) return undefined;
+  const { location } = found;
+  const where =
+    location.file === request.sourceMap.file ? `line ${location.line}` : `${location.file}:${location.line}`;
+  if (mode === 'auto') {
+    const shown = found.construct.startsWith('::') ? '::' : found.construct;
+    return `the model uses PostgreSQL syntax — \`${shown}\` at ${where}`;
+  }
+  throw new LensError({
+    code: 'sql',
+    setting: 'segmentLens.postgres.mode',
+    message: `${found.message}, and segmentLens.postgres.mode "pull" runs the model in sql.js (${location.file}).`,
+    hint: `Run it on the server: set segmentLens.postgres.mode: "pushdown" (or "auto", which does so for such models)${found.instead ? `, or write ${found.instead} instead` : ''}.`,
+    location,
+  });
 }
 
 /**
@@ -473,6 +548,9 @@ export async function pullPostgres(
 ): Promise<LoadedData> {
   const started = performance.now();
   const url = postgresUrl(target);
+  const mode = options.mode ?? 'auto';
+  // Before any connection: a model sql.js cannot run is not pulled.
+  const syntaxReason = pushdownForSyntax(request, mode);
   // The relations first (no catalog needed to find them), then the lineage again with their columns (SELECT *).
   const relationNames = [...sourcesOf(lineageFor(request, () => undefined)).keys()];
   const session = await PostgresSession.open(target, options.timeoutMs, request.cancelled ?? (() => false));
@@ -524,8 +602,7 @@ export async function pullPostgres(
         hint: 'Raise segmentLens.pull.maxRows if this machine has the memory, or run the model on the server: set segmentLens.postgres.mode to "pushdown" (or "auto").',
       });
     const estimated = [...remote.values()].reduce((sum, relation) => sum + relation.estimatedRows, 0);
-    const mode = options.mode ?? 'auto';
-    if (mode === 'pushdown' || (mode === 'auto' && estimated > options.maxRows)) {
+    if (mode === 'pushdown' || syntaxReason || (mode === 'auto' && estimated > options.maxRows)) {
       // Every column of every relation the model reads, as empty tables: the lineage (SELECT * included) and the
       // layout read them locally; the rows stay on the server.
       for (const relation of remote.values()) {
@@ -535,7 +612,7 @@ export async function pullPostgres(
         );
       }
       data.executor = new PostgresExecutor(target, options.timeoutMs);
-      data.source.description = `ran on ${url} (pushdown: ~${Math.round(estimated).toLocaleString('en')} rows estimated)`;
+      data.source.description = `ran on ${url} (pushdown: ${syntaxReason ?? `~${Math.round(estimated).toLocaleString('en')} rows estimated`})`;
       return data;
     }
     if (estimated > options.maxRows) {

@@ -40,7 +40,8 @@ export async function outlineModel(
   } catch {
     return undefined;
   }
-  const parsed = parseSql(rendered.sql);
+  // The connection is not known here: PostgreSQL's grammar (a dbt-postgres model's `::`), else SQLite's.
+  const parsed = parseSql(rendered.sql, 'postgresql');
   const withClause = parsed.ok ? topLevelWith(parsed.program) : undefined;
   return (withClause?.ctes ?? []).map((cte) => ({
     name: cte.name,

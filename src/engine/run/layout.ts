@@ -11,6 +11,9 @@ import type { SourceColumn } from '../../shared/lineageGraph';
 import { quoteIdentifier, quoteString } from '../sql/names';
 import { tableError } from './sqlErrors';
 
+/** Bumped whenever what the layout does to the data changes: data laid out by another version is not read back. */
+export const LAYOUT_VERSION = 1;
+
 /**
  * What was done to which table, or why a table was left as loaded, for the run's notes (the CLI's --verbose).
  * `modelSql` is the query the layout is for.

@@ -2,13 +2,22 @@
 import { LensError } from '../errors';
 import type { RenderedModel } from '../model/jinja';
 import type { SourceMap } from '../model/sourceMap';
-import { parseSql, statements, topLevelWith, type ParsedSql, type TopLevelWith } from '../sql/syntax';
+import {
+  parseSql,
+  statements,
+  topLevelWith,
+  type ParsedSql,
+  type SqlDialectName,
+  type TopLevelWith,
+} from '../sql/syntax';
 
 export interface PreparedQuery {
   file: string;
   sql: string;
   sourceMap: SourceMap;
   parsed: ParsedSql;
+  /** The dialect it was read in: PostgreSQL's when the data is on a PostgreSQL server. */
+  dialect: SqlDialectName;
   /** The first statement's top-level WITH clause: the CTEs the row counts and previews read. */
   withClause: TopLevelWith | undefined;
 }
@@ -19,10 +28,14 @@ function firstLine(message: string): string {
   return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }
 
-export function prepareQuery(rendered: Pick<RenderedModel, 'sql' | 'sourceMap'>, file: string): PreparedQuery {
+export function prepareQuery(
+  rendered: Pick<RenderedModel, 'sql' | 'sourceMap'>,
+  file: string,
+  dialect: SqlDialectName = 'sqlite',
+): PreparedQuery {
   const { sql, sourceMap } = rendered;
   // The parse is the first guard: SQL it cannot read is never run (SQLite's own check is the second, readOnly.ts).
-  const parsed = parseSql(sql);
+  const parsed = parseSql(sql, dialect);
   if (!parsed.ok && sql.trim() !== '') {
     const near = /^Unexpected "(.*)"/.exec(parsed.message)?.[1];
     throw new LensError({
@@ -68,5 +81,5 @@ export function prepareQuery(rendered: Pick<RenderedModel, 'sql' | 'sourceMap'>,
       location: sourceMap.location(found[1].range?.[0] ?? 0),
     });
   }
-  return { file, sql, sourceMap, parsed, withClause: parsed.ok ? topLevelWith(parsed.program) : undefined };
+  return { file, sql, sourceMap, parsed, dialect, withClause: parsed.ok ? topLevelWith(parsed.program) : undefined };
 }

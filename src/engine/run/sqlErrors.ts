@@ -1,5 +1,6 @@
-// SQLite's errors, turned into ones that point at the model file and say what to do.
+// SQLite's errors, and a server's (pushdown), turned into ones that point at the model file and say what to do.
 import { LensError, oneLine } from '../errors';
+import type { ServerSqlError } from '../data/executor';
 import type { LoadedData } from '../data/loadedData';
 import { quoteIdentifier } from '../sql/names';
 import { clause, findName, isNode, topLevelWith, type CstNode } from '../sql/syntax';
@@ -252,4 +253,137 @@ function cteColumns(withClause: string, cte: string, data: LoadedData): string[]
   } catch {
     return undefined;
   }
+}
+
+/** Where `offset` of `sent` (SQL the session built around the model's) falls in the model's SQL, if it is the model's. */
+function modelOffset(sent: string, offset: number, sql: string): number | undefined {
+  if (offset < 0 || offset >= sent.length) return undefined;
+  // The session sends the model's SQL (or its WITH clause) as it is, alone or inside a query of its own.
+  const head = sql.slice(0, Math.min(sql.length, 64));
+  if (head === '') return undefined;
+  let found: number | undefined;
+  let tries = 0;
+  for (let start = sent.indexOf(head); start !== -1 && start <= offset && tries < 16; tries++) {
+    if (sent.slice(start, offset + 1) === sql.slice(0, offset - start + 1)) found = offset - start;
+    start = sent.indexOf(head, start + 1);
+  }
+  return found;
+}
+
+/** The token at `offset` (a name, a number, a quoted string, an operator), for the error's range. */
+function tokenAt(sql: string, offset: number): { start: number; end: number } {
+  const token = /^(?:[\p{L}\p{N}_$]+|'(?:[^']|'')*'|"(?:[^"]|"")*"|::|[^\s\p{L}\p{N}_$'"]{1,3})/u.exec(
+    sql.slice(offset, offset + 1000),
+  );
+  return { start: offset, end: offset + Math.max(1, token?.[0].length ?? 1) };
+}
+
+/** PostgreSQL's name of a type, as its messages name it (`integer` for `int4` and `int`). */
+const POSTGRES_TYPES: Record<string, string> = {
+  int: 'integer',
+  int4: 'integer',
+  int8: 'bigint',
+  int2: 'smallint',
+  decimal: 'numeric',
+  float: 'double precision',
+  float8: 'double precision',
+  float4: 'real',
+  bool: 'boolean',
+  timestamp: 'timestamp without time zone',
+  timestamptz: 'timestamp with time zone',
+  varchar: 'character varying',
+};
+
+/**
+ * Where in the model a runtime error the server does not locate can come from: each division for a division by
+ * zero, each cast to the type the message names for a value that does not convert.
+ */
+function runtimeCandidates(
+  error: ServerSqlError,
+  query: PreparedQuery,
+): { what: string; ranges: { start: number; end: number }[] } | undefined {
+  const program = query.parsed.ok ? query.parsed.program : undefined;
+  if (!program) return undefined;
+  const divisions = error.sqlState === '22012';
+  const casts = /^22(P02|003|007|008)$/.test(error.sqlState);
+  if (!divisions && !casts) return undefined;
+  const typeOf = (node: unknown) => {
+    const text = isNode(node) && node.range ? query.sql.slice(node.range[0], node.range[1]) : '';
+    const name = text.toLowerCase().replace(/\(.*$/s, '').replace(/\s+/g, ' ').trim();
+    return POSTGRES_TYPES[name] ?? name;
+  };
+  const wanted = /type ([a-z ]+?)(?::|$)/.exec(error.message)?.[1];
+  const ranges: { start: number; end: number }[] = [];
+  const visit = (value: unknown): void => {
+    if (ranges.length >= 50) return;
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (!isNode(value)) return;
+    if (divisions) {
+      if (value.type === 'binary_expr' && (value.operator === '/' || value.operator === '%') && value.range)
+        ranges.push({ start: value.range[0], end: value.range[1] });
+      if (value.type === 'func_call' && isNode(value.name) && /^(div|mod)$/i.test(String(value.name.name)))
+        ranges.push({ start: value.range![0], end: value.range![1] });
+    } else if (value.type === 'cast_operator_expr' || value.type === 'cast_expr') {
+      const type =
+        value.type === 'cast_operator_expr'
+          ? typeOf(value.right)
+          : isNode(value.args) && isNode(value.args.expr)
+            ? typeOf(value.args.expr.dataType)
+            : '';
+      if (value.range && (!wanted || type === wanted)) ranges.push({ start: value.range[0], end: value.range[1] });
+    }
+    for (const [key, child] of Object.entries(value)) if (key !== 'range') visit(child);
+  };
+  visit(program);
+  return ranges.length ? { what: divisions ? 'division' : 'cast', ranges } : undefined;
+}
+
+/** SQLSTATEs of a fault in the model's SQL or in the data it meets (not the connection, the login or the server). */
+const MODEL_FAULT = /^(21|22|42|2F|0A)/;
+
+/** What to do about a fault the server found in the model, by its SQLSTATE. */
+function modelFaultHint(sqlState: string): string {
+  if (sqlState === '22012')
+    return 'A divisor is zero for some rows: guard it (x / NULLIF(y, 0)) or filter those rows out.';
+  if (/^22(P02|003|007|008)$/.test(sqlState))
+    return 'A value in the data does not convert to the type: clean or filter it before the cast.';
+  return "Fix the model's SQL here; it runs on PostgreSQL (pushdown), in PostgreSQL's dialect.";
+}
+
+/**
+ * The server's error in a query the session sent (`sent`: the model's SQL, or SQL built around it), located in the
+ * model file: at the position the server gives, mapped through what wraps the model's SQL and the source map; or,
+ * for a runtime error the server does not locate (a division by zero, a value that does not cast), at the model's
+ * only division or cast of that type (or the first of them, saying which lines hold the others).
+ */
+export function serverSqlError(error: ServerSqlError, sent: string, query: PreparedQuery): LensError {
+  const { sourceMap, file, sql } = query;
+  // A fault of the model's own SQL is said as one (what the connection's messages say fits only the connection).
+  const fault = error.value.code === 'postgres' && error.sqlState !== '42501' && MODEL_FAULT.test(error.sqlState);
+  const said = fault
+    ? `PostgreSQL cannot run ${file}: ${(error.serverMessage ?? error.value.message).replace(/\.$/, '')} [${error.sqlState}]`
+    : error.value.message.replace(/\.$/, '');
+  const hint = [
+    error.serverHint && `PostgreSQL: ${error.serverHint.replace(/\.?$/, '.')}`,
+    fault ? modelFaultHint(error.sqlState) : error.value.hint,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const value = { ...error.value, ...(fault ? { code: 'sql' as const } : {}), hint };
+  const at = error.offset === undefined ? undefined : modelOffset(sent, error.offset, sql);
+  if (at !== undefined) {
+    const range = tokenAt(sql, at);
+    const location = sourceMap.location(range.start, range.end);
+    return new LensError({ ...value, message: `${said} — at line ${location.line} of ${location.file}.`, location });
+  }
+  const candidates = runtimeCandidates(error, query);
+  if (!candidates) return new LensError({ ...value, message: fault ? `${said}.` : `${said} (in ${file}).` });
+  const [first] = candidates.ranges;
+  const location = sourceMap.location(first.start, first.end);
+  const lines = [...new Set(candidates.ranges.map((range) => sourceMap.location(range.start).line))];
+  const where =
+    candidates.ranges.length === 1
+      ? `at line ${location.line} of ${location.file}, the model's only ${candidates.what} that can fail so (the server does not say where)`
+      : `at one of the model's ${candidates.what}s, on line${lines.length > 1 ? 's' : ''} ${lines.join(', ')} of ${location.file} (the server does not say which; the first is marked)`;
+  return new LensError({ ...value, message: `${said} — ${where}.`, location });
 }

@@ -1,10 +1,11 @@
 // Column-level lineage of a model: which source columns feed each output column, through which CTEs, by what kind
 // of step, and which columns shape rows without flowing into values. sql-parser-cst parses the SQL (SQLite
-// dialect, a range on every node); the walk over its tree is ours. Names resolve the way SQLite resolves them
-// (USING and NATURAL columns, parenthesised joins, `schema.table.column`, CTEs seen from every part of a compound
-// select, result aliases in WHERE / GROUP BY / HAVING / ORDER BY), and output columns are named the way SQLite
-// names them, so the lineage's columns line up with the result's. Every node and edge carries a span in the
-// user's file.
+// dialect, or PostgreSQL's for a model on a PostgreSQL server; a range on every node); the walk over its tree is
+// ours. Names resolve the way SQLite resolves them (USING and NATURAL columns, parenthesised joins,
+// `schema.table.column`, CTEs seen from every part of a compound select, result aliases in WHERE / GROUP BY /
+// HAVING / ORDER BY), and output columns are named the way the engine that runs the model names them (SQLite, or
+// PostgreSQL in pushdown), so the lineage's columns line up with the result's. Every node and edge carries a span
+// in the user's file.
 import { LensError, type FileLocation } from '../errors';
 import type { SourceMap } from '../model/sourceMap';
 import { LineageGraph, upstream } from '../../shared/lineageGraph';
@@ -20,7 +21,17 @@ import type {
   UnresolvedReference,
   ValueKind,
 } from '../../shared/lineageModel';
-import { clause, isNode, leadingSelect, listItems, parseSql, statements, type CstNode, type ParsedSql } from './syntax';
+import {
+  clause,
+  isNode,
+  leadingSelect,
+  listItems,
+  parseSql,
+  statements,
+  type CstNode,
+  type ParsedSql,
+  type SqlDialectName,
+} from './syntax';
 
 export type * from '../../shared/lineageModel';
 
@@ -40,6 +51,23 @@ const AGGREGATES = new Set([
   'median',
   'stddev',
   'variance',
+  // PostgreSQL's
+  'bool_and',
+  'bool_or',
+  'every',
+  'stddev_samp',
+  'stddev_pop',
+  'var_samp',
+  'var_pop',
+  'percentile_cont',
+  'percentile_disc',
+  'mode',
+  'json_agg',
+  'jsonb_agg',
+  'json_object_agg',
+  'jsonb_object_agg',
+  'bit_and',
+  'bit_or',
 ]);
 const QUERIES = new Set(['select_stmt', 'compound_select_stmt']);
 /** SQLite's names for a table's row id, when no column has the name. */
@@ -267,6 +295,74 @@ function isJoin(node: CstNode): boolean {
 
 const normalised = (text: string) => lower(text.replace(/\s+/g, ' ').trim());
 
+/** A name as PostgreSQL reads it: folded to lower case unless written in double quotes. */
+function folded(identifier: CstNode): string {
+  const name = String(identifier.name);
+  return String(identifier.text ?? '').startsWith('"') ? name : lower(name);
+}
+
+/** PostgreSQL's names of the types a constant is cast to (`'1'::int` is named `int4`), where they differ. */
+const POSTGRES_TYPE_NAMES: Record<string, string> = {
+  int: 'int4',
+  integer: 'int4',
+  smallint: 'int2',
+  bigint: 'int8',
+  real: 'float4',
+  float: 'float8',
+  'double precision': 'float8',
+  decimal: 'numeric',
+  boolean: 'bool',
+  'character varying': 'varchar',
+  character: 'bpchar',
+  char: 'bpchar',
+};
+
+/**
+ * The name PostgreSQL gives an unaliased select item (FigureColname in its parser): a column's name, a function's,
+ * a cast's operand (else its type), `case`, or `?column?`. `subqueryName`: the name of a scalar subquery's column.
+ */
+function postgresName(node: CstNode, subqueryName: () => string | undefined): string | undefined {
+  const plain = unparenthesised(node);
+  if (subquery(plain)) return subqueryName();
+  if (plain.type === 'identifier') return folded(plain);
+  if (plain.type === 'member_expr' && isNode(plain.property)) {
+    // `a[1]` is named after `a`; `t.a` and `(row).a` after `a`.
+    if (plain.property.type === 'identifier') return folded(plain.property);
+    return isNode(plain.object) ? postgresName(plain.object, subqueryName) : undefined;
+  }
+  if (plain.type === 'func_call' && isNode(plain.name)) {
+    const name = plain.name.type === 'member_expr' && isNode(plain.name.property) ? plain.name.property : plain.name;
+    return folded(name);
+  }
+  const castType = (type: unknown): string | undefined => {
+    if (!isNode(type)) return undefined;
+    if (type.type === 'modified_data_type') return castType(type.dataType);
+    const written = lower(
+      (type.type === 'data_type_name' ? keywordNames(type.name).join(' ') : '') || String(type.name ?? ''),
+    );
+    if (type.type === 'identifier' || type.type === 'member_expr') return postgresName(type, () => undefined);
+    return POSTGRES_TYPE_NAMES[written] ?? (written || undefined);
+  };
+  if (plain.type === 'cast_operator_expr' && isNode(plain.left))
+    return postgresName(plain.left, subqueryName) ?? castType(plain.right);
+  if (plain.type === 'cast_expr' && isNode(plain.args) && isNode(plain.args.expr)) {
+    const cast = plain.args.expr;
+    return (isNode(cast.expr) ? postgresName(cast.expr, subqueryName) : undefined) ?? castType(cast.dataType);
+  }
+  const named: Record<string, string> = {
+    case_expr: 'case',
+    extract_expr: 'extract',
+    array_literal_expr: 'array',
+    interval_literal: 'interval',
+    date_literal: 'date',
+    time_literal: 'time',
+    timestamp_literal: 'timestamp',
+    exists_expr: 'exists',
+    row_constructor: 'row',
+  };
+  return named[plain.type];
+}
+
 class LineageBuilder {
   readonly edges: LineageEdge[] = [];
   readonly nodes = new Map<string, LineageNode>();
@@ -283,6 +379,8 @@ class LineageBuilder {
     private readonly sql: string,
     private readonly sourceMap: SourceMap,
     private readonly catalog: Catalog,
+    /** Whose rules name the result's columns: SQLite's (sql.js runs the model) or PostgreSQL's (pushdown). */
+    private readonly namedBy: SqlDialectName = 'sqlite',
   ) {}
 
   location(range: [number, number] | undefined): FileLocation | undefined {
@@ -508,7 +606,9 @@ class LineageBuilder {
         (node.type === 'func_call' && key === 'name') ||
         key === 'alias' ||
         key === 'dataType' ||
-        key === 'baseWindowName'
+        key === 'baseWindowName' ||
+        // `x::date`: PostgreSQL's type after `::` is a name (sometimes parsed as an identifier), not a column.
+        (node.type === 'cast_operator_expr' && key === 'right')
       )
         continue;
       this.columnRefs(child, scope, ctes, useAliases, out);
@@ -603,6 +703,8 @@ class LineageBuilder {
    * its text.
    */
   private naturalName(expression: CstNode, found: FoundRef[], inRelation: boolean): string {
+    if (this.namedBy === 'postgresql')
+      return postgresName(expression, () => (found.length === 1 ? found[0].ref.column : undefined)) ?? '?column?';
     let plain = unparenthesised(expression);
     if (inRelation) {
       while (isCollate(plain) && isNode(plain.left)) plain = unparenthesised(plain.left);
@@ -611,6 +713,11 @@ class LineageBuilder {
     const ref = columnRef(plain);
     if (!ref) return this.text(expression);
     return (found[0]?.values.length === 1 ? found[0].name : undefined) ?? ref.column;
+  }
+
+  /** An `AS` name as the result names it: PostgreSQL folds one written without quotes to lower case. */
+  private aliasName(alias: CstNode): string {
+    return this.namedBy === 'postgresql' ? folded(alias) : String(alias.name);
   }
 
   // ---- FROM and JOIN
@@ -700,10 +807,16 @@ class LineageBuilder {
     const alias = node.type === 'alias' && isNode(node.alias) ? String(node.alias.name) : undefined;
     let target = node.type === 'alias' && isNode(node.expr) ? node.expr : node;
     if (target.type === 'indexed_table' && isNode(target.table)) target = target.table;
-    const query = subquery(target);
+    // PostgreSQL's `LATERAL (SELECT …)` sees the FROM items before it.
+    const lateral = target.type === 'lateral_derived_table' && isNode(target.expr);
+    const query = subquery(lateral ? (target.expr as CstNode) : target);
     if (query) {
       const name = this.uniqueRelationName(alias ?? `(subquery ${++this.subqueries})`);
-      const nested = this.walkQuery(query, ctes, { relationName: name, kind: 'subquery', outer: scope.outer });
+      const nested = this.walkQuery(query, ctes, {
+        relationName: name,
+        kind: 'subquery',
+        outer: lateral ? scope : scope.outer,
+      });
       const relation: Relation = { name, kind: 'subquery', columns: nested.outputs.map((output) => output.name) };
       return LineageBuilder.singleItem({ relation, qualifier: alias ?? '', aliased: alias !== undefined });
     }
@@ -1004,7 +1117,7 @@ class LineageBuilder {
       const aliased = item.type === 'alias' && isNode(item.alias) && isNode(item.expr);
       const expression = aliased ? (item.expr as CstNode) : item;
       const found = this.columnRefs(expression, scope, ctes, false);
-      const alias = aliased ? String((item.alias as CstNode).name) : undefined;
+      const alias = aliased ? this.aliasName(item.alias as CstNode) : undefined;
       const plainRef = columnRef(unparenthesised(expression)) && found[0]?.values.length === 1;
       const output = addOutput(
         alias ?? this.naturalName(expression, found, relationName !== undefined),
@@ -1087,6 +1200,18 @@ class LineageBuilder {
     const where = clause(select, 'where_clause');
     if (isNode(where?.expr)) refEdges(this.columnRefs(where.expr, scope, ctes, true), 'filter');
     termEdges(listItems(clause(select, 'group_by_clause')?.columns), 'group_key');
+    // PostgreSQL's `DISTINCT ON (a, b)` keeps one row per key, as a GROUP BY would.
+    const distinctOn = (clause(select, 'select_clause')?.modifiers as CstNode[] | undefined)?.find(
+      (modifier) => modifier.type === 'select_distinct_on',
+    );
+    if (isNode(distinctOn?.columns)) {
+      const terms = listItems(isNode(distinctOn.columns.expr) ? distinctOn.columns.expr : distinctOn.columns);
+      termEdges(
+        terms,
+        'group_key',
+        terms.map(() => 'DISTINCT ON'),
+      );
+    }
     const having = clause(select, 'having_clause');
     if (isNode(having?.expr)) refEdges(this.columnRefs(having.expr, scope, ctes, true), 'filter');
     const sorts = listItems(clause(select, 'order_by_clause')?.specifications);
@@ -1173,8 +1298,12 @@ export function buildLineage(input: {
   sourceMap: SourceMap;
   catalog: Catalog;
   parsed?: ParsedSql;
+  /** The dialect to parse in (unless given the parse): PostgreSQL's for a model whose data is on a server. */
+  dialect?: SqlDialectName;
+  /** Whose rules name the result's columns: SQLite's (the default), or PostgreSQL's when the model runs there. */
+  namedBy?: SqlDialectName;
 }): Lineage {
-  const parsed = input.parsed ?? parseSql(input.sql);
+  const parsed = input.parsed ?? parseSql(input.sql, input.dialect);
   if (!parsed.ok) {
     throw new LensError({
       code: 'sql-syntax',
@@ -1192,7 +1321,7 @@ export function buildLineage(input: {
       location: input.sourceMap.location(statement?.range?.[0] ?? 0),
     });
   }
-  const builder = new LineageBuilder(input.sql, input.sourceMap, input.catalog);
+  const builder = new LineageBuilder(input.sql, input.sourceMap, input.catalog, input.namedBy);
   const { outputs } = builder.walkQuery(statement, new Map(), { kind: 'final' });
   builder.relations.push({ name: FINAL_SELECT, kind: 'final' });
 

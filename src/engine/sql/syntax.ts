@@ -1,5 +1,6 @@
-// The rendered SQL's syntax tree, from sql-parser-cst (SQLite dialect; every node carries its range), and the facts
-// the engine reads off it: the top-level CTEs, extra statements, where a name is written.
+// The rendered SQL's syntax tree, from sql-parser-cst (SQLite dialect, or PostgreSQL's when the data is a PostgreSQL
+// server; every node carries its range), and the facts the engine reads off it: the top-level CTEs, extra
+// statements, where a name is written.
 import { parse } from 'sql-parser-cst';
 import { lineStarts } from '../textPosition';
 
@@ -10,18 +11,22 @@ export interface CstNode {
   [field: string]: unknown;
 }
 
-export type ParsedSql = { ok: true; program: CstNode } | { ok: false; message: string; offset: number };
+/** The SQL dialects the model is read in: SQLite's (sql.js runs it), or PostgreSQL's (the data is on a server). */
+export type SqlDialectName = 'sqlite' | 'postgresql';
+
+export type ParsedSql =
+  { ok: true; program: CstNode; dialect: SqlDialectName } | { ok: false; message: string; offset: number };
 
 export function isNode(value: unknown): value is CstNode {
   return typeof value === 'object' && value !== null && typeof (value as CstNode).type === 'string';
 }
 
-/** Parses SQLite SQL; a syntax error comes back with its offset (UTF-16, like every range). */
-export function parseSql(sql: string): ParsedSql {
+function parseIn(sql: string, dialect: SqlDialectName): ParsedSql {
   try {
     return {
       ok: true,
-      program: parse(sql, { dialect: 'sqlite', includeRange: true, filename: 'model' }) as unknown as CstNode,
+      program: parse(sql, { dialect, includeRange: true, filename: 'model' }) as unknown as CstNode,
+      dialect,
     };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -31,6 +36,18 @@ export function parseSql(sql: string): ParsedSql {
     const offset = where ? (starts[Number(where[1]) - 1] ?? 0) + Number(where[2]) - 1 : 0;
     return { ok: false, message: message.split('\n')[0].replace(/^Syntax Error: /, ''), offset };
   }
+}
+
+/**
+ * Parses the model in `dialect`; a syntax error comes back with its offset (UTF-16, like every range). SQL that
+ * PostgreSQL's grammar refuses but SQLite's reads (what the SQLite macros render, run in sql.js after a pull) is
+ * read as SQLite's; its error is PostgreSQL's otherwise.
+ */
+export function parseSql(sql: string, dialect: SqlDialectName = 'sqlite'): ParsedSql {
+  const parsed = parseIn(sql, dialect);
+  if (parsed.ok || dialect === 'sqlite') return parsed;
+  const asSqlite = parseIn(sql, 'sqlite');
+  return asSqlite.ok ? asSqlite : parsed;
 }
 
 /** Statements other than empty ones (`;;`). */

@@ -25,7 +25,13 @@ export interface WhatIfPayload {
 
 export type WorkerRequest =
   | { id: number; type: 'warm'; assets: EngineAssets }
-  | { id: number; type: 'run'; request: RunRequest; assets: EngineAssets }
+  /** Answers once every request before it is done, the save of a run's data included (the CLI waits on it). */
+  | { id: number; type: 'idle' }
+  /**
+   * `cacheDir`: the folder the loaded data is saved in between restarts (the extension's storage, the CLI's --cache),
+   * bounded by the request's segmentLens.cache.maxSizeMB; none, nothing is saved.
+   */
+  | { id: number; type: 'run'; request: RunRequest; assets: EngineAssets; cacheDir?: string }
   /** The model's lineage (the CLI's `lineage`); the data it loads is freed after. */
   | { id: number; type: 'lineage'; request: RunRequest; assets: EngineAssets }
   | {

@@ -1,11 +1,13 @@
 // The engine's worker thread: sql.js runs here, so the extension host never waits on a query. It keeps the loaded
-// data between runs (while the files are unchanged) and the last model, for drill-downs.
+// data between runs (while the files are unchanged), saved to the caller's cache folder when it gives one, and the
+// last model, for drill-downs.
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   DataCache,
   LensError,
   modelLineage,
   ModelSession,
+  resolveCacheMaxBytes,
   RunCancelled,
   warmUp,
   type Lineage,
@@ -81,10 +83,18 @@ async function handle(message: WorkerRequest): Promise<unknown> {
     case 'warm':
       await warmUp(message.assets);
       return true;
+    case 'idle':
+      return true;
     case 'run': {
       current?.close();
       current = undefined;
       variant = undefined;
+      cache.useDisk(
+        message.cacheDir === undefined
+          ? undefined
+          : { dir: message.cacheDir, maxBytes: resolveCacheMaxBytes(message.request.settings.cacheMaxSizeMB) },
+        message.assets.wasmPath,
+      );
       const options = optionsFor(message.id);
       const session = await ModelSession.open(message.request, message.assets, cache, options);
       if (options.cancelled()) {
@@ -124,9 +134,8 @@ async function handle(message: WorkerRequest): Promise<unknown> {
 
 parentPort!.on('message', (message: WorkerRequest) => {
   const done = queue.then(() => handle(message));
-  queue = done.catch(() => undefined);
   const id = message.id;
-  done.then(
+  const answered = done.then(
     (value) => parentPort!.postMessage({ id, type: 'answer', ok: true, value } satisfies WorkerResponse),
     (error: unknown) =>
       parentPort!.postMessage(
@@ -140,4 +149,7 @@ parentPort!.on('message', (message: WorkerRequest) => {
             } satisfies WorkerResponse),
       ),
   );
+  // Once a run has answered, its data is saved for the next start (diskCache.ts): off the answer's path, before
+  // the next request. Saving only ever saves time: a failure is no one's error.
+  queue = (message.type === 'run' ? answered.then(() => cache.persist()) : answered).catch(() => undefined);
 });
