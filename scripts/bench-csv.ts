@@ -9,6 +9,7 @@ import path from 'node:path';
 import { loadCsvTable } from '../src/engine/data/csvLoader';
 import { loadSqlJs } from '../src/engine/data/sqljs';
 import type { BenchData } from './benchData';
+import { median } from './benchStats';
 
 export interface CsvBenchOptions {
   data: BenchData;
@@ -19,8 +20,6 @@ export interface CsvBenchOptions {
   firstRun: () => Promise<{ firstMs: number; peakRssMb: number }>;
   log: (...parts: unknown[]) => void;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 export async function csvBench({ data, customers, runs, wasmPath, firstRun, log }: CsvBenchOptions) {
   const files = [

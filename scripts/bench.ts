@@ -16,6 +16,8 @@ import type { EngineAssets } from '../src/engine/index';
 import type { RunPayload } from '../src/engine/worker/protocol';
 import { benchData, type BenchData } from './benchData';
 import { csvBench } from './bench-csv';
+import { benchDag } from './bench-dag';
+import { median, watched } from './benchStats';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -36,33 +38,6 @@ const plainSql = seedModel
 const log = (...parts: unknown[]) => {
   if (!json) console.error(...parts);
 };
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-};
-
-/** Watches this thread while `work` runs: the longest gap between 1 ms timers, and the peak RSS. */
-async function watched<T>(
-  work: () => Promise<T>,
-): Promise<{ value: T; ms: number; stallMs: number; peakRssMb: number }> {
-  let last = performance.now();
-  let stall = 0;
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    stall = Math.max(stall, now - last - 1);
-    last = now;
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 1);
-  const started = performance.now();
-  try {
-    const value = await work();
-    return { value, ms: performance.now() - started, stallMs: stall, peakRssMb: peak / 1048576 };
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 async function segmentLens(data: BenchData, connection: object, runs: number) {
   const settings = { model: data.model, connection };
@@ -261,4 +236,5 @@ async function main() {
     console.log(`${Number(row.customers).toLocaleString('en')}: ${JSON.stringify(row.ratios)}`);
 }
 
-void main();
+// --dag: the jaffle-shop-shaped DAG at size (bench-dag.ts).
+void (args.includes('--dag') ? benchDag(args) : main());
