@@ -62,6 +62,8 @@ export class LoadedData {
    * each was created and a hash of what it was created from (rebuilt only when that changes).
    */
   readonly built = new Map<string, { schema: string; identifier: string; kind: 'view' | 'table'; hash: string }>();
+  /** Row counts of the upstream relations, by `schema.identifier` in lower case, with the hash they were counted at. */
+  readonly relationRows = new Map<string, { hash: string; rows: number }>();
   /** How many relations were built or rebuilt on this data, over all runs. */
   buildCount = 0;
   /** Lineages of upstream models read on this data, by build count, file and SQL (session.ts). */

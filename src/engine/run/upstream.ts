@@ -41,13 +41,22 @@ export interface UpstreamRelation {
   ms: number;
 }
 
-function rowCount(data: LoadedData, name: string): number {
+/**
+ * The relation's row count, counted once per version of it: a relation read from the data never changes, and a built
+ * one only with its hash. (Counting every upstream view again on each threshold edit scanned the raw tables under it.)
+ */
+function rowCount(data: LoadedData, name: string, hash: string): number {
+  const key = name.toLowerCase();
+  const known = data.relationRows.get(key);
+  if (known?.hash === hash) return known.rows;
   const located = data.locate(name);
   if (!located) return 0;
   const count = data.main.exec(
     `SELECT count(*) FROM ${quoteIdentifier(located.schema)}.${quoteIdentifier(located.table)}`,
   );
-  return Number(count[0]?.values[0]?.[0] ?? 0);
+  const rows = Number(count[0]?.values[0]?.[0] ?? 0);
+  data.relationRows.set(key, { hash, rows });
+  return rows;
 }
 
 /** How a materialization is created here. */
@@ -112,7 +121,13 @@ export function buildUpstream(
     const { name, key } = relationOf(model);
     if (fromData(model)) {
       hashes.set(model.name, `data:${key}`);
-      outcome.relations.push({ name, model: model.file, from: 'data', rows: rowCount(data, name), ms: 0 });
+      outcome.relations.push({
+        name,
+        model: model.file,
+        from: 'data',
+        rows: rowCount(data, name, `data:${key}`),
+        ms: 0,
+      });
       continue;
     }
     hooks.checkpoint?.();
@@ -139,7 +154,7 @@ export function buildUpstream(
       hashes.set(model.name, hash);
       if (data.built.get(key)?.hash === hash) {
         outcome.kept.push(name);
-        outcome.relations.push({ name, model: model.file, from: 'kept', rows: rowCount(data, name), ms: 0 });
+        outcome.relations.push({ name, model: model.file, from: 'kept', rows: rowCount(data, name, hash), ms: 0 });
         continue;
       }
       hooks.building?.(model.name, toBuild.indexOf(model) + 1, toBuild.length);
@@ -150,7 +165,7 @@ export function buildUpstream(
         name,
         model: model.file,
         from: 'built',
-        rows: rowCount(data, name),
+        rows: rowCount(data, name, hash),
         ms: Math.round((performance.now() - started) * 10) / 10,
       });
     } catch (error) {
