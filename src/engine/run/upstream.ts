@@ -134,10 +134,10 @@ export function buildUpstream(
     try {
       const started = performance.now();
       const rendered = render(model);
-      const query = prepareQuery(injectEphemerals(rendered, ephemerals), model.file);
-      const select = query.sql.replace(/[\s;]+$/, '');
+      const injected = injectEphemerals(rendered, ephemerals);
+      const select = injected.sql.replace(/[\s;]+$/, '');
       if (isEphemeral(model)) {
-        checkSelect(data, select, query);
+        checkSelect(data, select, prepareQuery(injected, model.file));
         ephemerals.set(model.name, { name: model.name, rendered });
         hashes.set(model.name, hashOf(['ephemeral', select]));
         continue;
@@ -148,7 +148,7 @@ export function buildUpstream(
         kind,
         relation.schema,
         relation.identifier,
-        query.sql,
+        injected.sql,
         model.refs.map((ref) => hashes.get(ref) ?? ref),
       ]);
       hashes.set(model.name, hash);
@@ -158,6 +158,8 @@ export function buildUpstream(
         continue;
       }
       hooks.building?.(model.name, toBuild.indexOf(model) + 1, toBuild.length);
+      // Parsed only when built: a kept relation's SQL passed the same checks when it was built.
+      const query = prepareQuery(injected, model.file);
       checkSelect(data, select, query);
       create(mode, data, model, relation, kind, hash, select, query);
       outcome.built.push(name);
