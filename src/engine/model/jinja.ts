@@ -4,6 +4,7 @@
 // each run of literal text starts with a data marker and each `{{ … }}` output is wrapped in expression markers;
 // after rendering, the markers say where each piece of output came from and are removed. Whitespace control is
 // applied on the original text, so the markers never stop it and the map stays exact.
+import { createHash } from 'node:crypto';
 import type { Environment } from 'minijinja-js';
 import { LensError, type FileLocation } from '../errors';
 import { lineStarts, locationAt } from '../textPosition';
@@ -359,6 +360,11 @@ function modelNode(name: string, file: string, context: RenderContext): Record<s
   };
 }
 
+/** Schemas the project's generate_schema_name gave, by library (a changed macro file is a new library). */
+const generatedBefore = new WeakMap<MacroLibrary, Map<string, string>>();
+/** The most kept for one library: a project's models, several targets over. */
+const MAX_GENERATED = 20_000;
+
 /** Calls the project's generate_schema_name as a one-line template of the model, so the model's globals apply. */
 const GENERATE_SCHEMA_CALL = '{{ generate_schema_name(model.config.schema, model) }}';
 
@@ -373,6 +379,12 @@ export function withGeneratedSchemas(project: DbtProject, context: RenderContext
   const own = library.macros.has(`${library.rootNamespace}.generate_schema_name`);
   const schemas = new Map<string, string>();
   const parseContext: RenderContext = { ...context, project, execute: false, log: undefined };
+  let memo = generatedBefore.get(library);
+  if (!memo || memo.size > MAX_GENERATED) generatedBefore.set(library, (memo = new Map()));
+  // What the macro may read besides the node: the same inputs, the same schema.
+  const inputs = createHash('sha256')
+    .update(JSON.stringify([context.target, context.vars, context.env, context.untrusted, project.dir, project.vars]))
+    .digest('hex');
   for (const name of project.nodes) {
     const custom = project.modelSchemas.get(name);
     if (!own) {
@@ -383,6 +395,19 @@ export function withGeneratedSchemas(project: DbtProject, context: RenderContext
       project.models.get(name)?.file ??
       project.seedFiles.get(name)?.replace(/\.csv$/i, '.sql') ??
       `${project.dir}/${name}.sql`;
+    const key = JSON.stringify([
+      inputs,
+      name,
+      file,
+      custom,
+      project.modelAliases.get(name),
+      project.models.get(name)?.materialized,
+    ]);
+    const before = memo.get(key);
+    if (before !== undefined) {
+      schemas.set(name, before);
+      continue;
+    }
     let schema: string;
     try {
       schema = renderModel(GENERATE_SCHEMA_CALL, file, parseContext).sql.trim();
@@ -404,6 +429,7 @@ export function withGeneratedSchemas(project: DbtProject, context: RenderContext
       });
     }
     schemas.set(name, schema);
+    memo.set(key, schema);
   }
   return { ...project, generatedSchemas: schemas };
 }
