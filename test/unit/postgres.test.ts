@@ -539,13 +539,14 @@ describe('postgres: pull and pushdown modes on a real PostgreSQL server', functi
     const built = await ok(settings, env, partial);
     assert.deepEqual(asNumbers(built.rows), expected);
     assert.match(built.source.description, /^pulled 312 rows × /);
-    assert.deepEqual(built.upstream.built, ['staging.stg_payments', 'analytics.customers']);
+    // dbt-postgres's default generate_schema_name: ref() names the staging models where dbt built them.
+    assert.deepEqual(built.upstream.built, ['analytics_staging.stg_payments', 'analytics.customers']);
     assert.deepEqual(
       built.upstream.relations
         .filter((relation) => relation.from === 'data')
         .map((relation) => relation.name)
         .sort(),
-      ['staging.stg_customers', 'staging.stg_orders'],
+      ['analytics_staging.stg_customers', 'analytics_staging.stg_orders'],
     );
     // A project whose generate_schema_name keeps the custom schema as is: the staging models are found in "staging".
     const verbatim = jaffleWarehouse('jaffle_verbatim', ['stg_customers', 'stg_orders', 'stg_payments'], 'staging');
@@ -557,7 +558,7 @@ describe('postgres: pull and pushdown modes on a real PostgreSQL server', functi
     assert.ok(!pushed.ok);
     assert.match(
       pushed.error.message,
-      /does not hold the upstream models analytics\.customers, staging\.stg_payments it stands on/,
+      /does not hold the upstream models analytics\.customers, analytics_staging\.stg_payments it stands on/,
     );
   });
 
@@ -1048,5 +1049,68 @@ order by 1, 2
         { name: 'signed_up', sources: ['public.raw_customers.signup'] },
       ],
     );
+  });
+  it("names the staging models where dbt-postgres's generate_schema_name puts them, in pushdown as in the rendered SQL", async () => {
+    const env = { JAFFLE_PG_PASSWORD: running!.adminPassword };
+    const staging = ['stg_customers', 'stg_orders', 'stg_payments'];
+    /** The fixture's segment model, reading the staging models itself (customers' SQL inlined as a subquery). */
+    const segmentsOnStaging = (dir: string) => {
+      const customers = readFileSync(path.join(dir, 'models', 'customers.sql'), 'utf8').replace(
+        /\{\{ config\([^)]*\) \}\}/,
+        '',
+      );
+      const segments = readFileSync(path.join(dir, 'models', 'customer_segments.sql'), 'utf8');
+      write(dir, 'models/segments_on_staging.sql', segments.replace("{{ ref('customers') }}", `(\n${customers}\n)`));
+      return segments.replace("{{ ref('customers') }}", `(\n${customers}\n)`);
+    };
+    /** The model as dbt-postgres compiles it, written by hand: each ref() replaced by its schema and name. */
+    // (Jinja drops the file's last newline, as dbt's does.)
+    const compiledByHand = (text: string, schema: string) =>
+      text.replace(/\{\{ ref\('(stg_\w+)'\) \}\}/g, (_, name: string) => `${schema}.${name}`).replace(/\n$/, '');
+    const settings = { model: 'models/segments_on_staging.sql', connection: { type: 'dbt' }, postgresMode: 'pushdown' };
+    const asText = (rows: SqlValue[][]) => rows.map((row) => row.map((value) => (value === null ? '' : String(value))));
+
+    // Default naming: dbt-postgres built the staging models in analytics_staging; the model runs there as written.
+    const byDefault = jaffleWarehouse('jaffle_schema_default', staging);
+    const defaultText = segmentsOnStaging(byDefault);
+    const expectedDefault = compiledByHand(defaultText, 'analytics_staging');
+    const pushed = await ok(settings, env, byDefault);
+    assert.equal(pushed.model.renderedSql, expectedDefault);
+    assert.match(pushed.source.description, /^ran on postgres:\/\/127\.0\.0\.1:\d+\/jaffle_schema_default \(pushdown/);
+    const psqlDefault = server
+      .psql(running!, 'jaffle_schema_default', `\\pset format unaligned\n\\pset tuples_only on\n${expectedDefault};`)
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => line.split('|').map((value, index) => (index >= 2 ? String(Number(value)) : value)));
+    assert.ok(psqlDefault.length >= 8, `psql's grid has ${psqlDefault.length} rows`);
+    assert.deepEqual(asText(pushed.rows), psqlDefault);
+    // Pulled, the same names: the rendered relation is the one looked for first.
+    const pulled = await ok({ ...settings, postgresMode: 'pull' }, env, byDefault);
+    assert.deepEqual(asText(pulled.rows), psqlDefault);
+
+    // A project overriding generate_schema_name (the custom schema as is, for its staging folder): staging.stg_*.
+    const verbatim = jaffleWarehouse('jaffle_schema_verbatim', staging, 'staging');
+    write(
+      verbatim,
+      'macros/generate_schema_name.sql',
+      `{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}{{ target.schema }}
+    {%- elif node.resource_type == 'model' and node.fqn[1] == 'staging' and node.config.schema == custom_schema_name -%}
+        {{ custom_schema_name | trim }}
+    {%- else -%}{{ target.schema }}_{{ node.name }}{%- endif -%}
+{%- endmacro %}
+`,
+    );
+    const verbatimText = segmentsOnStaging(verbatim);
+    const expectedVerbatim = compiledByHand(verbatimText, 'staging');
+    const onStaging = await ok(settings, env, verbatim);
+    assert.equal(onStaging.model.renderedSql, expectedVerbatim);
+    const psqlVerbatim = server
+      .psql(running!, 'jaffle_schema_verbatim', `\\pset format unaligned\n\\pset tuples_only on\n${expectedVerbatim};`)
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => line.split('|').map((value, index) => (index >= 2 ? String(Number(value)) : value)));
+    assert.deepEqual(psqlVerbatim, psqlDefault, 'the same data in the other schema');
+    assert.deepEqual(asText(onStaging.rows), psqlVerbatim);
   });
 });

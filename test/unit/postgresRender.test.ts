@@ -4,12 +4,13 @@
 // spread their SQL over lines); each model then runs on a real throwaway PostgreSQL server and gives what psql gives
 // for SQL written here by hand, independently of the macros.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runModel, type ModelResult } from '../../src/engine/index';
 import { CROSS_DB_MACRO_NAMES, DEFAULT_AND_POSTGRES_CROSS_DB_MACROS } from '../../src/engine/model/dbtBuiltins';
 import { loadDbtProject } from '../../src/engine/model/dbtProject';
-import { renderModel, type RenderContext } from '../../src/engine/model/jinja';
+import { renderModel, withGeneratedSchemas, type RenderContext } from '../../src/engine/model/jinja';
 import { loadMacroLibrary, type DbtAdapter } from '../../src/engine/model/macroLibrary';
 import type { RawSettings } from '../../src/engine/settings';
 import { assets, jinja, repoRoot, tempWorkspace, write } from './helpers';
@@ -355,5 +356,99 @@ describe('postgresRender: rendered models run on a real PostgreSQL server as psq
       [...new Set(result.rows.map((row) => `${String(row[0])} ${String(row[1])}`))],
       ['East', 'North', 'South', 'West'].map((region) => `${prefix}${region} postgres/ci/analytics/4`),
     );
+  });
+});
+
+describe("postgresRender: ref() and this name the schema dbt-postgres's generate_schema_name gives", () => {
+  const MART = "select * from {{ ref('stg_orders') }} join {{ ref('raw_orders') }} using (id) -- {{ this }}";
+
+  /** A project: staging models with `+schema: staging`, a mart with config(schema='marts'), a seed. */
+  async function schemaProject(macro?: string) {
+    const dir = tempWorkspace();
+    write(
+      dir,
+      'dbt_project.yml',
+      'name: shop\nmodel-paths: [models]\nmacro-paths: [macros]\nmodels:\n  shop:\n    staging:\n      +schema: staging\n',
+    );
+    write(dir, 'models/staging/stg_orders.sql', 'select 1 as id -- {{ this }}');
+    write(dir, 'models/marts/orders.sql', `{{ config(schema='marts') }}\n${MART}`);
+    write(dir, 'seeds/raw_orders.csv', 'id\n1\n');
+    if (macro) write(dir, 'macros/generate_schema_name.sql', macro);
+    return { dir, project: await loadDbtProject(dir) };
+  }
+
+  async function renderIn(dir: string, project: Awaited<ReturnType<typeof loadDbtProject>>, adapter: DbtAdapter) {
+    const { library } = await loadMacroLibrary(project, adapter);
+    const context: RenderContext = {
+      jinja,
+      library,
+      project,
+      target: { name: 'dev', schema: adapter === 'postgres' ? 'analytics' : 'main', type: adapter },
+      env: {},
+      execute: true,
+    };
+    const generated = adapter === 'postgres' ? withGeneratedSchemas(project, context) : project;
+    const renderOne = (file: string) =>
+      renderModel(readFileSync(path.join(dir, file), 'utf8'), path.join(dir, file), {
+        ...context,
+        project: generated,
+      }).sql;
+    return { mart: renderOne('models/marts/orders.sql'), staging: renderOne('models/staging/stg_orders.sql') };
+  }
+
+  it("puts a custom schema under the target's by dbt's default: <target schema>_<custom>", async () => {
+    const { dir, project } = await schemaProject();
+    const { mart, staging } = await renderIn(dir, project, 'postgres');
+    assert.equal(
+      mart,
+      '\nselect * from analytics_staging.stg_orders join analytics.raw_orders using (id) -- analytics_marts.orders',
+    );
+    assert.equal(staging, 'select 1 as id -- analytics_staging.stg_orders');
+  });
+
+  it("calls the project's generate_schema_name with the custom schema and the node", async () => {
+    const { dir, project } = await schemaProject(
+      `{% macro generate_schema_name(custom_schema_name, node) -%}
+  {%- if custom_schema_name is none -%}{{ target.schema }}
+  {%- else -%}{{ node.fqn | join('.') }}/{{ node.resource_type }}/{{ node.config.schema }}/{{ custom_schema_name | trim }}{%- endif -%}
+{%- endmacro %}`,
+    );
+    const { mart } = await renderIn(dir, project, 'postgres');
+    // A name that needs quoting is quoted, as dbt-postgres quotes it.
+    assert.equal(
+      mart,
+      '\nselect * from "shop.staging.stg_orders/model/staging/staging".stg_orders join analytics.raw_orders using (id) -- "shop.marts.orders/model/marts/marts".orders',
+    );
+  });
+
+  it('renders SQLite targets as before: the custom schema is the attached database', async () => {
+    const { dir, project } = await schemaProject('{% macro generate_schema_name(c, n) %}never{% endmacro %}');
+    const { mart, staging } = await renderIn(dir, project, 'sqlite');
+    assert.equal(mart, '\nselect * from staging.stg_orders join main.raw_orders using (id) -- main.orders');
+    assert.equal(staging, 'select 1 as id -- main.stg_orders');
+  });
+
+  it('names generate_schema_name when it fails, runs past its fuel, or gives no schema', async () => {
+    const cases: [string, RegExp][] = [
+      [
+        "{% macro generate_schema_name(c, n) %}{{ exceptions.raise_compiler_error('no schema for ' ~ n.name) }}{% endmacro %}",
+        /^The project's generate_schema_name failed for \w+ \(dbt calls it to name the schema each model is built in\): .*no schema for/,
+      ],
+      [
+        '{% macro generate_schema_name(c, n) %}{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}{% endmacro %}',
+        /^The project's generate_schema_name failed for \w+ .*took more than the 3,000,000 steps/,
+      ],
+      [
+        '{% macro generate_schema_name(c, n) %}  {% endmacro %}',
+        /^The project's generate_schema_name gives an empty schema for \w+/,
+      ],
+    ];
+    for (const [macro, message] of cases) {
+      const { dir, project } = await schemaProject(macro);
+      await assert.rejects(renderIn(dir, project, 'postgres'), (error: Error) => {
+        assert.match(error.message, message);
+        return true;
+      });
+    }
   });
 });

@@ -9,7 +9,7 @@ import type { FileLocation } from '../errors';
 import { quoteIdentifierIfNeeded } from '../sql/names';
 import { dbtModules } from './dbtModules';
 import { ephemeralCteName } from './ephemeral';
-import type { DbtProject } from './dbtProject';
+import { relationSchemaOf, type DbtProject } from './dbtProject';
 
 /** A problem a dbt function reports: what to tell the user, and where the call is written. */
 export interface ContextProblem {
@@ -502,7 +502,7 @@ export function contextGlobals(
       if (state.environment.ephemeral?.has(name))
         return relation(state.environment.target.schema, ephemeralCteName(name), 'main', true);
       return relation(
-        known?.modelSchemas.get(name) ?? state.environment.target.schema,
+        relationSchemaOf(known, name, state.environment.target.schema),
         known?.modelAliases.get(name) ?? name,
         state.environment.target.database,
       );

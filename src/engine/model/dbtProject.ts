@@ -23,6 +23,11 @@ export interface DbtProject {
   vars: Record<string, unknown>;
   /** Custom schema of each model (dbt_project.yml `+schema` by folder, overridden by properties `config: {schema}`). */
   modelSchemas: Map<string, string>;
+  /**
+   * On a PostgreSQL target: the schema dbt-postgres builds each model (and seed) in, as its generate_schema_name
+   * gives it (jinja.ts withGeneratedSchemas). Absent on SQLite, where a custom schema is the attached database.
+   */
+  generatedSchemas?: Map<string, string>;
   /** Model and seed names that exist in the project. */
   nodes: Set<string>;
   /** Each seed's CSV file, by seed name (the first of a name). */
@@ -47,6 +52,11 @@ export interface DbtProject {
   dispatchOrder: Map<string, string[]>;
   /** How dbt loads each seed (seedConfig.ts). */
   seeds?: DbtSeeds;
+}
+
+/** The schema ref() renders a model or seed in: the generated one on PostgreSQL, else its custom schema or the target's. */
+export function relationSchemaOf(project: DbtProject | undefined, name: string, targetSchema: string): string {
+  return project?.generatedSchemas?.get(name) ?? project?.modelSchemas.get(name) ?? targetSchema;
 }
 
 /** A model file of the project. */

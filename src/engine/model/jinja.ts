@@ -4,6 +4,7 @@
 // each run of literal text starts with a data marker and each `{{ … }}` output is wrapped in expression markers;
 // after rendering, the markers say where each piece of output came from and are removed. Whitespace control is
 // applied on the original text, so the markers never stop it and the map stays exact.
+import { createHash } from 'node:crypto';
 import type { Environment } from 'minijinja-js';
 import { LensError, type FileLocation } from '../errors';
 import { lineStarts, locationAt } from '../textPosition';
@@ -34,6 +35,7 @@ import {
 } from './jinjaRewrite';
 import { isTrap, RENDER_FUEL, type JinjaRuntime } from './jinjaRuntime';
 import { LIBRARY_TEMPLATE, literalText, MacroLibrary, SiteTable } from './macroLibrary';
+import { relationSchemaOf, type DbtProject } from './dbtProject';
 import { SourceMap, type Segment } from './sourceMap';
 
 const DATA_MARK = '\uE000';
@@ -336,18 +338,100 @@ function cleanMessage(message: string): string {
 function modelNode(name: string, file: string, context: RenderContext): Record<string, unknown> {
   const project = context.project?.name ?? 'project';
   const dir = context.project?.dir;
+  const originalPath = dir && file.startsWith(dir) ? file.slice(dir.length + 1) : file;
+  const custom = context.project?.modelSchemas.get(name);
+  const alias = context.project?.modelAliases.get(name);
+  const materialized = context.project?.models.get(name)?.materialized;
   return {
     name,
-    alias: context.project?.modelAliases.get(name) ?? name,
-    schema: context.project?.modelSchemas.get(name) ?? context.target.schema,
+    alias: alias ?? name,
+    schema: relationSchemaOf(context.project, name, context.target.schema),
     database: context.target.database ?? 'main',
     package_name: project,
     unique_id: `model.${project}.${name}`,
     resource_type: 'model',
-    original_file_path: dir && file.startsWith(dir) ? file.slice(dir.length + 1) : file,
+    original_file_path: originalPath,
+    // The project, the folders under the model path, the model: as dbt's fqn.
+    fqn: [project, ...originalPath.split(/[\\/]/).slice(1, -1), name],
+    // What generate_schema_name and its kin read: the configs as written (none when not set).
+    config: { schema: custom ?? null, alias: alias ?? null, ...(materialized ? { materialized } : {}) },
     tags: [],
     meta: {},
   };
+}
+
+/** Schemas the project's generate_schema_name gave, by library (a changed macro file is a new library). */
+const generatedBefore = new WeakMap<MacroLibrary, Map<string, string>>();
+/** The most kept for one library: a project's models, several targets over. */
+const MAX_GENERATED = 20_000;
+
+/** Calls the project's generate_schema_name as a one-line template of the model, so the model's globals apply. */
+const GENERATE_SCHEMA_CALL = '{{ generate_schema_name(model.config.schema, model) }}';
+
+/**
+ * The project with the schema dbt-postgres builds each model and seed in (`generatedSchemas`): the project's own
+ * generate_schema_name(custom_schema_name, node) when it defines one, rendered in the sandbox at parse time
+ * (execute false, the same fuel as any template), else dbt's default: `<target schema>_<custom>` for a custom
+ * schema, the target's schema otherwise.
+ */
+export function withGeneratedSchemas(project: DbtProject, context: RenderContext): DbtProject {
+  const library = context.library ?? defaultLibrary();
+  const own = library.macros.has(`${library.rootNamespace}.generate_schema_name`);
+  const schemas = new Map<string, string>();
+  const parseContext: RenderContext = { ...context, project, execute: false, log: undefined };
+  let memo = generatedBefore.get(library);
+  if (!memo || memo.size > MAX_GENERATED) generatedBefore.set(library, (memo = new Map()));
+  // What the macro may read besides the node: the same inputs, the same schema.
+  const inputs = createHash('sha256')
+    .update(JSON.stringify([context.target, context.vars, context.env, context.untrusted, project.dir, project.vars]))
+    .digest('hex');
+  for (const name of project.nodes) {
+    const custom = project.modelSchemas.get(name);
+    if (!own) {
+      schemas.set(name, custom ? `${context.target.schema}_${custom.trim()}` : context.target.schema);
+      continue;
+    }
+    const file =
+      project.models.get(name)?.file ??
+      project.seedFiles.get(name)?.replace(/\.csv$/i, '.sql') ??
+      `${project.dir}/${name}.sql`;
+    const key = JSON.stringify([
+      inputs,
+      name,
+      file,
+      custom,
+      project.modelAliases.get(name),
+      project.models.get(name)?.materialized,
+    ]);
+    const before = memo.get(key);
+    if (before !== undefined) {
+      schemas.set(name, before);
+      continue;
+    }
+    let schema: string;
+    try {
+      schema = renderModel(GENERATE_SCHEMA_CALL, file, parseContext).sql.trim();
+    } catch (error) {
+      if (!(error instanceof LensError)) throw error;
+      throw new LensError({
+        code: 'jinja',
+        message: `The project's generate_schema_name failed for ${name} (dbt calls it to name the schema each model is built in): ${error.message}`,
+        hint: error.value.hint,
+        // A place in a macro file stands; one in the model file is the one-line call, not the user's text.
+        ...(error.value.location && error.value.location.file !== file ? { location: error.value.location } : {}),
+      });
+    }
+    if (!schema) {
+      throw new LensError({
+        code: 'jinja',
+        message: `The project's generate_schema_name gives an empty schema for ${name}${custom ? ` (custom schema ${custom})` : ''}.`,
+        hint: 'Make it output a schema name for every model, as dbt needs one to build it.',
+      });
+    }
+    schemas.set(name, schema);
+    memo.set(key, schema);
+  }
+  return { ...project, generatedSchemas: schemas };
 }
 
 export function renderModel(source: string, file: string, context: RenderContext): RenderedModel {
@@ -421,7 +505,14 @@ export function renderModel(source: string, file: string, context: RenderContext
       .split(/[\\/]/)
       .pop()!
       .replace(/\.sql$/i, '');
-    environment.addGlobal('this', relation(context.target.schema, name, context.target.database));
+    // On PostgreSQL (generated schemas known), `this` is where dbt-postgres builds the model.
+    const generated = context.project?.generatedSchemas?.get(name);
+    environment.addGlobal(
+      'this',
+      generated === undefined
+        ? relation(context.target.schema, name, context.target.database)
+        : relation(generated, context.project?.modelAliases.get(name) ?? name, context.target.database),
+    );
     environment.addGlobal('project_name', context.project?.name ?? 'project');
     environment.addGlobal('model', modelNode(name, file, context));
     current = { state, file, instrumented };

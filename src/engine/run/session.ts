@@ -7,8 +7,8 @@ import { layOut, loadData, type DataCache, type LayoutStep } from '../data/cache
 import { ServerSqlError, SQLITE_DIALECT, type RowBound, type SqlDialect } from '../data/executor';
 import type { LoadedData, SourceInfo } from '../data/loadedData';
 import { planData } from '../data/plan';
-import { projectOfModel, type DbtProject } from '../model/dbtProject';
-import { renderModel, type RenderContext } from '../model/jinja';
+import { projectOfModel, relationSchemaOf, type DbtProject } from '../model/dbtProject';
+import { renderModel, withGeneratedSchemas, type RenderContext } from '../model/jinja';
 import { jinjaRuntime } from '../model/jinjaRuntime';
 import { loadMacroLibrary } from '../model/macroLibrary';
 import { upstreamModels, type UpstreamModel } from '../model/projectGraph';
@@ -265,8 +265,8 @@ export class ModelSession {
     const settings = resolveSettings(request.settings);
     const workspace = new Workspace(request);
     const model = await readModelFile(workspace, settings.model, assets);
-    const project = await projectOfModel(model, workspace);
-    const plan = await planData(settings.connection, workspace, project, assets, {
+    const loadedProject = await projectOfModel(model, workspace);
+    const plan = await planData(settings.connection, workspace, loadedProject, assets, {
       timeoutSeconds: resolveTimeout(request.settings.timeoutSeconds),
       maxRows: settings.pullMaxRows,
       postgresMode: settings.postgresMode,
@@ -274,19 +274,26 @@ export class ModelSession {
 
     // A PostgreSQL target renders as dbt-postgres compiles: dispatch finds postgres__ macros, then default__.
     const target = { type: 'sqlite' as const, ...plan.target };
-    const { library, text: macroText } = await loadMacroLibrary(project, target.type);
+    const { library, text: macroText } = await loadMacroLibrary(loadedProject, target.type);
     const logs: string[] = [];
     /** The ephemeral models upstream: ref() gives each as the CTE it becomes. */
     const ephemeral = new Set<string>();
-    const context: RenderContext = {
+    const parseContext: RenderContext = {
       jinja: jinjaRuntime(assets.jinjaDir),
       library,
       macroText,
-      project,
+      project: loadedProject,
       target,
       env: workspace.env,
       untrusted: !workspace.trusted,
       vars: settings.vars,
+    };
+    // On PostgreSQL, ref() and `this` name the schema dbt-postgres builds each model in (generate_schema_name).
+    const project =
+      loadedProject && target.type === 'postgres' ? withGeneratedSchemas(loadedProject, parseContext) : loadedProject;
+    const context: RenderContext = {
+      ...parseContext,
+      project,
       execute: true,
       log: (message) => logs.push(message),
       ephemeral,
@@ -453,7 +460,7 @@ export class ModelSession {
           // An ephemeral model is no relation: its SQL is a CTE of the models standing on it, lineage included.
           models: upstream.filter((node) => !ephemeral.has(node.name)),
           relationOf: (node) =>
-            `${project.modelSchemas.get(node.name) ?? context.target.schema}.${project.modelAliases.get(node.name) ?? node.name}`,
+            `${relationSchemaOf(project, node.name, context.target.schema)}.${project.modelAliases.get(node.name) ?? node.name}`,
           render: (node) => injectEphemerals(renders.get(node.name) ?? renderUpstream(data, node), ephemerals),
           dialect,
         }

@@ -14,7 +14,7 @@ import { LensError, oneLine } from '../errors';
 import { writeStep } from '../data/cache';
 import type { LoadedData } from '../data/loadedData';
 import type { PullUpstream } from '../data/postgres';
-import type { DbtProject } from '../model/dbtProject';
+import { relationSchemaOf, type DbtProject } from '../model/dbtProject';
 import { ephemeralCteName, injectEphemerals, type EphemeralModel } from '../model/ephemeral';
 import type { RenderedModel } from '../model/jinja';
 import { upstreamFailure, type UpstreamModel } from '../model/projectGraph';
@@ -102,7 +102,7 @@ export function buildUpstream(
   /** What each model's relation was made from: a built one's hash, or the data's own relation. */
   const hashes = new Map<string, string>();
   const relationOf = (model: UpstreamModel) => {
-    const schema = project.modelSchemas.get(model.name) ?? targetSchema;
+    const schema = relationSchemaOf(project, model.name, targetSchema);
     const identifier = project.modelAliases.get(model.name) ?? model.name;
     const name = `${schema}.${identifier}`;
     return { schema, identifier, name, key: name.toLowerCase() };
@@ -192,9 +192,9 @@ function wantedModels(
 }
 
 /**
- * The upstream models as a warehouse pull looks for them: where ref() puts each in the SQL, where dbt-postgres puts
- * it on the server (generate_schema_name's default: a custom schema is `<target schema>_<custom>`; a project that
- * overrides the macro to use the custom schema as is finds it by the second name), and its SQL rendered before any
+ * The upstream models as a warehouse pull looks for them: where ref() puts each in the SQL (on PostgreSQL, where
+ * the project's generate_schema_name, or dbt's, puts it), tried first on the server, then where dbt-postgres's
+ * default puts a custom schema (`<target schema>_<custom>`), then the custom schema as is; and its SQL rendered before any
  * data (`render` gives undefined for one that cannot render without it). An ephemeral model is never on a server.
  */
 export function pullUpstreamOf(
@@ -210,11 +210,14 @@ export function pullUpstreamOf(
     if (isEphemeral(model)) return { written: ephemeralCteName(model.name), serverNames: [], ...(sql ? { sql } : {}) };
     const custom = project.modelSchemas.get(model.name);
     const identifier = project.modelAliases.get(model.name) ?? model.name;
+    const schema = relationSchemaOf(project, model.name, targetSchema);
+    const fallbacks = custom
+      ? [quoted(`${targetSchema}_${custom.trim()}`, identifier), quoted(custom, identifier)]
+      : [quoted(targetSchema, identifier)];
     return {
-      written: `${custom ?? targetSchema}.${identifier}`,
-      serverNames: custom
-        ? [quoted(`${targetSchema}_${custom.trim()}`, identifier), quoted(custom, identifier)]
-        : [quoted(targetSchema, identifier)],
+      written: `${schema}.${identifier}`,
+      // Where ref() put it first (the project's generate_schema_name, on PostgreSQL), then dbt's usual places.
+      serverNames: [...new Set([quoted(schema, identifier), ...fallbacks])],
       ...(sql ? { sql } : {}),
     };
   });
