@@ -5,22 +5,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as vscode from 'vscode';
 import type { SegmentLensApi } from '../../src/extension';
 import type { SqlValue } from '../../src/shared/rows';
-
-interface TestServer {
-  host: string;
-  port: number;
-  adminUser: string;
-  stop(): void;
-}
-interface ServerModule {
-  ensurePostgres(log?: (line: string) => void): { bin?: string; reason?: string };
-  startPostgres(options: { bin?: string }): Promise<TestServer>;
-  psql(server: TestServer, database: string, sql: string): string;
-}
+import { startTestServer, type ServerModule, type TestServer } from '../postgresServer';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const workspace = vscode.workspace.workspaceFolders![0].uri;
@@ -44,13 +32,7 @@ describe('Set PostgreSQL Password (SecretStorage) against a real PostgreSQL serv
 
   before(async function () {
     api = await vscode.extensions.getExtension<SegmentLensApi>('segment-lens.segment-lens')!.activate();
-    server = (await import(pathToFileURL(path.join(repoRoot, 'scripts', 'postgres-server.mjs')).href)) as ServerModule;
-    const outcome = server.ensurePostgres();
-    if (!outcome.bin) {
-      console.log(`      skipped: ${outcome.reason}`);
-      this.skip();
-    }
-    running = await server.startPostgres({ bin: outcome.bin });
+    ({ server, running } = await startTestServer(this, repoRoot));
     const seeds = path.join(workspace.fsPath, 'seeds');
     server.psql(running, 'postgres', `CREATE DATABASE ${DATABASE};`);
     server.psql(

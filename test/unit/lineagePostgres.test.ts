@@ -3,25 +3,11 @@
 // and, for a column that is one table column passed through, which table column it is (RowDescription's table and
 // column); what the server cannot say (a column computed from others) is stated by hand from reading the SQL.
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { buildLineage, type Catalog, type Lineage } from '../../src/engine/sql/lineage';
 import { SourceMap } from '../../src/engine/model/sourceMap';
 import { repoRoot } from './helpers';
-
-interface TestServer {
-  port: number;
-  socketDir: string;
-  adminUser: string;
-  bin: string;
-  stop(): void;
-}
-interface ServerModule {
-  ensurePostgres(log?: (line: string) => void): { bin?: string; reason?: string };
-  startPostgres(options: { bin?: string }): Promise<TestServer>;
-  psql(server: TestServer, database: string, sql: string): string;
-}
+import { startTestServer, type TestServer } from '../postgresServer';
 
 const TABLES = `
   CREATE SCHEMA staging;
@@ -51,14 +37,9 @@ describe('lineage of PostgreSQL models, checked against a real PostgreSQL server
   let catalog: Catalog;
 
   before(async function () {
-    const modulePath = pathToFileURL(path.join(repoRoot, 'scripts', 'postgres-server.mjs')).href;
-    const server = (await import(modulePath)) as ServerModule;
-    const outcome = server.ensurePostgres();
-    if (!outcome.bin) {
-      console.log(`      skipped: ${outcome.reason}`);
-      this.skip();
-    }
-    running = await server.startPostgres({ bin: outcome.bin });
+    const started = await startTestServer(this, repoRoot);
+    const server = started.server;
+    running = started.running;
     server.psql(running, 'postgres', TABLES);
     client = new pg.Client({
       host: running.socketDir,

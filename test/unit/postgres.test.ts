@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { chmodSync, cpSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import {
   connectionServer,
   DataCache,
@@ -30,22 +29,7 @@ import {
   type Customer,
   type Metric,
 } from './helpers';
-
-interface TestServer {
-  host: string;
-  port: number;
-  socketDir: string;
-  adminUser: string;
-  bin: string;
-  dataDir: string;
-  adminPassword: string;
-  stop(): void;
-}
-interface ServerModule {
-  ensurePostgres(log?: (line: string) => void): { bin?: string; reason?: string };
-  startPostgres(options: { bin?: string }): Promise<TestServer>;
-  psql(server: TestServer, database: string, sql: string): string;
-}
+import { startTestServer, type ServerModule, type TestServer } from '../postgresServer';
 
 const READER = 'lens_reader';
 const READER_PASSWORD = 'reader-s3cret-pw';
@@ -107,14 +91,7 @@ describe('postgres: pull and pushdown modes on a real PostgreSQL server', functi
   const shop = makeShop();
 
   before(async function () {
-    const modulePath = pathToFileURL(path.join(repoRoot, 'scripts', 'postgres-server.mjs')).href;
-    server = (await import(modulePath)) as ServerModule;
-    const outcome = server.ensurePostgres();
-    if (!outcome.bin) {
-      console.log(`      skipped: ${outcome.reason}`);
-      this.skip();
-    }
-    running = await server.startPostgres({ bin: outcome.bin });
+    ({ server, running } = await startTestServer(this, repoRoot));
     server.psql(running, 'postgres', `CREATE DATABASE ${DATABASE};`);
     server.psql(running, DATABASE, shopSql(shop.customers, shop.metrics));
     before_ = snapshot(server, running);

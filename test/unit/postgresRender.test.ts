@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { runModel, type ModelResult } from '../../src/engine/index';
 import { CROSS_DB_MACRO_NAMES, DEFAULT_AND_POSTGRES_CROSS_DB_MACROS } from '../../src/engine/model/dbtBuiltins';
 import { loadDbtProject } from '../../src/engine/model/dbtProject';
@@ -14,6 +13,7 @@ import { renderModel, withGeneratedSchemas, type RenderContext } from '../../src
 import { loadMacroLibrary, type DbtAdapter } from '../../src/engine/model/macroLibrary';
 import type { RawSettings } from '../../src/engine/settings';
 import { assets, jinja, repoRoot, tempWorkspace, write } from './helpers';
+import { startTestServer, type ServerModule, type TestServer } from '../postgresServer';
 
 /** SQL without its layout: runs of whitespace as one space, none just inside parentheses or before a comma. */
 const squash = (sql: string) =>
@@ -196,18 +196,6 @@ describe('postgresRender: a PostgreSQL target renders as dbt-postgres compiles',
   });
 });
 
-interface TestServer {
-  host: string;
-  port: number;
-  dataDir: string;
-  stop(): void;
-}
-interface ServerModule {
-  ensurePostgres(log?: (line: string) => void): { bin?: string; reason?: string };
-  startPostgres(options: { bin?: string }): Promise<TestServer>;
-  psql(server: TestServer, database: string, sql: string): string;
-}
-
 const DATABASE = 'render_shop';
 const READER = 'render_reader';
 const READER_PASSWORD = 'render-reader-pw';
@@ -236,13 +224,7 @@ describe('postgresRender: rendered models run on a real PostgreSQL server as psq
   let running: TestServer | undefined;
 
   before(async function () {
-    server = (await import(pathToFileURL(path.join(repoRoot, 'scripts', 'postgres-server.mjs')).href)) as ServerModule;
-    const outcome = server.ensurePostgres();
-    if (!outcome.bin) {
-      console.log(`      skipped: ${outcome.reason}`);
-      this.skip();
-    }
-    running = await server.startPostgres({ bin: outcome.bin });
+    ({ server, running } = await startTestServer(this, repoRoot));
     server.psql(running, 'postgres', `CREATE DATABASE ${DATABASE};`);
     server.psql(running, DATABASE, SHOP_SQL);
   });
