@@ -81,6 +81,9 @@ function rangeOf(value: unknown): [number, number] | undefined {
   return nodes.length ? [nodes[0].range![0], nodes[nodes.length - 1].range![1]] : undefined;
 }
 
+/** The message for most constructs: only what they are differs. */
+const postgresOnly = (text: string) => `${text} is PostgreSQL's; SQLite cannot run it`;
+
 /** What SQLite cannot run about `node` itself (not its children), if anything. */
 function constructOf(node: CstNode, sql: string): PostgresOnlySyntax | undefined {
   const quoted = (start: number, end: number) => {
@@ -133,21 +136,11 @@ function constructOf(node: CstNode, sql: string): PostgresOnlySyntax | undefined
           words,
         );
       if (/\bSIMILAR TO\b|\bAT TIME ZONE\b/.test(words))
-        return found(
-          rangeOf(node.operator),
-          (text) => `${text} is PostgreSQL's; SQLite cannot run it`,
-          undefined,
-          words,
-        );
+        return found(rangeOf(node.operator), postgresOnly, undefined, words);
       return undefined;
     }
     case 'select_distinct_on':
-      return found(
-        rangeOf(node.distinctOnKw),
-        (text) => `${text} is PostgreSQL's; SQLite cannot run it`,
-        undefined,
-        'DISTINCT ON',
-      );
+      return found(rangeOf(node.distinctOnKw), postgresOnly, undefined, 'DISTINCT ON');
     case 'interval_literal':
       return found(node.range, (text) => `${text} is PostgreSQL's interval literal; SQLite cannot run it`);
     case 'date_literal':
@@ -170,18 +163,13 @@ function constructOf(node: CstNode, sql: string): PostgresOnlySyntax | undefined
         'IN (…)',
       );
     case 'lateral_derived_table':
-      return found(
-        rangeOf(node.lateralKw),
-        (text) => `${text} is PostgreSQL's; SQLite cannot run it`,
-        undefined,
-        'LATERAL',
-      );
+      return found(rangeOf(node.lateralKw), postgresOnly, undefined, 'LATERAL');
     case 'fetch_clause':
-      return found(node.range, (text) => `${text} is PostgreSQL's; SQLite cannot run it`, 'LIMIT');
+      return found(node.range, postgresOnly, 'LIMIT');
     case 'group_by_rollup':
     case 'group_by_cube':
     case 'group_by_grouping_sets':
-      return found(node.range, (text) => `${text} is PostgreSQL's; SQLite cannot run it`);
+      return found(node.range, postgresOnly);
     case 'row_constructor':
       return found(rangeOf(node.rowKw), (text) => `${text}(…) is PostgreSQL's; SQLite cannot run it`, '(a, b)');
     case 'string_literal':
