@@ -4,7 +4,7 @@
 // each run of literal text starts with a data marker and each `{{ … }}` output is wrapped in expression markers;
 // after rendering, the markers say where each piece of output came from and are removed. Whitespace control is
 // applied on the original text, so the markers never stop it and the map stays exact.
-import { createHash } from 'node:crypto';
+import { hashOf } from '../hash';
 import type { Environment } from 'minijinja-js';
 import { LensError, type FileLocation } from '../errors';
 import { lineStarts, locationAt } from '../textPosition';
@@ -382,9 +382,7 @@ export function withGeneratedSchemas(project: DbtProject, context: RenderContext
   let memo = generatedBefore.get(library);
   if (!memo || memo.size > MAX_GENERATED) generatedBefore.set(library, (memo = new Map()));
   // What the macro may read besides the node: the same inputs, the same schema.
-  const inputs = createHash('sha256')
-    .update(JSON.stringify([context.target, context.vars, context.env, context.untrusted, project.dir, project.vars]))
-    .digest('hex');
+  const inputs = hashOf([context.target, context.vars, context.env, context.untrusted, project.dir, project.vars]);
   for (const name of project.nodes) {
     const custom = project.modelSchemas.get(name);
     if (!own) {

@@ -2,7 +2,6 @@
 // switching back to a model, re-opening the panel) answer from memory instead of running the query, its CTE counts
 // and checks again. Kept with the data, per build of its upstream models; a few results and bytes at most, least
 // recently used first out. Never for a model that runs on a server (pushdown): its data changes without us knowing.
-import { createHash } from 'node:crypto';
 import type { LoadedData } from '../data/loadedData';
 import { estimatedBytes } from '../limits';
 import type { LensWarning } from '../../shared/problem';
@@ -36,11 +35,6 @@ export function identityOf(value: object): number {
   let id = ids.get(value);
   if (id === undefined) ids.set(value, (id = nextId++));
   return id;
-}
-
-/** A short key for everything a result was computed from. */
-export function memoKey(parts: unknown): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
 function memoOf(data: LoadedData): Memo {

@@ -3,6 +3,7 @@
 // settings → model file → dbt project → data plan → rendered SQL → prepared query → loaded data → results.
 import path from 'node:path';
 import { LensError, oneLine, type FileLocation } from '../errors';
+import { hashOf } from '../hash';
 import { layOut, loadData, type DataCache, type LayoutStep } from '../data/cache';
 import { ServerSqlError, SQLITE_DIALECT, type RowBound, type SqlDialect } from '../data/executor';
 import type { LoadedData, SourceInfo } from '../data/loadedData';
@@ -32,7 +33,7 @@ import { serverSqlError, sqlError } from './sqlErrors';
 import { buildUpstream, pullUpstreamOf, type UpstreamOutcome } from './upstream';
 import { injectEphemerals, type EphemeralModel } from '../model/ephemeral';
 import type { RunProgress } from '../../shared/progress';
-import { identityOf, memoKey, recall, remember, type RememberedResult } from './resultMemo';
+import { identityOf, recall, remember, type RememberedResult } from './resultMemo';
 
 export interface ModelResult {
   columns: string[];
@@ -480,7 +481,7 @@ export class ModelSession {
       upstreamSources,
       { given: settings.vars, project },
       options.cancelled,
-      memoKey([
+      hashOf([
         request.settings,
         workspace.trusted,
         workspace.env,
@@ -607,7 +608,7 @@ export class ModelSession {
     const memo =
       this.inputs === undefined
         ? undefined
-        : memoKey([this.inputs, this.sql, this.limits, options.rowCounts !== false, options.warnings !== false]);
+        : hashOf([this.inputs, this.sql, this.limits, options.rowCounts !== false, options.warnings !== false]);
     const remembered = memo === undefined ? undefined : recall(this.data, memo);
     if (remembered) return this.result(remembered, 0);
     const { maxResultRows, maxResultBytes } = this.limits;

@@ -9,8 +9,8 @@
 //
 // Not yet as dbt: a view that reads another schema is created as a table (SQLite refuses a view across attached
 // databases; the data never changes under it, so its rows are the same).
-import { createHash } from 'node:crypto';
 import { LensError, oneLine } from '../errors';
+import { hashOf } from '../hash';
 import { writeStep } from '../data/cache';
 import type { LoadedData } from '../data/loadedData';
 import type { PullUpstream } from '../data/postgres';
@@ -62,10 +62,6 @@ function rowCount(data: LoadedData, name: string, hash: string): number {
 /** How a materialization is created here. */
 function kindOf(materialized: string): 'view' | 'table' {
   return ['view', 'ephemeral', 'materialized_view'].includes(materialized.toLowerCase()) ? 'view' : 'table';
-}
-
-function hashOf(parts: unknown): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
 /** What the build tells its caller as it goes, and asks it between models. */
