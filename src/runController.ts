@@ -76,7 +76,7 @@ export class RunController extends Disposable {
   /** The model file last active in an editor: what Run runs when no SQL editor is active and no model is set. */
   recentModel: vscode.Uri | undefined;
 
-  /** The engine's worker, started by the first run (activation loads nothing). */
+  /** The engine's worker, started just after activation (activation itself loads nothing). */
   private readonly engine: EngineClient;
   /** The PostgreSQL passwords the user stored (Set PostgreSQL Password), sent with each request that reads data. */
   storedPasswords: () => Promise<Record<string, string>> = () => Promise.resolve({});
@@ -89,6 +89,10 @@ export class RunController extends Disposable {
     super();
     this.engine = new EngineClient(vscode.Uri.joinPath(extensionUri, 'dist', 'worker.js').fsPath, this.assets);
     this._register({ dispose: () => this.engine.dispose() });
+    // Activation means a SQL file or the panel is open: the worker starts and compiles sql.js and MiniJinja now, off
+    // the extension host's thread, so the first run (often one reading its data back from the cache) does not wait.
+    const warm = setTimeout(() => this.engine.warm(), 0);
+    this._register({ dispose: () => clearTimeout(warm) });
     this._register({ dispose: () => this.inFlight?.cancel() });
   }
 

@@ -136,6 +136,11 @@ export class EngineClient {
     if (!worker) return;
     this.worker = undefined;
     void worker.terminate();
+    this.warm();
+  }
+
+  /** Starts the worker, if it is not running, and compiles the engine in it ahead of the first request. */
+  warm(): void {
     void this.request({ type: 'warm', assets: this.assets }).catch(() => undefined);
   }
 
