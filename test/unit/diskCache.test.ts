@@ -3,7 +3,17 @@
 // changed source is loaded again, a damaged file is dropped without a word, and the folder stays within its bound.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { EngineClient } from '../../src/engine/worker/client';
 import type { RunPayload } from '../../src/engine/worker/protocol';
@@ -11,6 +21,9 @@ import { DiskCache, snapshotOf } from '../../src/engine/data/diskCache';
 import { LoadedData } from '../../src/engine/data/loadedData';
 import { loadSqlJs } from '../../src/engine/data/sqljs';
 import { resolveCacheMaxBytes } from '../../src/engine/settings';
+import { DataCache, layOut } from '../../src/engine/data/cache';
+import { planData } from '../../src/engine/data/plan';
+import { Workspace } from '../../src/engine/workspace';
 import { LensError } from '../../src/engine/errors';
 import { rowObjects } from '../../src/shared/rows';
 import {
@@ -190,6 +203,51 @@ describe('the disk cache', () => {
       assert.deepEqual(again.result.rows, cold.result.rows);
     });
   }
+
+  it('a file read ahead is used only for the data it was read for: a source changed meanwhile is loaded afresh', async () => {
+    const dir = sqliteWorkspace();
+    const cacheDir = tempWorkspace();
+    const workspace = new Workspace({ workspaceDir: dir, settings: sqliteSettings });
+    const connection = { type: 'sqlite', path: 'data/main.db', attach: { metrics: 'data/metrics.db' } } as const;
+    const plan = () => planData(connection, workspace, undefined, assets);
+    const metrics = path.join(dir, 'data/metrics.db');
+    const totals = 'SELECT count(*) AS n, sum(total_spent) AS spent FROM int_customer_metrics';
+    const loadedTotals = (data: LoadedData) => {
+      const [result] = data.main.exec(totals.replace('FROM ', 'FROM metrics.'));
+      return rowObjects(result.columns, result.values);
+    };
+    /** A cache as a fresh worker has it: nothing in memory, the folder on disk. */
+    const freshCache = () => {
+      const cache = new DataCache();
+      cache.useDisk({ dir: cacheDir, maxBytes: resolveCacheMaxBytes(undefined) }, assets.wasmPath);
+      return cache;
+    };
+    /** Loads (or restores) the data, and saves it as a run does once it has answered. */
+    const getAndSave = async (cache: DataCache) => {
+      const got = await cache.get(await plan());
+      layOut(got.data, () => undefined);
+      await cache.persist();
+      return got;
+    };
+    const caches = [freshCache(), freshCache(), freshCache()];
+    try {
+      assert.equal((await getAndSave(caches[0])).restored, false);
+      // Read ahead for the data as saved; the metrics file changes before the data is asked for.
+      caches[1].readAhead(await plan());
+      rmSync(metrics);
+      writeSqlite(metrics, { int_customer_metrics: { columns: metricColumns, rows: makeShop(400, 6).metrics } });
+      const changed = await getAndSave(caches[1]);
+      assert.equal(changed.restored, false);
+      assert.deepEqual(loadedTotals(changed.data), nativeQuery(metrics, {}, totals));
+      // Read ahead and asked for the same data: restored from the file saved for it.
+      caches[2].readAhead(await plan());
+      const restored = await caches[2].get(await plan());
+      assert.equal(restored.restored, true);
+      assert.deepEqual(loadedTotals(restored.data), nativeQuery(metrics, {}, totals));
+    } finally {
+      for (const cache of caches) cache.clear();
+    }
+  });
 
   it('keeps the folder within segmentLens.cache.maxSizeMB, least recently used out first; 0 saves nothing', async () => {
     const SQL = await loadSqlJs(assets.wasmPath);

@@ -52,6 +52,8 @@ export class DataCache {
   /** `savable`: the data was read from files (a warehouse pull is never saved); `savedBuild`: its build count when last saved. */
   private entry: { key: string; data: LoadedData; savable: boolean; savedBuild?: number } | undefined;
   private disk: { cache: DiskCache; wasmPath: string } | undefined;
+  /** A saved file being read ahead of `get` (readAhead). */
+  private ahead: { key: Promise<string | undefined>; bytes: Promise<Buffer | undefined> } | undefined;
 
   /** Where data is saved between restarts, or nowhere (undefined: the CLI without --cache, a size of 0). */
   useDisk(options: DiskCacheOptions | undefined, wasmPath: string): void {
@@ -61,21 +63,41 @@ export class DataCache {
     this.disk = options && options.maxBytes > 0 ? { cache: new DiskCache(options), wasmPath } : undefined;
   }
 
+  /**
+   * Starts reading the data's saved file, when it is not in memory and may be on disk, so that the read overlaps what
+   * comes before `get` (rendering the model's Jinja). One read ahead is held at most; the next `get` takes or drops it.
+   */
+  readAhead(plan: DataPlan, variant = ''): void {
+    // Only a worker with nothing in memory (just started) reads ahead: a warm one's next run mostly reuses its data.
+    const disk = plan.modelKey || this.entry ? undefined : this.disk;
+    if (!disk) return;
+    const key = this.keyOf(plan, variant);
+    const bytes = key.then((key) => disk.cache.readBytes(key));
+    this.ahead = { key: key.catch(() => undefined), bytes: bytes.catch(() => undefined) };
+  }
+
+  private async keyOf(plan: DataPlan, variant: string, request?: PullRequest): Promise<string> {
+    // Data pulled from a warehouse holds what this model reads: a model that reads other columns pulls again (a
+    // threshold edit does not).
+    const model = plan.modelKey && request ? plan.modelKey(request) : '';
+    return JSON.stringify([plan.target, await fingerprint(plan.sources), variant, model]);
+  }
+
   /** `variant` tells apart data that is loaded the same way but then built on differently (the upstream mode). */
   async get(
     plan: DataPlan,
     variant = '',
     request?: PullRequest,
   ): Promise<{ data: LoadedData; reused: boolean; restored: boolean }> {
-    // Data pulled from a warehouse holds what this model reads: a model that reads other columns pulls again (a
-    // threshold edit does not).
-    const model = plan.modelKey && request ? plan.modelKey(request) : '';
-    const key = JSON.stringify([plan.target, await fingerprint(plan.sources), variant, model]);
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    const key = await this.keyOf(plan, variant, request);
+    const bytes = ahead && (await ahead.key) === key ? ahead.bytes : undefined;
     if (this.entry?.key === key) return { data: this.entry.data, reused: true, restored: false };
     this.clear();
     // Only data read from files is saved: a warehouse's is its own (and no file says when it changed).
     const disk = plan.modelKey ? undefined : this.disk;
-    const restored = disk && (await disk.cache.read(await loadSqlJs(disk.wasmPath), key));
+    const restored = disk && (await disk.cache.read(await loadSqlJs(disk.wasmPath), key, bytes));
     if (restored) {
       this.entry = { key, data: restored, savable: true, savedBuild: restored.buildCount };
       return { data: restored, reused: false, restored: true };
@@ -100,6 +122,7 @@ export class DataCache {
   }
 
   clear(): void {
+    this.ahead = undefined;
     this.entry?.data.close();
     this.entry = undefined;
   }

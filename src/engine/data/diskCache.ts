@@ -206,8 +206,8 @@ export class DiskCache {
     return JSON.stringify([FORMAT, LAYOUT_VERSION, currentEngineVersion(), key]);
   }
 
-  /** The data saved for `key`, or undefined; a file that does not read back whole is deleted. */
-  async read(sql: SqlJsStatic, key: string): Promise<LoadedData | undefined> {
+  /** The bytes of the file saved for `key`, or undefined (none, or one past the bound, deleted). Never throws. */
+  async readBytes(key: string): Promise<Buffer | undefined> {
     const file = this.fileOf(key);
     const info = await stat(file).catch(() => undefined);
     if (!info?.isFile()) return undefined;
@@ -215,9 +215,20 @@ export class DiskCache {
       await unlink(file).catch(() => undefined);
       return undefined;
     }
+    return readFile(file).catch(() => undefined);
+  }
+
+  /**
+   * The data saved for `key`, or undefined; a file that does not read back whole is deleted. `bytes`: the file as
+   * readBytes read it ahead, if it did.
+   */
+  async read(sql: SqlJsStatic, key: string, bytes?: Promise<Buffer | undefined>): Promise<LoadedData | undefined> {
+    const file = this.fileOf(key);
+    const read = await (bytes ?? this.readBytes(key));
+    if (!read) return undefined;
     let data: LoadedData | undefined;
     try {
-      const parsed = parse(await readFile(file), this.fullKey(key));
+      const parsed = parse(read, this.fullKey(key));
       if (parsed) data = restore(sql, parsed.header, parsed.images);
     } catch {
       data = undefined;

@@ -273,6 +273,8 @@ export class ModelSession {
       postgresMode: settings.postgresMode,
     });
 
+    // Data saved by an earlier session is read from disk while the model renders.
+    cache?.readAhead(plan, settings.upstream ?? 'auto');
     // A PostgreSQL target renders as dbt-postgres compiles: dispatch finds postgres__ macros, then default__.
     const target = { type: 'sqlite' as const, ...plan.target };
     const { library, text: macroText } = await loadMacroLibrary(loadedProject, target.type);
