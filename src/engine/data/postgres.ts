@@ -7,7 +7,7 @@
 // never part of a message: errors are rebuilt from the server's SQLSTATE, not passed through.
 import { connect as connectSocket } from 'node:net';
 import { userInfo } from 'node:os';
-import pg from 'pg';
+import type { Client, ClientConfig, QueryArrayResult } from 'pg';
 import type { Database, SqlJsStatic, SqlValue } from 'sql.js';
 import { LensError, oneLine, type FileLocation } from '../errors';
 import { estimatedBytes } from '../limits';
@@ -111,7 +111,7 @@ export class PullCancelled extends Error {
   }
 }
 
-function sslOption(mode: PostgresSslMode | undefined): pg.ClientConfig['ssl'] {
+function sslOption(mode: PostgresSslMode | undefined): ClientConfig['ssl'] {
   switch (mode) {
     case 'require':
       return { rejectUnauthorized: false };
@@ -294,13 +294,15 @@ interface RemoteRelation {
 /** One read-only session on the server; every query can be cancelled by the run. */
 class PostgresSession {
   private constructor(
-    private readonly client: pg.Client,
+    private readonly client: Client,
     private readonly target: PostgresTarget,
     /** Asked while a query runs; the executor points it at the run or drill-down in hand. */
     public cancelled: () => boolean,
   ) {}
 
   static async open(target: PostgresTarget, timeoutMs: number, cancelled: () => boolean): Promise<PostgresSession> {
+    // pg loads with the first session, not with the worker: most workspaces never connect (~25 ms of each start).
+    const { default: pg } = await import('pg');
     const client = new pg.Client({
       host: target.host,
       port: target.port,
@@ -336,7 +338,7 @@ class PostgresSession {
   }
 
   /** Runs `sql`; while it runs, a cancelled run sends the server a cancel request. */
-  async query(sql: string, params: unknown[] = [], subject?: string): Promise<pg.QueryArrayResult> {
+  async query(sql: string, params: unknown[] = [], subject?: string): Promise<QueryArrayResult> {
     if (this.cancelled()) throw new PullCancelled();
     const { processID, secretKey } = this.client as unknown as { processID: number; secretKey: number };
     let cancelSent = false;
