@@ -91,6 +91,33 @@ describe('the engine worker', () => {
     }
   });
 
+  it('a worker warmed ahead (as just after activation) answers its first run as native SQLite does', async () => {
+    const engine = new EngineClient(workerPath, assets);
+    try {
+      const dir = tempWorkspace();
+      writeShopSqlite(path.join(dir, 'shop.db'), makeShop(300, 4));
+      write(dir, 'model.sql', seedModel('int_customer_metrics', 'stg_customers'));
+      // warm() answers nothing; a request after it answers once the warm-up before it is done.
+      engine.warm();
+      const outcome = await engine.request<RunPayload>({
+        type: 'run',
+        request: {
+          workspaceDir: dir,
+          settings: { model: 'model.sql', connection: { type: 'sqlite', path: 'shop.db' } },
+          env: {},
+        },
+        assets,
+      });
+      assert.ok(outcome.ok, JSON.stringify(outcome));
+      assert.deepEqual(
+        rowObjects(outcome.result.result.columns, outcome.result.result.rows),
+        nativeQuery(path.join(dir, 'shop.db'), {}, seedModel('int_customer_metrics', 'stg_customers')),
+      );
+    } finally {
+      engine.dispose();
+    }
+  });
+
   it('a user error comes back as a value', async () => {
     const engine = new EngineClient(workerPath, assets);
     try {
