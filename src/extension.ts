@@ -61,7 +61,9 @@ export function activate(context: vscode.ExtensionContext): SegmentLensApi {
   const runTarget = () => activeModel() ?? controller.defaultModel();
   const rememberActiveModel = () => {
     const model = activeModel();
-    if (model) controller.recentModel = model;
+    if (!model) return;
+    controller.recentModel = model;
+    controller.warmEngine();
   };
   context.subscriptions.push(vscode.window.onDidChangeActiveTextEditor(rememberActiveModel));
   rememberActiveModel();

@@ -76,7 +76,7 @@ export class RunController extends Disposable {
   /** The model file last active in an editor: what Run runs when no SQL editor is active and no model is set. */
   recentModel: vscode.Uri | undefined;
 
-  /** The engine's worker, started just after activation (activation itself loads nothing). */
+  /** The engine's worker, started when a model is first active in an editor, or by the first run. */
   private readonly engine: EngineClient;
   /** The PostgreSQL passwords the user stored (Set PostgreSQL Password), sent with each request that reads data. */
   storedPasswords: () => Promise<Record<string, string>> = () => Promise.resolve({});
@@ -89,11 +89,16 @@ export class RunController extends Disposable {
     super();
     this.engine = new EngineClient(vscode.Uri.joinPath(extensionUri, 'dist', 'worker.js').fsPath, this.assets);
     this._register({ dispose: () => this.engine.dispose() });
-    // Activation means a SQL file or the panel is open: the worker starts and compiles sql.js and MiniJinja now, off
-    // the extension host's thread, so the first run (often one reading its data back from the cache) does not wait.
-    const warm = setTimeout(() => this.engine.warm(), 0);
-    this._register({ dispose: () => clearTimeout(warm) });
     this._register({ dispose: () => this.inFlight?.cancel() });
+  }
+
+  /**
+   * Starts the engine's worker, if it is not running, and warms it up off the extension host's thread (~100 MB):
+   * called when a model is active in an editor, so that the Run that usually follows (after a restart, one reading
+   * its data back from the cache) does not wait for the worker's start and first compile, render and parse.
+   */
+  warmEngine(): void {
+    this.engine.warm();
   }
 
   get assets(): EngineAssets {

@@ -139,8 +139,9 @@ export class EngineClient {
     this.warm();
   }
 
-  /** Starts the worker, if it is not running, and compiles the engine in it ahead of the first request. */
+  /** Starts the worker, if it is not running, and warms the engine in it up ahead of its first request. */
   warm(): void {
+    if (this.worker) return;
     void this.request({ type: 'warm', assets: this.assets }).catch(() => undefined);
   }
 
