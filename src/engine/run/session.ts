@@ -5,6 +5,7 @@ import path from 'node:path';
 import { LensError, oneLine, type FileLocation } from '../errors';
 import { hashOf } from '../hash';
 import { layOut, loadData, type DataCache, type LayoutStep } from '../data/cache';
+import { loadSqlJs } from '../data/sqljs';
 import { ServerSqlError, SQLITE_DIALECT, type RowBound, type SqlDialect } from '../data/executor';
 import type { LoadedData, SourceInfo } from '../data/loadedData';
 import { planData } from '../data/plan';
@@ -273,8 +274,11 @@ export class ModelSession {
       postgresMode: settings.postgresMode,
     });
 
-    // Data saved by an earlier session is read from disk while the model renders.
+    // Data saved by an earlier session is read from disk while the model renders; and sql.js is loaded (once per
+    // worker) before the render, not after it, so that V8 optimises SQLite's interpreter in the background while the
+    // model renders and parses, not during the query (sqljs.ts).
     cache?.readAhead(plan, settings.upstream ?? 'auto');
+    await loadSqlJs(assets.wasmPath);
     // A PostgreSQL target renders as dbt-postgres compiles: dispatch finds postgres__ macros, then default__.
     const target = { type: 'sqlite' as const, ...plan.target };
     const { library, text: macroText } = await loadMacroLibrary(loadedProject, target.type);
