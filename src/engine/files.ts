@@ -136,6 +136,20 @@ export async function readTextFile(file: string, use: FileUse | string): Promise
   return (await readRegularFile(file, use)).toString('utf8');
 }
 
+/** What says a file is unchanged without reading it: its size, modification and change time (of a link's target). */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  /** The change time: the one a copy that keeps the mtime (rsync -a, cp -p) or a `touch -d` cannot set back. */
+  ctimeMs: number;
+}
+
+/** The file's stamp; undefined when nothing is there. */
+export async function fileStamp(file: string): Promise<FileStamp | undefined> {
+  const info = await stat(file).catch(() => undefined);
+  return info && { size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs };
+}
+
 /** Something is at `file` (a FIFO or a device too: reading it refuses it, rather than looking elsewhere). */
 export async function pathExists(file: string): Promise<boolean> {
   return stat(file).then(
