@@ -1,6 +1,6 @@
 import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
 import { LensError, type FileLocation } from './errors';
-import { fileStamp, readTextFile } from './files';
+import { FileMemo, readTextFile } from './files';
 
 /** A YAML file's value, and where each of its entries is written. */
 export interface YamlSource {
@@ -10,60 +10,20 @@ export interface YamlSource {
   locate(path: readonly (string | number)[]): FileLocation;
 }
 
-/** Parsed files kept, and the bytes of their texts at most (a file larger than that is parsed each time). */
-export const MAX_KEPT_YAML_FILES = 256;
-const MAX_KEPT_YAML_BYTES = 16 * 1024 ** 2;
-/**
- * A file changed less than this before it was stamped is not kept: a second write within the same tick of the file
- * system's clock could leave its stamp as it was.
- */
-const SETTLED_MS = 50;
-
-interface KeptYaml {
-  stamp: string;
-  bytes: number;
-  source: YamlSource;
-}
-
-/** Parsed YAML files by path, least recently used first; each kept with the stamp it was read at. */
-const kept = new Map<string, KeptYaml>();
-let keptBytes = 0;
+/** Parsed YAML files kept (dbt_project.yml, properties files, profiles.yml), and their bytes at most. */
+const yamlMemo = new FileMemo<YamlSource>(256, 16 * 1024 ** 2);
 /** Files parsed, and answered from memory: for the tests to see the memo work. */
-export const yamlReads = { parsed: 0, reused: 0 };
+export const yamlReads = yamlMemo.counts;
 
 /**
  * Reads a YAML file with where its entries are; a syntax error names the file, line and column. The file is checked
  * as every text file is (files.ts); where it may be is the caller's question (Workspace.resolve). A file whose stamp
- * (size, mtime, ctime: files.ts) is the one it was parsed at is not read or parsed again (every run reads
- * dbt_project.yml and the properties files); each caller gets its own copy of the value.
+ * (size, mtime, ctime: files.ts) is the one it was parsed at is not parsed again (every run reads dbt_project.yml and
+ * the properties files); each caller gets its own copy of the value.
  */
 export async function readYamlSource(file: string, what = 'The YAML file'): Promise<YamlSource> {
-  const stampedAt = Date.now();
-  const stamp = await fileStamp(file);
-  const key = stamp && JSON.stringify(stamp);
-  const known = kept.get(file);
-  if (known) {
-    kept.delete(file);
-    keptBytes -= known.bytes;
-  }
-  if (known && known.stamp === key) {
-    yamlReads.reused++;
-    kept.set(file, known);
-    keptBytes += known.bytes;
-    return { ...known.source, value: structuredClone(known.source.value) };
-  }
-  const source = await parseYamlFile(file, what);
-  yamlReads.parsed++;
-  if (stamp && stampedAt - Math.max(stamp.mtimeMs, stamp.ctimeMs) > SETTLED_MS && stamp.size <= MAX_KEPT_YAML_BYTES) {
-    kept.set(file, { stamp: key!, bytes: stamp.size, source: { ...source, value: structuredClone(source.value) } });
-    keptBytes += stamp.size;
-    for (const [oldest, entry] of kept) {
-      if (kept.size <= MAX_KEPT_YAML_FILES && keptBytes <= MAX_KEPT_YAML_BYTES) break;
-      kept.delete(oldest);
-      keptBytes -= entry.bytes;
-    }
-  }
-  return source;
+  const source = await yamlMemo.get(file, () => parseYamlFile(file, what));
+  return { ...source, value: structuredClone(source.value) };
 }
 
 async function parseYamlFile(file: string, what: string): Promise<YamlSource> {

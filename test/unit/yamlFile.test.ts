@@ -24,11 +24,11 @@ describe('yamlFile: a YAML file parsed once while it is unchanged', () => {
     const second = await readYamlSource(file);
     assert.deepEqual(second.value, { name: 'shop', vars: { factor: 1 } });
     assert.deepEqual(second.locate(['vars', 'factor']), { file, line: 3, column: 3 });
-    assert.deepEqual([yamlReads.parsed - before.parsed, yamlReads.reused - before.reused], [1, 1]);
+    assert.deepEqual([yamlReads.read - before.read, yamlReads.reused - before.reused], [1, 1]);
 
     write(dir, 'dbt_project.yml', 'name: shop\nvars:\n  factor: 2\n');
     assert.deepEqual((await readYamlSource(file)).value, { name: 'shop', vars: { factor: 2 } });
-    assert.equal(yamlReads.parsed - before.parsed, 2);
+    assert.equal(yamlReads.read - before.read, 2);
   });
 
   it('a file changed just now is parsed each time until it settles (a second write in the same tick stays seen)', async () => {
