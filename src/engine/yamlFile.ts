@@ -10,8 +10,11 @@ export interface YamlSource {
   locate(path: readonly (string | number)[]): FileLocation;
 }
 
-/** Parsed YAML files kept (dbt_project.yml, properties files, profiles.yml), and their bytes at most. */
-const yamlMemo = new FileMemo<YamlSource>(256, 16 * 1024 ** 2);
+/**
+ * Parsed YAML files kept (dbt_project.yml, properties files, profiles.yml), and their bytes at most: a parsed document
+ * takes many times its text's bytes.
+ */
+const yamlMemo = new FileMemo<YamlSource>(256, 4 * 1024 ** 2);
 /** Files parsed, and answered from memory: for the tests to see the memo work. */
 export const yamlReads = yamlMemo.counts;
 

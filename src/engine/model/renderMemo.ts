@@ -10,13 +10,15 @@ import { hashOf, identityOf } from '../hash';
 import type { DbtProject, ProjectModel } from './dbtProject';
 import { renderModel, type RenderContext, type RenderedModel } from './jinja';
 
-/** Renders kept per project, and projects kept (the CLI and the worker see one or two). */
+/** Renders kept per project, their characters (template and SQL) at most, and projects kept (one or two in use). */
 export const MAX_KEPT_RENDERS = 256;
+const MAX_KEPT_CHARS = 16 * 1024 ** 2;
 const MAX_KEPT_PROJECTS = 4;
 
 /** The renders of one project (as loaded); counts what it answered and what it rendered, for the run's timings. */
 export class RenderMemo {
-  private readonly entries = new Map<string, RenderedModel>();
+  private readonly entries = new Map<string, { rendered: RenderedModel; chars: number }>();
+  private chars = 0;
   /** Renders answered from memory, and renders run, since the memo was made. */
   reused = 0;
   rendered = 0;
@@ -49,16 +51,22 @@ export class RenderMemo {
       this.entries.delete(key);
       this.entries.set(key, kept);
       this.reused++;
-      return kept;
+      return kept.rendered;
     }
     const rendered = renderModel(source, file, context);
     this.rendered++;
-    if (rendered.readOutside === undefined && !rendered.neededData) {
+    const chars = source.length + rendered.sql.length;
+    if (rendered.readOutside === undefined && !rendered.neededData && chars <= MAX_KEPT_CHARS) {
       // Shared by every run that asks again: frozen, so no caller can change what the next one gets.
       Object.freeze(rendered.refs);
       Object.freeze(rendered.config);
-      this.entries.set(key, Object.freeze(rendered));
-      if (this.entries.size > MAX_KEPT_RENDERS) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(key, { rendered: Object.freeze(rendered), chars });
+      this.chars += chars;
+      for (const [oldest, entry] of this.entries) {
+        if (this.entries.size <= MAX_KEPT_RENDERS && this.chars <= MAX_KEPT_CHARS) break;
+        this.entries.delete(oldest);
+        this.chars -= entry.chars;
+      }
     }
     return rendered;
   }
