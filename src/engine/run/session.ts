@@ -35,6 +35,7 @@ import { buildUpstream, pullUpstreamOf, type UpstreamOutcome } from './upstream'
 import { injectEphemerals, type EphemeralModel } from '../model/ephemeral';
 import type { RunProgress } from '../../shared/progress';
 import { recall, remember, type RememberedResult } from './resultMemo';
+import { countKey, countOnce } from './countMemo';
 
 export interface ModelResult {
   columns: string[];
@@ -746,17 +747,24 @@ export class ModelSession {
     checks: SegmentCheck[],
     counted: Map<SegmentCheck, SqlValue[]>,
   ): Promise<number> {
-    const prefix = `${this.sql.slice(0, this.query.withClause!.end)} SELECT count(*)`;
+    const withClause = this.query.withClause!;
+    const prefix = `${this.sql.slice(0, withClause.end)} SELECT count(*)`;
     const from = ` FROM ${this.cteReference(cte)}`;
     const terms = checks.flatMap((check) => check.terms);
+    // A CTE the edit did not touch (nor any it reads) is counted once per version of the data (countMemo.ts).
+    const index = withClause.ctes.findIndex((candidate) => candidate.nameStart === cte.nameStart);
+    const countedOnce = async (tail: string, params: SqlValue[], cancelled?: () => boolean) =>
+      countOnce(
+        this.data,
+        index === -1 ? undefined : countKey(this.sql, withClause, index, tail, params),
+        async () => (await this.select(`${prefix}${tail}`, params, undefined, cancelled)).rows[0],
+      );
     if (terms.length > 0) {
       try {
-        const row = (
-          await this.select(
-            `${prefix}, ${terms.join(', ')}${from}`,
-            checks.flatMap((check) => check.params),
-          )
-        ).rows[0];
+        const row = await countedOnce(
+          `, ${terms.join(', ')}${from}`,
+          checks.flatMap((check) => check.params),
+        );
         let at = 1;
         for (const check of checks) {
           counted.set(check, [row[0], ...row.slice(at, at + check.terms.length)]);
@@ -768,7 +776,7 @@ export class ModelSession {
         if (!(error instanceof LensError)) throw error;
       }
     }
-    return Number((await this.select(`${prefix}${from}`, [], undefined, this.cancelled)).rows[0][0]);
+    return Number((await countedOnce(from, [], this.cancelled))[0]);
   }
 
   /**
