@@ -18,6 +18,7 @@ import { DataCache, EngineClient, ModelSession, type EngineAssets, type RunPaylo
 import type { SqlValue } from '../src/shared/rows';
 import { downstreamOf, exploredSql, EXPLORED_THRESHOLD, writeDagProject, type DagProject } from './dagData';
 import { median, watched } from './benchStats';
+import { summarizeProfile, WorkerProfiler } from './workerProfile';
 
 const SQLITE3 = '/usr/bin/sqlite3';
 const root = path.resolve(__dirname, '..', '..');
@@ -97,8 +98,17 @@ function summarize(steps: StepFigures[]): StepFigures {
   };
 }
 
-/** Segment Lens: a fresh engine worker per round; cold build, leaf edit, explored-model edit. */
-async function segmentLens(project: DagProject, runs: number, log: (line: string) => void) {
+/** Threshold edits profiled after the last round (`--profile FILE`). */
+const PROFILED_EDITS = 20;
+
+/**
+ * Segment Lens: a fresh engine worker per round; cold build, leaf edit, explored-model edit. With `profileFile`, the
+ * last round's worker then takes PROFILED_EDITS more threshold edits under V8's CPU profiler: the profile is written
+ * there and its largest functions printed.
+ */
+async function segmentLens(project: DagProject, runs: number, log: (line: string) => void, profileFile?: string) {
+  const profiler = profileFile === undefined ? undefined : new WorkerProfiler();
+  await profiler?.attach();
   const request = {
     workspaceDir: project.dir,
     settings: {
@@ -154,10 +164,30 @@ async function segmentLens(project: DagProject, runs: number, log: (line: string
       // A threshold edit in the explored model: nothing upstream is rebuilt.
       writeFileSync(exploredFile, exploredSql(EXPLORED_THRESHOLD + 1 + run));
       explored.push((await step(`run ${run + 1} explored edit`, [], true)).measured);
+      if (profiler && run === runs - 1) {
+        const times: number[] = [];
+        const profile = await profiler.profile(async () => {
+          for (let edit = 0; edit < PROFILED_EDITS; edit++) {
+            writeFileSync(exploredFile, exploredSql(EXPLORED_THRESHOLD + 100 + edit));
+            times.push((await step(`profiled edit ${edit + 1}`, [], true)).measured.ms);
+          }
+        });
+        writeFileSync(profileFile!, JSON.stringify(profile));
+        const summary = summarizeProfile(profile);
+        const per = (ms: number) => (ms / PROFILED_EDITS).toFixed(2).padStart(7);
+        log(
+          `  profile of ${PROFILED_EDITS} threshold edits in the worker (${profileFile}): median ${Math.round(median(times))} ms an edit`,
+        );
+        log(`  per edit, inclusive:`);
+        for (const [name, ms] of summary.inclusive) log(`    ${per(ms)} ms  ${name}`);
+        log(`  per edit, self:`);
+        for (const [name, ms] of summary.self.slice(0, 25)) log(`    ${per(ms)} ms  ${name}`);
+      }
     } finally {
       engine.dispose();
     }
   }
+  profiler?.detach();
   writeFileSync(leafFile, leafSql);
   writeFileSync(exploredFile, exploredSql(EXPLORED_THRESHOLD));
   return {
@@ -360,6 +390,9 @@ export async function benchDag(args: string[]): Promise<void> {
     return index >= 0 ? args[index + 1] : undefined;
   };
   const runs = Number(option('--runs') ?? 5);
+  // --profile FILE: a CPU profile of the worker over threshold edits (see segmentLens); --lens-only: no shell, no DuckDB.
+  const profileFile = option('--profile');
+  const lensOnly = args.includes('--lens-only');
   const sizes = (option('--orders') ?? '100000,1000000').split(',').map(Number);
   // Progress goes to stderr in both modes: stdout carries only the table or the JSON.
   const log = (line: string) => console.error(line);
@@ -380,7 +413,13 @@ export async function benchDag(args: string[]): Promise<void> {
         `  ${project.customers.toLocaleString('en')} customers, ${project.items.toLocaleString('en')} items, ${mb(project.csvBytes)} MB of CSV; median of ${sizeRuns}`,
       );
       log('  Segment Lens (engine worker, upstream: build)…');
-      const lens = await segmentLens(project, sizeRuns, log);
+      const lens = await segmentLens(
+        project,
+        sizeRuns,
+        log,
+        profileFile && sizes.length > 1 ? profileFile.replace(/(\.cpuprofile)?$/, `-${orders}$1`) : profileFile,
+      );
+      if (lensOnly) continue;
       log('  sqlite3 shell…');
       const sqlite = sqliteShell(project, compiled, sizeRuns, scratch);
       log('  DuckDB…');

@@ -131,9 +131,81 @@ export async function readRegularFile(file: string, given: FileUse | string): Pr
   }
 }
 
-/** The text (UTF-8) of `file`: a regular file of at most `use.limit` bytes (MAX_TEXT_BYTES by default). */
+const SETTLED_MS = 50;
+
+/**
+ * What was made of files (their text, their YAML), kept while each file's stamp is the one it was read at: every run
+ * reads the project's files again, and most did not change. A file changed less than SETTLED_MS before it was stamped
+ * is not kept (a second write within the same tick of the file system's clock could leave its stamp as it was).
+ * Bounded in files and bytes (the files' sizes), least recently used first out; a larger file is read each time.
+ */
+export class FileMemo<T> {
+  private readonly entries = new Map<string, { stamp: string; bytes: number; value: T }>();
+  private bytes = 0;
+  /** Files read, and answered from memory (for the tests to see the memo work). */
+  readonly counts = { read: 0, reused: 0 };
+
+  constructor(
+    private readonly maxFiles: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** What `read` makes of `file`; from memory while its stamp is unchanged. `variant`: another reading of it. */
+  async get(file: string, read: () => Promise<T>, variant = ''): Promise<T> {
+    const key = `${variant}\0${file}`;
+    const stampedAt = Date.now();
+    const stamp = await fileStamp(file);
+    const printed = stamp && JSON.stringify(stamp);
+    const known = this.entries.get(key);
+    if (known) {
+      this.entries.delete(key);
+      this.bytes -= known.bytes;
+      if (known.stamp === printed) {
+        this.counts.reused++;
+        this.entries.set(key, known);
+        this.bytes += known.bytes;
+        return known.value;
+      }
+    }
+    const value = await read();
+    this.counts.read++;
+    if (stamp && stampedAt - Math.max(stamp.mtimeMs, stamp.ctimeMs) > SETTLED_MS && stamp.size <= this.maxBytes) {
+      this.entries.set(key, { stamp: printed!, bytes: stamp.size, value });
+      this.bytes += stamp.size;
+      for (const [oldest, entry] of this.entries) {
+        if (this.entries.size <= this.maxFiles && this.bytes <= this.maxBytes) break;
+        this.entries.delete(oldest);
+        this.bytes -= entry.bytes;
+      }
+    }
+    return value;
+  }
+}
+
+/** Text files kept (models, macros, settings): a few hundred, 16 MiB at most. */
+export const textMemo = new FileMemo<string>(512, 16 * 1024 ** 2);
+
+/**
+ * The text (UTF-8) of `file`: a regular file of at most `use.limit` bytes (MAX_TEXT_BYTES by default). A file whose
+ * stamp is unchanged since it was read is not read again (a FIFO or a device put in its place has another stamp).
+ */
 export async function readTextFile(file: string, use: FileUse | string): Promise<string> {
-  return (await readRegularFile(file, use)).toString('utf8');
+  const limit = (typeof use === 'string' ? undefined : use.limit) ?? MAX_TEXT_BYTES;
+  return textMemo.get(file, async () => (await readRegularFile(file, use)).toString('utf8'), String(limit));
+}
+
+/** What says a file is unchanged without reading it: its size, modification and change time (of a link's target). */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  /** The change time: the one a copy that keeps the mtime (rsync -a, cp -p) or a `touch -d` cannot set back. */
+  ctimeMs: number;
+}
+
+/** The file's stamp; undefined when nothing is there. */
+export async function fileStamp(file: string): Promise<FileStamp | undefined> {
+  const info = await stat(file).catch(() => undefined);
+  return info && { size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs };
 }
 
 /** Something is at `file` (a FIFO or a device too: reading it refuses it, rather than looking elsewhere). */

@@ -1,6 +1,6 @@
 import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
 import { LensError, type FileLocation } from './errors';
-import { readTextFile } from './files';
+import { FileMemo, readTextFile } from './files';
 
 /** A YAML file's value, and where each of its entries is written. */
 export interface YamlSource {
@@ -11,10 +11,25 @@ export interface YamlSource {
 }
 
 /**
+ * Parsed YAML files kept (dbt_project.yml, properties files, profiles.yml), and their bytes at most: a parsed document
+ * takes many times its text's bytes.
+ */
+const yamlMemo = new FileMemo<YamlSource>(256, 4 * 1024 ** 2);
+/** Files parsed, and answered from memory: for the tests to see the memo work. */
+export const yamlReads = yamlMemo.counts;
+
+/**
  * Reads a YAML file with where its entries are; a syntax error names the file, line and column. The file is checked
- * as every text file is (files.ts); where it may be is the caller's question (Workspace.resolve).
+ * as every text file is (files.ts); where it may be is the caller's question (Workspace.resolve). A file whose stamp
+ * (size, mtime, ctime: files.ts) is the one it was parsed at is not parsed again (every run reads dbt_project.yml and
+ * the properties files); each caller gets its own copy of the value.
  */
 export async function readYamlSource(file: string, what = 'The YAML file'): Promise<YamlSource> {
+  const source = await yamlMemo.get(file, () => parseYamlFile(file, what));
+  return { ...source, value: structuredClone(source.value) };
+}
+
+async function parseYamlFile(file: string, what: string): Promise<YamlSource> {
   const text = await readTextFile(file, what);
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter });

@@ -4,6 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { seedsOfFolder, type DbtSeeds } from '../model/seedConfig';
 import { LensError } from '../errors';
+import { fileStamp } from '../files';
 import { DEFAULT_PULL_MAX_ROWS, DEFAULT_TIMEOUT_SECONDS, type ConnectionSetting, type PostgresMode } from '../settings';
 import { Workspace, type EngineAssets } from '../workspace';
 import { openCsvDirectory } from './csvFolder';
@@ -232,10 +233,7 @@ export async function planData(
   }
 }
 
-/**
- * Size, modification and change time of every source file (the CSV files of a folder): equal fingerprints, same
- * data. The change time is the one a copy that keeps the mtime (rsync -a, cp -p) or a `touch -d` cannot set back.
- */
+/** The stamp (files.ts) of every source file (the CSV files of a folder): equal fingerprints, same data. */
 export async function fingerprint(sources: string[]): Promise<string> {
   const parts: [string, number, number, number?][] = [];
   for (const source of sources) {
@@ -252,8 +250,8 @@ export async function fingerprint(sources: string[]): Promise<string> {
       if (!(entry.isFile() || entry.isSymbolicLink()) || !entry.name.toLowerCase().endsWith('.csv')) continue;
       const file = path.join(entry.parentPath, entry.name);
       // A link's target (only sizes and times: nothing is read here); a link to nothing is a file that is not there.
-      const fileInfo = await stat(file).catch(() => undefined);
-      parts.push([file, fileInfo?.size ?? -1, fileInfo?.mtimeMs ?? -1, fileInfo?.ctimeMs ?? -1]);
+      const stamp = await fileStamp(file);
+      parts.push([file, stamp?.size ?? -1, stamp?.mtimeMs ?? -1, stamp?.ctimeMs ?? -1]);
     }
   }
   return JSON.stringify(parts.sort((a, b) => a[0].localeCompare(b[0])));

@@ -297,6 +297,11 @@ export class RenderState {
   problem: ContextProblem | undefined;
   /** A function asked for data that was not loaded: render again once it is. */
   neededData = false;
+  /**
+   * What the render read beyond its inputs (the template, macros, project, vars, target): the loaded data, the
+   * environment, the clock. A render that read none of them gives the same SQL for the same inputs (renderMemo.ts).
+   */
+  readOutside: 'data' | 'environment' | 'clock' | undefined;
   readonly config: CapturedConfig = {};
   /** The models and seeds `ref()` named, in call order (the project graph's edges). */
   readonly refs: string[] = [];
@@ -382,6 +387,7 @@ export class RenderState {
       this.neededData = true;
       return { columns: [], rows: [] };
     }
+    this.readOutside ??= 'data';
     try {
       return this.environment.runQuery(restoreRelations(sql));
     } catch (error) {
@@ -558,6 +564,7 @@ export function contextGlobals(
       const [name, ...fallback] = positional;
       if (typeof name !== 'string')
         return state.fail('env_var() takes the name of an environment variable.', "Write {{ env_var('NAME') }}.", site);
+      state.readOutside ??= 'environment';
       const value = state.environment.env[name];
       if (value !== undefined) return value;
       if (fallback.length > 0) return fallback[0];
@@ -671,6 +678,7 @@ export function contextGlobals(
           state.neededData = true;
           return [];
         }
+        state.readOutside ??= 'data';
         const columns = state.environment.columnsOf(schema, identifier);
         if (!columns)
           return state.fail(
@@ -681,7 +689,10 @@ export function contextGlobals(
         return columns.map((column) => columnValue(column.name, column.type));
       }),
     },
-    modules: guarded(dbtModules(), current),
+    modules: guarded(
+      dbtModules(() => (current().readOutside ??= 'clock')),
+      current,
+    ),
     load_relation: fn((state, { positional }) => {
       const target = plain(positional[0]) as Record<string, unknown> | undefined;
       if (!state.environment.execute || typeof target?.schema !== 'string' || typeof target.identifier !== 'string')
@@ -690,6 +701,7 @@ export function contextGlobals(
         state.neededData = true;
         return null;
       }
+      state.readOutside ??= 'data';
       return state.environment.columnsOf(target.schema, target.identifier)
         ? relation(target.schema, target.identifier)
         : null;

@@ -117,12 +117,19 @@ function methods(regex: () => RE2JS): Record<string, unknown> {
   };
 }
 
-/** `modules` in dbt's context. Its functions throw on bad input: the caller turns that into the render's problem. */
-export function dbtModules(): Record<string, unknown> {
+/**
+ * `modules` in dbt's context. Its functions throw on bad input: the caller turns that into the render's problem.
+ * `readsClock` is told each time the template reads the time (its SQL then changes from one render to the next).
+ */
+export function dbtModules(readsClock: () => void = () => undefined): Record<string, unknown> {
+  const now = (dateOnly = false) => {
+    readsClock();
+    return datetimeValue(new Date(), dateOnly);
+  };
   return {
     datetime: {
-      datetime: { now: () => datetimeValue(new Date()), utcnow: () => datetimeValue(new Date()) },
-      date: { today: () => datetimeValue(new Date(), true) },
+      datetime: { now: () => now(), utcnow: () => now() },
+      date: { today: () => now(true) },
     },
     re: {
       compile: (pattern: unknown) => methods(() => compile(pattern)),

@@ -37,6 +37,7 @@ import { isTrap, RENDER_FUEL, type JinjaRuntime } from './jinjaRuntime';
 import { LIBRARY_TEMPLATE, literalText, MacroLibrary, SiteTable } from './macroLibrary';
 import { relationSchemaOf, type DbtProject } from './dbtProject';
 import { SourceMap, type Segment } from './sourceMap';
+import type { RenderMemo } from './renderMemo';
 
 const DATA_MARK = '\uE000';
 const EXPR_OPEN = '\uE001';
@@ -55,6 +56,8 @@ export interface RenderContext extends RenderEnvironment {
   library?: MacroLibrary;
   /** For an error inside a macro: the text of a macro file (the library keeps only what it made of it). */
   macroText?: (file: string) => string | undefined;
+  /** Where the project's upstream renders are kept (renderMemo.ts): the graph's and the build's renders use it. */
+  renders?: RenderMemo;
 }
 
 export interface RenderedModel {
@@ -66,6 +69,8 @@ export interface RenderedModel {
   refs: string[];
   /** The template asked for data (run_query, columns of a relation) that was not given: render again with it. */
   neededData: boolean;
+  /** What the render read beyond its inputs (RenderState.readOutside): such a render is never memoised. */
+  readOutside?: 'data' | 'environment' | 'clock';
 }
 
 interface Instrumented {
@@ -528,9 +533,16 @@ export function renderModel(source: string, file: string, context: RenderContext
       config: state.config,
       refs: state.refs,
       neededData: true,
+      readOutside: state.readOutside,
     };
   if (state.problem) throw problemError(state, { file, source, library, sites, context });
-  return { ...unmark(rendered, instrumented, file, source), config: state.config, refs: state.refs, neededData: false };
+  return {
+    ...unmark(rendered, instrumented, file, source),
+    config: state.config,
+    refs: state.refs,
+    neededData: false,
+    readOutside: state.readOutside,
+  };
 }
 
 /**

@@ -4,7 +4,8 @@
 // own config() over properties files over dbt_project.yml (view by default). Seeds are leaves: the data holds them.
 import { LensError } from '../errors';
 import type { ProjectModel } from './dbtProject';
-import { renderModel, type RenderContext } from './jinja';
+import type { RenderContext } from './jinja';
+import { renderKept } from './renderMemo';
 
 export interface UpstreamModel {
   name: string;
@@ -18,14 +19,16 @@ export interface UpstreamModel {
 
 /** A model's edges and config, as the parse phase renders them. */
 function parseModel(model: ProjectModel, context: RenderContext): UpstreamModel {
-  const rendered = renderModel(model.text, model.file, {
+  const parsing: RenderContext = {
     ...context,
     execute: false,
     lenient: true,
     runQuery: undefined,
     columnsOf: undefined,
     log: undefined,
-  });
+  };
+  // An unchanged model is not rendered again (renderMemo.ts): a threshold edit re-reads the whole graph.
+  const rendered = renderKept(model.text, model.file, parsing);
   const configured = rendered.config.materialized;
   return {
     name: model.name,

@@ -2,14 +2,8 @@
 import { LensError } from '../errors';
 import type { RenderedModel } from '../model/jinja';
 import type { SourceMap } from '../model/sourceMap';
-import {
-  parseSql,
-  statements,
-  topLevelWith,
-  type ParsedSql,
-  type SqlDialectName,
-  type TopLevelWith,
-} from '../sql/syntax';
+import { parseModelSql } from './parseMemo';
+import { statements, topLevelWith, type ParsedSql, type SqlDialectName, type TopLevelWith } from '../sql/syntax';
 
 export interface PreparedQuery {
   file: string;
@@ -35,7 +29,8 @@ export function prepareQuery(
 ): PreparedQuery {
   const { sql, sourceMap } = rendered;
   // The parse is the first guard: SQL it cannot read is never run (SQLite's own check is the second, readOnly.ts).
-  const parsed = parseSql(sql, dialect);
+  // A threshold edit moves the tree of the SQL parsed before (parseMemo.ts).
+  const parsed = parseModelSql(sql, dialect);
   if (!parsed.ok && sql.trim() !== '') {
     const near = /^Unexpected "(.*)"/.exec(parsed.message)?.[1];
     throw new LensError({

@@ -27,16 +27,6 @@ interface Memo {
 }
 
 const memos = new WeakMap<LoadedData, Memo>();
-const ids = new WeakMap<object, number>();
-let nextId = 1;
-
-/** A number for an object as long as it lives (the macro library a model was rendered with), for a key. */
-export function identityOf(value: object): number {
-  let id = ids.get(value);
-  if (id === undefined) ids.set(value, (id = nextId++));
-  return id;
-}
-
 function memoOf(data: LoadedData): Memo {
   let memo = memos.get(data);
   if (!memo || memo.buildCount !== data.buildCount) {

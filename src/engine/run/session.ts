@@ -3,7 +3,7 @@
 // settings → model file → dbt project → data plan → rendered SQL → prepared query → loaded data → results.
 import path from 'node:path';
 import { LensError, oneLine, type FileLocation } from '../errors';
-import { hashOf } from '../hash';
+import { hashOf, identityOf } from '../hash';
 import { layOut, loadData, type DataCache, type LayoutStep } from '../data/cache';
 import { loadSqlJs } from '../data/sqljs';
 import { ServerSqlError, SQLITE_DIALECT, type RowBound, type SqlDialect } from '../data/executor';
@@ -14,6 +14,7 @@ import { renderModel, withGeneratedSchemas, type RenderContext } from '../model/
 import { jinjaRuntime } from '../model/jinjaRuntime';
 import { loadMacroLibrary } from '../model/macroLibrary';
 import { upstreamModels, type UpstreamModel } from '../model/projectGraph';
+import { renderKept, renderMemoOf } from '../model/renderMemo';
 import { readModelFile } from '../model/modelFile';
 import { resolveSettings, resolveTimeout } from '../settings';
 import { buildLineage, type Lineage } from '../sql/lineage';
@@ -34,7 +35,8 @@ import { serverSqlError, sqlError } from './sqlErrors';
 import { buildUpstream, pullUpstreamOf, type UpstreamOutcome } from './upstream';
 import { injectEphemerals, type EphemeralModel } from '../model/ephemeral';
 import type { RunProgress } from '../../shared/progress';
-import { identityOf, recall, remember, type RememberedResult } from './resultMemo';
+import { recall, remember, type RememberedResult } from './resultMemo';
+import { countKey, countOnce } from './countMemo';
 
 export interface ModelResult {
   columns: string[];
@@ -72,6 +74,11 @@ export interface ModelResult {
     dataReused: boolean;
     dataRestored?: boolean;
     fromMemo?: boolean;
+    /**
+     * The upstream models' renders of this run (dbt's parse phase, and on the data): answered from memory (their
+     * inputs unchanged, renderMemo.ts), and rendered.
+     */
+    upstreamRenders?: { reused: number; rendered: number };
   };
 }
 
@@ -236,7 +243,13 @@ export class ModelSession {
     readonly model: { file: string; sample: boolean },
     private readonly query: PreparedQuery,
     readonly data: LoadedData,
-    private readonly timings: { started: number; renderMs: number; loadMs: number; restored?: boolean },
+    private readonly timings: {
+      started: number;
+      renderMs: number;
+      loadMs: number;
+      restored?: boolean;
+      upstreamRenders?: { reused: number; rendered: number };
+    },
     /** The data was already in memory (a cache hit). */
     readonly reusedData: boolean,
     /** The session loaded the data itself and frees it on close (else the cache owns it). */
@@ -298,12 +311,16 @@ export class ModelSession {
     // On PostgreSQL, ref() and `this` name the schema dbt-postgres builds each model in (generate_schema_name).
     const project =
       loadedProject && target.type === 'postgres' ? withGeneratedSchemas(loadedProject, parseContext) : loadedProject;
+    // The upstream models' renders that repeat (a threshold edit of this model) come from memory (renderMemo.ts).
+    const renders = project ? renderMemoOf(project) : undefined;
+    const rendersBefore = { reused: renders?.reused ?? 0, rendered: renders?.rendered ?? 0 };
     const context: RenderContext = {
       ...parseContext,
       project,
       execute: true,
       log: (message) => logs.push(message),
       ephemeral,
+      renders,
     };
     const renderStarted = performance.now();
     // The template renders before any data loads (its errors come first); one that queries the data (run_query,
@@ -324,17 +341,17 @@ export class ModelSession {
     }
     const built: UpstreamOutcome = { built: [], kept: [], relations: [] };
     /** Each upstream model as the last build rendered it (the lineage reads the same SQL). */
-    const renders = new Map<string, RenderedModel>();
+    const lastRenders = new Map<string, RenderedModel>();
     // Their log() calls are not the model's: the model's logs stay its own.
     const renderUpstream = (data: LoadedData, node: UpstreamModel) => {
-      const rendered = renderModel(node.text, node.file, { ...context, ...dataFunctions(data), log: undefined });
-      renders.set(node.name, rendered);
+      const rendered = renderKept(node.text, node.file, { ...context, ...dataFunctions(data), log: undefined });
+      lastRenders.set(node.name, rendered);
       return rendered;
     };
     /** An upstream model rendered before any data, for a warehouse pull to read; undefined when it needs the data. */
     const renderBeforeData = (node: UpstreamModel) => {
       try {
-        return renderModel(node.text, node.file, { ...context, log: undefined });
+        return renderKept(node.text, node.file, { ...context, log: undefined });
       } catch (error) {
         if (error instanceof LensError) return undefined;
         throw error;
@@ -461,14 +478,23 @@ export class ModelSession {
         hint: 'Check the data files with sqlite3; if they read there, please report this.',
       });
     }
-    const timings = { started, renderMs, loadMs: elapsed(loadStarted) + (loaded?.ms ?? 0), restored };
+    const timings = {
+      started,
+      renderMs,
+      loadMs: elapsed(loadStarted) + (loaded?.ms ?? 0),
+      restored,
+      upstreamRenders: {
+        reused: (renders?.reused ?? 0) - rendersBefore.reused,
+        rendered: (renders?.rendered ?? 0) - rendersBefore.rendered,
+      },
+    };
     const upstreamSources: UpstreamSources | undefined = project
       ? {
           // An ephemeral model is no relation: its SQL is a CTE of the models standing on it, lineage included.
           models: upstream.filter((node) => !ephemeral.has(node.name)),
           relationOf: (node) =>
             `${relationSchemaOf(project, node.name, context.target.schema)}.${project.modelAliases.get(node.name) ?? node.name}`,
-          render: (node) => injectEphemerals(renders.get(node.name) ?? renderUpstream(data, node), ephemerals),
+          render: (node) => injectEphemerals(lastRenders.get(node.name) ?? renderUpstream(data, node), ephemerals),
           dialect,
         }
       : undefined;
@@ -675,7 +701,7 @@ export class ModelSession {
 
   /** The result of a run: what it computed (or a run before it did) and this run's own logs, upstream and times. */
   private result(computed: RememberedResult, queryMs: number, countStarted?: number): ModelResult {
-    const { started, renderMs, loadMs, restored } = this.timings;
+    const { started, renderMs, loadMs, restored, upstreamRenders } = this.timings;
     const fromMemo = countStarted === undefined;
     return {
       ...computed,
@@ -693,6 +719,7 @@ export class ModelSession {
         dataReused: this.reusedData,
         dataRestored: restored ?? false,
         fromMemo,
+        upstreamRenders: upstreamRenders ?? { reused: 0, rendered: 0 },
       },
     };
   }
@@ -726,17 +753,24 @@ export class ModelSession {
     checks: SegmentCheck[],
     counted: Map<SegmentCheck, SqlValue[]>,
   ): Promise<number> {
-    const prefix = `${this.sql.slice(0, this.query.withClause!.end)} SELECT count(*)`;
+    const withClause = this.query.withClause!;
+    const prefix = `${this.sql.slice(0, withClause.end)} SELECT count(*)`;
     const from = ` FROM ${this.cteReference(cte)}`;
     const terms = checks.flatMap((check) => check.terms);
+    // A CTE the edit did not touch (nor any it reads) is counted once per version of the data (countMemo.ts).
+    const index = withClause.ctes.findIndex((candidate) => candidate.nameStart === cte.nameStart);
+    const countedOnce = async (tail: string, params: SqlValue[], cancelled?: () => boolean) =>
+      countOnce(
+        this.data,
+        index === -1 ? undefined : countKey(this.sql, withClause, index, tail, params),
+        async () => (await this.select(`${prefix}${tail}`, params, undefined, cancelled)).rows[0],
+      );
     if (terms.length > 0) {
       try {
-        const row = (
-          await this.select(
-            `${prefix}, ${terms.join(', ')}${from}`,
-            checks.flatMap((check) => check.params),
-          )
-        ).rows[0];
+        const row = await countedOnce(
+          `, ${terms.join(', ')}${from}`,
+          checks.flatMap((check) => check.params),
+        );
         let at = 1;
         for (const check of checks) {
           counted.set(check, [row[0], ...row.slice(at, at + check.terms.length)]);
@@ -748,7 +782,7 @@ export class ModelSession {
         if (!(error instanceof LensError)) throw error;
       }
     }
-    return Number((await this.select(`${prefix}${from}`, [], undefined, this.cancelled)).rows[0][0]);
+    return Number((await countedOnce(from, [], this.cancelled))[0]);
   }
 
   /**
