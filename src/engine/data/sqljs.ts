@@ -50,7 +50,8 @@ export function loadSqlJs(wasmPath: string): Promise<SqlJsStatic> {
  * once it has run a while. SQLite runs a whole GROUP BY or sort inside one call of its bytecode interpreter, so the
  * first big query of a fresh worker (the first run after a restart, restoring saved data) ran to its end on baseline
  * code: its interpreter took 850 ms of a 3.3 s query at 1M rows against 350 ms in later ones (CPU profile). One small
- * query right after the compile (~30 ms) makes V8 optimise the interpreter in the background while the data is read.
+ * query right after the compile (~30 ms; sessions load sql.js before rendering) makes V8 optimise the interpreter in
+ * the background while the model renders and parses.
  */
 function warmInterpreter(sqlJs: SqlJsStatic): void {
   const db = new sqlJs.Database();
