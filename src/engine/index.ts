@@ -12,6 +12,7 @@ import { jinjaRuntime } from './model/jinjaRuntime';
 import { renderModel } from './model/jinja';
 import { loadMacroLibrary } from './model/macroLibrary';
 import { prepareQuery } from './run/prepare';
+import { DEFAULT_TARGET } from './model/dbtContext';
 
 export { LensError, describeError, type FileLocation, type LensErrorValue, type Outcome } from './errors';
 export { DataCache } from './data/cache';
@@ -89,7 +90,7 @@ export async function warmUp(assets: EngineAssets): Promise<void> {
   const rendered = renderModel(await readFile(file, 'utf8'), file, {
     jinja: jinjaRuntime(assets.jinjaDir),
     library,
-    target: { name: 'dev', schema: 'main', type: 'sqlite' },
+    target: DEFAULT_TARGET,
     env: {},
   });
   prepareQuery(rendered, file);

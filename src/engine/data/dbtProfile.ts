@@ -10,6 +10,7 @@ import type { JinjaRuntime } from '../model/jinjaRuntime';
 import { isRecord } from '../../shared/json';
 import { checkSchemaNames, SSL_MODES, type PostgresSslMode } from '../settings';
 import { withStoredPassword, type PostgresTarget } from './postgres';
+import { DEFAULT_TARGET } from '../model/dbtContext';
 
 export interface DbtConnectionSetting {
   profilesDir?: string;
@@ -136,7 +137,7 @@ function renderProfileValue(value: unknown, jinja: JinjaRuntime, workspace: Work
         jinja,
         env: workspace.env,
         untrusted: !workspace.trusted,
-        target: { name: 'dev', schema: 'main', type: 'sqlite' },
+        target: DEFAULT_TARGET,
       });
     } catch (error) {
       if (error instanceof LensError) throw new LensError({ ...error.value, code: 'dbt-profile' });

@@ -46,6 +46,9 @@ export interface DbtTarget {
   user?: string;
 }
 
+/** The target of a render with no dbt profile behind it: the CodeLens outline, a profile's own values, the warm-up. */
+export const DEFAULT_TARGET: Readonly<DbtTarget> = Object.freeze({ name: 'dev', schema: 'main', type: 'sqlite' });
+
 export interface RenderEnvironment {
   project?: DbtProject;
   /** dbt's `target`. */

@@ -6,6 +6,7 @@ import { renderModel } from './jinja';
 import { loadMacroLibrary } from './macroLibrary';
 import { jinjaRuntime } from './jinjaRuntime';
 import { parseSql, topLevelWith } from '../sql/syntax';
+import { DEFAULT_TARGET } from './dbtContext';
 
 // The editor's other questions, in this bundle the host loads on first use: where ref() and source() are defined.
 export { projectDefinitions, projectDirOf, referenceAt } from './projectIndex';
@@ -32,7 +33,7 @@ export async function outlineModel(
       library,
       macroText,
       project,
-      target: { name: 'dev', schema: 'main', type: 'sqlite' },
+      target: DEFAULT_TARGET,
       env: {},
       execute: false,
       lenient: true,
